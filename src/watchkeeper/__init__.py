@@ -1,0 +1,1 @@
+"""Watchkeeper: a self-hosted SRE platform."""

@@ -1,0 +1,23 @@
+"""Authentication and authorisation errors."""
+
+from watchkeeper.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+
+
+class MissingToken(Unauthorized):
+    """No bearer token in the request."""
+
+
+class InvalidToken(Unauthorized):
+    """The bearer token is unknown or revoked."""
+
+
+class RoleNotAllowed(Forbidden):
+    """The token's role may not perform this action."""
+
+
+class UnknownRole(InvalidInput):
+    """A token was requested with a role that does not exist."""
+
+
+class TokenNameTaken(Conflict):
+    """A token with that name already exists."""

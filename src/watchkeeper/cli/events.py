@@ -1,0 +1,5 @@
+"""``watchkeeper events ...``."""
+
+import typer
+
+app = typer.Typer(no_args_is_help=True)

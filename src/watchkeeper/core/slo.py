@@ -1,0 +1,186 @@
+"""The SLO model shared by every part: SLIs, objectives, windows, alerting, maintenance."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class SLIKind(StrEnum):
+    """How an SLI turns observations into good/total counts."""
+
+    RATIO = "ratio"  # counts of good (or bad) and total events
+    THRESHOLD = "threshold"  # raw observations; good when ``value <op> threshold``
+    TIMESLICES = "timeslices"  # a slice is good when its own ratio meets slice_target
+    RAW = "raw"  # a precomputed error ratio (Prometheus sources only)
+
+
+class Operator(StrEnum):
+    """Comparison for threshold SLIs, named as in OpenSLO."""
+
+    LT = "lt"
+    LTE = "lte"
+    GT = "gt"
+    GTE = "gte"
+
+    def is_good(self, value: float, threshold: float) -> bool:
+        """Whether an observation counts as good against ``threshold``."""
+        if self is Operator.LT:
+            return value < threshold
+        if self is Operator.LTE:
+            return value <= threshold
+        if self is Operator.GT:
+            return value > threshold
+        return value >= threshold
+
+
+class SourceKind(StrEnum):
+    """Where an SLI's numbers come from."""
+
+    WATCHKEEPER = "watchkeeper"  # the built-in SLI event store
+    PROMETHEUS = "prometheus"  # PromQL against a Prometheus-compatible API
+
+
+class Severity(StrEnum):
+    """Alert severity of a burn-rate alert: a page wakes someone, a ticket waits."""
+
+    PAGE = "page"
+    TICKET = "ticket"
+
+
+class CalendarUnit(StrEnum):
+    """Calendar-aligned SLO windows."""
+
+    WEEK = "week"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@dataclass(frozen=True)
+class PromQueries:
+    """PromQL for an SLI evaluated by Prometheus. ``{{.window}}`` marks the range (Sloth)."""
+
+    good: str | None = None
+    bad: str | None = None
+    total: str | None = None
+    raw_error_ratio: str | None = None
+
+
+@dataclass(frozen=True)
+class SLI:
+    """A service level indicator.
+
+    ``name`` keys the built-in event store: event rows carry it in their ``sli`` field.
+    For TIMESLICES, ``slice_kind`` says whether the per-slice ratio comes from good/total
+    counts (RATIO) or from observations against ``threshold`` (THRESHOLD).
+    """
+
+    name: str
+    kind: SLIKind = SLIKind.RATIO
+    source: SourceKind = SourceKind.WATCHKEEPER
+    threshold: float | None = None
+    operator: Operator = Operator.LTE
+    slice_duration: timedelta | None = None
+    slice_target: float | None = None
+    slice_kind: SLIKind = SLIKind.RATIO
+    queries: PromQueries | None = None
+    # For ratio SLIs from the event store: whether rows count bad events instead of good.
+    counts_bad: bool = False
+
+    @property
+    def uses_observations(self) -> bool:
+        """True when events carry raw ``value`` observations rather than good/total counts."""
+        return self.kind is SLIKind.THRESHOLD or (
+            self.kind is SLIKind.TIMESLICES and self.slice_kind is SLIKind.THRESHOLD
+        )
+
+
+@dataclass(frozen=True)
+class RollingWindow:
+    """A rolling SLO window: the last ``duration`` up to the evaluation time."""
+
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class CalendarWindow:
+    """A calendar-aligned window: from the start of the current week/month/quarter in ``timezone``."""
+
+    unit: CalendarUnit
+    timezone: str = "UTC"
+    count: int = 1  # OpenSLO allows e.g. 2 weeks; the window then spans ``count`` units
+
+
+Window = RollingWindow | CalendarWindow
+
+
+@dataclass(frozen=True)
+class AlertWindow:
+    """One multiwindow burn-rate alert (SRE Workbook ch. 5): fire when both windows burn > factor."""
+
+    severity: Severity
+    long: timedelta
+    short: timedelta
+    factor: float
+
+
+@dataclass(frozen=True)
+class AlertTarget:
+    """Where and how one severity of burn-rate alert is raised."""
+
+    enabled: bool = True
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    annotations: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    runbook_url: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """Burn-rate alerting for one SLO. ``windows`` None means the defaults for the period."""
+
+    page: AlertTarget = field(default_factory=AlertTarget)
+    ticket: AlertTarget = field(default_factory=AlertTarget)
+    windows: tuple[AlertWindow, ...] | None = None
+    min_events: int = 0  # minimum events in the long window before an alert may fire
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A period whose events are excluded from the SLI (a budget correction)."""
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class SLO:
+    """A service level objective, the unit Watchkeeper evaluates."""
+
+    service: str
+    name: str
+    sli: SLI
+    objective: float  # 0 < objective < 1
+    window: Window
+    alerting: Alerting = field(default_factory=Alerting)
+    description: str = ""
+    owner: str | None = None
+    tier: str | None = None
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    maintenance: tuple[MaintenanceWindow, ...] = ()
+    policy: str | None = None  # name of an error-budget policy
+
+    @property
+    def key(self) -> str:
+        """Unique identity: ``service/name``."""
+        return f"{self.service}/{self.name}"
+
+    @property
+    def error_budget(self) -> float:
+        """The allowed fraction of bad events: ``1 - objective``."""
+        return 1.0 - self.objective

@@ -1,0 +1,7 @@
+"""Imports every table module so ``Base.metadata`` is complete (Alembic, schema checks)."""
+
+from watchkeeper.auth import models as auth_models
+from watchkeeper.db import Base
+from watchkeeper.events import models as events_models
+
+__all__ = ["Base", "auth_models", "events_models"]
