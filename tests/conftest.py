@@ -1,4 +1,4 @@
-"""Shared fixtures: a migrated database per backend, a rolled-back session per test, an API client."""
+"""Shared fixtures: a migrated database per backend, a rolled-back session per test."""
 
 from __future__ import annotations
 

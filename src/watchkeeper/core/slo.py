@@ -107,7 +107,7 @@ class RollingWindow:
 
 @dataclass(frozen=True)
 class CalendarWindow:
-    """A calendar-aligned window: from the start of the current week/month/quarter in ``timezone``."""
+    """A calendar-aligned window: the current week, month or quarter in ``timezone``."""
 
     unit: CalendarUnit
     timezone: str = "UTC"
@@ -119,7 +119,7 @@ Window = RollingWindow | CalendarWindow
 
 @dataclass(frozen=True)
 class AlertWindow:
-    """One multiwindow burn-rate alert (SRE Workbook ch. 5): fire when both windows burn > factor."""
+    """A multiwindow burn-rate alert (SRE Workbook ch. 5): fires when both windows burn > factor."""
 
     severity: Severity
     long: timedelta
