@@ -1,0 +1,260 @@
+"""Deploy gate decisions: first matching rule per SLO, most restrictive across SLOs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from watchkeeper.core.gate import (
+    SLOFacts,
+    condition_holds,
+    decide,
+    facts_for,
+    policies_for,
+    rule_windows,
+)
+from watchkeeper.core.policy import (
+    ConditionKind,
+    ErrorBudgetPolicy,
+    GateAction,
+    PolicyCondition,
+    PolicyRule,
+)
+from watchkeeper.core.slo import Severity
+
+TEN_DAYS = timedelta(days=10)
+HOUR = timedelta(hours=1)
+
+FREEZE = PolicyRule(
+    "budget-exhausted",
+    PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW, value=0.0),
+    GateAction.DENY,
+    exempt_change_types=("fix", "rollback"),
+)
+FAST_SPEND = PolicyRule(
+    "fast-spend",
+    PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.5, within=TEN_DAYS),
+    GateAction.REQUIRE_APPROVAL,
+)
+PAGING = PolicyRule(
+    "paging", PolicyCondition(ConditionKind.ALERT_FIRING, severity=Severity.PAGE), GateAction.DENY
+)
+HOT = PolicyRule(
+    "hot",
+    PolicyCondition(ConditionKind.BURN_RATE_ABOVE, value=2.0, within=HOUR),
+    GateAction.REQUIRE_APPROVAL,
+)
+BLIND = PolicyRule("blind", PolicyCondition(ConditionKind.NO_DATA), GateAction.REQUIRE_APPROVAL)
+POLICY = ErrorBudgetPolicy(
+    "release", (FREEZE, PAGING, FAST_SPEND, HOT, BLIND), services=("checkout",)
+)
+
+
+def facts(**overrides: object) -> SLOFacts:
+    base: dict[str, object] = {
+        "key": "checkout/availability",
+        "service": "checkout",
+        "policy": None,
+        "budget_remaining": 0.8,
+        "total": 1000.0,
+        "consumed_within": {TEN_DAYS: 0.1},
+        "burn_rate_within": {HOUR: 0.5},
+    }
+    base.update(overrides)
+    return SLOFacts(**base)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("name", "slo", "change_type", "action", "rule"),
+    [
+        ("healthy budget allows", facts(), None, GateAction.ALLOW, None),
+        (
+            "exhausted budget freezes",
+            facts(budget_remaining=-0.01),
+            None,
+            GateAction.DENY,
+            "budget-exhausted",
+        ),
+        # Exactly zero left is not below zero: the freeze needs remaining < 0.
+        (
+            "zero remaining is not below zero",
+            facts(budget_remaining=0.0),
+            None,
+            GateAction.ALLOW,
+            None,
+        ),
+        # A fix is exempt from the freeze, so the next matching rule (none here) decides.
+        ("fix passes the freeze", facts(budget_remaining=-0.5), "fix", GateAction.ALLOW, None),
+        (
+            "page alert denies",
+            facts(firing=frozenset({Severity.PAGE})),
+            None,
+            GateAction.DENY,
+            "paging",
+        ),
+        (
+            "ticket alert is not a page",
+            facts(firing=frozenset({Severity.TICKET})),
+            None,
+            GateAction.ALLOW,
+            None,
+        ),
+        # 0.5 consumed is not more than 0.5: strict comparison.
+        (
+            "half consumed is the boundary",
+            facts(consumed_within={TEN_DAYS: 0.5}),
+            None,
+            GateAction.ALLOW,
+            None,
+        ),
+        (
+            "more than half needs approval",
+            facts(consumed_within={TEN_DAYS: 0.51}),
+            None,
+            GateAction.REQUIRE_APPROVAL,
+            "fast-spend",
+        ),
+        (
+            "hot burn needs approval",
+            facts(burn_rate_within={HOUR: 2.5}),
+            None,
+            GateAction.REQUIRE_APPROVAL,
+            "hot",
+        ),
+        (
+            "no data needs approval",
+            facts(
+                total=0.0,
+                budget_remaining=None,
+                consumed_within={TEN_DAYS: None},
+                burn_rate_within={HOUR: None},
+            ),
+            None,
+            GateAction.REQUIRE_APPROVAL,
+            "blind",
+        ),
+    ],
+)
+def test_single_slo_decisions(
+    name: str, slo: SLOFacts, change_type: str | None, action: GateAction, rule: str | None
+) -> None:
+    decision = decide([slo], [POLICY], change_type=change_type)
+    assert decision.action is action, name
+    assert (decision.decided_by.rule if decision.decided_by else None) == rule
+    assert decision.allowed is (action is GateAction.ALLOW)
+    assert decision.policies == ("release",)
+
+
+def test_first_matching_rule_decides_per_slo_and_most_restrictive_wins() -> None:
+    # Both rules hold for one SLO; the earlier (freeze) decides for it.
+    both = facts(budget_remaining=-1.0, consumed_within={TEN_DAYS: 0.9})
+    decision = decide([both], [POLICY])
+    assert [m.rule for m in decision.matches] == ["budget-exhausted"]
+    # Across SLOs, deny beats require_approval whatever the order.
+    other = facts(key="checkout/latency", consumed_within={TEN_DAYS: 0.9})
+    decision = decide([other, both], [POLICY])
+    assert decision.action is GateAction.DENY
+    assert decision.decided_by is not None and decision.decided_by.slo == "checkout/availability"
+    assert len(decision.matches) == 2
+
+
+def test_policies_attach_by_service_slo_key_or_name() -> None:
+    by_key = ErrorBudgetPolicy("by-key", (FREEZE,), slos=("checkout/availability",))
+    by_name = ErrorBudgetPolicy("named", (FREEZE,))
+    unrelated = ErrorBudgetPolicy("other", (FREEZE,), services=("search",))
+    slo = facts(policy="named")
+    names = [p.name for p in policies_for(slo, [POLICY, by_key, by_name, unrelated])]
+    assert names == ["release", "by-key", "named"]
+    decision = decide([facts(service="search", key="search/x")], [POLICY])
+    assert decision.action is GateAction.ALLOW and decision.policies == ()
+
+
+def test_conditions_without_needed_figures_do_not_hold() -> None:
+    slo = facts()
+    assert condition_holds(PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW), slo) is None
+    assert (
+        condition_holds(PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.1), slo) is None
+    )
+    unknown_window = PolicyCondition(
+        ConditionKind.BURN_RATE_ABOVE, value=0.1, within=timedelta(days=2)
+    )
+    assert condition_holds(unknown_window, slo) is None
+    assert (
+        condition_holds(
+            PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW, value=0.5),
+            facts(budget_remaining=None),
+        )
+        is None
+    )
+    # An alert condition without a severity means a page.
+    assert (
+        condition_holds(
+            PolicyCondition(ConditionKind.ALERT_FIRING), facts(firing=frozenset({Severity.PAGE}))
+        )
+        == "page burn-rate alert firing"
+    )
+
+
+def test_reasons_carry_the_figures() -> None:
+    reason = condition_holds(FAST_SPEND.condition, facts(consumed_within={TEN_DAYS: 0.625}))
+    assert reason == "62.50% of the error budget consumed in the last 10d"
+    reason = condition_holds(FREEZE.condition, facts(budget_remaining=-0.25))
+    assert reason == "error budget remaining -25.00% < 0.00%"
+
+
+def test_rule_windows_lists_every_within() -> None:
+    assert rule_windows([POLICY]) == {TEN_DAYS, HOUR}
+
+
+def test_facts_for_counts_rule_windows_from_the_series() -> None:
+    from datetime import UTC, datetime
+
+    from watchkeeper.core.evaluation import evaluate
+    from watchkeeper.core.series import EventSeries
+    from watchkeeper.core.slo import SLI, SLO, MaintenanceWindow, RollingWindow
+
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    slo = SLO(
+        service="checkout",
+        name="availability",
+        sli=SLI(name="requests"),
+        objective=0.99,
+        window=RollingWindow(timedelta(days=30)),
+        maintenance=(MaintenanceWindow(at - timedelta(days=2, hours=1), at - timedelta(days=2)),),
+    )
+    day = 86400.0
+    series = EventSeries.from_counts(
+        [at.timestamp() - 20 * day, at.timestamp() - 5 * day, at.timestamp() - 2 * day - 1800],
+        [900, 80, 0],
+        [900, 100, 500],  # the last 500 (all bad) fall in maintenance and are ignored
+    )
+    status = evaluate(slo, series, at)
+    facts_ = facts_for(slo, series, status, {TEN_DAYS, HOUR})
+    # Window: 1000 events, 20 bad. Budget in events: 0.01 x 1000 = 10.
+    # Last 10 days: 20 bad -> 20 / 10 = 2.0 of the budget; burn (20/100)/0.01 = 20.
+    assert facts_.total == 1000
+    # (1 - 0.99 is 0.010000000000000009 in floating point, hence the unrounded forms.)
+    assert facts_.consumed_within[TEN_DAYS] == 20 / ((1 - 0.99) * 1000)
+    assert facts_.burn_rate_within[TEN_DAYS] == (20 / 100) / (1 - 0.99)
+    # Last hour: no events -> nothing consumed, no burn rate.
+    assert facts_.consumed_within[HOUR] == 0.0
+    assert facts_.burn_rate_within[HOUR] is None
+    assert facts_.budget_remaining == 1 - (20 / 1000) / (1 - 0.99)  # about -1.0
+    decision = decide([facts_], [POLICY])
+    assert decision.action is GateAction.DENY
+
+
+def test_facts_for_without_events_has_no_figures() -> None:
+    from datetime import UTC, datetime
+
+    from watchkeeper.core.evaluation import evaluate
+    from watchkeeper.core.series import EventSeries
+    from watchkeeper.core.slo import SLI, SLO, RollingWindow
+
+    at = datetime(2026, 11, 23, tzinfo=UTC)
+    slo = SLO("s", "x", SLI(name="x"), 0.9, RollingWindow(timedelta(days=7)))
+    status = evaluate(slo, EventSeries.empty(), at)
+    facts_ = facts_for(slo, EventSeries.empty(), status, {HOUR})
+    assert facts_.consumed_within[HOUR] is None
+    assert facts_.total == 0

@@ -1,0 +1,169 @@
+"""core/ stays pure: no framework or adapter imports, no clock, no environment."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import watchkeeper.core
+
+CORE = Path(watchkeeper.core.__file__).parent
+CORE_MODULES = sorted(CORE.rglob("*.py"))
+
+# httpx2 is the project's declared HTTP client dependency (pyproject), next to httpx.
+FORBIDDEN_PACKAGES = {
+    "sqlalchemy",
+    "fastapi",
+    "starlette",
+    "httpx",
+    "httpx2",
+    "typer",
+    "requests",
+}
+# Reading the clock or the environment, by fully qualified name.
+FORBIDDEN_CALLS = {
+    "datetime.datetime.now",
+    "datetime.datetime.utcnow",
+    "datetime.datetime.today",
+    "datetime.date.today",
+    "time.time",
+    "time.time_ns",
+    "time.monotonic",
+    "time.perf_counter",
+    "os.getenv",
+}
+FORBIDDEN_ATTRIBUTES = {"os.environ"}
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(CORE.parent).with_suffix("")
+    parts = ["watchkeeper", *relative.parts]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _resolve_from(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    if node.level == 0:
+        return node.module or ""
+    package = module.split(".") if is_package else module.split(".")[:-1]
+    base = package[: len(package) - node.level + 1]
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def _dotted(node: ast.expr, names: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Name):
+        return names.get(node.id, node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _dotted(node.value, names)
+        return None if owner is None else f"{owner}.{node.attr}"
+    return None
+
+
+def violations(source: str, module: str, is_package: bool = False) -> list[str]:
+    """Every impure import, clock read or environment read in one module's source."""
+    tree = ast.parse(source)
+    found: list[str] = []
+    names: dict[str, str] = {}  # local name -> fully qualified name
+    for node in ast.walk(tree):
+        imported: list[tuple[str, str]] = []
+        if isinstance(node, ast.Import):
+            imported = [(a.name, a.asname or a.name.split(".")[0]) for a in node.names]
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".")[0]
+                names[local] = alias.name if alias.asname else local
+        elif isinstance(node, ast.ImportFrom):
+            origin = _resolve_from(node, module, is_package)
+            imported = [(origin, origin)]
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{origin}.{alias.name}"
+        for target, _ in imported:
+            root = target.split(".")[0]
+            if root in FORBIDDEN_PACKAGES:
+                found.append(f"imports {target}")
+            if root == "watchkeeper" and not (
+                target == "watchkeeper.core" or target.startswith("watchkeeper.core.")
+            ):
+                found.append(f"imports {target}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called = _dotted(node.func, names)
+            if called in FORBIDDEN_CALLS:
+                found.append(f"calls {called}")
+        if isinstance(node, ast.Attribute):
+            accessed = _dotted(node, names)
+            if accessed in FORBIDDEN_ATTRIBUTES:
+                found.append(f"reads {accessed}")
+    return found
+
+
+@pytest.mark.parametrize("path", CORE_MODULES, ids=lambda p: p.name)
+def test_core_module_is_pure(path: Path) -> None:
+    module = _module_name(path)
+    assert violations(path.read_text(), module, path.name == "__init__.py") == []
+    importlib.import_module(module)  # and it loads on its own
+
+
+def test_the_walk_finds_the_core_modules() -> None:
+    checked = {path.name for path in CORE_MODULES}
+    expected = {"series.py", "budget.py", "burn_rate.py", "timeslices.py", "forecast.py"}
+    assert expected | {"evaluation.py", "windows.py", "slo.py", "duration.py"} <= checked
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "expected"),
+    [
+        ("sqlalchemy", "import sqlalchemy.orm", ["imports sqlalchemy.orm"]),
+        ("fastapi from-import", "from fastapi import APIRouter", ["imports fastapi"]),
+        ("starlette", "from starlette.requests import Request", ["imports starlette.requests"]),
+        ("httpx aliased", "import httpx as client", ["imports httpx"]),
+        ("httpx2", "from httpx2 import Client", ["imports httpx2"]),
+        ("typer", "import typer", ["imports typer"]),
+        ("requests", "import requests", ["imports requests"]),
+        ("an adapter", "from watchkeeper.slo import service", ["imports watchkeeper.slo"]),
+        ("the settings", "import watchkeeper.config", ["imports watchkeeper.config"]),
+        ("the package root", "from watchkeeper import db", ["imports watchkeeper"]),
+        ("relative escape", "from ..db import Base", ["imports watchkeeper.db"]),
+        ("relative inside core", "from .slo import SLO", []),
+        ("absolute inside core", "from watchkeeper.core.slo import SLO", []),
+        ("core itself", "import watchkeeper.core", []),
+        ("numpy", "import numpy as np", []),
+        (
+            "datetime.now via class",
+            "from datetime import datetime\nx = datetime.now()",
+            ["calls datetime.datetime.now"],
+        ),
+        (
+            "datetime.now via module",
+            "import datetime\nx = datetime.datetime.now(datetime.UTC)",
+            ["calls datetime.datetime.now"],
+        ),
+        (
+            "utcnow aliased",
+            "from datetime import datetime as dt\nx = dt.utcnow()",
+            ["calls datetime.datetime.utcnow"],
+        ),
+        (
+            "date.today",
+            "from datetime import date\nx = date.today()",
+            ["calls datetime.date.today"],
+        ),
+        ("time.time", "import time\nx = time.time()", ["calls time.time"]),
+        ("time imported bare", "from time import time\nx = time()", ["calls time.time"]),
+        ("monotonic", "import time as t\nx = t.monotonic()", ["calls time.monotonic"]),
+        ("environment", "import os\nx = os.environ['HOME']", ["reads os.environ"]),
+        ("getenv", "import os\nx = os.getenv('HOME')", ["calls os.getenv"]),
+        ("a parameter called now", "def f(now):\n    return now.replace(hour=0)", []),
+        ("a call on a call", "x = f()()\ny = g().now()", []),
+    ],
+)
+def test_checker_catches_impurity(name: str, source: str, expected: list[str]) -> None:
+    assert violations(source, "watchkeeper.core.example") == expected, name
+
+
+def test_relative_imports_in_a_package_init() -> None:
+    assert violations("from .slo import SLO", "watchkeeper.core", is_package=True) == []
+    assert violations("from .. import db", "watchkeeper.core", is_package=True) == [
+        "imports watchkeeper"
+    ]
