@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
@@ -12,6 +14,7 @@ from sqlalchemy import Engine
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.telemetry.metrics import AppMetrics
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -32,6 +35,20 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url())
     app.state.session_factory = make_session_factory(app.state.engine)
+    app.state.metrics = AppMetrics()
+
+    @app.middleware("http")
+    async def _count_requests(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics: AppMetrics = request.app.state.metrics
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - started)
+        return response
 
     @app.exception_handler(WatchkeeperError)
     def _watchkeeper_error(_request: Request, exc: WatchkeeperError) -> JSONResponse:
@@ -50,5 +67,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 def _routers() -> list[Any]:
     # Imported here so importing watchkeeper.app stays cheap for the CLI.
     from watchkeeper.events.routes import router as events_router
+    from watchkeeper.policy.routes import router as policy_router
+    from watchkeeper.slo.routes import router as slo_router
+    from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web.routes import router as web_router
 
-    return [events_router]
+    return [telemetry_router, events_router, slo_router, policy_router, web_router]

@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8080
     evaluation_interval_seconds: float = Field(default=30.0, gt=0)
+    history_interval_seconds: float = Field(
+        default=300.0, gt=0, description="How often an evaluation is kept for charts."
+    )
     run_worker_in_process: bool = True
     minute_retention_days: float = Field(
         default=4.0,

@@ -21,8 +21,8 @@ from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import (
     SLI,
     SLO,
-    AlertWindow,
     Alerting,
+    AlertWindow,
     CalendarUnit,
     CalendarWindow,
     MaintenanceWindow,

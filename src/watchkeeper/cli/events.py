@@ -1,5 +1,93 @@
-"""``watchkeeper events ...``."""
+"""``watchkeeper events ...``: bulk-load SLI events into the built-in store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from sqlalchemy.exc import SQLAlchemyError
+
+from watchkeeper.cli.output import console, error_console, fail, print_json, reported_errors
+from watchkeeper.config import Settings
+from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
+from watchkeeper.events import service
+from watchkeeper.events.exceptions import InvalidEvents, UnreadableEventFile
+from watchkeeper.migrate import is_current, upgrade_to_head
 
 app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("ingest")
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV (with a header) or JSONL file of events.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Load SLI events from FILE (all or nothing), with a progress bar on stderr."""
+    settings = Settings()
+    with reported_errors():
+        if not file.exists():
+            raise UnreadableEventFile(f"{file}: no such file")
+        if not file.is_file():
+            raise UnreadableEventFile(f"{file}: not a regular file")
+        engine = make_engine(settings.resolved_database_url())
+        try:
+            try:
+                if not is_current(engine):
+                    upgrade_to_head(engine)
+                factory = make_session_factory(engine)
+                with _progress_bar(file) as update, session_scope(factory) as session:
+                    result = service.ingest_file(session, file, clock=utcnow, progress=update)
+            except InvalidEvents as exc:
+                for line in exc.lines():
+                    error_console.print(line, highlight=False, markup=False, soft_wrap=True)
+                fail(f"{exc.total} invalid events in {file}; nothing was stored")
+            except SQLAlchemyError as exc:
+                fail(f"database error: {exc.__class__.__name__}: {_first_line(exc)}")
+        finally:
+            engine.dispose()
+    if as_json:
+        print_json({"accepted": result.accepted, "buckets": result.buckets, "file": str(file)})
+    else:
+        console.print(
+            f"Ingested {result.accepted} events into {result.buckets} buckets from {file}",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@contextmanager
+def _progress_bar(file: Path) -> Iterator[Callable[[int, int], None]]:
+    """A Rich bar of bytes read, on stderr and only when stderr is a terminal."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=error_console,
+        transient=True,
+        disable=not error_console.is_terminal,
+    )
+    task = progress.add_task(f"reading {file.name}", total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import typer
 
+from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import events as events_cli
+from watchkeeper.cli import gate as gate_cli
+from watchkeeper.cli import slo as slo_cli
 
 app = typer.Typer(
     name="watchkeeper",
     help="Watchkeeper: SLOs as code, error budgets, burn-rate alerts and deploy gates.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
+app.command()(server.serve)
+app.command()(server.worker)
+app.command()(demo.demo)
+app.command()(gate_cli.gate)
+app.add_typer(slo_cli.app, name="slo")
 app.add_typer(events_cli.app, name="events", help="Send SLI events to the built-in store.")
+app.add_typer(admin.db_app, name="db")
+app.add_typer(admin.token_app, name="token")
 
 
 def main() -> None:

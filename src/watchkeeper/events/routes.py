@@ -1,5 +1,96 @@
-"""JSON API of the SLI event store."""
+"""JSON API of the SLI event store: ``POST /api/v1/events``."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from watchkeeper.config import Settings
+from watchkeeper.db import utcnow
+from watchkeeper.dependencies import IngestToken, SessionDep, SettingsDep
+from watchkeeper.errors import InvalidInput, WatchkeeperError
+from watchkeeper.events import service
+from watchkeeper.events.exceptions import BatchTooLarge
+from watchkeeper.events.schemas import EventBatch, EventIn, IngestResultRead
+
+if TYPE_CHECKING:
+    from watchkeeper.telemetry.metrics import AppMetrics
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+
+# A generous bound on bytes per event, so an oversized body is refused before it is read.
+_MAX_BYTES_PER_EVENT = 1024
+
+
+async def _json_body(request: Request) -> Any:
+    """The request body decoded as JSON, read without building a model per event."""
+    settings: Settings = request.app.state.settings
+    limit = settings.max_event_batch * _MAX_BYTES_PER_EVENT
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BatchTooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
+    raw = await request.body()
+    if len(raw) > limit:
+        raise BatchTooLarge(f"request body of {len(raw)} bytes is over the {limit} byte limit")
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+
+
+JSONBody = Annotated[Any, Depends(_json_body)]
+
+
+def _event_list(body: Any) -> list[Any]:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict) and isinstance(body.get("events"), list):
+        events: list[Any] = body["events"]
+        return events
+    raise InvalidInput('send {"events": [...]} or a JSON array of events')
+
+
+def _request_body_schema() -> dict[str, Any]:
+    event = EventIn.model_json_schema()
+    batch = EventBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+    batch.pop("$defs", None)
+    batch["properties"]["events"]["items"] = event
+    schema = {"oneOf": [batch, {"type": "array", "items": event}]}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+@router.post(
+    "/events",
+    response_model=IngestResultRead,
+    summary="Send a batch of SLI events",
+    openapi_extra=_request_body_schema(),
+    responses={
+        413: {"description": "More events than max_event_batch (BatchTooLarge)."},
+        422: {"description": "Invalid events (with per-event errors) or unknown SLIs."},
+    },
+)
+def post_events(
+    request: Request,
+    _token: IngestToken,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: JSONBody,
+) -> IngestResultRead:
+    """Store a batch of events (all or nothing) in the SLIs' 60-second buckets."""
+    metrics: AppMetrics | None = getattr(request.app.state, "metrics", None)
+    try:
+        events = _event_list(body)
+        if len(events) > settings.max_event_batch:
+            raise BatchTooLarge(
+                f"{len(events)} events in one request; send at most {settings.max_event_batch}"
+            )
+        result = service.ingest(session, events, now=utcnow())
+    except WatchkeeperError:
+        if metrics is not None:
+            metrics.ingest_rejected.inc()
+        raise
+    if metrics is not None:
+        metrics.events_ingested.inc(result.accepted)
+    return IngestResultRead(accepted=result.accepted, buckets=result.buckets)

@@ -1,0 +1,72 @@
+"""``watchkeeper serve`` and ``watchkeeper worker``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from watchkeeper.app import create_app
+from watchkeeper.cli.context import open_engine
+from watchkeeper.cli.output import console, guarded
+from watchkeeper.config import Settings
+from watchkeeper.db import make_session_factory
+from watchkeeper.worker import Worker, start_in_thread
+
+HostOption = Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")]
+PortOption = Annotated[int | None, typer.Option(help="Port (default 8080).")]
+
+
+def configure_logging(settings: Settings) -> None:
+    """Plain timestamped logs on stderr."""
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def run_server(settings: Settings, *, host: str, port: int) -> None:
+    """Serve the API and status page; run the worker in-process unless disabled."""
+    engine = open_engine(settings)
+    app = create_app(settings, engine=engine)
+    stop: threading.Event | None = None
+    thread: threading.Thread | None = None
+    if settings.run_worker_in_process:
+        worker = Worker(settings, make_session_factory(engine))
+        thread, stop = start_in_thread(worker)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        if stop is not None and thread is not None:
+            stop.set()
+            thread.join(timeout=10)
+        engine.dispose()
+
+
+@guarded
+def serve(host: HostOption = None, port: PortOption = None) -> None:
+    """Run the API, the status page and (embedded) the background worker."""
+    settings = Settings()
+    configure_logging(settings)
+    run_server(settings, host=host or settings.host, port=port or settings.port)
+
+
+@guarded
+def worker() -> None:
+    """Run background jobs only (SLO evaluation, compaction) until interrupted."""
+    settings = Settings()
+    configure_logging(settings)
+    engine = open_engine(settings)
+    stop = threading.Event()
+    console.print(
+        f"worker evaluating every {settings.evaluation_interval_seconds:g}s; Ctrl-C stops"
+    )
+    try:
+        Worker(settings, make_session_factory(engine)).run_forever(stop)
+    except KeyboardInterrupt:
+        stop.set()
+    finally:
+        engine.dispose()

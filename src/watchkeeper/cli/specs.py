@@ -1,0 +1,161 @@
+"""``watchkeeper slo validate`` and ``watchkeeper slo convert``: specs on disk, no server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from watchkeeper.cli.output import console, error_console, fail, print_json
+from watchkeeper.core.duration import parse_duration
+from watchkeeper.specs import SpecError, SpecSet, convert, load_paths
+
+
+class TargetFormat(StrEnum):
+    """Formats ``slo convert`` writes."""
+
+    NATIVE = "native"
+    OPENSLO = "openslo"
+
+
+def _period(value: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+Paths = Annotated[
+    list[Path],
+    typer.Argument(help="Spec files, or directories searched for *.yaml and *.yml files."),
+]
+Period = Annotated[
+    str,
+    typer.Option(
+        "--period",
+        help="SLO period given to Sloth specs, which have none (Sloth's default is 30d).",
+    ),
+]
+
+
+def _print_problems(error: SpecError) -> None:
+    for problem in error.problems:
+        error_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
+    count = len(error.problems)
+    error_console.print(
+        f"{count} problem{'s' if count != 1 else ''} found", markup=False, highlight=False
+    )
+
+
+def _summary(spec_set: SpecSet) -> Table:
+    table = Table(title="Specs", title_justify="left")
+    table.add_column("file")
+    table.add_column("format")
+    table.add_column("SLOs", justify="right")
+    table.add_column("policies", justify="right")
+    for summary in spec_set.files:
+        table.add_row(
+            summary.path,
+            ", ".join(summary.formats) or "-",
+            str(len(summary.slos)),
+            str(len(summary.policies)),
+        )
+    return table
+
+
+def validate(
+    paths: Paths,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    period: Period = "30d",
+) -> None:
+    """Check SLO specs (native, OpenSLO v1, Sloth prometheus/v1); list every problem found."""
+    try:
+        spec_set = load_paths(paths, default_period=_period(period))
+    except SpecError as error:
+        if json_output:
+            print_json(
+                {
+                    "valid": False,
+                    "slos": [],
+                    "policies": [],
+                    "problems": [problem.to_dict() for problem in error.problems],
+                }
+            )
+        _print_problems(error)
+        raise typer.Exit(1) from None
+    if json_output:
+        print_json(
+            {
+                "valid": True,
+                "slos": [slo.key for slo in spec_set.slos],
+                "policies": [policy.name for policy in spec_set.policies],
+                "problems": [],
+            }
+        )
+        return
+    console.print(_summary(spec_set))
+    console.print(
+        f"[green]valid:[/] {len(spec_set.slos)} SLOs, {len(spec_set.policies)} policies",
+        highlight=False,
+    )
+
+
+def convert_specs(
+    paths: Paths,
+    to: Annotated[
+        TargetFormat, typer.Option("--to", help="Format to write.", case_sensitive=False)
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Write to this file instead of stdout."),
+    ] = None,
+    period: Period = "30d",
+) -> None:
+    """Convert SLO specs to native or OpenSLO v1 YAML."""
+    try:
+        spec_set = load_paths(paths, default_period=_period(period))
+    except SpecError as error:
+        _print_problems(error)
+        raise typer.Exit(1) from None
+    text = convert(spec_set, to.value)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    _write_atomically(output, text)
+    error_console.print(
+        f"wrote {len(spec_set.slos)} SLOs as {to.value} to {output}", markup=False, highlight=False
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory, so a failure leaves no partial file."""
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        # mkstemp creates the file private; give it the mode a plain write would have.
+        mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
+def register(slo_app: typer.Typer) -> None:
+    """Add ``validate`` and ``convert`` to the ``slo`` sub-app."""
+    slo_app.command("validate")(validate)
+    slo_app.command("convert")(convert_specs)

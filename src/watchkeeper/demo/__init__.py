@@ -1,0 +1,1 @@
+"""The ``watchkeeper demo``: a simulated checkout service whose SLOs burn after a fault."""

@@ -1,0 +1,398 @@
+"""Use cases of the SLI event store: register SLIs, ingest events, compact old buckets.
+
+Events are folded into 60-second buckets of summed good/total counts in memory (a NumPy
+group-by), then written with one upsert per touched bucket. An ingest is all-or-nothing:
+every row is checked, and every SLI name resolved, before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import chain
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy.orm import Session
+
+from watchkeeper.core.slo import SLI, Operator, SLIKind, SourceKind
+from watchkeeper.errors import InvalidInput
+from watchkeeper.events import datafile, repository
+from watchkeeper.events.datafile import EventChunk, EventRow
+from watchkeeper.events.exceptions import EventProblem, InvalidEvents, ProblemLog, UnknownSLI
+from watchkeeper.events.models import SLIRecord
+from watchkeeper.events.repository import BucketCounts
+
+MINUTE = 60
+HOUR = 3600
+RESOLUTIONS = (MINUTE, HOUR)
+KIND_COUNTS = "counts"
+KIND_OBSERVATIONS = "observations"
+MAX_SLI_NAME = 200
+
+# Bucket keys pack (sli_id, start // resolution) into one int64 for a fast group-by:
+# slots below 2**38 cover 1-second buckets up to year 9999, ids below 2**25 keep it positive.
+_SLOT_BITS = 38
+_SLOT_MASK = (1 << _SLOT_BITS) - 1
+_MAX_PACKED_ID = 1 << 25
+_REGROUP_AT = 1_000_000  # pending aggregated entries before they are merged again
+_COMPACT_SPAN = 86_400  # minute buckets folded per DELETE ... RETURNING round
+
+_COMPARE: dict[Operator, Callable[[NDArray[np.float64], float], NDArray[np.bool_]]] = {
+    Operator.LT: np.less,
+    Operator.LTE: np.less_equal,
+    Operator.GT: np.greater,
+    Operator.GTE: np.greater_equal,
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How many events were accepted and how many buckets they touched."""
+
+    accepted: int
+    buckets: int
+
+
+@dataclass(frozen=True)
+class CompactResult:
+    """What a compaction did: minute buckets folded, hour buckets written, hour buckets expired."""
+
+    folded: int
+    hour_buckets: int
+    expired: int
+
+
+def register_slis(session: Session, slis: Iterable[SLI], *, now: datetime) -> list[SLIRecord]:
+    """Create or update the store's record of each event-store SLI (others are skipped).
+
+    A changed definition (kind, threshold, operator) applies to events ingested afterwards;
+    stored buckets keep the counts they were given.
+    """
+    wanted: dict[str, SLI] = {}
+    for sli in slis:
+        if sli.source is not SourceKind.WATCHKEEPER or sli.kind is SLIKind.RAW:
+            continue
+        name = sli.name.strip()
+        if not name or len(name) > MAX_SLI_NAME:
+            raise InvalidInput(f"SLI name must be 1 to {MAX_SLI_NAME} characters: {sli.name!r}")
+        wanted[name] = sli
+    existing = repository.slis_by_names(session, wanted)
+    records = []
+    for name, sli in wanted.items():
+        kind, threshold, operator = _definition(sli)
+        record = existing.get(name)
+        if record is None:
+            record = repository.add_sli(
+                session,
+                SLIRecord(
+                    name=name, kind=kind, threshold=threshold, operator=operator, created_at=now
+                ),
+            )
+        else:
+            record.kind, record.threshold, record.operator = kind, threshold, operator
+        records.append(record)
+    session.flush()
+    return records
+
+
+def _definition(sli: SLI) -> tuple[str, float | None, str | None]:
+    if not sli.uses_observations:
+        return KIND_COUNTS, None, None
+    if sli.threshold is None or not math.isfinite(sli.threshold):
+        raise InvalidInput(f"SLI {sli.name!r} takes observations but has no finite threshold")
+    return KIND_OBSERVATIONS, float(sli.threshold), Operator(sli.operator).value
+
+
+def ingest(
+    session: Session,
+    rows: Iterable[EventRow] | Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    resolution: int = MINUTE,
+) -> IngestResult:
+    """Store events given as EventRow tuples (located by line) or decoded JSON objects (by index).
+
+    Raises InvalidEvents or UnknownSLI, having written nothing, if any event is unusable.
+    """
+    batch = _Batch(session, resolution=resolution)
+    iterator = iter(rows)
+    first = next(iterator, None)
+    if first is None:
+        return IngestResult(accepted=0, buckets=0)
+    if isinstance(first, EventRow):
+        event_rows = cast(Iterable[EventRow], chain((first,), iterator))
+        try:
+            for chunk in datafile.chunks_from_rows(event_rows):
+                batch.add(chunk)
+        except InvalidEvents as exc:
+            batch.problems.merge(exc.problems, exc.total)
+    else:
+        batch.add(datafile.parse_records([first, *iterator], problems=batch.problems))
+    return batch.store(now=now)
+
+
+def ingest_file(
+    session: Session,
+    path: str | Path,
+    *,
+    clock: Callable[[], datetime],
+    progress: Callable[[int, int], None] | None = None,
+    resolution: int = MINUTE,
+) -> IngestResult:
+    """Store the events of a CSV/JSONL/JSON file: streamed in chunks, written once at the end.
+
+    ``clock`` is read when the buckets are written (not when reading starts), so their
+    ``updated_at`` stays within the worker's re-read overlap however long a large file takes.
+
+    ``progress(bytes_read, total_bytes)`` is called as the file is read. Raises
+    UnreadableEventFile, InvalidEvents (every problem with its line) or UnknownSLI, having
+    written nothing.
+    """
+    source = str(path)
+    batch = _Batch(session, resolution=resolution, source=source)
+    try:
+        for chunk in datafile.read_chunks(path, progress=progress):
+            batch.add(chunk)
+    except InvalidEvents as exc:
+        batch.problems.merge(exc.problems, exc.total)
+    return batch.store(now=clock())
+
+
+class _Batch:
+    """Everything one ingest has read: SLIs resolved so far, problems, and summed buckets."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        resolution: int,
+        source: str | None = None,
+        accept_counts: bool = False,
+    ) -> None:
+        if resolution not in RESOLUTIONS:
+            raise InvalidInput(f"bucket resolution must be one of {RESOLUTIONS}, not {resolution}")
+        self.session = session
+        self.resolution = resolution
+        self.source = source
+        self.records: dict[str, SLIRecord | None] = {}
+        self.unknown: dict[str, EventProblem | None] = {}
+        self.problems = ProblemLog()
+        self.accepted = 0
+        self.parts: list[BucketCounts] = []
+        self.pending = 0
+        # Pre-aggregated imports may carry counts for observation SLIs (already compared).
+        self.accept_counts = accept_counts
+
+    def add(self, chunk: EventChunk) -> None:
+        """Check a chunk against the SLI registry and fold its rows into bucket sums."""
+        if len(chunk) == 0:
+            return
+        new_names = [name for name in chunk.names if name not in self.records]
+        if new_names:
+            found = repository.slis_by_names(self.session, new_names)
+            for name in new_names:
+                self.records[name] = found.get(name)
+        records = [self.records[name] for name in chunk.names]
+        ids = np.array([-1 if r is None else r.id for r in records], dtype=np.int64)
+        observes = np.array([r is not None and r.kind == KIND_OBSERVATIONS for r in records])
+        row_ids = ids[chunk.sli]
+        unknown_rows = row_ids < 0
+        if unknown_rows.any():
+            for row in _first_rows(chunk.sli, unknown_rows):
+                self.unknown.setdefault(chunk.names[chunk.sli[row]], chunk.problem(row, "sli", ""))
+        is_value = chunk.is_value
+        observing = observes[chunk.sli]
+        counts_for_observations = observing & ~is_value & (not self.accept_counts)
+        mismatched = (counts_for_observations | (~observing & is_value)) & ~unknown_rows
+        if mismatched.any():
+            self._report_mismatches(chunk, mismatched, records)
+        if self.unknown or self.problems:
+            return  # the ingest will fail; keep reading only to report every problem
+        good, total = chunk.good, chunk.total
+        if is_value.any():
+            good, total = good.copy(), total.copy()
+            for code in np.unique(chunk.sli[is_value]).tolist():
+                record = records[code]
+                assert record is not None and record.threshold is not None
+                compare = _COMPARE[Operator(record.operator or Operator.LTE)]
+                rows = chunk.sli == code
+                good[rows] = compare(chunk.value[rows], record.threshold)
+                total[rows] = 1
+        slots = np.floor(chunk.time / self.resolution).astype(np.int64)
+        if ids.max() >= _MAX_PACKED_ID:  # pragma: no cover - 33 million SLIs
+            raise InvalidInput("too many SLIs for the in-memory bucket index")
+        self._fold(_group((row_ids << _SLOT_BITS) | slots, good, total))
+        self.accepted += len(chunk)
+
+    def _report_mismatches(
+        self, chunk: EventChunk, mismatched: NDArray[np.bool_], records: list[SLIRecord | None]
+    ) -> None:
+        rows = np.flatnonzero(mismatched)
+        room = max(self.problems.cap - len(self.problems.problems), 0)
+        for row in rows[:room].tolist():
+            record = records[chunk.sli[row]]
+            assert record is not None
+            if record.kind == KIND_OBSERVATIONS:
+                message = f"SLI {record.name!r} takes observations: send value, not good and total"
+                field = "good"
+            else:
+                message = f"SLI {record.name!r} takes counts: send good and total, not value"
+                field = "value"
+            self.problems.add(chunk.problem(row, field, message))
+        self.problems.count += len(rows) - min(room, len(rows))
+
+    def _fold(self, part: BucketCounts) -> None:
+        self.parts.append(part)
+        self.pending += len(part.sli_id)
+        if self.pending >= _REGROUP_AT and len(self.parts) > 1:
+            self.parts = [self._merged()]
+            self.pending = len(self.parts[0].sli_id)
+
+    def _merged(self) -> BucketCounts:
+        if len(self.parts) == 1:
+            return self.parts[0]
+        return _group(
+            np.concatenate([p.sli_id for p in self.parts]),
+            np.concatenate([p.good for p in self.parts]),
+            np.concatenate([p.total for p in self.parts]),
+        )
+
+    def store(self, *, now: datetime) -> IngestResult:
+        """Raise what was found wrong, or upsert the summed buckets."""
+        if self.problems:
+            raise self.problems.error(self.source)
+        if self.unknown:
+            raise UnknownSLI(
+                self.unknown, known=repository.sli_names(self.session), source=self.source
+            )
+        if not self.parts:
+            return IngestResult(accepted=0, buckets=0)
+        merged = self._merged()
+        keys = merged.sli_id
+        counts = BucketCounts(
+            sli_id=keys >> _SLOT_BITS,
+            start=(keys & _SLOT_MASK) * self.resolution,
+            good=merged.good,
+            total=merged.total,
+        )
+        buckets = repository.upsert_counts(
+            self.session, counts, resolution=self.resolution, now=now
+        )
+        return IngestResult(accepted=self.accepted, buckets=buckets)
+
+
+def _first_rows(codes: NDArray[np.int64], selected: NDArray[np.bool_]) -> list[int]:
+    """The first selected row of each distinct code."""
+    rows = np.flatnonzero(selected)
+    _, first = np.unique(codes[rows], return_index=True)
+    return [int(rows[i]) for i in first.tolist()]
+
+
+def _group(
+    keys: NDArray[np.int64], good: NDArray[np.int64], total: NDArray[np.int64]
+) -> BucketCounts:
+    """Sum good and total per distinct key (exact int64 sums; keys come back sorted).
+
+    The key array travels in ``sli_id``: callers unpack it into (sli_id, start).
+    """
+    if len(keys) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return BucketCounts(empty, empty, empty, empty)
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    heads = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    return BucketCounts(
+        sli_id=sorted_keys[heads],
+        start=np.zeros(len(heads), dtype=np.int64),
+        good=np.add.reduceat(good[order], heads),
+        total=np.add.reduceat(total[order], heads),
+    )
+
+
+def compact(
+    session: Session,
+    *,
+    now: datetime,
+    minute_retention: timedelta,
+    hour_retention: timedelta,
+) -> CompactResult:
+    """Fold minute buckets of whole hours older than ``minute_retention`` into hour buckets,
+    and delete buckets older than ``hour_retention``. Running it again changes nothing.
+    """
+    moment = now.timestamp()
+    fold_before = _hour_floor(moment - minute_retention.total_seconds())
+    expire_before = _hour_floor(moment - hour_retention.total_seconds())
+    folded = written = 0
+    while (
+        oldest := repository.oldest_start(session, resolution=MINUTE, before=fold_before)
+    ) is not None:
+        end = min(fold_before, _hour_floor(oldest) + _COMPACT_SPAN)
+        taken = repository.take_buckets(session, resolution=MINUTE, start=oldest, end=end)
+        hours = _group(
+            (taken.sli_id << _SLOT_BITS) | (taken.start // HOUR), taken.good, taken.total
+        )
+        keys = hours.sli_id
+        written += repository.upsert_counts(
+            session,
+            BucketCounts(keys >> _SLOT_BITS, (keys & _SLOT_MASK) * HOUR, hours.good, hours.total),
+            resolution=HOUR,
+            now=now,
+        )
+        folded += len(taken.sli_id)
+    expired = repository.delete_before(session, resolution=HOUR, before=expire_before)
+    expired += repository.delete_before(session, resolution=MINUTE, before=expire_before)
+    session.flush()
+    return CompactResult(folded=folded, hour_buckets=written, expired=expired)
+
+
+def _hour_floor(seconds: float) -> int:
+    return math.floor(seconds / HOUR) * HOUR
+
+
+def import_counts(
+    session: Session,
+    counts: Iterable[tuple[str, float, int, int]],
+    *,
+    now: datetime,
+    resolution: int = MINUTE,
+) -> int:
+    """Store pre-aggregated ``(sli, time, good, total)`` counts; returns the buckets touched.
+
+    Unlike :func:`ingest`, threshold SLIs take counts here: history imported from another
+    system arrives already compared against the threshold. Otherwise the same checks and
+    all-or-nothing rule apply (problems located by index).
+    """
+    records = [
+        {"time": time, "sli": sli, "good": good, "total": total}
+        for sli, time, good, total in counts
+    ]
+    batch = _Batch(session, resolution=resolution, accept_counts=True)
+    if records:
+        batch.add(datafile.parse_records(records, problems=batch.problems))
+    return batch.store(now=now).buckets
+
+
+def read_buckets(
+    session: Session,
+    sli_ids: Iterable[int],
+    *,
+    start: datetime | float,
+    end: datetime | float,
+) -> dict[int, repository.BucketSeries]:
+    """Stored buckets (both resolutions) starting in ``[start, end)``, per SLI id, sorted."""
+    return repository.read_buckets(session, sli_ids, start, end)
+
+
+def changed_since(session: Session, *, since: datetime) -> repository.BucketRows:
+    """Buckets written at or after ``since``: the worker's incremental read."""
+    return repository.changed_since(session, since)
+
+
+def sli_ids_by_name(session: Session, names: Iterable[str]) -> dict[str, int]:
+    """The ids of the registered SLIs among ``names``, by name."""
+    return repository.sli_ids_by_name(session, set(names))

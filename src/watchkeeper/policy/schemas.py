@@ -1,0 +1,71 @@
+"""API shapes of policies and gate decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from watchkeeper.core.gate import RuleMatch
+from watchkeeper.policy.gate import GateResult
+from watchkeeper.slo.schemas import SLOStatusRead
+
+
+class RuleMatchRead(BaseModel):
+    """A policy rule that held for an SLO."""
+
+    policy: str
+    rule: str
+    slo: str
+    action: str
+    reason: str
+
+
+class GateRead(BaseModel):
+    """The gate's answer: allow, deny or require_approval, why, and every SLO's figures."""
+
+    service: str
+    change_type: str | None
+    at: datetime
+    allowed: bool
+    decision: str
+    decided_by: RuleMatchRead | None
+    matches: list[RuleMatchRead]
+    policies: list[str]
+    slos: list[SLOStatusRead]
+    skipped: list[str]
+
+
+class PolicyRead(BaseModel):
+    """An applied policy in its native form."""
+
+    name: str
+    spec: dict[str, Any]
+
+
+def _match(match: RuleMatch) -> RuleMatchRead:
+    return RuleMatchRead(
+        policy=match.policy,
+        rule=match.rule,
+        slo=match.slo,
+        action=match.action.value,
+        reason=match.reason,
+    )
+
+
+def gate_read(result: GateResult) -> GateRead:
+    """The JSON document of a gate decision."""
+    decision = result.decision
+    return GateRead(
+        service=result.service,
+        change_type=result.change_type,
+        at=result.at,
+        allowed=decision.allowed,
+        decision=decision.action.value,
+        decided_by=_match(decision.decided_by) if decision.decided_by else None,
+        matches=[_match(m) for m in decision.matches],
+        policies=list(decision.policies),
+        slos=result.slos,
+        skipped=result.skipped,
+    )

@@ -1,0 +1,583 @@
+"""The SLO evaluation tick: keep a CountGrid in step with the event store, evaluate every SLO,
+store the latest status, history at a coarser cadence, and burn-rate alert transitions.
+
+The grid is loaded in full when the set of SLOs changes; afterwards each tick reads only the
+buckets updated since the previous read (with an overlap, since values are absolute the
+re-read is harmless) and folds them in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import Table, bindparam, insert
+from sqlalchemy.orm import Session
+
+from watchkeeper.core.batch import (
+    BatchPlan,
+    BatchResult,
+    evaluate_batch,
+    make_plan,
+    needs_single_evaluation,
+)
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.evaluation import SLOStatus, evaluate
+from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
+from watchkeeper.core.series import EventSeries
+from watchkeeper.core.slo import SLO, SourceKind
+from watchkeeper.core.windows import alert_windows, longest_alert_window, nominal_period
+from watchkeeper.events import repository as events_repository
+from watchkeeper.slo import repository
+from watchkeeper.slo.models import (
+    AlertState,
+    AlertTransition,
+    SLOHistory,
+    SLORecord,
+    SLOStatusRecord,
+)
+from watchkeeper.slo.service import to_core
+
+# Changed buckets are re-read with this overlap so a transaction that committed late is seen.
+READ_OVERLAP = timedelta(seconds=60)
+MIN_MINUTE_SPAN = timedelta(days=3)
+
+
+@dataclass(frozen=True)
+class AlertKey:
+    """Identity of one burn-rate alert of one SLO."""
+
+    slo_id: int
+    severity: str
+    long_seconds: int
+    short_seconds: int
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    evaluated: int = 0
+    changed_buckets: int = 0
+    transitions: list[Transition] = field(default_factory=list)
+    reloaded: bool = False
+
+
+@dataclass
+class _Loaded:
+    records: list[SLORecord]
+    slos: tuple[SLO, ...]
+    plan: BatchPlan
+    batch_index: NDArray[np.int64]  # positions (in records) evaluated by the batch path
+    single_index: list[int]
+    grid: CountGrid
+    row_of_sli: dict[int, int]
+    slo_rows: NDArray[np.int64]  # grid row of every SLO, by position in records
+    alerts: dict[AlertKey, list[Any]]  # [state row id, firing] of every alert
+    has_status: set[int]  # SLO ids with a status row
+
+
+def minute_span_for(slos: Sequence[SLO]) -> timedelta:
+    """Minutes of history the grid keeps: the longest alert window (at least 3 d) plus 2 h."""
+    longest = max(
+        (longest_alert_window(alert_windows(slo)) for slo in slos), default=MIN_MINUTE_SPAN
+    )
+    return max(longest, MIN_MINUTE_SPAN) + timedelta(hours=2)
+
+
+def hour_span_for(slos: Sequence[SLO]) -> timedelta:
+    """Hours of history the grid keeps: the longest SLO period plus 2 h."""
+    longest = max((nominal_period(slo.window) for slo in slos), default=timedelta(days=30))
+    # Calendar months and quarters can be longer than their typical length.
+    return longest + timedelta(days=3) + timedelta(hours=2)
+
+
+def load_grid(
+    session: Session,
+    *,
+    sli_ids: Sequence[int],
+    minute_span: timedelta,
+    hour_span: timedelta,
+    now: datetime,
+) -> CountGrid:
+    """A grid whose row i holds the buckets of ``sli_ids[i]``, plus one always-empty row."""
+    current = minute_index(now.timestamp())
+    grid = CountGrid(
+        len(sli_ids) + 1,
+        minute_slots=math.ceil(minute_span / timedelta(minutes=1)),
+        hour_slots=math.ceil(hour_span / timedelta(hours=1)),
+        current_minute=current,
+    )
+    if sli_ids:
+        start = (current // 60 - grid.hour_slots + 1) * HOUR
+        buckets = events_repository.bucket_rows(
+            session, sli_ids=list(sli_ids), start=start, end=(current + 1) * MINUTE
+        )
+        _load_buckets(grid, {sli_id: row for row, sli_id in enumerate(sli_ids)}, buckets)
+    return grid
+
+
+class Evaluator:
+    """Evaluates every applied SLO; one instance lives in each worker process."""
+
+    def __init__(self, *, history_interval: timedelta = timedelta(minutes=5)) -> None:
+        self.history_interval = history_interval
+        self._version: tuple[int, datetime | None, int] | None = None
+        self._loaded: _Loaded | None = None
+        self._last_read: datetime | None = None
+        self._last_history: datetime | None = None
+
+    @property
+    def minute_span(self) -> timedelta:
+        """Minutes of history kept (compaction must keep minute buckets at least this long)."""
+        if self._loaded is None:
+            return MIN_MINUTE_SPAN + timedelta(hours=2)
+        grid = self._loaded.grid
+        return timedelta(minutes=grid.minute_slots)
+
+    def tick(self, session: Session, *, now: datetime) -> TickReport:
+        """Bring the grid up to date, evaluate every SLO at ``now`` and store the results."""
+        report = TickReport()
+        version = repository.version(session)
+        if version != self._version or self._loaded is None:
+            self._load(session, now)
+            self._version = version
+            report.reloaded = True
+        else:
+            report.changed_buckets = self._read_changes(session, now)
+        loaded = self._loaded
+        assert loaded is not None
+        if not loaded.records:
+            return report
+        result = evaluate_batch(loaded.plan, loaded.grid, now)
+        singles = {
+            position: self._evaluate_single(loaded, position, now)
+            for position in loaded.single_index
+        }
+        report.evaluated = len(loaded.records)
+        self._store(session, loaded, result, singles, now, report)
+        return report
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _load(self, session: Session, now: datetime) -> None:
+        records = [
+            r
+            for r in repository.list_all(session)
+            if to_core(r).sli.source is SourceKind.WATCHKEEPER
+        ]
+        slos = tuple(to_core(r) for r in records)
+        sli_ids = events_repository.sli_ids_by_name(session, sorted({s.sli.name for s in slos}))
+        row_of_sli = {sli_id: row for row, sli_id in enumerate(sorted(set(sli_ids.values())))}
+        # An SLO whose SLI is not registered has no row: it reads an always-empty row.
+        empty_row = len(row_of_sli)
+        rows = np.array(
+            [row_of_sli.get(sli_ids.get(s.sli.name, -1), empty_row) for s in slos], dtype=np.int64
+        )
+        batch_positions = [i for i, s in enumerate(slos) if not needs_single_evaluation(s)]
+        single_positions = [i for i, s in enumerate(slos) if needs_single_evaluation(s)]
+        plan = make_plan(tuple(slos[i] for i in batch_positions), rows[batch_positions])
+        grid = load_grid(
+            session,
+            sli_ids=sorted(row_of_sli, key=row_of_sli.__getitem__),
+            minute_span=minute_span_for(slos),
+            hour_span=hour_span_for(slos),
+            now=now,
+        )
+        self._loaded = _Loaded(
+            records=records,
+            slos=slos,
+            plan=plan,
+            batch_index=np.array(batch_positions, dtype=np.int64),
+            single_index=single_positions,
+            grid=grid,
+            row_of_sli=row_of_sli,
+            slo_rows=rows,
+            alerts=_sync_alert_rows(session, records, slos, now),
+            has_status=set(repository.status_ids(session)),
+        )
+        self._last_read = now
+
+    def _read_changes(self, session: Session, now: datetime) -> int:
+        loaded = self._loaded
+        assert loaded is not None and self._last_read is not None
+        since = self._last_read - READ_OVERLAP
+        self._last_read = now
+        loaded.grid.advance(minute_index(now.timestamp()))
+        changes = events_repository.changed_since(session, since=since)
+        if not changes.sli_id.size:
+            return 0
+        grid, row_of_sli = loaded.grid, loaded.row_of_sli
+        all_rows = _rows_of(row_of_sli, changes.sli_id)
+        known = all_rows >= 0
+        sli_id, resolution = changes.sli_id[known], changes.resolution[known]
+        start, good, total = changes.start[known], changes.good[known], changes.total[known]
+        rows = all_rows[known]
+        minutes = start // MINUTE
+        in_ring = (resolution == MINUTE) & (minutes > grid.current_minute - grid.minute_slots)
+        grid.set_minutes(rows[in_ring], minutes[in_ring], good[in_ring], total[in_ring])
+        # Hour rows (compaction) and minute rows older than the ring: re-sum their hours.
+        stale = ~in_ring
+        if stale.any():
+            hours = start[stale] // HOUR
+            affected = sorted(set(zip(sli_id[stale].tolist(), hours.tolist(), strict=True)))
+            buckets = events_repository.bucket_rows(
+                session,
+                sli_ids=sorted({a[0] for a in affected}),
+                start=min(a[1] for a in affected) * HOUR,
+                end=(max(a[1] for a in affected) + 1) * HOUR,
+            )
+            wanted = set(affected)
+            keys = list(zip(buckets.sli_id.tolist(), (buckets.start // HOUR).tolist(), strict=True))
+            mask = np.array([k in wanted for k in keys], dtype=np.bool_)
+            sums: dict[tuple[int, int], list[int]] = {a: [0, 0] for a in affected}
+            for key, g, t in zip(
+                (k for k, m in zip(keys, mask, strict=True) if m),
+                buckets.good[mask].tolist(),
+                buckets.total[mask].tolist(),
+                strict=True,
+            ):
+                sums[key][0] += g
+                sums[key][1] += t
+            grid.set_hours(
+                np.array([row_of_sli[a[0]] for a in affected], dtype=np.int64),
+                np.array([a[1] for a in affected], dtype=np.int64),
+                np.array([sums[a][0] for a in affected], dtype=np.int64),
+                np.array([sums[a][1] for a in affected], dtype=np.int64),
+            )
+        return int(known.sum())
+
+    def _evaluate_single(self, loaded: _Loaded, position: int, now: datetime) -> SLOStatus:
+        times, good, total = loaded.grid.buckets_of(int(loaded.slo_rows[position]))
+        return evaluate(loaded.slos[position], EventSeries.from_counts(times, good, total), now)
+
+    # -- storing -------------------------------------------------------------------------
+
+    def _store(
+        self,
+        session: Session,
+        loaded: _Loaded,
+        result: BatchResult,
+        singles: dict[int, SLOStatus],
+        now: datetime,
+        report: TickReport,
+    ) -> None:
+        figures = _figures(loaded, result, singles, now)
+        updates = [
+            {"b_slo_id": f.slo_id, **f.status_row()}
+            for f in figures
+            if f.slo_id in loaded.has_status
+        ]
+        inserts = [f for f in figures if f.slo_id not in loaded.has_status]
+        if updates:
+            session.execute(_STATUS_UPDATE, updates)
+        if inserts:
+            session.execute(insert(_STATUS), [f.status_row() for f in inserts])
+            loaded.has_status.update(f.slo_id for f in inserts)
+        if self._last_history is None or now - self._last_history >= self.history_interval:
+            session.execute(insert(_HISTORY), [f.history_row() for f in figures])
+            self._last_history = now
+        report.transitions = _record_transitions(session, loaded.alerts, figures, now)
+
+
+@dataclass(frozen=True)
+class _Figures:
+    slo_id: int
+    at: datetime
+    good: float
+    total: float
+    sli: float | None
+    remaining: float | None
+    burn_rates: dict[str, float | None]
+    exhaustion_at: datetime | None
+    alerts: list[tuple[str, int, int, float, bool, float | None, float | None]]
+
+    def status_row(self) -> dict[str, object]:
+        return {
+            "slo_id": self.slo_id,
+            "evaluated_at": self.at,
+            "good": self.good,
+            "total": self.total,
+            "sli": self.sli,
+            "budget_remaining": self.remaining,
+            "burn_rates": self.burn_rates,
+            "exhaustion_at": self.exhaustion_at,
+        }
+
+    def history_row(self) -> dict[str, object]:
+        return {
+            "slo_id": self.slo_id,
+            "at": self.at,
+            "good": self.good,
+            "total": self.total,
+            "sli": self.sli,
+            "budget_remaining": self.remaining,
+            "burn_rates": self.burn_rates,
+        }
+
+
+def _none_if_nan(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+def _figures(
+    loaded: _Loaded, result: BatchResult, singles: dict[int, SLOStatus], now: datetime
+) -> list[_Figures]:
+    labels = [format_duration(w) for w in loaded.plan.burn_windows]
+    figures: list[_Figures] = []
+    burn = result.burn.tolist()
+    good, total = result.good.tolist(), result.total.tolist()
+    sli, remaining = result.sli.tolist(), result.budget_remaining.tolist()
+    exhaustion = result.exhaustion_seconds.tolist()
+    firing = result.alert_firing.tolist()
+    long_burn, short_burn = result.alert_long_burn.tolist(), result.alert_short_burn.tolist()
+    for slot, position in enumerate(loaded.batch_index.tolist()):
+        record = loaded.records[position]
+        alerts = [
+            (
+                severity.value,
+                int(long.total_seconds()),
+                int(short.total_seconds()),
+                factor,
+                bool(firing[slot][j]),
+                _none_if_nan(long_burn[slot][j]),
+                _none_if_nan(short_burn[slot][j]),
+            )
+            for j, (severity, long, short, factor) in enumerate(loaded.plan.alert_windows[slot])
+        ]
+        seconds = exhaustion[slot]
+        try:
+            exhausts = None if math.isnan(seconds) else now + timedelta(seconds=seconds)
+        except OverflowError:  # so slow it would outlast the calendar
+            exhausts = None
+        figures.append(
+            _Figures(
+                slo_id=record.id,
+                at=now,
+                good=good[slot],
+                total=total[slot],
+                sli=_none_if_nan(sli[slot]),
+                remaining=_none_if_nan(remaining[slot]),
+                burn_rates={
+                    label: _none_if_nan(value)
+                    for label, value in zip(labels, burn[slot], strict=True)
+                },
+                exhaustion_at=exhausts,
+                alerts=alerts,
+            )
+        )
+    for position, status in singles.items():
+        figures.append(figures_from_status(loaded.records[position].id, status))
+    return figures
+
+
+def figures_from_status(slo_id: int, status: SLOStatus) -> _Figures:
+    """Storage figures from a one-SLO evaluation."""
+    return _Figures(
+        slo_id=slo_id,
+        at=status.at,
+        good=status.good,
+        total=status.total,
+        sli=status.sli,
+        remaining=status.error_budget_remaining,
+        burn_rates={format_duration(w): v for w, v in status.burn_rates.items()},
+        exhaustion_at=status.exhaustion_at,
+        alerts=[
+            (
+                a.severity.value,
+                int(a.long.total_seconds()),
+                int(a.short.total_seconds()),
+                a.factor,
+                a.firing,
+                a.long_burn_rate,
+                a.short_burn_rate,
+            )
+            for a in status.alerts
+        ],
+    )
+
+
+def _rows_of(row_of_sli: dict[int, int], sli_ids: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Grid rows of SLI ids via a lookup table; -1 for SLIs the grid does not hold."""
+    if not sli_ids.size:
+        return np.zeros(0, dtype=np.int64)
+    size = max(int(sli_ids.max()), max(row_of_sli, default=0)) + 1
+    table = np.full(size, -1, dtype=np.int64)
+    if row_of_sli:
+        table[np.fromiter(row_of_sli, dtype=np.int64)] = np.fromiter(
+            row_of_sli.values(), dtype=np.int64
+        )
+    return table[np.clip(sli_ids, 0, None)] * (sli_ids >= 0) - (sli_ids < 0)
+
+
+def _load_buckets(
+    grid: CountGrid, row_of_sli: dict[int, int], buckets: events_repository.BucketRows
+) -> None:
+    if not buckets.sli_id.size:
+        return
+    rows = _rows_of(row_of_sli, buckets.sli_id)
+    hours = buckets.start // HOUR
+    in_hours = (hours > grid.current_minute // 60 - grid.hour_slots) & (
+        hours <= grid.current_minute // 60
+    )
+    np.add.at(
+        grid.hour_good, (rows[in_hours], hours[in_hours] % grid.hour_slots), buckets.good[in_hours]
+    )
+    np.add.at(
+        grid.hour_total,
+        (rows[in_hours], hours[in_hours] % grid.hour_slots),
+        buckets.total[in_hours],
+    )
+    minutes = buckets.start // MINUTE
+    in_ring = (
+        (buckets.resolution == MINUTE)
+        & (minutes > grid.current_minute - grid.minute_slots)
+        & (minutes <= grid.current_minute)
+    )
+    slots = minutes[in_ring] % grid.minute_slots
+    grid.minute_good[rows[in_ring], slots] = buckets.good[in_ring]
+    grid.minute_total[rows[in_ring], slots] = buckets.total[in_ring]
+
+
+def _sync_alert_rows(
+    session: Session, records: list[SLORecord], slos: tuple[SLO, ...], now: datetime
+) -> dict[AlertKey, list[Any]]:
+    """Create missing alert-state rows, drop those of windows no longer configured, and
+    return every alert's [row id, firing] (kept in memory: the evaluator is the only writer)."""
+    wanted: dict[AlertKey, float] = {}
+    for record, slo in zip(records, slos, strict=True):
+        for window in alert_windows(slo, now):
+            key = AlertKey(
+                record.id,
+                window.severity.value,
+                int(window.long.total_seconds()),
+                int(window.short.total_seconds()),
+            )
+            wanted[key] = window.factor
+    present = {
+        AlertKey(slo_id, severity, long_s, short_s): (row_id, firing)
+        for row_id, slo_id, severity, long_s, short_s, firing in repository.alert_state_rows(
+            session
+        )
+    }
+    stale = [row_id for key, (row_id, _) in present.items() if key not in wanted]
+    repository.delete_alert_states(session, stale)
+    new_rows = [
+        {
+            "slo_id": key.slo_id,
+            "severity": key.severity,
+            "long_seconds": key.long_seconds,
+            "short_seconds": key.short_seconds,
+            "factor": factor,
+            "firing": False,
+            "since": now,
+        }
+        for key, factor in wanted.items()
+        if key not in present
+    ]
+    if new_rows:
+        session.execute(insert(_ALERT_STATE), new_rows)
+    return {
+        AlertKey(slo_id, severity, long_s, short_s): [row_id, firing]
+        for row_id, slo_id, severity, long_s, short_s, firing in repository.alert_state_rows(
+            session
+        )
+        if AlertKey(slo_id, severity, long_s, short_s) in wanted
+    }
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A burn-rate alert that started or stopped firing."""
+
+    slo_id: int
+    severity: str
+    long_seconds: int
+    short_seconds: int
+    factor: float
+    firing: bool
+    at: datetime
+    long_burn_rate: float | None
+    short_burn_rate: float | None
+
+
+def _record_transitions(
+    session: Session, alerts: dict[AlertKey, list[Any]], figures: list[_Figures], now: datetime
+) -> list[Transition]:
+    transitions: list[Transition] = []
+    changed_states: list[dict[str, Any]] = []
+    for figure in figures:
+        for severity, long_s, short_s, factor, firing, long_burn, short_burn in figure.alerts:
+            state = alerts.get(AlertKey(figure.slo_id, severity, long_s, short_s))
+            if state is None or state[1] == firing:
+                continue
+            state[1] = firing
+            transitions.append(
+                Transition(
+                    figure.slo_id,
+                    severity,
+                    long_s,
+                    short_s,
+                    factor,
+                    firing,
+                    now,
+                    long_burn,
+                    short_burn,
+                )
+            )
+            changed_states.append(
+                {
+                    "b_id": state[0],
+                    "firing": firing,
+                    "since": now,
+                    "factor": factor,
+                    "long_burn_rate": long_burn,
+                    "short_burn_rate": short_burn,
+                }
+            )
+    if transitions:
+        session.execute(_ALERT_STATE_UPDATE, changed_states)
+        session.execute(insert(_TRANSITION), [t.__dict__ for t in transitions])
+    return transitions
+
+
+_STATUS = cast(Table, SLOStatusRecord.__table__)
+_HISTORY = cast(Table, SLOHistory.__table__)
+_ALERT_STATE = cast(Table, AlertState.__table__)
+_TRANSITION = cast(Table, AlertTransition.__table__)
+_STATUS_UPDATE = (
+    _STATUS.update()
+    .where(_STATUS.c.slo_id == bindparam("b_slo_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "evaluated_at",
+                "good",
+                "total",
+                "sli",
+                "budget_remaining",
+                "burn_rates",
+                "exhaustion_at",
+            )
+        }
+    )
+)
+_ALERT_STATE_UPDATE = (
+    _ALERT_STATE.update()
+    .where(_ALERT_STATE.c.id == bindparam("b_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in ("firing", "since", "factor", "long_burn_rate", "short_burn_rate")
+        }
+    )
+)
+
+
+__all__ = ["Evaluator", "TickReport", "Transition", "figures_from_status"]

@@ -1,0 +1,97 @@
+"""``slo explain``: the arithmetic behind an SLO's figures, step by step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.evaluation import SLOStatus
+from watchkeeper.core.slo import SLO, SLIKind
+from watchkeeper.slo.schemas import SLOStatusRead, status_read
+
+
+class ExplainStep(BaseModel):
+    """One line of arithmetic: what is computed, the formula with numbers, the result."""
+
+    what: str
+    formula: str
+    result: Any
+
+
+class Explanation(BaseModel):
+    """An SLO's status with the arithmetic that produced it."""
+
+    status: SLOStatusRead
+    steps: list[ExplainStep]
+
+
+def _ratio(value: float | None) -> str:
+    return "no data" if value is None else repr(value)
+
+
+def explain(slo: SLO, status: SLOStatus) -> Explanation:
+    """Spell out counts, windows, thresholds and comparisons behind ``status``."""
+    budget = slo.error_budget
+    unit = "slices" if slo.sli.kind is SLIKind.TIMESLICES else "events"
+    steps = [
+        ExplainStep(
+            what="SLO window",
+            formula=f"[{status.window_start.isoformat()}, {status.at.isoformat()})",
+            result=f"{status.good:g} good of {status.total:g} {unit}",
+        ),
+        ExplainStep(
+            what="SLI",
+            formula=f"good / total = {status.good:g} / {status.total:g}",
+            result=status.sli,
+        ),
+        ExplainStep(
+            what="error budget",
+            formula=f"1 - objective = 1 - {slo.objective!r}",
+            result=budget,
+        ),
+        ExplainStep(
+            what="error budget remaining",
+            formula=(
+                f"1 - (bad / total) / budget = 1 - ({status.total - status.good:g} / "
+                f"{status.total:g}) / {budget!r}"
+            ),
+            result=status.error_budget_remaining,
+        ),
+    ]
+    for window, counts in sorted(status.window_counts.items()):
+        label = format_duration(window)
+        steps.append(
+            ExplainStep(
+                what=f"burn rate {label}",
+                formula=(
+                    f"(bad / total) / budget = ({counts.total - counts.good:g} / "
+                    f"{counts.total:g}) / {budget!r}"
+                ),
+                result=status.burn_rates.get(window),
+            )
+        )
+    for alert in status.alerts:
+        long, short = format_duration(alert.long), format_duration(alert.short)
+        minimum = slo.alerting.min_events
+        events_note = f" and {alert.long_total:g} >= {minimum} events" if minimum else ""
+        steps.append(
+            ExplainStep(
+                what=f"{alert.severity.value} alert {long}/{short}",
+                formula=(
+                    f"burn {long} {_ratio(alert.long_burn_rate)} > {alert.factor!r} and burn "
+                    f"{short} {_ratio(alert.short_burn_rate)} > {alert.factor!r}{events_note}"
+                ),
+                result="firing" if alert.firing else "not firing",
+            )
+        )
+    for forecast in status.forecasts:
+        steps.append(
+            ExplainStep(
+                what=f"exhaustion at the {format_duration(forecast.basis)} burn rate",
+                formula="at + remaining x period / burn rate",
+                result=forecast.exhaustion_at.isoformat() if forecast.exhaustion_at else None,
+            )
+        )
+    return Explanation(status=status_read(slo, status), steps=steps)

@@ -1,0 +1,133 @@
+"""SQL of the SLO domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper.slo.models import (
+    AlertState,
+    AlertTransition,
+    SLOHistory,
+    SLORecord,
+    SLOStatusRecord,
+)
+
+
+def list_all(session: Session, *, service: str | None = None) -> list[SLORecord]:
+    """Applied SLOs ordered by key, optionally of one service."""
+    query = select(SLORecord).order_by(SLORecord.key)
+    if service is not None:
+        query = query.where(SLORecord.service == service)
+    return list(session.scalars(query))
+
+
+def get_by_key(session: Session, key: str) -> SLORecord | None:
+    """The SLO with ``service/name`` key."""
+    return session.scalars(select(SLORecord).where(SLORecord.key == key)).first()
+
+
+def get_by_keys(session: Session, keys: Sequence[str]) -> dict[str, SLORecord]:
+    """SLOs by key for the given keys."""
+    if not keys:
+        return {}
+    rows = session.scalars(select(SLORecord).where(SLORecord.key.in_(keys)))
+    return {row.key: row for row in rows}
+
+
+def add(session: Session, record: SLORecord) -> SLORecord:
+    """Insert an SLO row."""
+    session.add(record)
+    session.flush()
+    return record
+
+
+def remove(session: Session, record: SLORecord) -> None:
+    """Delete an SLO and, by cascade, its status, history and alert states."""
+    for table in (SLOStatusRecord, SLOHistory, AlertState, AlertTransition):
+        session.execute(delete(table).where(table.slo_id == record.id))
+    session.delete(record)
+    session.flush()
+
+
+def version(session: Session) -> tuple[int, datetime | None, int]:
+    """(count, newest update, max id) of the SLO table: changes when any SLO changes."""
+    row = session.execute(
+        select(func.count(SLORecord.id), func.max(SLORecord.updated_at), func.max(SLORecord.id))
+    ).one()
+    newest = row[1]
+    if isinstance(newest, str):  # aggregate results bypass the column type on SQLite
+        newest = datetime.fromisoformat(newest)
+    return int(row[0]), newest, int(row[2] or 0)
+
+
+def statuses(session: Session, slo_ids: Sequence[int]) -> dict[int, SLOStatusRecord]:
+    """Latest stored status per SLO id."""
+    if not slo_ids:
+        return {}
+    rows = session.scalars(select(SLOStatusRecord).where(SLOStatusRecord.slo_id.in_(slo_ids)))
+    return {row.slo_id: row for row in rows}
+
+
+def all_statuses(session: Session) -> dict[int, SLOStatusRecord]:
+    """Latest stored status of every SLO."""
+    return {row.slo_id: row for row in session.scalars(select(SLOStatusRecord))}
+
+
+def alert_states(session: Session, slo_ids: Sequence[int] | None = None) -> list[AlertState]:
+    """Alert states of the given SLOs (all when None)."""
+    query = select(AlertState).order_by(AlertState.slo_id, AlertState.id)
+    if slo_ids is not None:
+        query = query.where(AlertState.slo_id.in_(slo_ids))
+    return list(session.scalars(query))
+
+
+def history(
+    session: Session, slo_id: int, *, since: datetime, until: datetime, limit: int
+) -> list[SLOHistory]:
+    """Stored evaluations of one SLO in ``[since, until]``, oldest first."""
+    query = (
+        select(SLOHistory)
+        .where(SLOHistory.slo_id == slo_id, SLOHistory.at >= since, SLOHistory.at <= until)
+        .order_by(SLOHistory.at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def transitions(session: Session, slo_id: int, *, limit: int) -> list[AlertTransition]:
+    """Latest alert transitions of one SLO, newest first."""
+    query = (
+        select(AlertTransition)
+        .where(AlertTransition.slo_id == slo_id)
+        .order_by(AlertTransition.at.desc(), AlertTransition.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def status_ids(session: Session) -> list[int]:
+    """SLO ids that have a stored status row."""
+    return list(session.scalars(select(SLOStatusRecord.slo_id)))
+
+
+def alert_state_rows(session: Session) -> list[tuple[int, int, str, int, int, bool]]:
+    """(id, slo_id, severity, long_seconds, short_seconds, firing) of every alert state."""
+    query = select(
+        AlertState.id,
+        AlertState.slo_id,
+        AlertState.severity,
+        AlertState.long_seconds,
+        AlertState.short_seconds,
+        AlertState.firing,
+    )
+    return [tuple(row) for row in session.execute(query).all()]  # type: ignore[misc]
+
+
+def delete_alert_states(session: Session, ids: Sequence[int]) -> None:
+    """Delete alert-state rows by id."""
+    if ids:
+        session.execute(delete(AlertState).where(AlertState.id.in_(ids)))

@@ -1,0 +1,186 @@
+"""JSON API of SLOs: apply specs, list, read, status, explain, history, delete."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import yaml
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from watchkeeper.db import utcnow
+from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
+from watchkeeper.errors import InvalidInput
+from watchkeeper.slo import service
+from watchkeeper.slo.exceptions import KeyMismatch
+from watchkeeper.slo.explain import Explanation, explain
+from watchkeeper.slo.models import SLORecord
+from watchkeeper.slo.schemas import (
+    ApplyResultRead,
+    HistoryPoint,
+    SLORead,
+    SLOStatusRead,
+    status_read,
+)
+from watchkeeper.specs import SpecSet, load_text
+
+router = APIRouter(prefix="/api/v1", tags=["slos"])
+
+MAX_SPEC_BYTES = 5_000_000
+_SPEC_BODY = {
+    "requestBody": {
+        "description": "SLO specs: YAML text (native, OpenSLO v1 or Sloth), or JSON documents",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+async def read_spec_body(request: Request) -> SpecSet:
+    """Parse a request body of YAML text or JSON document(s) into a validated spec set."""
+    body = await request.body()
+    if len(body) > MAX_SPEC_BYTES:
+        raise InvalidInput(f"spec body larger than {MAX_SPEC_BYTES} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("spec body is not UTF-8 text") from None
+    if not text.strip():
+        raise InvalidInput("empty spec body: send YAML or JSON SLO documents")
+    if "json" in request.headers.get("content-type", ""):
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"body is not valid JSON: {exc}") from None
+        if isinstance(data, dict) and isinstance(data.get("spec"), str):
+            text = data["spec"]
+        else:
+            documents = data if isinstance(data, list) else [data]
+            text = yaml.safe_dump_all(documents, sort_keys=False)
+    return load_text(text, filename="request body")
+
+
+def _read(record: SLORecord, status: SLOStatusRead | None) -> SLORead:
+    return SLORead(
+        key=record.key,
+        service=record.service,
+        name=record.name,
+        source_format=record.source_format,
+        spec=record.spec,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        status=status,
+    )
+
+
+@router.get("/slos", response_model=list[SLORead])
+def list_slos(
+    session: SessionDep,
+    _token: ReadToken,
+    service_name: Annotated[str | None, Query(alias="service")] = None,
+) -> list[SLORead]:
+    """Applied SLOs with their latest status."""
+    records = service.list_slos(session, service=service_name)
+    statuses = service.stored_statuses(session, records=records)
+    return [_read(r, statuses.get(r.id)) for r in records]
+
+
+SpecBody = Annotated[SpecSet, Depends(read_spec_body)]
+
+
+@router.post("/slos", response_model=ApplyResultRead, openapi_extra=_SPEC_BODY)
+def apply_slos(spec_set: SpecBody, session: SessionDep, _token: WriteToken) -> ApplyResultRead:
+    """Create or update SLOs and policies from specs (all or nothing)."""
+    return _apply(session, spec_set)
+
+
+def _apply(session: SessionDep, spec_set: SpecSet) -> ApplyResultRead:
+    result = service.apply(session, spec_set=spec_set, now=utcnow())
+    return ApplyResultRead(**result.__dict__)
+
+
+@router.get("/slos/{service_name}/{name}", response_model=SLORead)
+def get_slo(service_name: str, name: str, session: SessionDep, _token: ReadToken) -> SLORead:
+    """One SLO with its spec and latest status."""
+    record = service.get(session, key=f"{service_name}/{name}")
+    return _read(record, service.stored_status(session, record=record))
+
+
+@router.put("/slos/{service_name}/{name}", response_model=ApplyResultRead, openapi_extra=_SPEC_BODY)
+def put_slo(
+    service_name: str, name: str, spec_set: SpecBody, session: SessionDep, _token: WriteToken
+) -> ApplyResultRead:
+    """Create or replace one SLO; the body must describe exactly that SLO."""
+    key = f"{service_name}/{name}"
+    keys = [slo.key for slo in spec_set.slos]
+    if keys != [key]:
+        raise KeyMismatch(f"the body describes {keys or 'no SLO'}, expected exactly [{key!r}]")
+    return _apply(session, spec_set)
+
+
+@router.delete("/slos/{service_name}/{name}", status_code=204)
+def delete_slo(service_name: str, name: str, session: SessionDep, _token: WriteToken) -> Response:
+    """Remove an SLO with its history."""
+    service.delete(session, key=f"{service_name}/{name}")
+    return Response(status_code=204)
+
+
+@router.get("/slos/{service_name}/{name}/status", response_model=SLOStatusRead)
+def slo_status(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    _token: ReadToken,
+    fresh: Annotated[
+        bool, Query(description="Evaluate now instead of the worker's last result")
+    ] = False,
+) -> SLOStatusRead:
+    """The SLO's latest figures (the worker's last tick, or a fresh evaluation)."""
+    key = f"{service_name}/{name}"
+    record = service.get(session, key=key)
+    stored = None if fresh else service.stored_status(session, record=record)
+    if stored is not None:
+        return stored
+    evaluation = service.evaluate_now(session, key=key, at=utcnow())
+    return status_read(evaluation.slo, evaluation.status)
+
+
+@router.get("/slos/{service_name}/{name}/explain", response_model=Explanation)
+def explain_slo(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    _token: ReadToken,
+    at: datetime | None = None,
+) -> Explanation:
+    """The arithmetic behind the SLO's figures at ``at`` (default now)."""
+    when = _aware(at) if at else utcnow()
+    evaluation = service.evaluate_now(session, key=f"{service_name}/{name}", at=when)
+    return explain(evaluation.slo, evaluation.status)
+
+
+@router.get("/slos/{service_name}/{name}/history", response_model=list[HistoryPoint])
+def slo_history(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    _token: ReadToken,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=50_000)] = 5000,
+) -> list[HistoryPoint]:
+    """Stored evaluations for charting (default: the last 24 hours)."""
+    end = _aware(until) if until else utcnow()
+    start = _aware(since) if since else end - timedelta(days=1)
+    return service.history(
+        session, key=f"{service_name}/{name}", since=start, until=end, limit=limit
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise InvalidInput(f"time {value.isoformat()} needs a UTC offset (e.g. Z or +01:00)")
+    return value

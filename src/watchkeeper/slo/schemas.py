@@ -1,0 +1,139 @@
+"""API and CLI shapes of SLOs and their status (one status document for every adapter)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.evaluation import SLOStatus
+from watchkeeper.core.slo import SLO, CalendarWindow, Window
+
+
+class AlertRead(BaseModel):
+    """One multiwindow burn-rate alert and whether it fires."""
+
+    severity: str
+    long: str
+    short: str
+    factor: float
+    firing: bool
+    long_burn_rate: float | None = None
+    short_burn_rate: float | None = None
+    since: datetime | None = None
+
+
+class ForecastRead(BaseModel):
+    """Budget exhaustion forecast at the burn rate of one basis window."""
+
+    basis: str
+    burn_rate: float | None
+    exhaustion_at: datetime | None
+    budget_remaining_at_window_end: float | None
+
+
+class SLOStatusRead(BaseModel):
+    """An SLO's figures at one instant. Values are unrounded; null where there is no data."""
+
+    service: str
+    name: str
+    key: str
+    objective: float
+    window: str
+    window_start: datetime | None = None
+    at: datetime | None = None
+    sli_name: str
+    good: float | None = None
+    total: float | None = None
+    sli: float | None = None
+    error_budget_remaining: float | None = None
+    burn_rates: dict[str, float | None] = Field(default_factory=dict)
+    alerts: list[AlertRead] = Field(default_factory=list)
+    exhaustion_at: datetime | None = None
+    forecasts: list[ForecastRead] = Field(default_factory=list)
+
+
+class SLORead(BaseModel):
+    """An applied SLO with its spec and latest status."""
+
+    key: str
+    service: str
+    name: str
+    source_format: str
+    spec: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    status: SLOStatusRead | None = None
+
+
+class ApplyResultRead(BaseModel):
+    """What applying specs changed."""
+
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    policies_created: list[str]
+    policies_updated: list[str]
+    policies_unchanged: list[str]
+
+
+class HistoryPoint(BaseModel):
+    """One stored evaluation."""
+
+    at: datetime
+    good: float
+    total: float
+    sli: float | None
+    error_budget_remaining: float | None
+    burn_rates: dict[str, float | None]
+
+
+def describe_window(window: Window) -> str:
+    """``30d`` for rolling windows, ``month (Europe/Berlin)`` for calendar ones."""
+    if isinstance(window, CalendarWindow):
+        unit = window.unit.value if window.count == 1 else f"{window.count} {window.unit.value}s"
+        return f"{unit} ({window.timezone})"
+    return format_duration(window.duration)
+
+
+def status_read(slo: SLO, status: SLOStatus) -> SLOStatusRead:
+    """The status document of a fresh evaluation."""
+    return SLOStatusRead(
+        service=slo.service,
+        name=slo.name,
+        key=slo.key,
+        objective=slo.objective,
+        window=describe_window(slo.window),
+        window_start=status.window_start,
+        at=status.at,
+        sli_name=slo.sli.name,
+        good=status.good,
+        total=status.total,
+        sli=status.sli,
+        error_budget_remaining=status.error_budget_remaining,
+        burn_rates={format_duration(w): v for w, v in status.burn_rates.items()},
+        alerts=[
+            AlertRead(
+                severity=a.severity.value,
+                long=format_duration(a.long),
+                short=format_duration(a.short),
+                factor=a.factor,
+                firing=a.firing,
+                long_burn_rate=a.long_burn_rate,
+                short_burn_rate=a.short_burn_rate,
+            )
+            for a in status.alerts
+        ],
+        exhaustion_at=status.exhaustion_at,
+        forecasts=[
+            ForecastRead(
+                basis=format_duration(f.basis),
+                burn_rate=f.burn_rate,
+                exhaustion_at=f.exhaustion_at,
+                budget_remaining_at_window_end=f.budget_remaining_at_window_end,
+            )
+            for f in status.forecasts
+        ],
+    )

@@ -1,0 +1,237 @@
+"""SLO use cases: applying specs, listing, reading status, explaining, deleting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.evaluation import SLOStatus, evaluate
+from watchkeeper.core.policy import ErrorBudgetPolicy
+from watchkeeper.core.series import EventSeries
+from watchkeeper.core.slo import SLO, SourceKind
+from watchkeeper.core.windows import window_start
+from watchkeeper.events import repository as events_repository
+from watchkeeper.events import service as events_service
+from watchkeeper.policy import service as policy_service
+from watchkeeper.slo import repository
+from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
+from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
+from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, describe_window
+from watchkeeper.specs import SpecSet
+from watchkeeper.specs.native import slo_from_dict, slo_to_dict
+
+
+@dataclass
+class ApplyResult:
+    """What ``apply`` changed, by SLO key and policy name."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    policies_created: list[str] = field(default_factory=list)
+    policies_updated: list[str] = field(default_factory=list)
+    policies_unchanged: list[str] = field(default_factory=list)
+
+
+def to_core(record: SLORecord) -> SLO:
+    """The core SLO stored in a record."""
+    return slo_from_dict(record.spec)
+
+
+def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
+    """Create or update every SLO and policy of a validated spec set (one transaction)."""
+    result = ApplyResult()
+    events_service.register_slis(
+        session,
+        [slo.sli for slo in spec_set.slos if slo.sli.source is SourceKind.WATCHKEEPER],
+        now=now,
+    )
+    existing = repository.get_by_keys(session, [slo.key for slo in spec_set.slos])
+    for slo in spec_set.slos:
+        spec = slo_to_dict(slo)
+        source_format = spec_set.formats.get(slo.key, "native")
+        record = existing.get(slo.key)
+        if record is None:
+            repository.add(
+                session,
+                SLORecord(
+                    key=slo.key,
+                    service=slo.service,
+                    name=slo.name,
+                    sli_name=slo.sli.name,
+                    source_format=source_format,
+                    spec=spec,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+            result.created.append(slo.key)
+        elif record.spec != spec:
+            record.spec = spec
+            record.sli_name = slo.sli.name
+            record.source_format = source_format
+            record.updated_at = now
+            result.updated.append(slo.key)
+        else:
+            result.unchanged.append(slo.key)
+    for policy in spec_set.policies:
+        outcome = policy_service.upsert(session, policy=policy, now=now)
+        {
+            "created": result.policies_created,
+            "updated": result.policies_updated,
+            "unchanged": result.policies_unchanged,
+        }[outcome].append(policy.name)
+    session.flush()
+    return result
+
+
+def list_slos(session: Session, *, service: str | None = None) -> list[SLORecord]:
+    """Applied SLOs, optionally of one service."""
+    return repository.list_all(session, service=service)
+
+
+def get(session: Session, *, key: str) -> SLORecord:
+    """The SLO with key ``service/name``, or SLONotFound."""
+    record = repository.get_by_key(session, key)
+    if record is None:
+        raise SLONotFound(f"no SLO {key!r} has been applied")
+    return record
+
+
+def for_service(session: Session, *, service: str) -> list[SLORecord]:
+    """The SLOs of one service, or ServiceNotFound when it has none."""
+    records = repository.list_all(session, service=service)
+    if not records:
+        raise ServiceNotFound(f"no SLOs have been applied for service {service!r}")
+    return records
+
+
+def delete(session: Session, *, key: str) -> None:
+    """Remove an SLO with its status, history and alert states."""
+    repository.remove(session, get(session, key=key))
+
+
+def policies(session: Session) -> list[ErrorBudgetPolicy]:
+    """Every applied error-budget policy."""
+    return policy_service.list_policies(session)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A fresh evaluation of one SLO from the event store."""
+
+    record: SLORecord
+    slo: SLO
+    status: SLOStatus
+    series: EventSeries
+
+
+def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
+    """The SLO's buckets as the worker sees them: minutes recently, whole hours further back."""
+    from watchkeeper.slo.evaluator import hour_span_for, load_grid, minute_span_for
+
+    sli_ids = events_repository.sli_ids_by_name(session, [slo.sli.name])
+    grid = load_grid(
+        session,
+        sli_ids=list(sli_ids.values()),
+        minute_span=minute_span_for([slo]),
+        hour_span=hour_span_for([slo]),
+        now=at,
+    )
+    times, good, total = grid.buckets_of(0)
+    return EventSeries.from_counts(times, good, total)
+
+
+def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
+    """Evaluate one SLO at ``at`` from the event store (no stored state used)."""
+    record = get(session, key=key)
+    slo = to_core(record)
+    if slo.sli.source is not SourceKind.WATCHKEEPER:
+        raise NotEvaluable(
+            f"SLO {key!r} reads Prometheus; Watchkeeper evaluates built-in event-store SLIs only"
+        )
+    series = series_for(session, slo=slo, at=at)
+    return Evaluation(record, slo, evaluate(slo, series, at), series)
+
+
+def stored_status(session: Session, *, record: SLORecord) -> SLOStatusRead | None:
+    """The latest status the worker stored for an SLO, with its alert states."""
+    row = repository.statuses(session, [record.id]).get(record.id)
+    return _status_from_rows(record, row, repository.alert_states(session, [record.id]))
+
+
+def stored_statuses(session: Session, *, records: list[SLORecord]) -> dict[int, SLOStatusRead]:
+    """Latest stored status of many SLOs (two queries)."""
+    ids = [r.id for r in records]
+    rows = repository.statuses(session, ids)
+    states: dict[int, list[AlertState]] = {}
+    for state in repository.alert_states(session, ids):
+        states.setdefault(state.slo_id, []).append(state)
+    result = {}
+    for record in records:
+        status = _status_from_rows(record, rows.get(record.id), states.get(record.id, []))
+        if status is not None:
+            result[record.id] = status
+    return result
+
+
+def _status_from_rows(
+    record: SLORecord, row: SLOStatusRecord | None, states: list[AlertState]
+) -> SLOStatusRead | None:
+    if row is None:
+        return None
+    slo = to_core(record)
+    return SLOStatusRead(
+        service=slo.service,
+        name=slo.name,
+        key=slo.key,
+        objective=slo.objective,
+        window=describe_window(slo.window),
+        window_start=window_start(slo.window, row.evaluated_at),
+        at=row.evaluated_at,
+        sli_name=slo.sli.name,
+        good=row.good,
+        total=row.total,
+        sli=row.sli,
+        error_budget_remaining=row.budget_remaining,
+        burn_rates=row.burn_rates,
+        alerts=[
+            AlertRead(
+                severity=s.severity,
+                long=format_duration(timedelta(seconds=s.long_seconds)),
+                short=format_duration(timedelta(seconds=s.short_seconds)),
+                factor=s.factor,
+                firing=s.firing,
+                long_burn_rate=row.burn_rates.get(
+                    format_duration(timedelta(seconds=s.long_seconds))
+                ),
+                short_burn_rate=row.burn_rates.get(
+                    format_duration(timedelta(seconds=s.short_seconds))
+                ),
+                since=s.since,
+            )
+            for s in states
+        ],
+        exhaustion_at=row.exhaustion_at,
+    )
+
+
+def history(
+    session: Session, *, key: str, since: datetime, until: datetime, limit: int = 5000
+) -> list[HistoryPoint]:
+    """Stored evaluations of one SLO between two instants."""
+    record = get(session, key=key)
+    return [
+        HistoryPoint(
+            at=h.at,
+            good=h.good,
+            total=h.total,
+            sli=h.sli,
+            error_budget_remaining=h.budget_remaining,
+            burn_rates=h.burn_rates,
+        )
+        for h in repository.history(session, record.id, since=since, until=until, limit=limit)
+    ]

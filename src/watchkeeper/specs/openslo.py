@@ -1,0 +1,464 @@
+"""OpenSLO v1 (``apiVersion: openslo/v1``) into Watchkeeper SLOs.
+
+Objects are collected from every document loaded together, then resolved: an SLO may name an
+SLI, AlertPolicy, AlertCondition, AlertNotificationTarget or DataSource defined in any file.
+Metric sources of ``type: watchkeeper`` read the built-in event store, where event rows name
+the SLI by its ``metadata.name``; ``type: prometheus`` sources carry PromQL in
+``spec.query`` (or ``spec.promql``). What OpenSLO has no field for (owner, tier, policy,
+maintenance, alert targets) travels in ``watchkeeper.dev/...`` annotations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal, TypeVar
+
+from watchkeeper.core.slo import (
+    SLO,
+    Alerting,
+    AlertWindow,
+    PromQueries,
+    SourceKind,
+)
+from watchkeeper.core.windows import nominal_period
+from watchkeeper.specs.cursor import Cursor
+from watchkeeper.specs.fields import (
+    NAME_PATTERN,
+    NAME_RULE,
+    ParsedSLO,
+    check_alerts_fit,
+    check_window_placeholder,
+    read_alerting,
+    read_maintenance,
+    read_name,
+    read_tier,
+)
+from watchkeeper.specs.openslo_objectives import (
+    MetricDraft,
+    build_sli,
+    objective_name,
+    read_budgeting_method,
+    read_objective_item,
+)
+from watchkeeper.specs.openslo_parts import (
+    OBJECT_FIELDS,
+    Metadata,
+    json_cursor,
+    read_condition_object,
+    read_metadata,
+    read_time_window,
+    watchkeeper_annotations,
+)
+from watchkeeper.specs.problems import did_you_mean
+
+KINDS = (
+    "SLO",
+    "SLI",
+    "Service",
+    "AlertPolicy",
+    "AlertCondition",
+    "AlertNotificationTarget",
+    "DataSource",
+)
+SLO_SPEC_FIELDS = (
+    "description",
+    "service",
+    "indicator",
+    "indicatorRef",
+    "timeWindow",
+    "budgetingMethod",
+    "objectives",
+    "alertPolicies",
+)
+SLI_SPEC_FIELDS = ("description", "thresholdMetric", "ratioMetric")
+RATIO_METRIC_FIELDS = ("counter", "good", "bad", "total", "rawType", "raw")
+METRIC_SOURCE_FIELDS = ("metricSourceRef", "type", "spec")
+POLICY_SPEC_FIELDS = (
+    "description",
+    "alertWhenNoData",
+    "alertWhenResolved",
+    "alertWhenBreaching",
+    "conditions",
+    "notificationTargets",
+)
+SLO_ANNOTATIONS = ("owner", "tier", "policy", "maintenance", "alerting")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class _Source:
+    kind: SourceKind
+    query: str | None
+    at: Cursor
+
+
+class OpenSLOObjects:
+    """The OpenSLO objects of one load, registered by kind and name, resolved together."""
+
+    def __init__(self) -> None:
+        self._named: dict[str, dict[str, Cursor]] = {kind: {} for kind in KINDS if kind != "SLO"}
+        self._metadata: dict[int, Metadata] = {}
+        self._data_source_types: dict[str, str | None] = {}
+        self._conditions: dict[str, AlertWindow | None] = {}
+        self._policies: dict[str, tuple[AlertWindow, ...] | None] = {}
+        self._slis: dict[str, MetricDraft | None] = {}
+
+    def add(self, doc: Cursor) -> bool:
+        """Register one ``openslo/v1`` document; True when it is an SLO to build later."""
+        doc.fields(OBJECT_FIELDS)
+        kind = doc.read("kind", Cursor.text, required=True)
+        if kind is None:
+            return False
+        if kind not in KINDS:
+            doc.error_at(
+                "kind",
+                f"unknown OpenSLO kind {kind!r}; expected one of {', '.join(KINDS)}"
+                f"{did_you_mean(kind, KINDS)}",
+            )
+            return False
+        metadata = read_metadata(doc.require("metadata"))
+        self._metadata[id(doc)] = metadata
+        if kind == "SLO":
+            return True
+        if metadata.name is not None:
+            registry = self._named[kind]
+            first = registry.get(metadata.name)
+            if first is not None:
+                where = f"{first.context.file}:{first.line}, document {first.context.document}"
+                (doc.get("metadata") or doc).error(
+                    f"{kind} {metadata.name!r} is defined twice (first in {where})"
+                )
+            else:
+                registry[metadata.name] = doc
+        return False
+
+    def resolve(self) -> None:
+        """Read every registered object once, in dependency order, reporting its problems."""
+        for name, doc in self._named["DataSource"].items():
+            spec = doc.require("spec")
+            source_type = None
+            if spec is not None and spec.fields(("description", "type", "connectionDetails")):
+                source_type = spec.read("type", Cursor.text, required=True)
+            self._data_source_types[name] = source_type
+        for kind in ("Service", "AlertNotificationTarget"):
+            for doc in self._named[kind].values():
+                spec = doc.get("spec")
+                allowed = ("description",) if kind == "Service" else ("description", "target")
+                if spec is not None and spec.fields(allowed):
+                    spec.read("description", Cursor.text)
+        for name, doc in self._named["AlertCondition"].items():
+            self._conditions[name] = read_condition_object(doc)
+        for name, doc in self._named["AlertPolicy"].items():
+            self._policies[name] = self._read_policy(doc)
+        for name, doc in self._named["SLI"].items():
+            spec = doc.require("spec")
+            self._slis[name] = self._read_sli(name, spec) if spec is not None else None
+
+    # -- references ----------------------------------------------------------------------
+
+    def _lookup(self, ref: Cursor, kind: str) -> str | None:
+        name = ref.text()
+        if name is None:
+            return None
+        if name not in self._named[kind]:
+            ref.error(
+                f"refers to {kind} {name!r}, which is not among the loaded documents"
+                f"{did_you_mean(name, self._named[kind])}"
+            )
+            return None
+        return name
+
+    def _inline(self, item: Cursor, kind: str) -> bool:
+        if not item.fields(OBJECT_FIELDS):
+            return False
+        written = item.read("kind", Cursor.text)
+        if written is not None and written != kind:
+            item.error_at("kind", f"must be {kind} here, not {written!r}")
+            return False
+        return True
+
+    # -- alert policies ------------------------------------------------------------------
+
+    def _read_policy(self, obj: Cursor) -> tuple[AlertWindow, ...] | None:
+        mark = obj.mark()
+        spec = obj.require("spec")
+        if spec is None or not spec.fields(POLICY_SPEC_FIELDS):
+            return None
+        spec.read("description", Cursor.text)
+        for key in ("alertWhenNoData", "alertWhenResolved", "alertWhenBreaching"):
+            spec.read(key, Cursor.boolean)
+        windows: list[AlertWindow | None] = []
+        conditions = spec.require("conditions")
+        items = conditions.items() if conditions is not None else None
+        if items == []:
+            spec.error_at("conditions", "must hold at least one condition")
+        for item in items or []:
+            ref = item.get("conditionRef")
+            if ref is not None:
+                item.fields(("conditionRef",))
+                name = self._lookup(ref, "AlertCondition")
+                windows.append(self._conditions.get(name) if name is not None else None)
+            elif self._inline(item, "AlertCondition"):
+                windows.append(read_condition_object(item))
+        targets = spec.get("notificationTargets")
+        for item in (targets.items() or []) if targets is not None else []:
+            ref = item.get("targetRef")
+            if ref is not None:
+                item.fields(("targetRef",))
+                self._lookup(ref, "AlertNotificationTarget")
+            else:
+                self._inline(item, "AlertNotificationTarget")
+        if not obj.clean_since(mark) or None in windows:
+            return None
+        return tuple(w for w in windows if w is not None)
+
+    # -- SLIs ----------------------------------------------------------------------------
+
+    def _read_source(self, metric: Cursor) -> _Source | None:
+        if not metric.fields(("metricSource",)):
+            return None
+        source = metric.require("metricSource")
+        if source is None or not source.fields(METRIC_SOURCE_FIELDS):
+            return None
+        source_type = source.read("type", Cursor.text)
+        ref = source.get("metricSourceRef")
+        if ref is not None:
+            name = self._lookup(ref, "DataSource")
+            if name is None:
+                return None
+            source_type = source_type or self._data_source_types.get(name)
+        if source_type is None:
+            source.error("needs a type (prometheus or watchkeeper) or a metricSourceRef")
+            return None
+        if source_type.lower() == "watchkeeper":
+            return _Source(SourceKind.WATCHKEEPER, None, source)
+        if source_type.lower() != "prometheus":
+            source.error_at(
+                "type",
+                f"metric source type {source_type!r} is not supported; Watchkeeper reads "
+                "prometheus (PromQL) and watchkeeper (its event store)",
+            )
+            return None
+        spec = source.require("spec", " with query: <PromQL>")
+        if spec is None:
+            return None
+        key = "promql" if spec.has("promql") and not spec.has("query") else "query"
+        query_at = spec.require(key, " (PromQL)")
+        query = query_at.text() if query_at is not None else None
+        if query is None:
+            return None
+        if not query.strip():
+            spec.error_at(key, "must not be empty")
+            return None
+        return _Source(SourceKind.PROMETHEUS, query, query_at or spec)
+
+    def _read_sli(self, name: str, spec: Cursor) -> MetricDraft | None:
+        mark = spec.mark()
+        if not spec.fields(SLI_SPEC_FIELDS):
+            return None
+        spec.read("description", Cursor.text)
+        ratio, threshold = spec.get("ratioMetric"), spec.get("thresholdMetric")
+        if ratio is not None and threshold is not None:
+            spec.error_at("thresholdMetric", "give ratioMetric or thresholdMetric, not both")
+            return None
+        if threshold is not None:
+            source = self._read_source(threshold)
+            if source is not None and source.kind is SourceKind.PROMETHEUS:
+                threshold.error(
+                    "threshold metrics compare raw observations from Watchkeeper's event store; "
+                    "for Prometheus write a ratioMetric whose good query counts a histogram "
+                    "bucket (le=...)"
+                )
+            if source is None or not spec.clean_since(mark):
+                return None
+            return MetricDraft(name, "threshold", SourceKind.WATCHKEEPER)
+        if ratio is None:
+            spec.error("needs ratioMetric or thresholdMetric")
+            return None
+        return self._read_ratio(name, ratio)
+
+    def _read_ratio(self, name: str, ratio: Cursor) -> MetricDraft | None:
+        mark = ratio.mark()
+        if not ratio.fields(RATIO_METRIC_FIELDS):
+            return None
+        ratio.read("counter", Cursor.boolean)
+        parts: dict[str, _Source] = {}
+        for key in ("good", "bad", "total", "raw"):
+            at = ratio.get(key)
+            source = self._read_source(at) if at is not None else None
+            if source is not None:
+                parts[key] = source
+        kinds = {source.kind for source in parts.values()}
+        if len(kinds) > 1:
+            ratio.error("mixes metric source types; use prometheus or watchkeeper throughout")
+            return None
+        if ratio.has("raw"):
+            for key in ("good", "bad", "total"):
+                if ratio.has(key):
+                    ratio.error_at(key, "cannot be combined with raw")
+            raw_type = ratio.read("rawType", Cursor.text, required=True)
+            if raw_type is not None and raw_type not in ("success", "failure"):
+                ratio.error_at("rawType", f"must be success or failure, not {raw_type!r}")
+            raw = parts.get("raw")
+            if raw is not None and raw.kind is SourceKind.WATCHKEEPER:
+                ratio.error_at(
+                    "raw", "raw ratios need a prometheus source (the store keeps counts)"
+                )
+            if not ratio.clean_since(mark) or raw is None or raw.query is None:
+                return None
+            query = raw.query if raw_type == "failure" else f"1 - ({raw.query})"
+            return MetricDraft(
+                name, "raw", SourceKind.PROMETHEUS, PromQueries(raw_error_ratio=query)
+            )
+        if ratio.has("rawType"):
+            ratio.error_at("rawType", "only applies with raw")
+        if ratio.has("good") and ratio.has("bad"):
+            ratio.error_at("bad", "give good or bad, not both")
+        elif not ratio.has("good") and not ratio.has("bad"):
+            ratio.error("needs good or bad, with total")
+        source_kind = next(iter(kinds), SourceKind.WATCHKEEPER)
+        if source_kind is SourceKind.PROMETHEUS:
+            ratio.require("total", " (the denominator)")
+            for source in parts.values():
+                assert source.query is not None
+                check_window_placeholder(source.at, source.query)
+        if not ratio.clean_since(mark):
+            return None
+        if source_kind is SourceKind.WATCHKEEPER:
+            return MetricDraft(name, "ratio", source_kind, counts_bad=ratio.has("bad"))
+        queries = PromQueries(
+            good=parts["good"].query if "good" in parts else None,
+            bad=parts["bad"].query if "bad" in parts else None,
+            total=parts["total"].query,
+        )
+        return MetricDraft(name, "ratio", source_kind, queries)
+
+    # -- SLOs ----------------------------------------------------------------------------
+
+    def build_slos(self, doc: Cursor) -> list[ParsedSLO]:
+        """The SLOs of one SLO document: one per objective."""
+        mark = doc.mark()
+        metadata = self._metadata[id(doc)]
+        name_at = doc.get("metadata")
+        name_at = (name_at.get("name") if name_at is not None else None) or doc
+        spec = doc.require("spec")
+        if spec is None or not spec.fields(SLO_SPEC_FIELDS):
+            return []
+        service = spec.read("service", read_name, required=True)
+        description = spec.read("description", Cursor.text) or ""
+        metric = self._slo_indicator(spec)
+        window_at = spec.require("timeWindow")
+        window = read_time_window(window_at) if window_at is not None else None
+        method = spec.read("budgetingMethod", read_budgeting_method, required=True)
+        windows = self._slo_alert_windows(spec)
+        extras = watchkeeper_annotations(metadata, SLO_ANNOTATIONS)
+        period = nominal_period(window) if window is not None else None
+        alerting_at = extras.get("alerting")
+        alerting_json = json_cursor(alerting_at) if alerting_at is not None else None
+        alerting = (
+            read_alerting(alerting_json, period, allow_windows=False)
+            if alerting_json is not None
+            else Alerting()
+        )
+        maintenance_at = extras.get("maintenance")
+        maintenance_json = json_cursor(maintenance_at) if maintenance_at is not None else None
+        maintenance = read_maintenance(maintenance_json) if maintenance_json is not None else ()
+        owner = _annotation(extras, "owner", Cursor.text)
+        tier = _annotation(extras, "tier", read_tier)
+        policy = _annotation(extras, "policy", read_name)
+        objectives_at = spec.require("objectives")
+        items = objectives_at.items() if objectives_at is not None else None
+        if items == []:
+            spec.error_at("objectives", "must hold at least one objective")
+        objectives = [read_objective_item(item, method, metric) for item in items or []]
+        if window_at is not None and window is not None and windows is not False:
+            check_alerts_fit(window_at, window, windows)
+        if (
+            not doc.clean_since(mark)
+            or metadata.name is None
+            or service is None
+            or metric is None
+            or window is None
+            or method is None
+            or windows is False
+            or alerting is None
+            or maintenance is None
+        ):
+            return []
+        alerting = Alerting(
+            alerting.page, alerting.ticket, windows, alerting.min_events, alerting.name
+        )
+        results: list[ParsedSLO] = []
+        for index, objective in enumerate(objectives):
+            if objective is None:
+                continue
+            name = objective_name(metadata.name, objective, index, several=len(objectives) > 1)
+            if not NAME_PATTERN.fullmatch(name):
+                name_at.error(f"{name!r} is not a valid SLO name ({NAME_RULE})")
+                continue
+            slo = SLO(
+                service=service,
+                name=name,
+                sli=build_sli(metric, method, objective),
+                objective=objective.target,
+                window=window,
+                alerting=alerting,
+                description=description,
+                owner=owner,
+                tier=tier,
+                labels=MappingProxyType(dict(metadata.labels)),
+                maintenance=maintenance or (),
+                policy=policy,
+            )
+            results.append(ParsedSLO(slo, name_at))
+        return results
+
+    def _slo_indicator(self, spec: Cursor) -> MetricDraft | None:
+        inline, ref = spec.get("indicator"), spec.get("indicatorRef")
+        if inline is not None and ref is not None:
+            spec.error_at("indicatorRef", "give indicator or indicatorRef, not both")
+            return None
+        if ref is not None:
+            name = self._lookup(ref, "SLI")
+            return self._slis.get(name) if name is not None else None
+        if inline is None:
+            spec.error("needs indicator (an inline SLI) or indicatorRef")
+            return None
+        if not self._inline(inline, "SLI"):
+            return None
+        metadata = read_metadata(inline.require("metadata"))
+        sli_spec = inline.require("spec")
+        if metadata.name is None or sli_spec is None:
+            return None
+        return self._read_sli(metadata.name, sli_spec)
+
+    def _slo_alert_windows(self, spec: Cursor) -> tuple[AlertWindow, ...] | Literal[False] | None:
+        """The windows of the SLO's alert policies; None for none (defaults), False if invalid."""
+        policies = spec.get("alertPolicies")
+        items = policies.items() if policies is not None else None
+        if not items:
+            return None if policies is None or items == [] else False
+        windows: list[AlertWindow] = []
+        valid = True
+        for item in items:
+            ref = item.get("alertPolicyRef")
+            if ref is not None:
+                item.fields(("alertPolicyRef",))
+                name = self._lookup(ref, "AlertPolicy")
+                found = self._policies.get(name) if name is not None else None
+            else:
+                found = self._read_policy(item) if self._inline(item, "AlertPolicy") else None
+            if found is None:
+                valid = False
+            else:
+                windows.extend(found)
+        return tuple(windows) if valid else False
+
+
+def _annotation(
+    extras: dict[str, Cursor], key: str, convert: Callable[[Cursor], T | None]
+) -> T | None:
+    at = extras.get(key)
+    return convert(at) if at is not None else None

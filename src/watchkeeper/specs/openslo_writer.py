@@ -1,0 +1,180 @@
+"""Write SLOs as OpenSLO v1 documents: Service, SLI, AlertCondition, AlertPolicy and SLO.
+
+SLIs that several SLOs share (same name and definition) become one SLI document referenced
+by ``indicatorRef``; an SLI name used with different definitions is written inline in each
+SLO instead. Custom alert windows become one AlertPolicy with one AlertCondition each (the
+spec allows one condition per policy). Fields OpenSLO lacks go in ``watchkeeper.dev/``
+annotations, so reading the output back gives equal SLOs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.slo import SLI, SLO, CalendarUnit, RollingWindow, SLIKind, SourceKind
+from watchkeeper.specs.native import alerting_to_dict, maintenance_to_list
+from watchkeeper.specs.openslo_parts import (
+    ANNOTATION_PREFIX,
+    API_VERSION,
+    SHORT_WINDOW_ANNOTATION,
+    SHORT_WINDOW_DIVISOR,
+)
+
+_CALENDAR_SUFFIX = {CalendarUnit.WEEK: "w", CalendarUnit.MONTH: "M", CalendarUnit.QUARTER: "Q"}
+# A Monday that starts a month and a quarter: periods align to the unit's start anyway.
+_CALENDAR_START = "2024-01-01 00:00:00"
+
+
+def _object(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def _source(sli: SLI, query: str | None) -> dict[str, Any]:
+    if sli.source is SourceKind.WATCHKEEPER:
+        return {"metricSource": {"type": "watchkeeper"}}
+    return {"metricSource": {"type": "prometheus", "spec": {"query": query}}}
+
+
+def sli_spec(sli: SLI) -> dict[str, Any]:
+    """The OpenSLO SLI ``spec`` of an SLI (thresholds live in the SLO's objective)."""
+    if sli.uses_observations:
+        return {"thresholdMetric": _source(sli, None)}
+    queries = sli.queries
+    if sli.kind is SLIKind.RAW:
+        assert queries is not None
+        return {"ratioMetric": {"rawType": "failure", "raw": _source(sli, queries.raw_error_ratio)}}
+    ratio: dict[str, Any] = {}
+    if queries is not None:
+        if queries.good is not None:
+            ratio["good"] = _source(sli, queries.good)
+        if queries.bad is not None:
+            ratio["bad"] = _source(sli, queries.bad)
+        ratio["total"] = _source(sli, queries.total)
+    else:
+        ratio["bad" if sli.counts_bad else "good"] = _source(sli, None)
+        ratio["total"] = _source(sli, None)
+    return {"ratioMetric": ratio}
+
+
+def _time_window(slo: SLO) -> dict[str, Any]:
+    window = slo.window
+    if isinstance(window, RollingWindow):
+        return {"duration": format_duration(window.duration), "isRolling": True}
+    return {
+        "duration": f"{window.count}{_CALENDAR_SUFFIX[window.unit]}",
+        "isRolling": False,
+        "calendar": {"startTime": _CALENDAR_START, "timeZone": window.timezone},
+    }
+
+
+def _objective(slo: SLO) -> dict[str, Any]:
+    sli = slo.sli
+    objective: dict[str, Any] = {}
+    if sli.uses_observations:
+        objective["op"] = sli.operator.value
+        objective["value"] = sli.threshold
+    objective["target"] = slo.objective
+    if sli.kind is SLIKind.TIMESLICES:
+        assert sli.slice_duration is not None
+        objective["timeSliceTarget"] = sli.slice_target
+        objective["timeSliceWindow"] = format_duration(sli.slice_duration)
+    return objective
+
+
+def _annotations(slo: SLO) -> dict[str, str]:
+    annotations: dict[str, str] = {}
+    for key, value in (("owner", slo.owner), ("tier", slo.tier), ("policy", slo.policy)):
+        if value is not None:
+            annotations[ANNOTATION_PREFIX + key] = value
+    if slo.maintenance:
+        annotations[ANNOTATION_PREFIX + "maintenance"] = json.dumps(
+            maintenance_to_list(slo.maintenance)
+        )
+    alerting = alerting_to_dict(slo.alerting, include_windows=False)
+    if alerting:
+        annotations[ANNOTATION_PREFIX + "alerting"] = json.dumps(alerting)
+    return annotations
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, index = name, 2
+    while candidate in taken:
+        candidate, index = f"{name}-{index}", index + 1
+    taken.add(candidate)
+    return candidate
+
+
+def openslo_documents(slos: Sequence[SLO]) -> list[dict[str, Any]]:
+    """OpenSLO v1 documents for ``slos``: services, SLIs, alert objects, then SLOs."""
+    services = list(dict.fromkeys(slo.service for slo in slos))
+    documents = [_object("Service", {"name": service}, {}) for service in services]
+
+    specs_by_name: dict[str, list[dict[str, Any]]] = {}
+    for slo in slos:
+        specs_by_name.setdefault(slo.sli.name, []).append(sli_spec(slo.sli))
+    shared = {name for name, specs in specs_by_name.items() if all(s == specs[0] for s in specs)}
+    documents += [_object("SLI", {"name": name}, specs_by_name[name][0]) for name in sorted(shared)]
+
+    conditions: list[dict[str, Any]] = []
+    policies: list[dict[str, Any]] = []
+    slo_documents: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for slo in slos:
+        spec: dict[str, Any] = {}
+        if slo.description:
+            spec["description"] = slo.description
+        spec["service"] = slo.service
+        if slo.sli.name in shared:
+            spec["indicatorRef"] = slo.sli.name
+        else:
+            spec["indicator"] = {"metadata": {"name": slo.sli.name}, "spec": sli_spec(slo.sli)}
+        spec["timeWindow"] = [_time_window(slo)]
+        spec["budgetingMethod"] = (
+            "Timeslices" if slo.sli.kind is SLIKind.TIMESLICES else "Occurrences"
+        )
+        spec["objectives"] = [_objective(slo)]
+        refs: list[dict[str, str]] = []
+        for window in slo.alerting.windows or ():
+            base = (
+                f"{slo.service}-{slo.name}-{window.severity.value}-{format_duration(window.long)}"
+            )
+            name = _unique(base, taken)
+            metadata: dict[str, Any] = {"name": name}
+            if window.short != window.long / SHORT_WINDOW_DIVISOR:
+                metadata["annotations"] = {
+                    ANNOTATION_PREFIX + SHORT_WINDOW_ANNOTATION: format_duration(window.short)
+                }
+            condition = {
+                "kind": "burnrate",
+                "op": "gt",
+                "threshold": window.factor,
+                "lookbackWindow": format_duration(window.long),
+            }
+            conditions.append(
+                _object(
+                    "AlertCondition",
+                    metadata,
+                    {"severity": window.severity.value, "condition": condition},
+                )
+            )
+            policies.append(
+                _object(
+                    "AlertPolicy",
+                    {"name": name},
+                    {"alertWhenBreaching": True, "conditions": [{"conditionRef": name}]},
+                )
+            )
+            refs.append({"alertPolicyRef": name})
+        if refs:
+            spec["alertPolicies"] = refs
+        metadata = {"name": slo.name}
+        if slo.labels:
+            metadata["labels"] = dict(slo.labels)
+        annotations = _annotations(slo)
+        if annotations:
+            metadata["annotations"] = annotations
+        slo_documents.append(_object("SLO", metadata, spec))
+    return documents + conditions + policies + slo_documents

@@ -1,0 +1,94 @@
+"""Watchkeeper's own Prometheus metrics and the exposition of SLO figures."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+
+@dataclass(frozen=True)
+class SLOSample:
+    """The figures of one SLO exported to /metrics."""
+
+    service: str
+    slo: str
+    objective: float
+    sli: float | None
+    budget_remaining: float | None
+    burn_rates: dict[str, float | None]
+    alerts: list[tuple[str, str, str, bool]]  # severity, long, short, firing
+
+
+class AppMetrics:
+    """Counters and histograms of one app instance, in their own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "watchkeeper_http_requests",
+            "HTTP requests handled, by method, route and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "watchkeeper_http_request_duration_seconds",
+            "HTTP request latency by route.",
+            ["route"],
+            registry=self.registry,
+        )
+        self.events_ingested = Counter(
+            "watchkeeper_events_ingested",
+            "SLI events accepted by the event store.",
+            registry=self.registry,
+        )
+        self.ingest_rejected = Counter(
+            "watchkeeper_ingest_rejected_batches",
+            "Event batches rejected as invalid.",
+            registry=self.registry,
+        )
+
+
+class SLOCollector(Collector):
+    """Exports each SLO's latest stored figures, read through ``source`` at scrape time."""
+
+    def __init__(self, source: Callable[[], Iterable[SLOSample]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """Gauges of objective, SLI, budget remaining, burn rates and alert states."""
+        samples: Iterable[SLOSample] = self._source()
+        labels = ["service", "slo"]
+        objective = GaugeMetricFamily("watchkeeper_slo_objective", "SLO objective.", labels=labels)
+        sli = GaugeMetricFamily("watchkeeper_slo_sli", "SLI over the SLO window.", labels=labels)
+        budget = GaugeMetricFamily(
+            "watchkeeper_slo_error_budget_remaining",
+            "Fraction of the error budget left (may be negative).",
+            labels=labels,
+        )
+        burn = GaugeMetricFamily(
+            "watchkeeper_slo_burn_rate", "Burn rate per window.", labels=[*labels, "window"]
+        )
+        firing = GaugeMetricFamily(
+            "watchkeeper_slo_alert_firing",
+            "1 while a multiwindow burn-rate alert fires.",
+            labels=[*labels, "severity", "long", "short"],
+        )
+        for sample in samples:
+            key = [sample.service, sample.slo]
+            objective.add_metric(key, sample.objective)
+            sli.add_metric(key, _value(sample.sli))
+            budget.add_metric(key, _value(sample.budget_remaining))
+            for window, value in sample.burn_rates.items():
+                burn.add_metric([*key, window], _value(value))
+            for severity, long, short, is_firing in sample.alerts:
+                firing.add_metric([*key, severity, long, short], 1.0 if is_firing else 0.0)
+        yield from (objective, sli, budget, burn, firing)
+
+
+def _value(value: float | None) -> float:
+    return math.nan if value is None else value

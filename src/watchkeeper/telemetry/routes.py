@@ -1,0 +1,81 @@
+"""Liveness, readiness and the Prometheus exposition endpoint."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from watchkeeper.db import session_scope
+from watchkeeper.migrate import is_current
+from watchkeeper.slo import service as slo_service
+from watchkeeper.slo.service import to_core
+from watchkeeper.telemetry.metrics import SLOSample
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+def readyz(request: Request) -> JSONResponse:
+    """Readiness: the database answers and its schema is at the newest migration."""
+    engine = request.app.state.engine
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        current = is_current(engine)
+    except Exception as exc:  # any database failure means "not ready", reported as such
+        return JSONResponse(
+            status_code=503, content={"status": "unavailable", "detail": str(exc)[:300]}
+        )
+    if not current:
+        return JSONResponse(
+            status_code=503,
+            content={"status": "unavailable", "detail": "migrations pending: run db upgrade"},
+        )
+    return JSONResponse({"status": "ready"})
+
+
+def slo_samples(request: Request) -> list[SLOSample]:
+    """Latest stored figures of every SLO, for the /metrics collector."""
+    with session_scope(request.app.state.session_factory) as session:
+        records = slo_service.list_slos(session)
+        statuses = slo_service.stored_statuses(session, records=records)
+    samples = []
+    for record in records:
+        status = statuses.get(record.id)
+        slo = to_core(record)
+        samples.append(
+            SLOSample(
+                service=record.service,
+                slo=record.name,
+                objective=slo.objective,
+                sli=status.sli if status else None,
+                budget_remaining=status.error_budget_remaining if status else None,
+                burn_rates=status.burn_rates if status else {},
+                alerts=[(a.severity, a.long, a.short, a.firing) for a in status.alerts]
+                if status
+                else [],
+            )
+        )
+    return samples
+
+
+@router.get("/metrics")
+def metrics(request: Request) -> Response:
+    """Prometheus exposition: Watchkeeper's request/ingest metrics and each SLO's figures."""
+    from prometheus_client import CollectorRegistry
+
+    from watchkeeper.telemetry.metrics import SLOCollector
+
+    app_metrics = request.app.state.metrics
+    slo_registry = CollectorRegistry(auto_describe=False)
+    slo_registry.register(SLOCollector(lambda: slo_samples(request)))
+    body = generate_latest(app_metrics.registry) + generate_latest(slo_registry)
+    return Response(content=body, media_type=CONTENT_TYPE_LATEST)

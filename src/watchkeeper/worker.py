@@ -1,0 +1,108 @@
+"""Background jobs: the SLO evaluation tick and event-store compaction.
+
+Runs inside ``watchkeeper serve`` (embedded) or as ``watchkeeper worker``. On PostgreSQL the
+tick takes a transaction-level advisory lock so that with several workers only one evaluates
+at a time; the others skip that tick.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from watchkeeper.config import Settings
+from watchkeeper.db import session_scope, utcnow
+from watchkeeper.events import service as events_service
+from watchkeeper.slo.evaluator import Evaluator, TickReport
+
+log = logging.getLogger("watchkeeper.worker")
+
+EVALUATION_LOCK_KEY = 0x57_4B_45_56  # "WKEV"
+COMPACTION_INTERVAL = timedelta(hours=1)
+
+
+def _take_singleton_lock(session: Session) -> bool:
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return True
+    locked = session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": EVALUATION_LOCK_KEY}
+    ).scalar()
+    return bool(locked)
+
+
+class Worker:
+    """Runs the periodic jobs against one database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.clock = clock
+        self.evaluator = Evaluator(
+            history_interval=timedelta(seconds=settings.history_interval_seconds)
+        )
+        self._last_compaction: datetime | None = None
+        self.last_report: TickReport | None = None
+
+    def run_once(self, now: datetime | None = None) -> TickReport | None:
+        """One tick: compact when due, then evaluate every SLO (None if another worker has it)."""
+        at = now or self.clock()
+        with session_scope(self.session_factory) as session:
+            if not _take_singleton_lock(session):
+                return None
+            if self._last_compaction is None or at - self._last_compaction >= COMPACTION_INTERVAL:
+                minute_retention = max(
+                    timedelta(days=self.settings.minute_retention_days),
+                    self.evaluator.minute_span + timedelta(hours=1),
+                )
+                events_service.compact(
+                    session,
+                    now=at,
+                    minute_retention=minute_retention,
+                    hour_retention=timedelta(days=self.settings.hour_retention_days),
+                )
+                self._last_compaction = at
+            report = self.evaluator.tick(session, now=at)
+        self.last_report = report
+        for transition in report.transitions:
+            log.warning(
+                "burn-rate alert %s: slo_id=%s severity=%s windows=%ss/%ss factor=%.4g",
+                "FIRING" if transition.firing else "resolved",
+                transition.slo_id,
+                transition.severity,
+                transition.long_seconds,
+                transition.short_seconds,
+                transition.factor,
+            )
+        return report
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Tick every ``evaluation_interval_seconds`` until ``stop`` is set; errors are logged."""
+        interval = self.settings.evaluation_interval_seconds
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a failing tick must not kill the worker; the next one retries
+                log.exception("evaluation tick failed")
+            stop.wait(interval)
+
+
+def start_in_thread(worker: Worker) -> tuple[threading.Thread, threading.Event]:
+    """Run ``worker`` in a daemon thread; set the returned event to stop it."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=worker.run_forever, args=(stop,), name="watchkeeper-worker", daemon=True
+    )
+    thread.start()
+    return thread, stop
