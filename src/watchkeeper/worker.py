@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.config import Settings
+from watchkeeper.core.duration import format_duration
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.events import service as events_service
 from watchkeeper.slo.evaluator import Evaluator, TickReport
@@ -77,13 +78,15 @@ class Worker:
         self.last_report = report
         for transition in report.transitions:
             log.warning(
-                "burn-rate alert %s: slo_id=%s severity=%s windows=%ss/%ss factor=%.4g",
+                "burn-rate alert %s: %s %s %s/%s (factor %.4g, burn %s/%s)",
                 "FIRING" if transition.firing else "resolved",
-                transition.slo_id,
+                transition.slo_key,
                 transition.severity,
-                transition.long_seconds,
-                transition.short_seconds,
+                format_duration(timedelta(seconds=transition.long_seconds)),
+                format_duration(timedelta(seconds=transition.short_seconds)),
                 transition.factor,
+                _rate(transition.long_burn_rate),
+                _rate(transition.short_burn_rate),
             )
         return report
 
@@ -96,6 +99,10 @@ class Worker:
             except Exception:  # a failing tick must not kill the worker; the next one retries
                 log.exception("evaluation tick failed")
             stop.wait(interval)
+
+
+def _rate(value: float | None) -> str:
+    return "no data" if value is None else f"{value:.3g}"
 
 
 def start_in_thread(worker: Worker) -> tuple[threading.Thread, threading.Event]:

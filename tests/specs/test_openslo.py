@@ -555,3 +555,40 @@ def test_shared_sli_names_with_different_definitions_are_written_inline() -> Non
     assert text.count("indicatorRef: svc-events") == 2
     assert text.count("name: svc-other") == 2  # inline twice
     assert load_text(text).slos == slos
+
+
+def test_bare_counter_queries_count_over_the_window() -> None:
+    from watchkeeper.specs import load_text
+
+    text = """
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: web-availability}
+spec:
+  service: web
+  budgetingMethod: Occurrences
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.995}]
+  indicator:
+    metadata: {name: web-requests}
+    spec:
+      ratioMetric:
+        counter: true
+        good: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{code!~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total'}}}
+"""
+    [slo] = load_text(text).slos
+    assert slo.sli.queries is not None
+    assert slo.sli.queries.good == 'sum(increase(http_requests_total{code!~"5.."}[{{.window}}]))'
+    assert slo.sli.queries.total == "sum(increase(http_requests_total[{{.window}}]))"
+
+
+def test_windowed_count_query_forms() -> None:
+    from watchkeeper.specs.openslo import windowed_count_query
+
+    placed = "sum(rate(x[{{.window}}]))"
+    assert windowed_count_query(placed, counter=True) == placed
+    assert windowed_count_query("a + b", counter=True) == "sum(increase((a + b)[{{.window}}:]))"
+    assert windowed_count_query("jobs_done", counter=False) == (
+        "sum(sum_over_time((jobs_done)[{{.window}}:]))"
+    )

@@ -26,6 +26,8 @@ def configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Migration chatter is not news on every start.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def run_server(settings: Settings, *, host: str, port: int) -> None:

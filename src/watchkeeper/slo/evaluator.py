@@ -288,6 +288,7 @@ class Evaluator:
 @dataclass(frozen=True)
 class _Figures:
     slo_id: int
+    slo_key: str
     at: datetime
     good: float
     total: float
@@ -358,6 +359,7 @@ def _figures(
         figures.append(
             _Figures(
                 slo_id=record.id,
+                slo_key=record.key,
                 at=now,
                 good=good[slot],
                 total=total[slot],
@@ -380,6 +382,7 @@ def figures_from_status(slo_id: int, status: SLOStatus) -> _Figures:
     """Storage figures from a one-SLO evaluation."""
     return _Figures(
         slo_id=slo_id,
+        slo_key=status.slo_key,
         at=status.at,
         good=status.good,
         total=status.total,
@@ -496,6 +499,7 @@ class Transition:
     """A burn-rate alert that started or stopped firing."""
 
     slo_id: int
+    slo_key: str
     severity: str
     long_seconds: int
     short_seconds: int
@@ -520,6 +524,7 @@ def _record_transitions(
             transitions.append(
                 Transition(
                     figure.slo_id,
+                    figure.slo_key,
                     severity,
                     long_s,
                     short_s,
@@ -542,7 +547,8 @@ def _record_transitions(
             )
     if transitions:
         session.execute(_ALERT_STATE_UPDATE, changed_states)
-        session.execute(insert(_TRANSITION), [t.__dict__ for t in transitions])
+        rows = [{k: v for k, v in t.__dict__.items() if k != "slo_key"} for t in transitions]
+        session.execute(insert(_TRANSITION), rows)
     return transitions
 
 

@@ -10,6 +10,7 @@ maintenance, alert targets) travels in ``watchkeeper.dev/...`` annotations.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -27,9 +28,9 @@ from watchkeeper.specs.cursor import Cursor
 from watchkeeper.specs.fields import (
     NAME_PATTERN,
     NAME_RULE,
+    WINDOW_PLACEHOLDER,
     ParsedSLO,
     check_alerts_fit,
-    check_window_placeholder,
     read_alerting,
     read_maintenance,
     read_name,
@@ -85,6 +86,26 @@ POLICY_SPEC_FIELDS = (
 )
 SLO_ANNOTATIONS = ("owner", "tier", "policy", "maintenance", "alerting")
 T = TypeVar("T")
+
+
+_PLAIN_SELECTOR = re.compile(r"^\s*[A-Za-z_:][A-Za-z0-9_:]*\s*(\{[^{}]*\})?\s*$")
+
+
+def windowed_count_query(query: str, *, counter: bool) -> str:
+    """PromQL counting events over ``{{.window}}`` from an OpenSLO metric query.
+
+    OpenSLO queries name the metric itself (``http_requests_total{code!~"5.."}``), with
+    ``counter`` saying whether it is a monotonic counter. Queries that already place
+    ``{{.window}}`` are kept as written. Counters become ``increase`` over the window (a range
+    selector for a plain selector, a subquery otherwise); other metrics are summed over it.
+    """
+    if WINDOW_PLACEHOLDER.search(query):
+        return query
+    if counter:
+        if _PLAIN_SELECTOR.match(query):
+            return f"sum(increase({query.strip()}[{{{{.window}}}}]))"
+        return f"sum(increase(({query.strip()})[{{{{.window}}}}:]))"
+    return f"sum(sum_over_time(({query.strip()})[{{{{.window}}}}:]))"
 
 
 @dataclass(frozen=True)
@@ -283,7 +304,7 @@ class OpenSLOObjects:
         mark = ratio.mark()
         if not ratio.fields(RATIO_METRIC_FIELDS):
             return None
-        ratio.read("counter", Cursor.boolean)
+        counter = ratio.read("counter", Cursor.boolean)
         parts: dict[str, _Source] = {}
         for key in ("good", "bad", "total", "raw"):
             at = ratio.get(key)
@@ -321,17 +342,16 @@ class OpenSLOObjects:
         source_kind = next(iter(kinds), SourceKind.WATCHKEEPER)
         if source_kind is SourceKind.PROMETHEUS:
             ratio.require("total", " (the denominator)")
-            for source in parts.values():
-                assert source.query is not None
-                check_window_placeholder(source.at, source.query)
         if not ratio.clean_since(mark):
             return None
         if source_kind is SourceKind.WATCHKEEPER:
             return MetricDraft(name, "ratio", source_kind, counts_bad=ratio.has("bad"))
+        windowed = {
+            key: windowed_count_query(source.query or "", counter=counter is not False)
+            for key, source in parts.items()
+        }
         queries = PromQueries(
-            good=parts["good"].query if "good" in parts else None,
-            bad=parts["bad"].query if "bad" in parts else None,
-            total=parts["total"].query,
+            good=windowed.get("good"), bad=windowed.get("bad"), total=windowed["total"]
         )
         return MetricDraft(name, "ratio", source_kind, queries)
 
