@@ -52,7 +52,7 @@ def engine(
     schema = None
     if request.param == "sqlite":
         path: Path = tmp_path_factory.mktemp("db") / "watchkeeper.db"
-        db_engine = make_engine(f"sqlite:///{path}")
+        db_engine = make_engine(f"sqlite:///{path}", explicit_sqlite_transactions=True)
     else:
         schema = f"wk_test_{uuid.uuid4().hex[:8]}"
         db_engine = _postgres_engine(schema)

@@ -53,10 +53,6 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # pysqlite would open transactions itself, lazily, before the first write; SQLAlchemy's
-    # documented recipe hands that to SQLAlchemy (BEGIN on begin, below) so that reads are
-    # transactional too and SAVEPOINTs nest inside a real transaction.
-    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -65,19 +61,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _explicit_begin_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _explicit_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite files get WAL mode and their parent directory is created."""
+def make_engine(url: str, *, explicit_sqlite_transactions: bool = False) -> Engine:
+    """Create an engine; SQLite files get WAL mode and their parent directory is created.
+
+    By default pysqlite opens a SQLite transaction lazily, at the first write, so a unit of
+    work that reads and then writes waits for the write lock (busy_timeout) instead of
+    failing with SQLITE_BUSY when another writer committed since its read began.
+    ``explicit_sqlite_transactions`` applies SQLAlchemy's documented recipe instead (BEGIN
+    when SQLAlchemy begins), which tests need so SAVEPOINTs nest inside a rolled-back
+    transaction.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[1] if "///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        if explicit_sqlite_transactions:
+            event.listen(engine, "connect", _explicit_begin_on_connect)
+            event.listen(engine, "begin", _explicit_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -59,22 +59,32 @@ class Worker:
     def run_once(self, now: datetime | None = None) -> TickReport | None:
         """One tick: compact when due, then evaluate every SLO (None if another worker has it)."""
         at = now or self.clock()
-        with session_scope(self.session_factory) as session:
-            if not _take_singleton_lock(session):
-                return None
-            if self._last_compaction is None or at - self._last_compaction >= COMPACTION_INTERVAL:
-                minute_retention = max(
-                    timedelta(days=self.settings.minute_retention_days),
-                    self.evaluator.minute_span + timedelta(hours=1),
-                )
-                events_service.compact(
-                    session,
-                    now=at,
-                    minute_retention=minute_retention,
-                    hour_retention=timedelta(days=self.settings.hour_retention_days),
-                )
-                self._last_compaction = at
-            report = self.evaluator.tick(session, now=at)
+        try:
+            with session_scope(self.session_factory) as session:
+                if not _take_singleton_lock(session):
+                    return None
+                if (
+                    self._last_compaction is None
+                    or at - self._last_compaction >= COMPACTION_INTERVAL
+                ):
+                    minute_retention = max(
+                        timedelta(days=self.settings.minute_retention_days),
+                        self.evaluator.minute_span + timedelta(hours=1),
+                    )
+                    events_service.compact(
+                        session,
+                        now=at,
+                        minute_retention=minute_retention,
+                        hour_retention=timedelta(days=self.settings.hour_retention_days),
+                    )
+                    self._last_compaction = at
+                report = self.evaluator.tick(session, now=at)
+        except Exception:
+            # The tick's writes were rolled back, but the evaluator's memory (alert states,
+            # status rows, the SLO records of that session) had moved on: a fresh evaluator
+            # reloads from the database, so no transition is lost and no detached record reused.
+            self.evaluator = Evaluator(history_interval=self.evaluator.history_interval)
+            raise
         self.last_report = report
         for transition in report.transitions:
             log.warning(

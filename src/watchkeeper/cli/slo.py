@@ -196,7 +196,7 @@ def eval_command(
     if json_output:
         print_json(
             {
-                "at": when.isoformat(),
+                "at": when.isoformat().replace("+00:00", "Z"),
                 "slos": [d.model_dump(mode="json") for d in documents],
                 "skipped": result.skipped,
             }

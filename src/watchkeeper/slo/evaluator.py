@@ -131,6 +131,7 @@ class Evaluator:
         self._loaded: _Loaded | None = None
         self._last_read: datetime | None = None
         self._last_history: datetime | None = None
+        self._last_stored: datetime | None = None  # newest evaluated_at this worker stored
 
     @property
     def minute_span(self) -> timedelta:
@@ -152,6 +153,11 @@ class Evaluator:
             report.changed_buckets = self._read_changes(session, now)
         loaded = self._loaded
         assert loaded is not None
+        if repository.latest_evaluation(session) != self._last_stored:
+            # Another worker evaluated since our last tick (workers take turns under the
+            # advisory lock): its alert transitions and status rows are the truth now.
+            loaded.alerts = _alert_cache(session)
+            loaded.has_status = set(repository.status_ids(session))
         if not loaded.records:
             return report
         result = evaluate_batch(loaded.plan, loaded.grid, now)
@@ -161,6 +167,7 @@ class Evaluator:
         }
         report.evaluated = len(loaded.records)
         self._store(session, loaded, result, singles, now, report)
+        self._last_stored = repository.latest_evaluation(session)
         return report
 
     # -- loading -------------------------------------------------------------------------
@@ -463,13 +470,19 @@ def _sync_alert_rows(
             )
             wanted[key] = window.factor
     present = {
-        AlertKey(slo_id, severity, long_s, short_s): (row_id, firing)
-        for row_id, slo_id, severity, long_s, short_s, firing in repository.alert_state_rows(
-            session
-        )
+        AlertKey(row[1], row[2], row[3], row[4]): (row[0], row[6])
+        for row in repository.alert_state_rows(session)
     }
     stale = [row_id for key, (row_id, _) in present.items() if key not in wanted]
     repository.delete_alert_states(session, stale)
+    # A window kept across a re-apply may have a new factor (another period, say).
+    refactored = [
+        {"b_id": row_id, "factor": wanted[key]}
+        for key, (row_id, factor) in present.items()
+        if key in wanted and factor != wanted[key]
+    ]
+    if refactored:
+        session.execute(_ALERT_FACTOR_UPDATE, refactored)
     new_rows = [
         {
             "slo_id": key.slo_id,
@@ -485,12 +498,14 @@ def _sync_alert_rows(
     ]
     if new_rows:
         session.execute(insert(_ALERT_STATE), new_rows)
+    return _alert_cache(session)
+
+
+def _alert_cache(session: Session) -> dict[AlertKey, list[Any]]:
+    """Every alert's [state row id, firing] as stored."""
     return {
-        AlertKey(slo_id, severity, long_s, short_s): [row_id, firing]
-        for row_id, slo_id, severity, long_s, short_s, firing in repository.alert_state_rows(
-            session
-        )
-        if AlertKey(slo_id, severity, long_s, short_s) in wanted
+        AlertKey(row[1], row[2], row[3], row[4]): [row[0], row[5]]
+        for row in repository.alert_state_rows(session)
     }
 
 
@@ -573,6 +588,11 @@ _STATUS_UPDATE = (
             )
         }
     )
+)
+_ALERT_FACTOR_UPDATE = (
+    _ALERT_STATE.update()
+    .where(_ALERT_STATE.c.id == bindparam("b_id"))
+    .values(factor=bindparam("factor"))
 )
 _ALERT_STATE_UPDATE = (
     _ALERT_STATE.update()

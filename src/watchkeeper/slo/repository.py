@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -114,8 +114,8 @@ def status_ids(session: Session) -> list[int]:
     return list(session.scalars(select(SLOStatusRecord.slo_id)))
 
 
-def alert_state_rows(session: Session) -> list[tuple[int, int, str, int, int, bool]]:
-    """(id, slo_id, severity, long_seconds, short_seconds, firing) of every alert state."""
+def alert_state_rows(session: Session) -> list[tuple[int, int, str, int, int, bool, float]]:
+    """(id, slo_id, severity, long_seconds, short_seconds, firing, factor) of every alert."""
     query = select(
         AlertState.id,
         AlertState.slo_id,
@@ -123,6 +123,7 @@ def alert_state_rows(session: Session) -> list[tuple[int, int, str, int, int, bo
         AlertState.long_seconds,
         AlertState.short_seconds,
         AlertState.firing,
+        AlertState.factor,
     )
     return [tuple(row) for row in session.execute(query).all()]  # type: ignore[misc]
 
@@ -131,3 +132,13 @@ def delete_alert_states(session: Session, ids: Sequence[int]) -> None:
     """Delete alert-state rows by id."""
     if ids:
         session.execute(delete(AlertState).where(AlertState.id.in_(ids)))
+
+
+def latest_evaluation(session: Session) -> datetime | None:
+    """The newest evaluated_at over all stored statuses (who evaluated last, in effect)."""
+    value = session.scalar(select(func.max(SLOStatusRecord.evaluated_at)))
+    if isinstance(value, str):  # aggregate results bypass the column type on SQLite
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
