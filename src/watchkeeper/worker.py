@@ -57,12 +57,16 @@ class Worker:
         self.last_report: TickReport | None = None
 
     def run_once(self, now: datetime | None = None) -> TickReport | None:
-        """One tick: compact when due, then evaluate every SLO (None if another worker has it)."""
+        """One tick: evaluate every SLO, then compact when due (None if another worker has it)."""
         at = now or self.clock()
         try:
             with session_scope(self.session_factory) as session:
                 if not _take_singleton_lock(session):
                     return None
+                # Evaluate first: the tick loads the SLOs, and with them how many days of
+                # minute buckets the evaluator reads (custom alert windows may exceed the
+                # retention setting); compacting before a first load would fold those away.
+                report = self.evaluator.tick(session, now=at)
                 if (
                     self._last_compaction is None
                     or at - self._last_compaction >= COMPACTION_INTERVAL
@@ -78,7 +82,6 @@ class Worker:
                         hour_retention=timedelta(days=self.settings.hour_retention_days),
                     )
                     self._last_compaction = at
-                report = self.evaluator.tick(session, now=at)
         except Exception:
             # The tick's writes were rolled back, but the evaluator's memory (alert states,
             # status rows, the SLO records of that session) had moved on: a fresh evaluator

@@ -30,8 +30,15 @@ from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
 from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
 from watchkeeper.core.series import EventSeries
-from watchkeeper.core.slo import SLO, SourceKind
-from watchkeeper.core.windows import alert_windows, longest_alert_window, nominal_period
+from watchkeeper.core.slo import (
+    SLO,
+    CalendarUnit,
+    CalendarWindow,
+    SLIKind,
+    SourceKind,
+    Window,
+)
+from watchkeeper.core.windows import alert_windows, longest_alert_window
 from watchkeeper.events import repository as events_repository
 from watchkeeper.slo import repository
 from watchkeeper.slo.models import (
@@ -41,7 +48,7 @@ from watchkeeper.slo.models import (
     SLORecord,
     SLOStatusRecord,
 )
-from watchkeeper.slo.service import to_core
+from watchkeeper.slo.service import series_for, to_core
 
 # Changed buckets are re-read with this overlap so a transaction that committed late is seen.
 READ_OVERLAP = timedelta(seconds=60)
@@ -92,9 +99,17 @@ def minute_span_for(slos: Sequence[SLO]) -> timedelta:
 
 def hour_span_for(slos: Sequence[SLO]) -> timedelta:
     """Hours of history the grid keeps: the longest SLO period plus 2 h."""
-    longest = max((nominal_period(slo.window) for slo in slos), default=timedelta(days=30))
-    # Calendar months and quarters can be longer than their typical length.
-    return longest + timedelta(days=3) + timedelta(hours=2)
+    longest = max((_longest_period(slo.window) for slo in slos), default=timedelta(days=30))
+    return longest + timedelta(hours=2)
+
+
+def _longest_period(window: Window) -> timedelta:
+    """The longest the SLO window can be: calendar months and quarters vary in length."""
+    if isinstance(window, CalendarWindow):
+        longest_days = {CalendarUnit.WEEK: 7, CalendarUnit.MONTH: 31, CalendarUnit.QUARTER: 92}
+        # One extra day covers a daylight-saving shift at either end.
+        return timedelta(days=longest_days[window.unit] * window.count + 1)
+    return window.duration
 
 
 def load_grid(
@@ -162,7 +177,7 @@ class Evaluator:
             return report
         result = evaluate_batch(loaded.plan, loaded.grid, now)
         singles = {
-            position: self._evaluate_single(loaded, position, now)
+            position: _evaluate_single(session, loaded, position, now)
             for position in loaded.single_index
         }
         report.evaluated = len(loaded.records)
@@ -259,10 +274,6 @@ class Evaluator:
             )
         return int(known.sum())
 
-    def _evaluate_single(self, loaded: _Loaded, position: int, now: datetime) -> SLOStatus:
-        times, good, total = loaded.grid.buckets_of(int(loaded.slo_rows[position]))
-        return evaluate(loaded.slos[position], EventSeries.from_counts(times, good, total), now)
-
     # -- storing -------------------------------------------------------------------------
 
     def _store(
@@ -290,6 +301,20 @@ class Evaluator:
             session.execute(insert(_HISTORY), [f.history_row() for f in figures])
             self._last_history = now
         report.transitions = _record_transitions(session, loaded.alerts, figures, now)
+
+
+def _evaluate_single(session: Session, loaded: _Loaded, position: int, now: datetime) -> SLOStatus:
+    """One SLO the batch path does not cover.
+
+    Timeslice SLOs read their stored buckets for the whole window, so their slices keep the
+    resolution stored (1-minute buckets last WATCHKEEPER_MINUTE_RETENTION_DAYS); the grid
+    holds only hours beyond its minute ring.
+    """
+    slo = loaded.slos[position]
+    if slo.sli.kind is SLIKind.TIMESLICES:
+        return evaluate(slo, series_for(session, slo=slo, at=now), now)
+    times, good, total = loaded.grid.buckets_of(int(loaded.slo_rows[position]))
+    return evaluate(slo, EventSeries.from_counts(times, good, total), now)
 
 
 @dataclass(frozen=True)

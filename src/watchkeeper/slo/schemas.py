@@ -98,17 +98,24 @@ def describe_window(window: Window) -> str:
     return format_duration(window.duration)
 
 
+def slo_identity(slo: SLO) -> dict[str, Any]:
+    """The fields that name an SLO in every status document."""
+    return {
+        "service": slo.service,
+        "name": slo.name,
+        "key": slo.key,
+        "objective": slo.objective,
+        "window": describe_window(slo.window),
+        "sli_name": slo.sli.name,
+    }
+
+
 def status_read(slo: SLO, status: SLOStatus) -> SLOStatusRead:
     """The status document of a fresh evaluation."""
     return SLOStatusRead(
-        service=slo.service,
-        name=slo.name,
-        key=slo.key,
-        objective=slo.objective,
-        window=describe_window(slo.window),
+        **slo_identity(slo),
         window_start=status.window_start,
         at=status.at,
-        sli_name=slo.sli.name,
         good=status.good,
         total=status.total,
         sli=status.sli,

@@ -11,15 +11,16 @@ from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
 from watchkeeper.core.policy import ErrorBudgetPolicy
 from watchkeeper.core.series import EventSeries
-from watchkeeper.core.slo import SLO, SourceKind
+from watchkeeper.core.slo import SLO, SLIKind, SourceKind
 from watchkeeper.core.windows import window_start
+from watchkeeper.errors import InvalidInput
 from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import repository
 from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
 from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
-from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, describe_window
+from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
 from watchkeeper.specs import SpecSet
 from watchkeeper.specs.native import slo_from_dict, slo_to_dict
 
@@ -41,9 +42,51 @@ def to_core(record: SLORecord) -> SLO:
     return slo_from_dict(record.spec)
 
 
+def _store_meaning(slo: SLO) -> tuple[str, float | None, str | None] | None:
+    """What the event store makes of the SLI's events (None: not an event-store SLI)."""
+    sli = slo.sli
+    if sli.source is not SourceKind.WATCHKEEPER or sli.kind is SLIKind.RAW:
+        return None
+    if sli.uses_observations:
+        return ("observations", sli.threshold, sli.operator.value)
+    return ("counts", None, None)
+
+
+def _check_shared_slis(session: Session, slos: tuple[SLO, ...]) -> None:
+    """Refuse SLOs that would give one event-store SLI two meanings.
+
+    The store keeps one definition per SLI name, so a ratio SLO and a threshold SLO (or two
+    thresholds) sharing a name would have the last one applied silently redefine the other's
+    events. SLOs applied earlier count too, unless this spec set replaces them.
+    """
+    applied = {slo.key: slo for slo in slos}
+    names = {slo.sli.name for slo in slos}
+    for record in repository.list_by_sli_names(session, names):
+        applied.setdefault(record.key, to_core(record))
+    meanings: dict[str, dict[tuple[str, float | None, str | None], list[str]]] = {}
+    for key, slo in applied.items():
+        meaning = _store_meaning(slo)
+        if meaning is not None:
+            meanings.setdefault(slo.sli.name, {}).setdefault(meaning, []).append(key)
+    for name, by_meaning in meanings.items():
+        if len(by_meaning) > 1:
+            described = "; ".join(
+                f"{kind}{'' if threshold is None else f' {operator} {threshold:g}'} for "
+                f"{', '.join(sorted(keys))}"
+                for (kind, threshold, operator), keys in sorted(
+                    by_meaning.items(), key=lambda item: sorted(item[1])
+                )
+            )
+            raise InvalidInput(
+                f"SLI {name!r} is given different meanings ({described}); "
+                "give each its own SLI name"
+            )
+
+
 def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
     """Create or update every SLO and policy of a validated spec set (one transaction)."""
     result = ApplyResult()
+    _check_shared_slis(session, spec_set.slos)
     events_service.register_slis(
         session,
         [slo.sli for slo in spec_set.slos if slo.sli.source is SourceKind.WATCHKEEPER],
@@ -130,13 +173,24 @@ class Evaluation:
 
 
 def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
-    """The SLO's buckets as the worker sees them: minutes recently, whole hours further back."""
+    """The SLO's buckets as the worker evaluates them.
+
+    Ratio and threshold SLOs: minutes over the alert windows, whole hours further back (the
+    worker's grid). Timeslice SLOs: every stored bucket of the window, so slices keep the
+    stored resolution (1-minute buckets last WATCHKEEPER_MINUTE_RETENTION_DAYS).
+    """
     from watchkeeper.slo.evaluator import hour_span_for, load_grid, minute_span_for
 
-    sli_ids = events_repository.sli_ids_by_name(session, [slo.sli.name])
+    sli_ids = list(events_repository.sli_ids_by_name(session, [slo.sli.name]).values())
+    if slo.sli.kind is SLIKind.TIMESLICES:
+        if not sli_ids:
+            return EventSeries.empty()
+        start = window_start(slo.window, at)
+        stored = events_repository.read_buckets(session, sli_ids, start, at).get(sli_ids[0])
+        return EventSeries.empty() if stored is None else EventSeries.from_counts(*stored)
     grid = load_grid(
         session,
-        sli_ids=list(sli_ids.values()),
+        sli_ids=sli_ids,
         minute_span=minute_span_for([slo]),
         hour_span=hour_span_for([slo]),
         now=at,
@@ -185,14 +239,9 @@ def _status_from_rows(
         return None
     slo = to_core(record)
     return SLOStatusRead(
-        service=slo.service,
-        name=slo.name,
-        key=slo.key,
-        objective=slo.objective,
-        window=describe_window(slo.window),
+        **slo_identity(slo),
         window_start=window_start(slo.window, row.evaluated_at),
         at=row.evaluated_at,
-        sli_name=slo.sli.name,
         good=row.good,
         total=row.total,
         sli=row.sli,
