@@ -1,0 +1,113 @@
+"""The gate and policy endpoints."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.policy import traffic
+from watchkeeper.db import utcnow
+from watchkeeper.events import service as events_service
+from watchkeeper.slo import service as slo_service
+from watchkeeper.specs import load_text
+
+GATE = "/api/v1/gate"
+
+
+@pytest.fixture
+def api(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """The api SLO and its policy, applied (events are added per test)."""
+    with session_factory() as session:
+        spec_set = load_text(traffic.SPEC + "---\n" + traffic.POLICY)
+        slo_service.apply(session, spec_set=spec_set, now=utcnow())
+        session.commit()
+    return session_factory
+
+
+def traffic_now(session_factory: sessionmaker[Session], shape: str) -> None:
+    # The gate evaluates at the real clock, so the events are placed relative to it.
+    now = utcnow()
+    with session_factory() as session:
+        events_service.ingest(session, traffic.rows(shape, now), now=now)
+        session.commit()
+
+
+@pytest.mark.parametrize(
+    ("shape", "change_type", "allowed", "decision", "rule"),
+    [
+        ("healthy", None, True, "allow", None),
+        ("fast", None, False, "require_approval", "fast-spend"),
+        ("exhausted", None, False, "deny", "budget-exhausted"),
+        ("exhausted", "fix", False, "require_approval", "fast-spend"),
+        ("exhausted", "rollback", True, "allow", None),
+    ],
+)
+def test_gate(
+    client: TestClient,
+    viewer_headers: dict[str, str],
+    api: sessionmaker[Session],
+    shape: str,
+    change_type: str | None,
+    allowed: bool,
+    decision: str,
+    rule: str | None,
+) -> None:
+    traffic_now(api, shape)
+    params = {"service": "api"} | ({"change_type": change_type} if change_type else {})
+    response = client.get(GATE, params=params, headers=viewer_headers)
+    assert response.status_code == 200
+    body = response.json()
+    assert {"service", "allowed", "decision", "decided_by", "matches", "policies", "slos"} <= set(
+        body
+    )
+    assert (body["service"], body["change_type"]) == ("api", change_type)
+    assert (body["allowed"], body["decision"]) == (allowed, decision)
+    assert body["policies"] == ["api-policy"]
+    if rule is None:
+        assert body["decided_by"] is None
+    else:
+        assert body["decided_by"]["rule"] == rule
+        assert body["decided_by"]["policy"] == "api-policy"
+        assert body["decided_by"]["slo"] == "api/availability"
+        assert body["decided_by"]["action"] == decision
+        assert body["decided_by"] in body["matches"]
+    [slo] = body["slos"]
+    assert slo["key"] == "api/availability"
+    assert slo["total"] == 10000.0
+    remaining = {"healthy": 1.0, "fast": 0.3, "exhausted": -0.5}[shape]
+    assert slo["error_budget_remaining"] == pytest.approx(remaining)
+    assert body["skipped"] == []
+
+
+def test_gate_errors(client: TestClient, viewer_headers: dict[str, str], api: object) -> None:
+    unknown = client.get(GATE, params={"service": "web"}, headers=viewer_headers)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "ServiceNotFound"
+    assert "'web'" in unknown.json()["detail"]
+    missing = client.get(GATE, headers=viewer_headers)
+    assert missing.status_code == 422
+    assert missing.json()["error"] == "InvalidInput"
+    assert client.get(GATE, params={"service": "api"}).status_code == 401
+
+
+def test_list_and_delete_policies(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+    api: object,
+) -> None:
+    listed = client.get("/api/v1/policies", headers=viewer_headers).json()
+    assert [p["name"] for p in listed] == ["api-policy"]
+    spec = listed[0]["spec"]
+    assert spec["services"] == ["api"]
+    assert [r["name"] for r in spec["rules"]] == ["budget-exhausted", "fast-spend"]
+    assert client.delete("/api/v1/policies/api-policy", headers=viewer_headers).status_code == 403
+    deleted = client.delete("/api/v1/policies/api-policy", headers=admin_headers)
+    assert deleted.status_code == 204
+    assert client.get("/api/v1/policies", headers=viewer_headers).json() == []
+    again = client.delete("/api/v1/policies/api-policy", headers=admin_headers)
+    assert (again.status_code, again.json()["error"]) == (404, "PolicyNotFound")
+    # Without its policy the gate lets every deploy through.
+    gate = client.get(GATE, params={"service": "api"}, headers=viewer_headers).json()
+    assert (gate["decision"], gate["policies"]) == ("allow", [])

@@ -1,0 +1,58 @@
+"""SQL of the SLO domain: lookups and the version stamp the evaluator reloads on."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.slo import scenario
+from tests.slo.scenario import AT
+from watchkeeper.slo import repository, service
+from watchkeeper.slo.evaluator import Evaluator
+from watchkeeper.slo.service import ApplyResult
+from watchkeeper.specs import load_text
+
+
+def test_lookups(session: Session, shop: ApplyResult) -> None:
+    assert repository.get_by_keys(session, []) == {}
+    found = repository.get_by_keys(session, ["shop/latency", "shop/nope"])
+    assert list(found) == ["shop/latency"]
+    assert repository.get_by_key(session, "shop/nope") is None
+    assert repository.statuses(session, []) == {}
+    assert [r.key for r in repository.list_all(session, service="nope")] == []
+
+
+def test_version_changes_with_every_change_to_the_slo_set(
+    session: Session, shop: ApplyResult
+) -> None:
+    first = repository.version(session)
+    assert first[0] == 2
+    assert first[1] == AT.replace(hour=11)  # read back aware on SQLite too
+    assert repository.version(session) == first
+    changed = scenario.SPEC.replace("objective: 0.99\n", "objective: 0.995\n")
+    service.apply(session, spec_set=load_text(changed), now=AT)
+    updated = repository.version(session)
+    assert updated != first and updated[1] == AT
+    service.delete(session, key="shop/latency")
+    deleted = repository.version(session)
+    assert deleted[0] == 1 and deleted != updated
+    service.apply(session, spec_set=load_text(scenario.SPEC), now=AT + timedelta(minutes=1))
+    assert repository.version(session)[2] > deleted[2]  # a new row id
+
+
+def test_alert_state_rows_and_deletion(session: Session, shop_events: None) -> None:
+    Evaluator().tick(session, now=AT)
+    rows = repository.alert_state_rows(session)
+    assert len(rows) == 8
+    availability = service.get(session, key="shop/availability")
+    page = [r for r in rows if r[1] == availability.id and r[3] == 3600]
+    # (id, slo_id, severity, long_seconds, short_seconds, firing, factor)
+    assert [row[2:] for row in page] == [("page", 3600, 300, True, pytest.approx(14.4))]
+    repository.delete_alert_states(session, [page[0][0]])
+    repository.delete_alert_states(session, [])
+    assert len(repository.alert_state_rows(session)) == 7
+    assert sorted(repository.status_ids(session)) == sorted(
+        r.id for r in service.list_slos(session)
+    )

@@ -1,0 +1,332 @@
+"""SLO use cases on a migrated database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tests.slo import scenario
+from tests.slo.scenario import AT
+from watchkeeper.errors import InvalidInput
+from watchkeeper.events import repository as events_repository
+from watchkeeper.events.models import SLIRecord
+from watchkeeper.slo import service
+from watchkeeper.slo.evaluator import Evaluator
+from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
+from watchkeeper.slo.models import AlertState, AlertTransition, SLOHistory, SLOStatusRecord
+from watchkeeper.slo.service import ApplyResult
+from watchkeeper.specs import load_paths, load_text, slo_to_dict
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+LATER = AT + timedelta(minutes=30)
+
+
+def rows_of(session: Session, model: type, slo_id: int) -> int:
+    query = select(func.count()).select_from(model).where(model.slo_id == slo_id)
+    return int(session.scalar(query) or 0)
+
+
+def test_apply_creates_slos_registers_slis_and_policies(
+    session: Session, shop: ApplyResult
+) -> None:
+    assert shop.created == ["shop/availability", "shop/latency"]
+    assert (shop.updated, shop.unchanged) == ([], [])
+    assert shop.policies_created == ["shop-policy"]
+    records = service.list_slos(session)
+    assert [r.key for r in records] == ["shop/availability", "shop/latency"]
+    availability = records[0]
+    assert (availability.service, availability.name) == ("shop", "availability")
+    assert (availability.sli_name, availability.source_format) == ("shop-requests", "native")
+    assert availability.spec == slo_to_dict(load_text(scenario.SPEC).slos[0])
+    assert availability.created_at == availability.updated_at == AT.replace(hour=11)
+    # The event store now accepts events for both SLIs, the threshold one as observations.
+    slis = events_repository.slis_by_names(session, ["shop-requests", "shop-latency"])
+    assert slis["shop-requests"].kind == "counts"
+    assert (slis["shop-latency"].kind, slis["shop-latency"].threshold) == ("observations", 0.3)
+    assert [p.name for p in service.policies(session)] == ["shop-policy"]
+
+
+CHANGED_OBJECTIVE = scenario.SPEC.replace("objective: 0.99\n", "objective: 0.995\n")
+CHANGED_THRESHOLD = scenario.SPEC.replace("threshold: 0.3,", "threshold: 0.25,")
+CHANGED_POLICY = scenario.POLICY.replace("exempt: [fix]", "exempt: [fix, rollback]")
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        (
+            "the same specs change nothing",
+            scenario.SPEC + "---\n" + scenario.POLICY,
+            {
+                "unchanged": ["shop/availability", "shop/latency"],
+                "policies_unchanged": ["shop-policy"],
+            },
+        ),
+        (
+            "a new objective updates that SLO only",
+            CHANGED_OBJECTIVE,
+            {"updated": ["shop/availability"], "unchanged": ["shop/latency"]},
+        ),
+        (
+            "a new threshold updates the SLO",
+            CHANGED_THRESHOLD,
+            {"updated": ["shop/latency"], "unchanged": ["shop/availability"]},
+        ),
+        (
+            "a changed policy is updated",
+            CHANGED_POLICY,
+            {"policies_updated": ["shop-policy"]},
+        ),
+    ],
+)
+def test_apply_again(
+    session: Session, shop: ApplyResult, name: str, text: str, expected: dict[str, list[str]]
+) -> None:
+    result = service.apply(session, spec_set=load_text(text), now=LATER)
+    empty = {field: [] for field in ApplyResult().__dict__}
+    assert result.__dict__ == {**empty, **expected}, name
+    for record in service.list_slos(session):
+        assert record.created_at == AT.replace(hour=11)
+        updated = record.key in expected.get("updated", [])
+        assert record.updated_at == (LATER if updated else AT.replace(hour=11)), record.key
+
+
+def test_reapplying_stores_the_new_spec_and_sli_definition(
+    session: Session, shop: ApplyResult
+) -> None:
+    service.apply(
+        session, spec_set=load_text(CHANGED_OBJECTIVE + "---\n" + CHANGED_POLICY), now=LATER
+    )
+    assert service.to_core(service.get(session, key="shop/availability")).objective == 0.995
+    [policy] = service.policies(session)
+    assert policy.rules[0].exempt_change_types == ("fix", "rollback")
+    service.apply(session, spec_set=load_text(CHANGED_THRESHOLD), now=LATER)
+    latency = events_repository.slis_by_names(session, ["shop-latency"])["shop-latency"]
+    assert latency.threshold == 0.25
+
+
+def test_source_formats_and_prometheus_slis(session: Session) -> None:
+    spec_set = load_paths([EXAMPLES / "sloth" / "payments-raw.yaml", EXAMPLES / "openslo"])
+    result = service.apply(session, spec_set=spec_set, now=AT)
+    assert len(result.created) == len(spec_set.slos)
+    formats = {r.key: r.source_format for r in service.list_slos(session)}
+    assert formats["payments-gateway/authorisations"] == "sloth"
+    assert set(formats.values()) == {"sloth", "openslo"}
+    # Prometheus SLIs are not event-store SLIs: nothing registered for them.
+    registered = set(session.scalars(select(SLIRecord.name)))
+    prometheus = {s.sli.name for s in spec_set.slos if s.sli.source.value == "prometheus"}
+    assert prometheus and not prometheus & registered
+    with pytest.raises(NotEvaluable) as caught:
+        service.evaluate_now(session, key="payments-gateway/authorisations", at=AT)
+    assert caught.value.status_code == 409
+
+
+def test_list_get_and_lookups(session: Session, shop: ApplyResult) -> None:
+    service.apply(
+        session, spec_set=load_text(scenario.SPEC.replace("service: shop", "service: cart")), now=AT
+    )
+    assert [r.key for r in service.list_slos(session)] == [
+        "cart/availability",
+        "cart/latency",
+        "shop/availability",
+        "shop/latency",
+    ]
+    assert [r.key for r in service.list_slos(session, service="cart")] == [
+        "cart/availability",
+        "cart/latency",
+    ]
+    assert service.get(session, key="cart/latency").service == "cart"
+    assert [r.name for r in service.for_service(session, service="shop")] == [
+        "availability",
+        "latency",
+    ]
+    with pytest.raises(SLONotFound, match="'shop/missing'") as missing:
+        service.get(session, key="shop/missing")
+    assert missing.value.status_code == 404
+    with pytest.raises(ServiceNotFound, match="'nope'") as no_service:
+        service.for_service(session, service="nope")
+    assert no_service.value.status_code == 404
+
+
+def test_delete_removes_the_slo_with_its_status_history_and_alerts(
+    session: Session, shop_events: None
+) -> None:
+    evaluator = Evaluator()
+    report = evaluator.tick(session, now=AT)
+    # Availability's two page alerts and all four of latency's (burn 5 everywhere) fire.
+    assert len(report.transitions) == 6
+    availability = service.get(session, key="shop/availability")
+    latency = service.get(session, key="shop/latency")
+    models = (SLOStatusRecord, SLOHistory, AlertState, AlertTransition)
+    assert all(rows_of(session, model, availability.id) > 0 for model in models)
+    service.delete(session, key="shop/availability")
+    assert [r.key for r in service.list_slos(session)] == ["shop/latency"]
+    assert all(rows_of(session, model, availability.id) == 0 for model in models)
+    assert rows_of(session, SLOStatusRecord, latency.id) == 1
+    with pytest.raises(SLONotFound):
+        service.delete(session, key="shop/availability")
+
+
+def test_evaluate_now_gives_the_hand_worked_figures(session: Session, shop_events: None) -> None:
+    evaluation = service.evaluate_now(session, key="shop/availability", at=AT)
+    status = evaluation.status
+    assert evaluation.record.key == evaluation.slo.key == "shop/availability"
+    assert (status.good, status.total) == (19900.0, 20000.0)
+    assert status.sli == pytest.approx(0.995)
+    assert status.error_budget_remaining == pytest.approx(0.5)
+    assert [status.burn_rates[w] for w in sorted(status.burn_rates)] == pytest.approx(
+        [100, 20, 20, 12.5, 8.75, 0.875, 0.35]
+    )
+    assert [a.firing for a in status.alerts] == [True, True, False, False]
+    assert status.exhaustion_at is not None
+    assert abs(status.exhaustion_at - (AT + timedelta(hours=18))) < timedelta(milliseconds=1)
+    latency = service.evaluate_now(session, key="shop/latency", at=AT).status
+    assert (latency.good, latency.total, latency.sli) == (2.0, 4.0, 0.5)
+    # An hour later the 5m and 30m windows hold no events: no burn rate (None, not 0). The
+    # 1h window holds only the row at AT (1000 bad of 1000); the 30d window has lost the row
+    # at AT - 30d (9935 / 10000) and gained that one: 9965 / 11000.
+    later = service.evaluate_now(session, key="shop/availability", at=AT + timedelta(hours=1))
+    assert later.status.burn_rates[timedelta(minutes=5)] is None
+    assert later.status.burn_rates[timedelta(minutes=30)] is None
+    assert later.status.burn_rates[timedelta(hours=1)] == pytest.approx(100.0)
+    assert (later.status.good, later.status.total) == (9965.0, 11000.0)
+
+
+def test_stored_status_is_what_the_worker_stored(session: Session, shop_events: None) -> None:
+    availability = service.get(session, key="shop/availability")
+    latency = service.get(session, key="shop/latency")
+    assert service.stored_status(session, record=availability) is None
+    assert service.stored_statuses(session, records=[availability, latency]) == {}
+    Evaluator().tick(session, now=AT)
+    stored = service.stored_status(session, record=availability)
+    assert stored is not None
+    assert (stored.key, stored.window, stored.sli_name) == (
+        "shop/availability",
+        "30d",
+        "shop-requests",
+    )
+    assert stored.at == AT
+    assert stored.window_start == AT - timedelta(days=30)
+    assert (stored.good, stored.total) == (19900.0, 20000.0)
+    assert stored.sli == pytest.approx(0.995)
+    assert stored.error_budget_remaining == pytest.approx(0.5)
+    assert stored.burn_rates == pytest.approx(scenario.AVAILABILITY_BURN_RATES)
+    assert [(a.severity, a.long, a.short, a.firing) for a in stored.alerts] == [
+        (severity, long, short, firing)
+        for severity, long, short, _, firing in scenario.AVAILABILITY_ALERTS
+    ]
+    page = stored.alerts[0]
+    assert page.factor == pytest.approx(14.4)
+    assert (page.long_burn_rate, page.short_burn_rate) == pytest.approx((20.0, 100.0))
+    assert page.since == AT
+    assert stored.exhaustion_at is not None
+    assert abs(stored.exhaustion_at - (AT + timedelta(hours=18))) < timedelta(milliseconds=1)
+    both = service.stored_statuses(session, records=[availability, latency])
+    assert set(both) == {availability.id, latency.id}
+    assert both[latency.id].sli == 0.5
+    assert both[availability.id] == stored
+
+
+def test_history_between_two_instants(session: Session, shop_events: None) -> None:
+    evaluator = Evaluator(history_interval=timedelta(minutes=5))
+    for minutes in range(0, 11):
+        evaluator.tick(session, now=AT + timedelta(minutes=minutes))
+    points = service.history(
+        session,
+        key="shop/availability",
+        since=AT - timedelta(hours=1),
+        until=AT + timedelta(hours=1),
+    )
+    # Kept every 5 minutes: at AT, AT + 5m and AT + 10m, oldest first.
+    assert [p.at for p in points] == [AT + timedelta(minutes=m) for m in (0, 5, 10)]
+    assert points[0].sli == pytest.approx(0.995)
+    assert points[0].burn_rates["1h"] == pytest.approx(20.0)
+    # After AT the row at AT (0 / 1000) is inside the window and the one at AT - 30d
+    # (9935 / 10000) has left it: 19900 - 9935 good of 20000 - 10000 + 1000.
+    assert (points[1].good, points[1].total) == (9965.0, 11000.0)
+    bounded = service.history(
+        session,
+        key="shop/availability",
+        since=AT + timedelta(minutes=5),
+        until=AT + timedelta(minutes=10),
+    )
+    assert [p.at for p in bounded] == [AT + timedelta(minutes=5), AT + timedelta(minutes=10)]
+    limited = service.history(
+        session, key="shop/availability", since=AT, until=AT + timedelta(hours=1), limit=1
+    )
+    assert [p.at for p in limited] == [AT]
+    with pytest.raises(SLONotFound):
+        service.history(session, key="shop/nope", since=AT, until=LATER)
+
+
+def slo_doc(service_name: str, name: str, sli: str) -> str:
+    return (
+        "apiVersion: watchkeeper/v1\nkind: SLO\n"
+        f"service: {service_name}\nname: {name}\nobjective: 0.99\nwindow: 30d\nsli: {sli}\n"
+    )
+
+
+RATIO = "{name: shared}"
+THRESHOLD = "{name: shared, kind: threshold, threshold: 0.3}"
+SLICES = "{name: shared, kind: timeslices, slice: 1m, slice_target: 0.9}"
+
+
+@pytest.mark.parametrize(
+    ("name", "first", "second", "error"),
+    [
+        (
+            "ratio and threshold in one spec set",
+            None,
+            slo_doc("a", "x", RATIO) + "---\n" + slo_doc("b", "y", THRESHOLD),
+            "SLI 'shared' is given different meanings (counts for a/x; "
+            "observations lte 0.3 for b/y); give each its own SLI name",
+        ),
+        (
+            "a threshold applied beside an earlier ratio",
+            slo_doc("a", "x", RATIO),
+            slo_doc("b", "y", THRESHOLD),
+            "counts for a/x; observations lte 0.3 for b/y",
+        ),
+        (
+            "two thresholds",
+            slo_doc("a", "x", THRESHOLD),
+            slo_doc("b", "y", THRESHOLD.replace("0.3", "0.5")),
+            "observations lte 0.3 for a/x; observations lte 0.5 for b/y",
+        ),
+        (
+            "ratio and timeslices read the same counts",
+            slo_doc("a", "x", RATIO),
+            slo_doc("b", "y", SLICES),
+            None,
+        ),
+        (
+            "an SLO replacing its own definition",
+            slo_doc("a", "x", RATIO),
+            slo_doc("a", "x", THRESHOLD),
+            None,
+        ),
+    ],
+)
+def test_one_sli_name_keeps_one_meaning(
+    session: Session, name: str, first: str | None, second: str, error: str | None
+) -> None:
+    if first is not None:
+        service.apply(session, spec_set=load_text(first), now=AT)
+    before = [r.key for r in service.list_slos(session)]
+    if error is None:
+        service.apply(session, spec_set=load_text(second), now=LATER)
+        return
+    with pytest.raises(InvalidInput) as caught:
+        service.apply(session, spec_set=load_text(second), now=LATER)
+    assert error in caught.value.detail, name
+    assert [r.key for r in service.list_slos(session)] == before, name
+    if first is not None:
+        # The earlier SLO's events keep their meaning in the store.
+        record = events_repository.slis_by_names(session, ["shared"])["shared"]
+        assert (record.kind, record.threshold) == (
+            ("counts", None) if first.endswith(RATIO + "\n") else ("observations", 0.3)
+        )

@@ -1,0 +1,128 @@
+"""The demo's simulated checkout traffic: backfilled history and live seconds with a fault."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+from importlib import resources
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.slo.scenario import AT
+from watchkeeper.demo.simulator import LATENCY_SLI, REQUESTS_SLI, Profile, Simulator, backfill
+from watchkeeper.events.models import SLIBucket, SLIRecord
+from watchkeeper.slo import service as slo_service
+from watchkeeper.specs import load_text
+
+MINUTE = 60
+
+
+@pytest.fixture
+def checkout(session: Session) -> None:
+    """The demo's own specs applied (they register both SLIs)."""
+    text = resources.files("watchkeeper.demo").joinpath("checkout.yaml").read_text()
+    slo_service.apply(session, spec_set=load_text(text), now=AT)
+    session.commit()
+
+
+def buckets(session: Session, sli: str) -> dict[int, tuple[int, int]]:
+    """{bucket start: (good, total)} of one SLI."""
+    query = (
+        select(SLIBucket.start, SLIBucket.good, SLIBucket.total)
+        .join(SLIRecord, SLIRecord.id == SLIBucket.sli_id)
+        .where(SLIRecord.name == sli)
+    )
+    return {start: (good, total) for start, good, total in session.execute(query)}
+
+
+def test_backfill_writes_one_bucket_per_minute_and_sli(session: Session, checkout: None) -> None:
+    now = AT + timedelta(seconds=30)
+    written = backfill(session, now=now, days=1, profile=Profile())
+    # From the minute of now - 1 d up to (not including) the minute of now: 1440 minutes.
+    assert written == 2 * 1440
+    requests = buckets(session, REQUESTS_SLI)
+    first = int((now - timedelta(days=1)).timestamp()) // MINUTE * MINUTE
+    assert sorted(requests) == list(range(first, first + 1440 * MINUTE, MINUTE))
+    # 40 requests a second: 2400 a minute, in both SLIs.
+    assert {total for _, total in requests.values()} == {2400}
+    assert {total for _, total in buckets(session, LATENCY_SLI).values()} == {2400}
+    # Healthy history: 0.04 % errors expected (about 1 a minute), 0.4 % slow.
+    bad = sum(total - good for good, total in requests.values())
+    assert 0.0002 < bad / (1440 * 2400) < 0.0006
+    slow = sum(total - good for good, total in buckets(session, LATENCY_SLI).values())
+    assert 0.003 < slow / (1440 * 2400) < 0.005
+
+
+def test_backfill_is_reproducible_with_a_seed(session: Session, checkout: None) -> None:
+    backfill(session, now=AT, days=1, profile=Profile(), seed=3)
+    once = buckets(session, REQUESTS_SLI)
+    backfill(session, now=AT, days=1, profile=Profile(), seed=3)
+    twice = buckets(session, REQUESTS_SLI)
+    # Imports add to the buckets: the same seed adds exactly the same counts again.
+    assert twice == {start: (2 * g, 2 * t) for start, (g, t) in once.items()}
+
+
+def send(simulator: Simulator, start: datetime, seconds: int) -> int:
+    return sum(simulator.send_second(start + timedelta(seconds=s)) for s in range(seconds))
+
+
+def shares(session: Session, minute: datetime) -> tuple[float, float, int]:
+    """(error share, slow share, requests) in the minute bucket starting at ``minute``."""
+    start = int(minute.timestamp())
+    good, total = buckets(session, REQUESTS_SLI)[start]
+    fast, observed = buckets(session, LATENCY_SLI)[start]
+    assert observed == total
+    return 1 - good / total, 1 - fast / total, total
+
+
+def test_the_fault_raises_errors_and_latency(
+    session_factory: sessionmaker[Session],
+    session: Session,
+    checkout: None,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator = Simulator(
+        session_factory, profile=Profile(), fault_after=timedelta(minutes=1), clock=lambda: AT
+    )
+    assert simulator.fault_at == AT + timedelta(minutes=1)
+    assert not simulator.faulty(AT + timedelta(seconds=59))
+    assert simulator.faulty(AT + timedelta(minutes=1))
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.demo"):
+        # One row of counts plus 40 latency observations per second.
+        assert send(simulator, AT, 30) == 30 * 41
+        assert caplog.records == []
+        send(simulator, AT + timedelta(minutes=1), 30)
+    assert [r.getMessage() for r in caplog.records] == [
+        "demo: fault injected: 35% of checkouts fail"
+    ]
+    errors, slow, requests = shares(session, AT)
+    assert requests == 30 * 40
+    assert errors < 0.01 and slow < 0.02  # 0.04 % and 0.4 % expected
+    errors, slow, requests = shares(session, AT + timedelta(minutes=1))
+    assert requests == 30 * 40
+    # 35 % errors and 30 % slow expected; 1200 requests keep the share within +-4.5 points.
+    assert 0.305 < errors < 0.395
+    assert 0.255 < slow < 0.345
+
+
+def test_run_logs_a_failed_second_and_stops_when_asked(
+    session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = threading.Event()
+    readings = iter([AT])  # the simulator reads the clock once when it starts
+
+    def clock() -> datetime:
+        reading = next(readings, None)
+        if reading is None:
+            stop.set()  # end the loop after this second instead of waiting
+            raise RuntimeError("clock broke")
+        return reading
+
+    simulator = Simulator(session_factory, clock=clock)
+    with caplog.at_level(logging.ERROR, logger="watchkeeper.demo"):
+        simulator.run(stop)
+    assert [r.getMessage() for r in caplog.records] == ["demo simulator failed to send events"]
+    assert caplog.records[0].exc_info is not None
