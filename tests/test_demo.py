@@ -33,7 +33,7 @@ def buckets(session: Session, sli: str) -> dict[int, tuple[int, int]]:
     query = (
         select(SLIBucket.start, SLIBucket.good, SLIBucket.total)
         .join(SLIRecord, SLIRecord.id == SLIBucket.sli_id)
-        .where(SLIRecord.name == sli)
+        .where(SLIRecord.source_name == sli)
     )
     return {start: (good, total) for start, good, total in session.execute(query)}
 

@@ -41,3 +41,14 @@ def test_slo_key_and_error_budget() -> None:
     slo = SLO("checkout", "availability", SLI("r"), 0.75, RollingWindow(timedelta(days=30)))
     assert slo.key == "checkout/availability"
     assert slo.error_budget == 0.25
+
+
+def test_event_meaning_says_how_the_store_reads_rows() -> None:
+    from watchkeeper.core.slo import SLI, Operator, PromQueries, SLIKind, SourceKind
+
+    assert SLI(name="r").event_meaning == ("counts", None, None)
+    threshold = SLI(name="t", kind=SLIKind.THRESHOLD, threshold=0.3, operator=Operator.LT)
+    assert threshold.event_meaning == ("observations", 0.3, "lt")
+    prometheus = SLI(name="p", source=SourceKind.PROMETHEUS, queries=PromQueries(total="x"))
+    assert prometheus.event_meaning is None
+    assert SLI(name="raw", kind=SLIKind.RAW).event_meaning is None

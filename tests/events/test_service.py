@@ -26,9 +26,14 @@ LATENCY = SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.3, operator=Operato
 
 
 def stored(session: Session) -> dict[tuple[str, int, int], tuple[int, int]]:
-    """Every bucket as {(sli name, resolution, start): (good, total)}."""
+    """Every bucket as {(name rows carry, resolution, start): (good, total)} (one threshold
+    per name in these tests; see test_one_stream_of_values_counts_for_every_threshold)."""
     query = select(
-        SLIRecord.name, SLIBucket.resolution, SLIBucket.start, SLIBucket.good, SLIBucket.total
+        SLIRecord.source_name,
+        SLIBucket.resolution,
+        SLIBucket.start,
+        SLIBucket.good,
+        SLIBucket.total,
     ).join(SLIRecord, SLIRecord.id == SLIBucket.sli_id)
     return {(n, r, s): (g, t) for n, r, s, g, t in session.execute(query)}
 
@@ -49,10 +54,14 @@ def test_register_creates_updates_and_skips_non_store_slis(session: Session) -> 
     [checkout, latency] = records
     assert (checkout.kind, checkout.threshold, checkout.operator) == ("counts", None, None)
     assert (latency.kind, latency.threshold, latency.operator) == ("observations", 0.3, "lte")
+    assert (checkout.name, latency.name) == ("checkout", "latency[lte 0.3]")
+    # Another threshold on the same stream is another record; the first keeps counting.
     stricter = SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.2, operator=Operator.LT)
-    [again] = service.register_slis(session, [stricter], now=NOW + timedelta(days=1))
-    assert again.id == latency.id
-    assert (again.threshold, again.operator, again.created_at) == (0.2, "lt", NOW)
+    [other] = service.register_slis(session, [stricter], now=NOW + timedelta(days=1))
+    assert other.id != latency.id
+    assert (other.name, other.source_name) == ("latency[lt 0.2]", "latency")
+    [same] = service.register_slis(session, [LATENCY], now=NOW + timedelta(days=2))
+    assert same.id == latency.id
     assert repository.sli_names(session) == ["checkout", "latency"]
     timeslices = SLI("slices", kind=SLIKind.TIMESLICES, slice_kind=SLIKind.THRESHOLD, threshold=1.0)
     [sliced] = service.register_slis(session, [timeslices], now=NOW)
@@ -335,3 +344,24 @@ def test_import_counts_accepts_counts_for_threshold_slis(
     # Live ingest still refuses counts for a threshold SLI.
     with pytest.raises(InvalidEvents, match="takes observations"):
         service.ingest(session, [{"time": T0, "sli": "latency", "good": 1, "total": 1}], now=NOW)
+
+
+def test_one_stream_of_values_counts_for_every_threshold(session: Session) -> None:
+    # OpenSLO-style: 90 % under 250 ms and 99 % under 1 s, judged from one latency stream.
+    fast = SLI("api-latency", kind=SLIKind.THRESHOLD, threshold=0.25)
+    slow = SLI("api-latency", kind=SLIKind.THRESHOLD, threshold=1.0)
+    ratio = SLI("api-latency")  # a ratio SLO may share the name: it reads good/total rows
+    service.register_slis(session, [fast, slow, ratio], now=NOW)
+    rows = [
+        {"time": T0 + i, "sli": "api-latency", "value": v} for i, v in enumerate([0.1, 0.5, 2.0])
+    ]
+    rows.append({"time": T0, "sli": "api-latency", "good": 9, "total": 10})
+    service.ingest(session, rows, now=NOW)
+    query = select(SLIRecord.name, SLIBucket.good, SLIBucket.total).join(
+        SLIRecord, SLIRecord.id == SLIBucket.sli_id
+    )
+    assert {n: (g, t) for n, g, t in session.execute(query)} == {
+        "api-latency[lte 0.25]": (1, 3),  # only 0.1 is within 250 ms
+        "api-latency[lte 1.0]": (2, 3),  # 0.1 and 0.5 are within 1 s
+        "api-latency": (9, 10),
+    }

@@ -122,13 +122,13 @@ def test_ignore_unknown_skips_those_rows_and_lists_them(tmp_path: Path) -> None:
         (
             "value for a ratio SLI",
             {"sli": "shop-requests", "value": 0.2},
-            1,
+            3,
             "SLI 'shop-requests' counts events: rows need 'good' and 'total', not a 'value'",
         ),
         (
             "counts for a threshold SLI",
             {"sli": "shop-latency", "good": 1, "total": 1},
-            2,
+            3,
             "SLI 'shop-latency' is a threshold SLI: rows need a 'value', not good/total",
         ),
     ],
@@ -145,7 +145,7 @@ def test_rows_of_the_wrong_shape_are_refused(
     data = write_jsonl(tmp_path / "events.jsonl", rows)
     with pytest.raises(InvalidInput) as caught:
         evaluate_file(SLOS, data, at=AT)
-    # The line named is the first row of that SLI, so the user can find it.
+    # The line named is the first row of the wrong shape.
     assert caught.value.detail == f"{data}:{line}: {message}", name
 
 
@@ -186,3 +186,36 @@ def test_prometheus_raw_slis_are_skipped_with_a_note(tmp_path: Path) -> None:
     assert result.skipped == [
         "payments-gateway/authorisations: raw error-ratio SLIs are evaluated by Prometheus only"
     ]
+
+
+def test_openslo_objectives_with_two_thresholds_share_one_stream(tmp_path: Path) -> None:
+    from watchkeeper.specs import load_text
+
+    spec = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata: {name: api-latency}
+spec:
+  service: api
+  budgetingMethod: Occurrences
+  timeWindow: [{duration: 7d, isRolling: true}]
+  indicator:
+    metadata: {name: api-latency}
+    spec:
+      thresholdMetric: {metricSource: {type: watchkeeper}}
+  objectives:
+    - {displayName: fast, op: lte, value: 0.25, target: 0.9}
+    - {displayName: bounded, op: lte, value: 1, target: 0.99}
+"""
+    slos = load_text(spec).slos
+    moment = int(AT.timestamp()) - 120
+    values = [0.1, 0.2, 0.5, 2.0]
+    data = write_jsonl(
+        tmp_path / "events.jsonl",
+        [{"time": moment + i, "sli": "api-latency", "value": v} for i, v in enumerate(values)],
+    )
+    result = by_key(evaluate_file(slos, data, at=AT))
+    # Within 250 ms: 0.1 and 0.2 (2 of 4); within 1 s: 0.1, 0.2 and 0.5 (3 of 4).
+    assert (result["api/api-latency-fast"].good, result["api/api-latency-fast"].total) == (2, 4)
+    bounded = result["api/api-latency-bounded"]
+    assert (bounded.good, bounded.total) == (3, 4)

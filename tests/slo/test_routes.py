@@ -111,15 +111,6 @@ def test_apply_a_single_json_document_updates(
             "not UTF-8",
         ),
         (
-            "one SLI name meaning two things",
-            {
-                "content": scenario.SPEC.replace("name: shop-latency", "name: shop-requests"),
-                "headers": YAML,
-            },
-            "InvalidInput",
-            "SLI 'shop-requests' is given different meanings",
-        ),
-        (
             "invalid objective",
             {"content": ONE_SLO.replace("0.999", "99.9"), "headers": YAML},
             "SpecError",

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from tests.slo import scenario
 from tests.slo.scenario import AT
-from watchkeeper.errors import InvalidInput
 from watchkeeper.events import repository as events_repository
+from watchkeeper.events import service as events_service
 from watchkeeper.events.models import SLIRecord
 from watchkeeper.slo import service
 from watchkeeper.slo.evaluator import Evaluator
@@ -44,7 +44,8 @@ def test_apply_creates_slos_registers_slis_and_policies(
     assert availability.spec == slo_to_dict(load_text(scenario.SPEC).slos[0])
     assert availability.created_at == availability.updated_at == AT.replace(hour=11)
     # The event store now accepts events for both SLIs, the threshold one as observations.
-    slis = events_repository.slis_by_names(session, ["shop-requests", "shop-latency"])
+    slis = events_repository.slis_by_names(session, ["shop-requests", "shop-latency[lte 0.3]"])
+    slis["shop-latency"] = slis.pop("shop-latency[lte 0.3]")
     assert slis["shop-requests"].kind == "counts"
     assert (slis["shop-latency"].kind, slis["shop-latency"].threshold) == ("observations", 0.3)
     assert [p.name for p in service.policies(session)] == ["shop-policy"]
@@ -105,8 +106,8 @@ def test_reapplying_stores_the_new_spec_and_sli_definition(
     [policy] = service.policies(session)
     assert policy.rules[0].exempt_change_types == ("fix", "rollback")
     service.apply(session, spec_set=load_text(CHANGED_THRESHOLD), now=LATER)
-    latency = events_repository.slis_by_names(session, ["shop-latency"])["shop-latency"]
-    assert latency.threshold == 0.25
+    latency = events_repository.slis_by_names(session, ["shop-latency[lte 0.25]"])
+    assert latency["shop-latency[lte 0.25]"].threshold == 0.25
 
 
 def test_source_formats_and_prometheus_slis(session: Session) -> None:
@@ -276,57 +277,63 @@ SLICES = "{name: shared, kind: timeslices, slice: 1m, slice_target: 0.9}"
 
 
 @pytest.mark.parametrize(
-    ("name", "first", "second", "error"),
+    ("name", "first", "second", "expected"),
     [
+        # Each SLO reads its own kind of rows: counts rows for ratio and timeslices, value
+        # rows (judged against its own threshold) for threshold SLOs.
         (
             "ratio and threshold in one spec set",
             None,
             slo_doc("a", "x", RATIO) + "---\n" + slo_doc("b", "y", THRESHOLD),
-            "SLI 'shared' is given different meanings (counts for a/x; "
-            "observations lte 0.3 for b/y); give each its own SLI name",
+            {"a/x": (9, 10), "b/y": (1, 2)},
         ),
         (
             "a threshold applied beside an earlier ratio",
             slo_doc("a", "x", RATIO),
             slo_doc("b", "y", THRESHOLD),
-            "counts for a/x; observations lte 0.3 for b/y",
+            {"a/x": (9, 10), "b/y": (1, 2)},
         ),
         (
             "two thresholds",
             slo_doc("a", "x", THRESHOLD),
             slo_doc("b", "y", THRESHOLD.replace("0.3", "0.5")),
-            "observations lte 0.3 for a/x; observations lte 0.5 for b/y",
+            {"a/x": (1, 2), "b/y": (2, 2)},  # 0.1 and 0.5 against 0.3, then against 0.5
         ),
         (
             "ratio and timeslices read the same counts",
             slo_doc("a", "x", RATIO),
             slo_doc("b", "y", SLICES),
-            None,
+            {"a/x": (9, 10), "b/y": (1, 1)},  # one slice, 9/10 >= 0.9: good
         ),
         (
             "an SLO replacing its own definition",
             slo_doc("a", "x", RATIO),
             slo_doc("a", "x", THRESHOLD),
-            None,
+            {"a/x": (1, 2)},
         ),
     ],
 )
-def test_one_sli_name_keeps_one_meaning(
-    session: Session, name: str, first: str | None, second: str, error: str | None
+def test_slos_sharing_an_sli_name_each_read_their_rows(
+    session: Session,
+    name: str,
+    first: str | None,
+    second: str,
+    expected: dict[str, tuple[int, int]],
 ) -> None:
     if first is not None:
         service.apply(session, spec_set=load_text(first), now=AT)
-    before = [r.key for r in service.list_slos(session)]
-    if error is None:
-        service.apply(session, spec_set=load_text(second), now=LATER)
-        return
-    with pytest.raises(InvalidInput) as caught:
-        service.apply(session, spec_set=load_text(second), now=LATER)
-    assert error in caught.value.detail, name
-    assert [r.key for r in service.list_slos(session)] == before, name
-    if first is not None:
-        # The earlier SLO's events keep their meaning in the store.
-        record = events_repository.slis_by_names(session, ["shared"])["shared"]
-        assert (record.kind, record.threshold) == (
-            ("counts", None) if first.endswith(RATIO + "\n") else ("observations", 0.3)
-        )
+    service.apply(session, spec_set=load_text(second), now=LATER)
+    minute = (int(AT.timestamp()) // 60 - 10) * 60
+    applied = (first or "") + second
+    rows: list[dict[str, object]] = []
+    if "kind: threshold" in applied:  # some SLO reads value rows of "shared"
+        rows += [
+            {"time": minute, "sli": "shared", "value": 0.1},
+            {"time": minute + 1, "sli": "shared", "value": 0.5},
+        ]
+    if RATIO in applied or SLICES in applied:  # some SLO reads counts rows of "shared"
+        rows.append({"time": minute, "sli": "shared", "good": 9, "total": 10})
+    events_service.ingest(session, rows, now=AT)
+    for key, (good, total) in expected.items():
+        status = service.evaluate_now(session, key=key, at=AT).status
+        assert (status.good, status.total) == (good, total), (name, key)

@@ -91,6 +91,29 @@ class SLI:
     counts_bad: bool = False
 
     @property
+    def event_meaning(self) -> tuple[str, float | None, str | None] | None:
+        """How the event store reads this SLI's rows: ``("counts", None, None)`` or
+        ``("observations", threshold, operator)``; None when it does not read the store.
+
+        One SLI name may serve several SLOs only if they agree on this.
+        """
+        if self.source is not SourceKind.WATCHKEEPER or self.kind is SLIKind.RAW:
+            return None
+        if self.uses_observations:
+            return ("observations", self.threshold, self.operator.value)
+        return ("counts", None, None)
+
+    @property
+    def store_key(self) -> str:
+        """The event store's record of this SLI: the name for counts; for observations the
+        name with the comparison (``latency[lte 0.3]``), so SLOs that judge one stream of
+        values against different thresholds each get their own counts."""
+        meaning = self.event_meaning
+        if meaning is None or meaning[0] == "counts":
+            return self.name
+        return f"{self.name}[{meaning[2]} {meaning[1]!r}]"
+
+    @property
     def uses_observations(self) -> bool:
         """True when events carry raw ``value`` observations rather than good/total counts."""
         return self.kind is SLIKind.THRESHOLD or (

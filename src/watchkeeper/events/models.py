@@ -11,16 +11,20 @@ from watchkeeper.db import Base, UTCDateTime
 
 
 class SLIRecord(Base):
-    """An SLI known to the event store; event rows name it in their ``sli`` field.
+    """One way the event store counts an SLI's rows; event rows name ``source_name``.
 
     ``kind`` is ``counts`` (rows carry good/total) or ``observations`` (rows carry ``value``,
-    turned into good/total at ingest with ``operator``/``threshold``).
+    turned into good/total at ingest with ``operator``/``threshold``). ``name`` is the
+    record's unique key (core ``SLI.store_key``): a stream of values judged against two
+    thresholds has two records with the same ``source_name``, and each value row counts in
+    both.
     """
 
     __tablename__ = "sli"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    source_name: Mapped[str] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     operator: Mapped[str | None] = mapped_column(String(4), nullable=True)

@@ -108,14 +108,27 @@ def slis_by_names(session: Session, names: Collection[str]) -> dict[str, SLIReco
     return found
 
 
+def slis_by_source_names(session: Session, names: Collection[str]) -> dict[str, list[SLIRecord]]:
+    """The records counting rows that name each of ``names`` (several for several thresholds)."""
+    found: dict[str, list[SLIRecord]] = {}
+    wanted = sorted(set(names))
+    for offset in range(0, len(wanted), _NAMES_PER_QUERY):
+        batch = wanted[offset : offset + _NAMES_PER_QUERY]
+        query = select(SLIRecord).where(SLIRecord.source_name.in_(batch)).order_by(SLIRecord.id)
+        for record in session.scalars(query):
+            found.setdefault(record.source_name, []).append(record)
+    return found
+
+
 def sli_ids_by_name(session: Session, names: Collection[str]) -> dict[str, int]:
     """The ids of the registered SLIs among ``names``, by name."""
     return {name: record.id for name, record in slis_by_names(session, names).items()}
 
 
 def sli_names(session: Session) -> list[str]:
-    """Every registered SLI name, sorted."""
-    return list(session.scalars(select(SLIRecord.name).order_by(SLIRecord.name)))
+    """Every SLI name event rows may carry, sorted."""
+    query = select(SLIRecord.source_name).distinct().order_by(SLIRecord.source_name)
+    return list(session.scalars(query))
 
 
 def add_sli(session: Session, record: SLIRecord) -> SLIRecord:

@@ -70,31 +70,38 @@ class CompactResult:
 def register_slis(session: Session, slis: Iterable[SLI], *, now: datetime) -> list[SLIRecord]:
     """Create or update the store's record of each event-store SLI (others are skipped).
 
-    A changed definition (kind, threshold, operator) applies to events ingested afterwards;
-    stored buckets keep the counts they were given.
+    Records are keyed by ``SLI.store_key``: a new threshold for a stream of values is a new
+    record (counting from now on), while records of other thresholds keep counting.
     """
     wanted: dict[str, SLI] = {}
     for sli in slis:
         if sli.source is not SourceKind.WATCHKEEPER or sli.kind is SLIKind.RAW:
             continue
         name = sli.name.strip()
-        if not name or len(name) > MAX_SLI_NAME:
-            raise InvalidInput(f"SLI name must be 1 to {MAX_SLI_NAME} characters: {sli.name!r}")
-        wanted[name] = sli
+        if not name or len(name) > MAX_SLI_NAME or name != sli.name:
+            raise InvalidInput(
+                f"SLI name must be 1 to {MAX_SLI_NAME} characters without surrounding "
+                f"spaces: {sli.name!r}"
+            )
+        _definition(sli)  # a threshold SLI needs a finite threshold
+        wanted[sli.store_key] = sli
     existing = repository.slis_by_names(session, wanted)
     records = []
-    for name, sli in wanted.items():
+    for key, sli in wanted.items():
         kind, threshold, operator = _definition(sli)
-        record = existing.get(name)
+        record = existing.get(key)
         if record is None:
             record = repository.add_sli(
                 session,
                 SLIRecord(
-                    name=name, kind=kind, threshold=threshold, operator=operator, created_at=now
+                    name=key,
+                    source_name=sli.name,
+                    kind=kind,
+                    threshold=threshold,
+                    operator=operator,
+                    created_at=now,
                 ),
             )
-        else:
-            record.kind, record.threshold, record.operator = kind, threshold, operator
         records.append(record)
     session.flush()
     return records
@@ -179,7 +186,7 @@ class _Batch:
         self.session = session
         self.resolution = resolution
         self.source = source
-        self.records: dict[str, SLIRecord | None] = {}
+        self.records: dict[str, list[SLIRecord]] = {}
         self.unknown: dict[str, EventProblem | None] = {}
         self.problems = ProblemLog()
         self.accepted = 0
@@ -189,60 +196,88 @@ class _Batch:
         self.accept_counts = accept_counts
 
     def add(self, chunk: EventChunk) -> None:
-        """Check a chunk against the SLI registry and fold its rows into bucket sums."""
+        """Check a chunk against the SLI registry and fold its rows into bucket sums.
+
+        Counts rows go to the name's counts record; each value row counts once in every
+        observations record of its name (one per threshold in use).
+        """
         if len(chunk) == 0:
             return
         new_names = [name for name in chunk.names if name not in self.records]
         if new_names:
-            found = repository.slis_by_names(self.session, new_names)
+            found = repository.slis_by_source_names(self.session, new_names)
             for name in new_names:
-                self.records[name] = found.get(name)
-        records = [self.records[name] for name in chunk.names]
-        ids = np.array([-1 if r is None else r.id for r in records], dtype=np.int64)
-        observes = np.array([r is not None and r.kind == KIND_OBSERVATIONS for r in records])
-        row_ids = ids[chunk.sli]
-        unknown_rows = row_ids < 0
+                self.records[name] = found.get(name, [])
+        per_name = [self.records[name] for name in chunk.names]
+        counts_ids = np.array(
+            [next((r.id for r in rs if r.kind == KIND_COUNTS), -1) for rs in per_name],
+            dtype=np.int64,
+        )
+        observers = [[r for r in rs if r.kind == KIND_OBSERVATIONS] for rs in per_name]
+        if self.accept_counts:
+            # Imported counts of a threshold SLI were compared already: they need one record.
+            counts_ids = np.array(
+                [
+                    c if c >= 0 or len(o) != 1 else o[0].id
+                    for c, o in zip(counts_ids.tolist(), observers, strict=True)
+                ],
+                dtype=np.int64,
+            )
+        has_observers = np.array([bool(o) for o in observers], dtype=np.bool_)
+        row_counts_ids = counts_ids[chunk.sli]
+        row_observed = has_observers[chunk.sli]
+        unknown_rows = (row_counts_ids < 0) & ~row_observed
         if unknown_rows.any():
             for row in _first_rows(chunk.sli, unknown_rows):
                 self.unknown.setdefault(chunk.names[chunk.sli[row]], chunk.problem(row, "sli", ""))
         is_value = chunk.is_value
-        observing = observes[chunk.sli]
-        counts_for_observations = observing & ~is_value & (not self.accept_counts)
-        mismatched = (counts_for_observations | (~observing & is_value)) & ~unknown_rows
+        counts_rows = ~is_value & ~unknown_rows
+        value_rows = is_value & ~unknown_rows
+        mismatched = (counts_rows & (row_counts_ids < 0)) | (value_rows & ~row_observed)
         if mismatched.any():
-            self._report_mismatches(chunk, mismatched, records)
+            self._report_mismatches(chunk, mismatched)
         if self.unknown or self.problems:
             return  # the ingest will fail; keep reading only to report every problem
-        good, total = chunk.good, chunk.total
-        if is_value.any():
-            good, total = good.copy(), total.copy()
-            for code in np.unique(chunk.sli[is_value]).tolist():
-                record = records[code]
-                assert record is not None and record.threshold is not None
-                compare = _COMPARE[Operator(record.operator or Operator.LTE)]
-                rows = chunk.sli == code
-                good[rows] = compare(chunk.value[rows], record.threshold)
-                total[rows] = 1
         slots = np.floor(chunk.time / self.resolution).astype(np.int64)
-        if ids.max() >= _MAX_PACKED_ID:  # pragma: no cover - 33 million SLIs
+        largest_id = max([int(counts_ids.max(initial=0)), *(r.id for o in observers for r in o)])
+        if largest_id >= _MAX_PACKED_ID:  # pragma: no cover - 33 million SLIs
             raise InvalidInput("too many SLIs for the in-memory bucket index")
-        self._fold(_group((row_ids << _SLOT_BITS) | slots, good, total))
+        if counts_rows.any():
+            ids = row_counts_ids[counts_rows]
+            self._fold(
+                _group(
+                    (ids << _SLOT_BITS) | slots[counts_rows],
+                    chunk.good[counts_rows],
+                    chunk.total[counts_rows],
+                )
+            )
+        for code in np.unique(chunk.sli[value_rows]).tolist():
+            rows = value_rows & (chunk.sli == code)
+            values = chunk.value[rows]
+            for record in observers[code]:
+                assert record.threshold is not None
+                compare = _COMPARE[Operator(record.operator or Operator.LTE)]
+                good = compare(values, record.threshold).astype(np.int64)
+                self._fold(
+                    _group(
+                        (np.int64(record.id) << _SLOT_BITS) | slots[rows],
+                        good,
+                        np.ones(len(good), dtype=np.int64),
+                    )
+                )
         self.accepted += len(chunk)
 
-    def _report_mismatches(
-        self, chunk: EventChunk, mismatched: NDArray[np.bool_], records: list[SLIRecord | None]
-    ) -> None:
+    def _report_mismatches(self, chunk: EventChunk, mismatched: NDArray[np.bool_]) -> None:
         rows = np.flatnonzero(mismatched)
         room = max(self.problems.cap - len(self.problems.problems), 0)
         for row in rows[:room].tolist():
-            record = records[chunk.sli[row]]
-            assert record is not None
-            if record.kind == KIND_OBSERVATIONS:
-                message = f"SLI {record.name!r} takes observations: send value, not good and total"
-                field = "good"
-            else:
-                message = f"SLI {record.name!r} takes counts: send good and total, not value"
+            name = chunk.names[chunk.sli[row]]
+            if chunk.is_value[row]:
+                message = f"SLI {name!r} takes counts: send good and total, not value"
                 field = "value"
+            else:
+                message = f"SLI {name!r} takes observations: send value, not good and total"
+                field = "good"
             self.problems.add(chunk.problem(row, field, message))
         self.problems.count += len(rows) - min(room, len(rows))
 

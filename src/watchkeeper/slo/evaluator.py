@@ -194,12 +194,15 @@ class Evaluator:
             if to_core(r).sli.source is SourceKind.WATCHKEEPER
         ]
         slos = tuple(to_core(r) for r in records)
-        sli_ids = events_repository.sli_ids_by_name(session, sorted({s.sli.name for s in slos}))
+        sli_ids = events_repository.sli_ids_by_name(
+            session, sorted({s.sli.store_key for s in slos})
+        )
         row_of_sli = {sli_id: row for row, sli_id in enumerate(sorted(set(sli_ids.values())))}
         # An SLO whose SLI is not registered has no row: it reads an always-empty row.
         empty_row = len(row_of_sli)
         rows = np.array(
-            [row_of_sli.get(sli_ids.get(s.sli.name, -1), empty_row) for s in slos], dtype=np.int64
+            [row_of_sli.get(sli_ids.get(s.sli.store_key, -1), empty_row) for s in slos],
+            dtype=np.int64,
         )
         batch_positions = [i for i, s in enumerate(slos) if not needs_single_evaluation(s)]
         single_positions = [i for i, s in enumerate(slos) if needs_single_evaluation(s)]

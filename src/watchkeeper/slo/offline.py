@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -31,58 +31,71 @@ class OfflineResult:
 
 @dataclass
 class _Columns:
-    times: list[float]
-    good: list[int]
-    total: list[int]
-    values: list[float]
-    lines: list[int]
+    times: list[float] = field(default_factory=list)
+    good: list[int] = field(default_factory=list)
+    total: list[int] = field(default_factory=list)
+    count_lines: list[int] = field(default_factory=list)
+    value_times: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    value_lines: list[int] = field(default_factory=list)
 
 
-def _series(sli: SLI, columns: _Columns, path: Path) -> EventSeries:
+def _series(sli: SLI, column: _Columns) -> EventSeries:
+    """The SLI's own rows: values judged against its threshold, or good/total counts."""
     if sli.uses_observations:
-        if columns.good:
-            raise InvalidInput(
-                f"{path}:{columns.lines[0]}: SLI {sli.name!r} is a threshold SLI: "
-                "rows need a 'value', not good/total"
-            )
         threshold = sli.threshold if sli.threshold is not None else 0.0
         return EventSeries.from_observations(
-            np.array(columns.times, dtype=np.float64),
-            np.array(columns.values, dtype=np.float64),
+            np.array(column.value_times, dtype=np.float64),
+            np.array(column.values, dtype=np.float64),
             sli.operator,
             threshold,
         )
-    if columns.values:
+    return EventSeries.from_counts(
+        np.array(column.times, dtype=np.float64),
+        np.array(column.good, dtype=np.int64),
+        np.array(column.total, dtype=np.int64),
+    )
+
+
+def _check_row_kinds(name: str, column: _Columns, slis: list[SLI], path: Path) -> None:
+    """Every row must be read by some SLO: values by a threshold SLI, counts by another."""
+    observes = any(s.uses_observations for s in slis)
+    counts = any(not s.uses_observations for s in slis)
+    if column.value_lines and not observes:
         raise InvalidInput(
-            f"{path}:{columns.lines[0]}: SLI {sli.name!r} counts events: "
+            f"{path}:{column.value_lines[0]}: SLI {name!r} counts events: "
             "rows need 'good' and 'total', not a 'value'"
         )
-    return EventSeries.from_counts(
-        np.array(columns.times, dtype=np.float64),
-        np.array(columns.good, dtype=np.int64),
-        np.array(columns.total, dtype=np.int64),
-    )
+    if column.count_lines and not counts:
+        raise InvalidInput(
+            f"{path}:{column.count_lines[0]}: SLI {name!r} is a threshold SLI: "
+            "rows need a 'value', not good/total"
+        )
 
 
 def evaluate_file(
     slos: tuple[SLO, ...], data: Path, *, at: datetime, ignore_unknown: bool = False
 ) -> OfflineResult:
     """Evaluate every SLO at ``at`` from the events in ``data`` (CSV or JSONL)."""
-    by_name = {slo.sli.name: slo.sli for slo in slos}
-    columns: dict[str, _Columns] = defaultdict(lambda: _Columns([], [], [], [], []))
+    by_name: dict[str, list[SLI]] = defaultdict(list)
+    for slo in slos:
+        by_name[slo.sli.name].append(slo.sli)
+    columns: dict[str, _Columns] = defaultdict(_Columns)
     unknown: dict[str, int] = {}
     for row in read_rows(data):
         if row.sli not in by_name:
             unknown.setdefault(row.sli, row.line)
             continue
         column = columns[row.sli]
-        column.times.append(row.time)
-        column.lines.append(row.line)
         if row.value is not None:
+            column.value_times.append(row.time)
             column.values.append(row.value)
+            column.value_lines.append(row.line)
         else:
+            column.times.append(row.time)
             column.good.append(row.good or 0)
             column.total.append(row.total or 0)
+            column.count_lines.append(row.line)
     if unknown and not ignore_unknown:
         name, line = next(iter(unknown.items()))
         close = difflib.get_close_matches(name, list(by_name), n=1)
@@ -92,13 +105,15 @@ def evaluate_file(
             f"{data}:{line}: unknown SLI {name!r}{hint}{others}; the specs declare: "
             f"{', '.join(sorted(by_name))} (use --ignore-unknown to skip such rows)"
         )
-    series = {name: _series(by_name[name], column, data) for name, column in columns.items()}
+    for name, found in columns.items():
+        _check_row_kinds(name, found, by_name[name], data)
     statuses: list[tuple[SLO, SLOStatus]] = []
     skipped: list[str] = []
     for slo in slos:
         if slo.sli.kind is SLIKind.RAW:
             skipped.append(f"{slo.key}: raw error-ratio SLIs are evaluated by Prometheus only")
             continue
-        source = series.get(slo.sli.name, EventSeries.empty())
+        rows = columns.get(slo.sli.name)
+        source = EventSeries.empty() if rows is None else _series(slo.sli, rows)
         statuses.append((slo, evaluate(slo, source, at)))
     return OfflineResult(statuses, skipped, sorted(unknown))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select
@@ -23,14 +23,6 @@ def list_all(session: Session, *, service: str | None = None) -> list[SLORecord]
     if service is not None:
         query = query.where(SLORecord.service == service)
     return list(session.scalars(query))
-
-
-def list_by_sli_names(session: Session, names: Collection[str]) -> list[SLORecord]:
-    """Applied SLOs that read any of the SLI ``names``."""
-    if not names:
-        return []
-    query = select(SLORecord).where(SLORecord.sli_name.in_(sorted(names)))
-    return list(session.scalars(query.order_by(SLORecord.key)))
 
 
 def get_by_key(session: Session, key: str) -> SLORecord | None:

@@ -13,7 +13,6 @@ from watchkeeper.core.policy import ErrorBudgetPolicy
 from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import SLO, SLIKind, SourceKind
 from watchkeeper.core.windows import window_start
-from watchkeeper.errors import InvalidInput
 from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.policy import service as policy_service
@@ -42,51 +41,9 @@ def to_core(record: SLORecord) -> SLO:
     return slo_from_dict(record.spec)
 
 
-def _store_meaning(slo: SLO) -> tuple[str, float | None, str | None] | None:
-    """What the event store makes of the SLI's events (None: not an event-store SLI)."""
-    sli = slo.sli
-    if sli.source is not SourceKind.WATCHKEEPER or sli.kind is SLIKind.RAW:
-        return None
-    if sli.uses_observations:
-        return ("observations", sli.threshold, sli.operator.value)
-    return ("counts", None, None)
-
-
-def _check_shared_slis(session: Session, slos: tuple[SLO, ...]) -> None:
-    """Refuse SLOs that would give one event-store SLI two meanings.
-
-    The store keeps one definition per SLI name, so a ratio SLO and a threshold SLO (or two
-    thresholds) sharing a name would have the last one applied silently redefine the other's
-    events. SLOs applied earlier count too, unless this spec set replaces them.
-    """
-    applied = {slo.key: slo for slo in slos}
-    names = {slo.sli.name for slo in slos}
-    for record in repository.list_by_sli_names(session, names):
-        applied.setdefault(record.key, to_core(record))
-    meanings: dict[str, dict[tuple[str, float | None, str | None], list[str]]] = {}
-    for key, slo in applied.items():
-        meaning = _store_meaning(slo)
-        if meaning is not None:
-            meanings.setdefault(slo.sli.name, {}).setdefault(meaning, []).append(key)
-    for name, by_meaning in meanings.items():
-        if len(by_meaning) > 1:
-            described = "; ".join(
-                f"{kind}{'' if threshold is None else f' {operator} {threshold:g}'} for "
-                f"{', '.join(sorted(keys))}"
-                for (kind, threshold, operator), keys in sorted(
-                    by_meaning.items(), key=lambda item: sorted(item[1])
-                )
-            )
-            raise InvalidInput(
-                f"SLI {name!r} is given different meanings ({described}); "
-                "give each its own SLI name"
-            )
-
-
 def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
     """Create or update every SLO and policy of a validated spec set (one transaction)."""
     result = ApplyResult()
-    _check_shared_slis(session, spec_set.slos)
     events_service.register_slis(
         session,
         [slo.sli for slo in spec_set.slos if slo.sli.source is SourceKind.WATCHKEEPER],
@@ -181,7 +138,7 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
     """
     from watchkeeper.slo.evaluator import hour_span_for, load_grid, minute_span_for
 
-    sli_ids = list(events_repository.sli_ids_by_name(session, [slo.sli.name]).values())
+    sli_ids = list(events_repository.sli_ids_by_name(session, [slo.sli.store_key]).values())
     if slo.sli.kind is SLIKind.TIMESLICES:
         if not sli_ids:
             return EventSeries.empty()
