@@ -375,3 +375,46 @@ def test_compaction_keeps_minutes_the_evaluator_still_reads(
     evaluator.tick(session, now=AT)
     assert evaluator.minute_span == timedelta(days=3, hours=2)
     assert evaluator.minute_span < timedelta(days=4)
+
+
+LONG_WINDOW_SPEC = """\
+apiVersion: watchkeeper/v1
+kind: ServiceLevels
+service: batch
+slos:
+  - name: jobs
+    objective: 0.99
+    window: 30d
+    sli: {name: batch-jobs}
+    alerting:
+      windows:
+        - {severity: ticket, long: 7d, short: 12h, budget_percent: 20}
+"""
+
+
+def test_hour_buckets_inside_a_longer_minute_range_still_count(session: Session) -> None:
+    # Data compacted to hours under the default 4 d retention, then an SLO whose 7 d alert
+    # window makes the evaluator keep minutes for 7 d: the hours must still be counted.
+    events_service.register_slis(session, [load_text(LONG_WINDOW_SPEC).slos[0].sli], now=AT)
+    five_days_ago = int((AT - timedelta(days=5)).timestamp()) // 3600 * 3600
+    events_service.ingest(
+        session,
+        [
+            {"time": five_days_ago + 60 * i, "sli": "batch-jobs", "good": 9, "total": 10}
+            for i in range(30)
+        ],
+        now=AT,
+    )
+    events_service.compact(
+        session, now=AT, minute_retention=timedelta(days=4), hour_retention=timedelta(days=400)
+    )
+    assert session.scalar(select(func.count()).select_from(SLIBucket)) == 1  # one hour row
+    service.apply(session, spec_set=load_text(LONG_WINDOW_SPEC), now=AT)
+    evaluator = Evaluator()
+    evaluator.tick(session, now=AT)
+    assert evaluator.minute_span >= timedelta(days=7)
+    status = stored(session, "batch/jobs")
+    # 30 minutes of 10 events, 1 bad each: 300 events, 30 bad, all inside the 7 d window.
+    assert (status.good, status.total) == (270, 300)
+    assert status.burn_rates["7d"] == (30 / 300) / (1 - 0.99)
+    assert_same_figures(status, fresh(session, "batch/jobs", AT))

@@ -472,14 +472,14 @@ def _load_buckets(
         buckets.total[in_hours],
     )
     minutes = buckets.start // MINUTE
-    in_ring = (
-        (buckets.resolution == MINUTE)
-        & (minutes > grid.current_minute - grid.minute_slots)
-        & (minutes <= grid.current_minute)
+    in_ring = (minutes > grid.current_minute - grid.minute_slots) & (
+        minutes <= grid.current_minute
     )
+    # Hour buckets inside the minute range (data compacted before an SLO with a longer alert
+    # window was applied) count at their start minute, as any bucket counts at its start.
     slots = minutes[in_ring] % grid.minute_slots
-    grid.minute_good[rows[in_ring], slots] = buckets.good[in_ring]
-    grid.minute_total[rows[in_ring], slots] = buckets.total[in_ring]
+    np.add.at(grid.minute_good, (rows[in_ring], slots), buckets.good[in_ring].astype(np.int32))
+    np.add.at(grid.minute_total, (rows[in_ring], slots), buckets.total[in_ring].astype(np.int32))
 
 
 def _sync_alert_rows(
