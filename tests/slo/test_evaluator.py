@@ -68,6 +68,9 @@ def assert_same_figures(actual: SLOStatusRead, expected: SLOStatusRead) -> None:
     assert actual.burn_rates.keys() == expected.burn_rates.keys(), actual.key
     for window, rate in expected.burn_rates.items():
         assert close(actual.burn_rates[window], rate), (actual.key, window)
+    assert actual.slis.keys() == expected.burn_rates.keys(), actual.key
+    for window, value in expected.slis.items():
+        assert close(actual.slis[window], value), (actual.key, "sli", window)
     if expected.exhaustion_at is None or actual.exhaustion_at is None:
         assert actual.exhaustion_at is expected.exhaustion_at, actual.key
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,5 @@ spec:
     assert (result["api/api-latency-fast"].good, result["api/api-latency-fast"].total) == (2, 4)
     bounded = result["api/api-latency-bounded"]
     assert (bounded.good, bounded.total) == (3, 4)
+    # All four values arrived two minutes ago: the 5m window holds them, with the same SLI.
+    assert bounded.window_counts[timedelta(minutes=5)].total == 4

@@ -302,7 +302,17 @@ def test_history(
     assert [p["at"] for p in points] == ["2026-11-23T12:00:00Z", "2026-11-23T12:05:00Z"]
     assert points[0]["sli"] == pytest.approx(0.995)
     assert points[0]["burn_rates"]["1h"] == pytest.approx(20.0)
-    assert set(points[0]) == {"at", "good", "total", "sli", "error_budget_remaining", "burn_rates"}
+    # SLI over the last hour: burn 20 on a 0.01 budget is an error ratio of 0.2.
+    assert points[0]["slis"]["1h"] == pytest.approx(0.8)
+    assert set(points[0]) == {
+        "at",
+        "good",
+        "total",
+        "sli",
+        "error_budget_remaining",
+        "burn_rates",
+        "slis",
+    }
     limited = client.get(url, params={**params, "limit": 1}, headers=admin_headers).json()
     assert len(limited) == 1
     bad_limit = client.get(url, params={**params, "limit": 0}, headers=admin_headers)

@@ -26,6 +26,7 @@ from watchkeeper.core.batch import (
     make_plan,
     needs_single_evaluation,
 )
+from watchkeeper.core.budget import sli_ratio
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
 from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
@@ -48,6 +49,7 @@ from watchkeeper.slo.models import (
     SLORecord,
     SLOStatusRecord,
 )
+from watchkeeper.slo.schemas import window_slis_of
 from watchkeeper.slo.service import series_for, to_core
 
 # Changed buckets are re-read with this overlap so a transaction that committed late is seen.
@@ -330,6 +332,7 @@ class _Figures:
     sli: float | None
     remaining: float | None
     burn_rates: dict[str, float | None]
+    window_slis: dict[str, float | None]
     exhaustion_at: datetime | None
     alerts: list[tuple[str, int, int, float, bool, float | None, float | None]]
 
@@ -342,6 +345,7 @@ class _Figures:
             "sli": self.sli,
             "budget_remaining": self.remaining,
             "burn_rates": self.burn_rates,
+            "window_slis": self.window_slis,
             "exhaustion_at": self.exhaustion_at,
         }
 
@@ -354,6 +358,7 @@ class _Figures:
             "sli": self.sli,
             "budget_remaining": self.remaining,
             "burn_rates": self.burn_rates,
+            "window_slis": self.window_slis,
         }
 
 
@@ -372,6 +377,7 @@ def _figures(
     exhaustion = result.exhaustion_seconds.tolist()
     firing = result.alert_firing.tolist()
     long_burn, short_burn = result.alert_long_burn.tolist(), result.alert_short_burn.tolist()
+    window_sli = sli_ratio(result.window_good, result.window_total).tolist()
     for slot, position in enumerate(loaded.batch_index.tolist()):
         record = loaded.records[position]
         alerts = [
@@ -404,6 +410,10 @@ def _figures(
                     label: _none_if_nan(value)
                     for label, value in zip(labels, burn[slot], strict=True)
                 },
+                window_slis={
+                    label: _none_if_nan(value)
+                    for label, value in zip(labels, window_sli[slot], strict=True)
+                },
                 exhaustion_at=exhausts,
                 alerts=alerts,
             )
@@ -424,6 +434,7 @@ def figures_from_status(slo_id: int, status: SLOStatus) -> _Figures:
         sli=status.sli,
         remaining=status.error_budget_remaining,
         burn_rates={format_duration(w): v for w, v in status.burn_rates.items()},
+        window_slis=window_slis_of(status),
         exhaustion_at=status.exhaustion_at,
         alerts=[
             (
@@ -472,9 +483,7 @@ def _load_buckets(
         buckets.total[in_hours],
     )
     minutes = buckets.start // MINUTE
-    in_ring = (minutes > grid.current_minute - grid.minute_slots) & (
-        minutes <= grid.current_minute
-    )
+    in_ring = (minutes > grid.current_minute - grid.minute_slots) & (minutes <= grid.current_minute)
     # Hour buckets inside the minute range (data compacted before an SLO with a longer alert
     # window was applied) count at their start minute, as any bucket counts at its start.
     slots = minutes[in_ring] % grid.minute_slots
@@ -612,6 +621,7 @@ _STATUS_UPDATE = (
                 "sli",
                 "budget_remaining",
                 "burn_rates",
+                "window_slis",
                 "exhaustion_at",
             )
         }

@@ -49,6 +49,7 @@ class SLOStatusRecord(Base):
     sli: Mapped[float | None] = mapped_column(Float, nullable=True)
     budget_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
     burn_rates: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    window_slis: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
     exhaustion_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
@@ -66,6 +67,7 @@ class SLOHistory(Base):
     sli: Mapped[float | None] = mapped_column(Float, nullable=True)
     budget_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
     burn_rates: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    window_slis: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
 
 
 class AlertState(Base):

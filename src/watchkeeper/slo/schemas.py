@@ -50,6 +50,9 @@ class SLOStatusRead(BaseModel):
     sli: float | None = None
     error_budget_remaining: float | None = None
     burn_rates: dict[str, float | None] = Field(default_factory=dict)
+    slis: dict[str, float | None] = Field(
+        default_factory=dict, description="The SLI over each burn-rate window."
+    )
     alerts: list[AlertRead] = Field(default_factory=list)
     exhaustion_at: datetime | None = None
     forecasts: list[ForecastRead] = Field(default_factory=list)
@@ -88,6 +91,7 @@ class HistoryPoint(BaseModel):
     sli: float | None
     error_budget_remaining: float | None
     burn_rates: dict[str, float | None]
+    slis: dict[str, float | None] = Field(default_factory=dict)
 
 
 def describe_window(window: Window) -> str:
@@ -96,6 +100,14 @@ def describe_window(window: Window) -> str:
         unit = window.unit.value if window.count == 1 else f"{window.count} {window.unit.value}s"
         return f"{unit} ({window.timezone})"
     return format_duration(window.duration)
+
+
+def window_slis_of(status: SLOStatus) -> dict[str, float | None]:
+    """The SLI over each burn-rate window of an evaluation (None without events)."""
+    return {
+        format_duration(window): (counts.good / counts.total if counts.total > 0 else None)
+        for window, counts in sorted(status.window_counts.items())
+    }
 
 
 def slo_identity(slo: SLO) -> dict[str, Any]:
@@ -121,6 +133,7 @@ def status_read(slo: SLO, status: SLOStatus) -> SLOStatusRead:
         sli=status.sli,
         error_budget_remaining=status.error_budget_remaining,
         burn_rates={format_duration(w): v for w, v in status.burn_rates.items()},
+        slis=window_slis_of(status),
         alerts=[
             AlertRead(
                 severity=a.severity.value,

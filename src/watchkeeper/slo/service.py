@@ -204,6 +204,7 @@ def _status_from_rows(
         sli=row.sli,
         error_budget_remaining=row.budget_remaining,
         burn_rates=row.burn_rates,
+        slis=row.window_slis or {},
         alerts=[
             AlertRead(
                 severity=s.severity,
@@ -238,6 +239,7 @@ def history(
             sli=h.sli,
             error_budget_remaining=h.budget_remaining,
             burn_rates=h.burn_rates,
+            slis=h.window_slis or {},
         )
         for h in repository.history(session, record.id, since=since, until=until, limit=limit)
     ]

@@ -21,6 +21,7 @@ class SLOSample:
     sli: float | None
     budget_remaining: float | None
     burn_rates: dict[str, float | None]
+    window_slis: dict[str, float | None]
     alerts: list[tuple[str, str, str, bool]]  # severity, long, short, firing
 
 
@@ -70,6 +71,9 @@ class SLOCollector(Collector):
             "Fraction of the error budget left (may be negative).",
             labels=labels,
         )
+        window_sli = GaugeMetricFamily(
+            "watchkeeper_slo_window_sli", "SLI per burn-rate window.", labels=[*labels, "window"]
+        )
         burn = GaugeMetricFamily(
             "watchkeeper_slo_burn_rate", "Burn rate per window.", labels=[*labels, "window"]
         )
@@ -85,9 +89,11 @@ class SLOCollector(Collector):
             budget.add_metric(key, _value(sample.budget_remaining))
             for window, value in sample.burn_rates.items():
                 burn.add_metric([*key, window], _value(value))
+            for window, value in sample.window_slis.items():
+                window_sli.add_metric([*key, window], _value(value))
             for severity, long, short, is_firing in sample.alerts:
                 firing.add_metric([*key, severity, long, short], 1.0 if is_firing else 0.0)
-        yield from (objective, sli, budget, burn, firing)
+        yield from (objective, sli, budget, window_sli, burn, firing)
 
 
 def _value(value: float | None) -> float:

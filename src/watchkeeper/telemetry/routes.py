@@ -59,6 +59,7 @@ def slo_samples(request: Request) -> list[SLOSample]:
                 sli=status.sli if status else None,
                 budget_remaining=status.error_budget_remaining if status else None,
                 burn_rates=status.burn_rates if status else {},
+                window_slis=status.slis if status else {},
                 alerts=[(a.severity, a.long, a.short, a.firing) for a in status.alerts]
                 if status
                 else [],
