@@ -162,3 +162,14 @@ def test_timeslices_and_maintenance_need_single_evaluation() -> None:
     assert needs_single_evaluation(sliced)
     assert needs_single_evaluation(maintained)
     assert not needs_single_evaluation(SLOS[0])
+
+
+def test_the_factors_in_force_are_returned() -> None:
+    december = datetime(2026, 12, 15, tzinfo=UTC)
+    plan = make_plan((SLOS[3], SLOS[0]), np.array([0, 0]))
+    current = minute_index(december.timestamp())
+    grid = CountGrid(1, minute_slots=3 * 1440 + 120, hour_slots=33 * 24, current_minute=current)
+    result = evaluate_batch(plan, grid, december)
+    # The calendar month has 31 days in December (14.88); the rolling 30d keeps 14.4.
+    assert math.isclose(result.alert_factor[0, 0], 14.88)
+    assert result.alert_factor[1, 0] == 14.4

@@ -173,8 +173,16 @@ def test_policies_attach_by_service_slo_key_or_name() -> None:
 def test_conditions_without_needed_figures_do_not_hold() -> None:
     slo = facts()
     assert condition_holds(PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW), slo) is None
+    # Without `within`, consumption is over the whole window: 1 - 0.8 remaining = 20 %.
+    whole_window = PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.1)
+    assert condition_holds(whole_window, slo) == (
+        "20.00% of the error budget consumed in the SLO window"
+    )
+    assert condition_holds(whole_window, facts(budget_remaining=None)) is None
+    # A burn rate needs its window (specs require one).
+    assert condition_holds(PolicyCondition(ConditionKind.BURN_RATE_ABOVE, value=0.1), slo) is None
     assert (
-        condition_holds(PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.1), slo) is None
+        condition_holds(PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.5), slo) is None
     )
     unknown_window = PolicyCondition(
         ConditionKind.BURN_RATE_ABOVE, value=0.1, within=timedelta(days=2)
@@ -258,3 +266,29 @@ def test_facts_for_without_events_has_no_figures() -> None:
     facts_ = facts_for(slo, EventSeries.empty(), status, {HOUR})
     assert facts_.consumed_within[HOUR] is None
     assert facts_.total == 0
+
+
+def test_a_policy_named_but_missing_denies() -> None:
+    decision = decide([facts(policy="releas")], [POLICY])
+    assert decision.action is GateAction.DENY
+    assert decision.decided_by is not None
+    assert decision.decided_by.rule == "missing-policy"
+    assert "'releas'" in decision.decided_by.reason
+
+
+def test_consumption_within_a_calendar_window_ignores_the_previous_period() -> None:
+    from datetime import UTC, datetime
+
+    from watchkeeper.core.evaluation import evaluate
+    from watchkeeper.core.series import EventSeries
+    from watchkeeper.core.slo import SLI, SLO, CalendarUnit, CalendarWindow
+
+    at = datetime(2026, 12, 1, 6, tzinfo=UTC)  # six hours into December (UTC month)
+    slo = SLO("s", "x", SLI(name="x"), 0.99, CalendarWindow(CalendarUnit.MONTH, "UTC"))
+    # November: 50 bad of 1000. December so far: 0 bad of 100.
+    series = EventSeries.from_counts(
+        [at.timestamp() - 2 * 86400, at.timestamp() - 3600], [950, 100], [1000, 100]
+    )
+    status = evaluate(slo, series, at)
+    assert status.error_budget_remaining == 1.0
+    assert facts_for(slo, series, status, {TEN_DAYS}).consumed_within[TEN_DAYS] == 0.0

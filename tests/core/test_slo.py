@@ -52,3 +52,14 @@ def test_event_meaning_says_how_the_store_reads_rows() -> None:
     prometheus = SLI(name="p", source=SourceKind.PROMETHEUS, queries=PromQueries(total="x"))
     assert prometheus.event_meaning is None
     assert SLI(name="raw", kind=SLIKind.RAW).event_meaning is None
+
+
+def test_store_key_separates_thresholds_of_one_stream() -> None:
+    from watchkeeper.core.slo import SLI, Operator, PromQueries, SLIKind, SourceKind
+
+    assert SLI(name="requests").store_key == "requests"
+    fast = SLI(name="latency", kind=SLIKind.THRESHOLD, threshold=0.25)
+    slow = SLI(name="latency", kind=SLIKind.THRESHOLD, threshold=1.0, operator=Operator.LT)
+    assert (fast.store_key, slow.store_key) == ("latency[lte 0.25]", "latency[lt 1.0]")
+    prometheus = SLI(name="p", source=SourceKind.PROMETHEUS, queries=PromQueries(total="x"))
+    assert prometheus.store_key == "p"

@@ -337,3 +337,12 @@ def test_slos_sharing_an_sli_name_each_read_their_rows(
     for key, (good, total) in expected.items():
         status = service.evaluate_now(session, key=key, at=AT).status
         assert (status.good, status.total) == (good, total), (name, key)
+
+
+def test_an_slo_naming_a_missing_policy_is_refused(session: Session) -> None:
+    from watchkeeper.slo.exceptions import UnknownPolicy
+
+    doc = slo_doc("a", "x", RATIO).replace("window: 30d", "window: 30d\npolicy: a-polcy")
+    with pytest.raises(UnknownPolicy, match="'a-polcy' \\(named by a/x\\)"):
+        service.apply(session, spec_set=load_text(doc), now=AT)
+    assert service.list_slos(session) == []

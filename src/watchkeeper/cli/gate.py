@@ -48,5 +48,7 @@ def gate(
                 table.add_row(m.policy, m.rule, m.slo, m.action, m.reason)
             console.print(table)
         console.print(status_table(document.slos, title=f"SLOs of {service}"))
+        for key in document.skipped:
+            console.print(f"not evaluated by Watchkeeper (Prometheus source): {key}")
     if not document.allowed:
         raise typer.Exit(1)

@@ -70,6 +70,7 @@ class BatchResult:
     alert_long_burn: NDArray[np.float64]  # (n_slos, k)
     alert_short_burn: NDArray[np.float64]
     alert_firing: NDArray[np.bool_]
+    alert_factor: NDArray[np.float64]  # (n_slos, k): in force at ``at`` (calendar periods vary)
     exhaustion_seconds: NDArray[np.float64]  # seconds after ``at``; NaN = not at this rate
 
 
@@ -192,5 +193,6 @@ def evaluate_batch(plan: BatchPlan, grid: CountGrid, at: datetime) -> BatchResul
         alert_long_burn=long_burn,
         alert_short_burn=short_burn,
         alert_firing=firing,
+        alert_factor=factors,
         exhaustion_seconds=seconds,
     )

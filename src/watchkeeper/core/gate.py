@@ -95,14 +95,18 @@ def condition_holds(condition: PolicyCondition, slo: SLOFacts) -> str | None:
             return f"error budget remaining {remaining:.2%} < {value:.2%}"
         return None
     within = condition.within
-    if within is None:
-        return None
     if kind is ConditionKind.BUDGET_CONSUMED_OVER:
-        consumed = slo.consumed_within.get(within)
+        if within is None:  # over the whole SLO window: what is no longer remaining
+            remaining = slo.budget_remaining
+            consumed = None if remaining is None else 1.0 - remaining
+            span = "the SLO window"
+        else:
+            consumed = slo.consumed_within.get(within)
+            span = f"the last {format_duration(within)}"
         if consumed is not None and consumed > value:
-            return (
-                f"{consumed:.2%} of the error budget consumed in the last {format_duration(within)}"
-            )
+            return f"{consumed:.2%} of the error budget consumed in {span}"
+        return None
+    if within is None:
         return None
     burn = slo.burn_rate_within.get(within)
     if burn is not None and burn > value:
@@ -128,10 +132,19 @@ def decide(
     *,
     change_type: str | None = None,
 ) -> GateDecision:
-    """Decide a deploy for the SLOs of a service under the given policies."""
+    """Decide a deploy for the SLOs of a service under the given policies.
+
+    An SLO naming a policy that does not exist is denied: a typo must not open the gate.
+    """
     matches: list[RuleMatch] = []
     applied: set[str] = set()
+    known = {policy.name for policy in policies}
     for slo in slos:
+        if slo.policy is not None and slo.policy not in known:
+            reason = f"policy {slo.policy!r} is named by the SLO but has not been applied"
+            matches.append(
+                RuleMatch(slo.policy, "missing-policy", slo.key, GateAction.DENY, reason)
+            )
         for policy in policies_for(slo, policies):
             applied.add(policy.name)
             match = _first_match(policy, slo, change_type)
@@ -152,7 +165,11 @@ def facts_for(
     """
     ordered = sorted(windows)
     end = to_unix_seconds(status.at)
-    starts = np.array([end - w.total_seconds() for w in ordered], dtype=np.float64)
+    # Events before the SLO window (last month, for a calendar window) spent another budget.
+    window_begins = to_unix_seconds(status.window_start)
+    starts = np.array(
+        [max(end - w.total_seconds(), window_begins) for w in ordered], dtype=np.float64
+    )
     good, total = window_sums(slo, source, starts, np.full(starts.shape, end))
     budget_events = slo.error_budget * status.total
     consumed: dict[timedelta, float | None] = {}

@@ -149,6 +149,9 @@ class Evaluator:
         self._last_read: datetime | None = None
         self._last_history: datetime | None = None
         self._last_stored: datetime | None = None  # newest evaluated_at this worker stored
+        # Buckets stamped after the newest minute (clock skew, early timestamps): applied once
+        # their minute arrives, since they will not be read again as changes.
+        self._pending: dict[tuple[int, int, int], tuple[int, int]] = {}
 
     @property
     def minute_span(self) -> timedelta:
@@ -229,6 +232,14 @@ class Evaluator:
             has_status=set(repository.status_ids(session)),
         )
         self._last_read = now
+        current = minute_index(now.timestamp())
+        future = events_repository.bucket_rows(
+            session, sli_ids=list(row_of_sli), start=(current + 1) * MINUTE, end=2**62
+        )
+        self._pending = {
+            (change.sli_id, change.resolution, change.start): (change.good, change.total)
+            for change in future
+        }
 
     def _read_changes(self, session: Session, now: datetime) -> int:
         loaded = self._loaded
@@ -236,7 +247,7 @@ class Evaluator:
         since = self._last_read - READ_OVERLAP
         self._last_read = now
         loaded.grid.advance(minute_index(now.timestamp()))
-        changes = events_repository.changed_since(session, since=since)
+        changes = self._due(events_repository.changed_since(session, since=since), loaded.grid)
         if not changes.sli_id.size:
             return 0
         grid, row_of_sli = loaded.grid, loaded.row_of_sli
@@ -278,6 +289,21 @@ class Evaluator:
                 np.array([sums[a][1] for a in affected], dtype=np.int64),
             )
         return int(known.sum())
+
+    def _due(
+        self, changes: events_repository.BucketRows, grid: CountGrid
+    ) -> events_repository.BucketRows:
+        """Changes whose bucket has begun, with earlier pending ones; later ones wait."""
+        newest = grid.current_minute * MINUTE
+        if not self._pending and not bool((changes.start > newest).any()):
+            return changes  # the usual case, kept vectorised
+        merged = dict(self._pending)
+        for change in changes:
+            merged[(change.sli_id, change.resolution, change.start)] = (change.good, change.total)
+        self._pending = {key: value for key, value in merged.items() if key[2] > newest}
+        return events_repository.BucketRows.from_rows(
+            [(*key, *value) for key, value in merged.items() if key[2] <= newest]
+        )
 
     # -- storing -------------------------------------------------------------------------
 
@@ -378,6 +404,7 @@ def _figures(
     firing = result.alert_firing.tolist()
     long_burn, short_burn = result.alert_long_burn.tolist(), result.alert_short_burn.tolist()
     window_sli = sli_ratio(result.window_good, result.window_total).tolist()
+    factors = result.alert_factor.tolist()
     for slot, position in enumerate(loaded.batch_index.tolist()):
         record = loaded.records[position]
         alerts = [
@@ -385,12 +412,12 @@ def _figures(
                 severity.value,
                 int(long.total_seconds()),
                 int(short.total_seconds()),
-                factor,
+                factors[slot][j],
                 bool(firing[slot][j]),
                 _none_if_nan(long_burn[slot][j]),
                 _none_if_nan(short_burn[slot][j]),
             )
-            for j, (severity, long, short, factor) in enumerate(loaded.plan.alert_windows[slot])
+            for j, (severity, long, short, _) in enumerate(loaded.plan.alert_windows[slot])
         ]
         seconds = exhaustion[slot]
         try:

@@ -17,3 +17,7 @@ class KeyMismatch(InvalidInput):
 
 class NotEvaluable(Conflict):
     """The SLO cannot be evaluated by Watchkeeper itself (e.g. it reads Prometheus)."""
+
+
+class UnknownPolicy(InvalidInput):
+    """An SLO names an error-budget policy that has not been applied."""

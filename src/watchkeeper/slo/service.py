@@ -17,7 +17,7 @@ from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import repository
-from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
+from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound, UnknownPolicy
 from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
 from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
 from watchkeeper.specs import SpecSet
@@ -41,9 +41,27 @@ def to_core(record: SLORecord) -> SLO:
     return slo_from_dict(record.spec)
 
 
+def _check_policy_references(session: Session, spec_set: SpecSet) -> None:
+    """Refuse SLOs naming a policy that neither the spec set nor the database holds."""
+    named = {slo.policy: slo.key for slo in spec_set.slos if slo.policy is not None}
+    if not named:
+        return
+    known = {p.name for p in spec_set.policies} | {
+        p.name for p in policy_service.list_policies(session)
+    }
+    missing = sorted(set(named) - known)
+    if missing:
+        described = ", ".join(f"{name!r} (named by {named[name]})" for name in missing)
+        raise UnknownPolicy(
+            f"no error-budget policy {described} has been applied; apply the policy first "
+            "or in the same command"
+        )
+
+
 def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
     """Create or update every SLO and policy of a validated spec set (one transaction)."""
     result = ApplyResult()
+    _check_policy_references(session, spec_set)
     events_service.register_slis(
         session,
         [slo.sli for slo in spec_set.slos if slo.sli.source is SourceKind.WATCHKEEPER],
