@@ -332,3 +332,20 @@ def test_history_defaults_to_the_last_day(
     points = client.get(f"{SLOS}/shop/availability/history", headers=admin_headers).json()
     recent = now - timedelta(hours=1)
     assert [p["at"][:19] for p in points] == [recent.strftime("%Y-%m-%dT%H:%M:%S")]
+
+
+@pytest.mark.parametrize(
+    ("name", "body", "detail"),
+    [
+        ("null document", "null", "empty spec body"),
+        ("nested too deeply", "[" * 100_000, "nested too deeply"),
+    ],
+)
+def test_json_spec_bodies_that_say_nothing(
+    client: TestClient, admin_headers: dict[str, str], name: str, body: str, detail: str
+) -> None:
+    response = client.post(
+        SLOS, content=body, headers={**admin_headers, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422, name
+    assert detail in response.json()["detail"], name

@@ -95,11 +95,11 @@ def slis(draw: st.DrawFn) -> SLI:
     good, bad = (draw(queries), None) if draw(st.booleans()) else (None, draw(queries))
     prom = PromQueries(good=good, bad=bad, total=draw(queries))
     if shape == "ratio":
-        return SLI(name, counts_bad=draw(st.booleans()))
+        return SLI(name)
     if shape == "threshold":
         return SLI(name, SLIKind.THRESHOLD, **threshold_fields)
     if shape == "slices-ratio":
-        return SLI(name, SLIKind.TIMESLICES, counts_bad=draw(st.booleans()), **slice_fields)
+        return SLI(name, SLIKind.TIMESLICES, **slice_fields)
     if shape == "slices-threshold":
         return SLI(
             name,

@@ -107,7 +107,7 @@ def test_kinds_sources_and_alerting_fields() -> None:
               - name: errors
                 objective: 0.995
                 window: 7d
-                sli: {counts: bad}
+                sli: {counts: good}
                 alerting:
                   name: CheckoutErrors
                   page: {runbook_url: "https://runbooks.example.com/x", labels: {team: pay}}
@@ -143,7 +143,7 @@ def test_kinds_sources_and_alerting_fields() -> None:
     assert minutes.sli.operator is Operator.GT
     assert minutes.sli.uses_observations
 
-    assert errors.sli.counts_bad
+    assert errors.sli.kind is SLIKind.RATIO
     assert errors.alerting.name == "CheckoutErrors"
     assert errors.alerting.page.runbook_url == "https://runbooks.example.com/x"
     assert dict(errors.alerting.page.labels) == {"team": "pay"}
@@ -165,7 +165,6 @@ def test_kinds_sources_and_alerting_fields() -> None:
     assert prom.sli.queries == PromQueries(
         good="sum(rate(ok[{{.window}}]))", total="sum(rate(all[{{ .window }}]))"
     )
-    assert not prom.sli.counts_bad
     assert raw.sli.kind is SLIKind.RAW
     assert raw.sli.queries == PromQueries(raw_error_ratio="slo:error_ratio:rate5m")
 
@@ -262,7 +261,7 @@ def test_ten_mistakes_give_ten_problems_with_their_lines() -> None:
         ("sli: {threshold: 3}", "slos[0].sli.threshold", "only applies to kind threshold"),
         ("sli: {slice: 1m}", "slos[0].sli.slice", "only applies to kind timeslices"),
         ("sli: {prometheus: {good: x}}", "slos[0].sli.prometheus", "source: prometheus"),
-        ("sli: {counts: bad, kind: threshold, threshold: 1}", "slos[0].sli.counts", "good/total"),
+        ("sli: {counts: bad}", "slos[0].sli.counts", "event rows always carry good and total"),
         ("sli: {counts: some}", "slos[0].sli.counts", "must be one of good, bad"),
         (
             "sli: {source: prometheus, counts: bad, prometheus: {good: 'a[{{.window}}]', "

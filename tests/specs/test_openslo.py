@@ -262,7 +262,8 @@ def test_calendar_windows_and_timeslices() -> None:
     )
     monthly, internal, sla, third, quarterly = spec_set.slos
     assert monthly.window == CalendarWindow(CalendarUnit.MONTH, "America/New_York", 1)
-    assert monthly.sli.counts_bad
+    # A bad metric from the event store still reads rows of good and total.
+    assert monthly.sli.kind is SLIKind.RATIO
     assert [s.name for s in (internal, sla, third)] == [
         "sliced-internal-objective",
         "sliced-sla",
@@ -547,7 +548,12 @@ def test_shared_sli_names_with_different_definitions_are_written_inline() -> Non
             ),
             **common,  # type: ignore[arg-type]
         ),
-        SLO("svc", "bad", SLI("svc-other", counts_bad=True), **common),  # type: ignore[arg-type]
+        SLO(
+            "svc",
+            "bad",
+            SLI("svc-other", SLIKind.THRESHOLD, threshold=0.5),
+            **common,  # type: ignore[arg-type]
+        ),
         SLO("svc", "good", SLI("svc-other"), **common),  # type: ignore[arg-type]
     )
     text = convert(SpecSet(slos=slos), "openslo")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from watchkeeper.auth import service as auth_service
 from watchkeeper.auth.roles import Role
@@ -24,7 +25,8 @@ def upgrade() -> None:
     settings = Settings()
     engine = open_engine(settings)
     engine.dispose()
-    console.print(f"database at the newest schema: {settings.resolved_database_url()}")
+    shown = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
+    console.print(f"database at the newest schema: {shown}", markup=False)
 
 
 @token_app.command()
@@ -42,5 +44,9 @@ def create(
     if json_output:
         print_json({"token": issued.token, "name": issued.name, "role": issued.role.value})
         return
-    console.print(f"token {issued.name!r} ({issued.role.value}): {issued.token}", highlight=False)
+    console.print(
+        f"token {issued.name!r} ({issued.role.value}): {issued.token}",
+        highlight=False,
+        markup=False,
+    )
     console.print("Send it as 'Authorization: Bearer <token>'. It is not shown again.")

@@ -44,9 +44,14 @@ def parse_time(text: str) -> datetime:
     """RFC 3339 with an offset, or Unix seconds, to an aware UTC datetime."""
     value = text.strip()
     try:
-        return datetime.fromtimestamp(float(value), UTC)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise InvalidInput(f"{text!r} is out of range for a Unix time") from None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:

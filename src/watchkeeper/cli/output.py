@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from watchkeeper.errors import WatchkeeperError
 
@@ -24,7 +26,7 @@ def print_json(data: Any) -> None:
 
 def fail(message: str) -> NoReturn:
     """Report a failure on stderr and exit 1."""
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    error_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -35,6 +37,12 @@ def reported_errors() -> Iterator[None]:
         yield
     except WatchkeeperError as exc:
         fail(exc.detail)
+    except ValidationError as exc:  # the WATCHKEEPER_* settings read by the command
+        problems = "; ".join(
+            f"WATCHKEEPER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        fail(f"invalid setting: {problems}")
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -46,10 +46,11 @@ def _resolve_key(name: str) -> str:
 @guarded
 def apply(
     paths: Annotated[list[Path], typer.Argument(help="Spec files or directories.")],
+    period: specs_cli.Period = "30d",
     json_output: JsonOption = False,
 ) -> None:
     """Validate specs and create or update their SLOs and policies (all or nothing)."""
-    spec_set = load_paths(paths)
+    spec_set = load_paths(paths, default_period=specs_cli.parse_period(period))
     with database_session() as session:
         result = service.apply(session, spec_set=spec_set, now=utcnow())
     if json_output:

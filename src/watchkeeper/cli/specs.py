@@ -26,7 +26,8 @@ class TargetFormat(StrEnum):
     OPENSLO = "openslo"
 
 
-def _period(value: str) -> timedelta:
+def parse_period(value: str) -> timedelta:
+    """The --period option as a duration (usage error if malformed)."""
     try:
         return parse_duration(value)
     except ValueError as exc:
@@ -78,7 +79,7 @@ def validate(
 ) -> None:
     """Check SLO specs (native, OpenSLO v1, Sloth prometheus/v1); list every problem found."""
     try:
-        spec_set = load_paths(paths, default_period=_period(period))
+        spec_set = load_paths(paths, default_period=parse_period(period))
     except SpecError as error:
         if json_output:
             print_json(
@@ -121,7 +122,7 @@ def convert_specs(
 ) -> None:
     """Convert SLO specs to native or OpenSLO v1 YAML."""
     try:
-        spec_set = load_paths(paths, default_period=_period(period))
+        spec_set = load_paths(paths, default_period=parse_period(period))
     except SpecError as error:
         _print_problems(error)
         raise typer.Exit(1) from None

@@ -87,8 +87,6 @@ class SLI:
     slice_target: float | None = None
     slice_kind: SLIKind = SLIKind.RATIO
     queries: PromQueries | None = None
-    # For ratio SLIs from the event store: whether rows count bad events instead of good.
-    counts_bad: bool = False
 
     @property
     def event_meaning(self) -> tuple[str, float | None, str | None] | None:

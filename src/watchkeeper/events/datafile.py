@@ -466,7 +466,7 @@ def _csv_columns(header: list[str], builder: _Builder) -> tuple[int, ...] | None
     has_good, has_total = "good" in positions, "total" in positions
     if has_good != has_total:
         missing.append("total" if has_good else "good")
-    if not has_good and "value" not in positions:
+    if not has_good and not has_total and "value" not in positions:
         missing.append("good and total, or value")
     if missing:
         builder.report(

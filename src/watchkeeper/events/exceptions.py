@@ -117,7 +117,8 @@ class InvalidEvents(InvalidInput):
         first = self.problems[0].describe(self.source)
         if self.total == 1:
             return first
-        return f"{self.total} invalid events; first: {first}"
+        noun = "event" if self.total == 1 else "events"
+        return f"{self.total} invalid {noun}; first: {first}"
 
 
 class UnknownSLI(InvalidInput):

@@ -38,6 +38,8 @@ async def _json_body(request: Request) -> Any:
         return json.loads(raw)
     except ValueError as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput("request body is nested too deeply") from None
 
 
 JSONBody = Annotated[Any, Depends(_json_body)]

@@ -1,6 +1,12 @@
 """Errors of the SLO domain."""
 
+from datetime import UTC, datetime
+
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
+
+# Evaluation looks up to a year back (quarters, long windows) and forward (forecasts).
+EARLIEST = datetime(1971, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 1, 1, tzinfo=UTC)
 
 
 class SLONotFound(NotFound):
@@ -9,6 +15,20 @@ class SLONotFound(NotFound):
 
 class ServiceNotFound(NotFound):
     """No SLO has been applied for that service."""
+
+
+class TimeOutOfRange(InvalidInput):
+    """An evaluation time too far from today for the calendar to hold its windows."""
+
+
+def check_evaluation_time(at: datetime) -> datetime:
+    """``at`` itself when windows of a year around it fit the calendar, else TimeOutOfRange."""
+    if not EARLIEST <= at <= LATEST:
+        raise TimeOutOfRange(
+            f"evaluation time {at.isoformat()} is out of range: use a time between "
+            f"{EARLIEST.year} and {LATEST.year}"
+        )
+    return at
 
 
 class KeyMismatch(InvalidInput):

@@ -27,6 +27,11 @@ class Explanation(BaseModel):
     steps: list[ExplainStep]
 
 
+def _count(value: float) -> str:
+    """A count in full (never 1.2e+06): integral counts without a decimal point."""
+    return f"{value:.0f}" if float(value).is_integer() else repr(value)
+
+
 def _ratio(value: float | None) -> str:
     return "no data" if value is None else repr(value)
 
@@ -39,11 +44,11 @@ def explain(slo: SLO, status: SLOStatus) -> Explanation:
         ExplainStep(
             what="SLO window",
             formula=f"[{status.window_start.isoformat()}, {status.at.isoformat()})",
-            result=f"{status.good:g} good of {status.total:g} {unit}",
+            result=f"{_count(status.good)} good of {_count(status.total)} {unit}",
         ),
         ExplainStep(
             what="SLI",
-            formula=f"good / total = {status.good:g} / {status.total:g}",
+            formula=f"good / total = {_count(status.good)} / {_count(status.total)}",
             result=status.sli,
         ),
         ExplainStep(
@@ -54,8 +59,8 @@ def explain(slo: SLO, status: SLOStatus) -> Explanation:
         ExplainStep(
             what="error budget remaining",
             formula=(
-                f"1 - (bad / total) / budget = 1 - ({status.total - status.good:g} / "
-                f"{status.total:g}) / {budget!r}"
+                f"1 - (bad / total) / budget = 1 - ({_count(status.total - status.good)} / "
+                f"{_count(status.total)}) / {budget!r}"
             ),
             result=status.error_budget_remaining,
         ),
@@ -66,8 +71,8 @@ def explain(slo: SLO, status: SLOStatus) -> Explanation:
             ExplainStep(
                 what=f"burn rate {label}",
                 formula=(
-                    f"(bad / total) / budget = ({counts.total - counts.good:g} / "
-                    f"{counts.total:g}) / {budget!r}"
+                    f"(bad / total) / budget = ({_count(counts.total - counts.good)} / "
+                    f"{_count(counts.total)}) / {budget!r}"
                 ),
                 result=status.burn_rates.get(window),
             )
@@ -75,7 +80,7 @@ def explain(slo: SLO, status: SLOStatus) -> Explanation:
     for alert in status.alerts:
         long, short = format_duration(alert.long), format_duration(alert.short)
         minimum = slo.alerting.min_events
-        events_note = f" and {alert.long_total:g} >= {minimum} events" if minimum else ""
+        events_note = f" and {_count(alert.long_total)} >= {minimum} events" if minimum else ""
         steps.append(
             ExplainStep(
                 what=f"{alert.severity.value} alert {long}/{short}",

@@ -18,6 +18,7 @@ from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import SLI, SLO, SLIKind
 from watchkeeper.errors import InvalidInput
 from watchkeeper.events.datafile import read_rows
+from watchkeeper.slo.exceptions import check_evaluation_time
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def evaluate_file(
     slos: tuple[SLO, ...], data: Path, *, at: datetime, ignore_unknown: bool = False
 ) -> OfflineResult:
     """Evaluate every SLO at ``at`` from the events in ``data`` (CSV or JSONL)."""
+    check_evaluation_time(at)
     by_name: dict[str, list[SLI]] = defaultdict(list)
     for slo in slos:
         by_name[slo.sli.name].append(slo.sli)

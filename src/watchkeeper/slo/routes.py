@@ -55,6 +55,10 @@ async def read_spec_body(request: Request) -> SpecSet:
             data: Any = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise InvalidInput("body is nested too deeply") from None
+        if data is None or data == [] or data == {}:
+            raise InvalidInput("empty spec body: send YAML or JSON SLO documents")
         if isinstance(data, dict) and isinstance(data.get("spec"), str):
             text = data["spec"]
         else:

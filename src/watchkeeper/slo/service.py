@@ -17,7 +17,13 @@ from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import repository
-from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound, UnknownPolicy
+from watchkeeper.slo.exceptions import (
+    NotEvaluable,
+    ServiceNotFound,
+    SLONotFound,
+    UnknownPolicy,
+    check_evaluation_time,
+)
 from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
 from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
 from watchkeeper.specs import SpecSet
@@ -176,6 +182,7 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
 
 def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
     """Evaluate one SLO at ``at`` from the event store (no stored state used)."""
+    check_evaluation_time(at)
     record = get(session, key=key)
     slo = to_core(record)
     if slo.sli.source is not SourceKind.WATCHKEEPER:

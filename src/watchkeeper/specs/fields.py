@@ -278,8 +278,12 @@ def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
             )
         if cursor.has("prometheus"):
             cursor.error_at("prometheus", "PromQL only applies to source: prometheus")
-        if counts is Counts.BAD and observations:
-            cursor.error_at("counts", "only applies to SLIs built from good/total counts")
+        if counts is Counts.BAD:
+            cursor.error_at(
+                "counts",
+                "event rows always carry good and total (good = total - bad); "
+                "remove counts: bad and send good counts",
+            )
     else:
         if cursor.has("counts"):
             cursor.error_at(
@@ -306,7 +310,6 @@ def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
         slice_target=slice_target if sliced else None,
         slice_kind=SLIKind(slice_kind.value) if sliced else SLIKind.RATIO,
         queries=queries,
-        counts_bad=source is SourceKind.WATCHKEEPER and counts is Counts.BAD,
     )
 
 

@@ -201,8 +201,6 @@ def sli_to_dict(sli: SLI, *, default_name: str | None = None) -> dict[str, Any]:
         result["kind"] = sli.kind.value
     if sli.source is not SourceKind.WATCHKEEPER:
         result["source"] = sli.source.value
-    if sli.counts_bad:
-        result["counts"] = "bad"
     if sli.uses_observations:
         result["threshold"] = sli.threshold
         result["operator"] = sli.operator.value

@@ -345,7 +345,8 @@ class OpenSLOObjects:
         if not ratio.clean_since(mark):
             return None
         if source_kind is SourceKind.WATCHKEEPER:
-            return MetricDraft(name, "ratio", source_kind, counts_bad=ratio.has("bad"))
+            # Event rows carry good and total whichever the spec names (good = total - bad).
+            return MetricDraft(name, "ratio", source_kind)
         windowed = {
             key: windowed_count_query(source.query or "", counter=counter is not False)
             for key, source in parts.items()

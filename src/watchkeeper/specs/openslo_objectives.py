@@ -39,7 +39,6 @@ class MetricDraft:
     shape: MetricShape
     source: SourceKind
     queries: PromQueries | None = None
-    counts_bad: bool = False
 
 
 @dataclass(frozen=True)
@@ -142,5 +141,4 @@ def build_sli(metric: MetricDraft, method: str, objective: Objective) -> SLI:
         if kind is SLIKind.TIMESLICES and observations
         else SLIKind.RATIO,
         queries=metric.queries,
-        counts_bad=metric.counts_bad,
     )

@@ -54,7 +54,7 @@ def sli_spec(sli: SLI) -> dict[str, Any]:
             ratio["bad"] = _source(sli, queries.bad)
         ratio["total"] = _source(sli, queries.total)
     else:
-        ratio["bad" if sli.counts_bad else "good"] = _source(sli, None)
+        ratio["good"] = _source(sli, None)
         ratio["total"] = _source(sli, None)
     return {"ratioMetric": ratio}
 
