@@ -114,6 +114,12 @@ def list_command(
             firing,
         )
     console.print(table)
+    if any(status is None for _, _, _, status in rows):
+        console.print(
+            "SLOs without figures have not been evaluated yet: `watchkeeper serve` or "
+            "`watchkeeper worker` evaluates them; `watchkeeper slo status NAME` evaluates now.",
+            markup=False,
+        )
 
 
 @app.command()

@@ -12,11 +12,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Table, bindparam, insert
 from sqlalchemy.orm import Session
 
 from watchkeeper.core.batch import (
@@ -43,11 +42,7 @@ from watchkeeper.core.windows import alert_windows, longest_alert_window
 from watchkeeper.events import repository as events_repository
 from watchkeeper.slo import repository
 from watchkeeper.slo.models import (
-    AlertState,
-    AlertTransition,
-    SLOHistory,
     SLORecord,
-    SLOStatusRecord,
 )
 from watchkeeper.slo.schemas import window_slis_of
 from watchkeeper.slo.service import series_for, to_core
@@ -324,12 +319,12 @@ class Evaluator:
         ]
         inserts = [f for f in figures if f.slo_id not in loaded.has_status]
         if updates:
-            session.execute(_STATUS_UPDATE, updates)
+            repository.update_statuses(session, updates)
         if inserts:
-            session.execute(insert(_STATUS), [f.status_row() for f in inserts])
+            repository.insert_statuses(session, [f.status_row() for f in inserts])
             loaded.has_status.update(f.slo_id for f in inserts)
         if self._last_history is None or now - self._last_history >= self.history_interval:
-            session.execute(insert(_HISTORY), [f.history_row() for f in figures])
+            repository.insert_history(session, [f.history_row() for f in figures])
             self._last_history = now
         report.transitions = _record_transitions(session, loaded.alerts, figures, now)
 
@@ -546,7 +541,7 @@ def _sync_alert_rows(
         if key in wanted and factor != wanted[key]
     ]
     if refactored:
-        session.execute(_ALERT_FACTOR_UPDATE, refactored)
+        repository.update_alert_factors(session, refactored)
     new_rows = [
         {
             "slo_id": key.slo_id,
@@ -561,7 +556,7 @@ def _sync_alert_rows(
         if key not in present
     ]
     if new_rows:
-        session.execute(insert(_ALERT_STATE), new_rows)
+        repository.insert_alert_states(session, new_rows)
     return _alert_cache(session)
 
 
@@ -625,50 +620,10 @@ def _record_transitions(
                 }
             )
     if transitions:
-        session.execute(_ALERT_STATE_UPDATE, changed_states)
+        repository.update_alert_states(session, changed_states)
         rows = [{k: v for k, v in t.__dict__.items() if k != "slo_key"} for t in transitions]
-        session.execute(insert(_TRANSITION), rows)
+        repository.insert_transitions(session, rows)
     return transitions
-
-
-_STATUS = cast(Table, SLOStatusRecord.__table__)
-_HISTORY = cast(Table, SLOHistory.__table__)
-_ALERT_STATE = cast(Table, AlertState.__table__)
-_TRANSITION = cast(Table, AlertTransition.__table__)
-_STATUS_UPDATE = (
-    _STATUS.update()
-    .where(_STATUS.c.slo_id == bindparam("b_slo_id"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in (
-                "evaluated_at",
-                "good",
-                "total",
-                "sli",
-                "budget_remaining",
-                "burn_rates",
-                "window_slis",
-                "exhaustion_at",
-            )
-        }
-    )
-)
-_ALERT_FACTOR_UPDATE = (
-    _ALERT_STATE.update()
-    .where(_ALERT_STATE.c.id == bindparam("b_id"))
-    .values(factor=bindparam("factor"))
-)
-_ALERT_STATE_UPDATE = (
-    _ALERT_STATE.update()
-    .where(_ALERT_STATE.c.id == bindparam("b_id"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in ("firing", "since", "factor", "long_burn_rate", "short_burn_rate")
-        }
-    )
-)
 
 
 __all__ = ["Evaluator", "TickReport", "Transition", "figures_from_status"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.slo.models import (
@@ -142,3 +143,80 @@ def latest_evaluation(session: Session) -> datetime | None:
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
+
+
+# Bulk writes of the evaluation tick: executemany on the tables, bypassing the ORM, because a
+# tick writes one status row per SLO (10,000 of them in a large installation).
+_STATUS = cast(Table, SLOStatusRecord.__table__)
+_HISTORY = cast(Table, SLOHistory.__table__)
+_ALERT_STATE = cast(Table, AlertState.__table__)
+_TRANSITION = cast(Table, AlertTransition.__table__)
+_STATUS_UPDATE = (
+    _STATUS.update()
+    .where(_STATUS.c.slo_id == bindparam("b_slo_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in (
+                "evaluated_at",
+                "good",
+                "total",
+                "sli",
+                "budget_remaining",
+                "burn_rates",
+                "window_slis",
+                "exhaustion_at",
+            )
+        }
+    )
+)
+_ALERT_FACTOR_UPDATE = (
+    _ALERT_STATE.update()
+    .where(_ALERT_STATE.c.id == bindparam("b_id"))
+    .values(factor=bindparam("factor"))
+)
+_ALERT_STATE_UPDATE = (
+    _ALERT_STATE.update()
+    .where(_ALERT_STATE.c.id == bindparam("b_id"))
+    .values(
+        {
+            c: bindparam(c)
+            for c in ("firing", "since", "factor", "long_burn_rate", "short_burn_rate")
+        }
+    )
+)
+
+
+def update_statuses(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Overwrite status rows; each row names its SLO as ``b_slo_id``."""
+    session.execute(_STATUS_UPDATE, list(rows))
+
+
+def insert_statuses(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert status rows."""
+    session.execute(insert(_STATUS), list(rows))
+
+
+def insert_history(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append evaluations to the history."""
+    session.execute(insert(_HISTORY), list(rows))
+
+
+def insert_alert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert alert-state rows."""
+    session.execute(insert(_ALERT_STATE), list(rows))
+
+
+def update_alert_factors(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Set the factor of alert states; each row names its state as ``b_id``."""
+    session.execute(_ALERT_FACTOR_UPDATE, list(rows))
+
+
+def update_alert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Record new firing states; each row names its state as ``b_id``."""
+    session.execute(_ALERT_STATE_UPDATE, list(rows))
+
+
+def insert_transitions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Append alert transitions."""
+    session.execute(insert(_TRANSITION), list(rows))
