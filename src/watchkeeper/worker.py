@@ -115,7 +115,7 @@ class Worker:
 
 
 def _rate(value: float | None) -> str:
-    return "no data" if value is None else f"{value:.3g}"
+    return "no data" if value is None else f"{value:.5g}"
 
 
 def start_in_thread(worker: Worker) -> tuple[threading.Thread, threading.Event]:
