@@ -25,8 +25,6 @@ from watchkeeper.core.batch import (
     make_plan,
     needs_single_evaluation,
 )
-from watchkeeper.core.budget import sli_ratio
-from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
 from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
 from watchkeeper.core.series import EventSeries
@@ -41,25 +39,23 @@ from watchkeeper.core.slo import (
 from watchkeeper.core.windows import alert_windows, longest_alert_window
 from watchkeeper.events import repository as events_repository
 from watchkeeper.slo import repository
+from watchkeeper.slo.figures import (
+    AlertKey,
+    Transition,
+    alert_cache,
+    figures_from_status,
+    record_transitions,
+    sync_alert_rows,
+    tick_figures,
+)
 from watchkeeper.slo.models import (
     SLORecord,
 )
-from watchkeeper.slo.schemas import window_slis_of
 from watchkeeper.slo.service import series_for, to_core
 
 # Changed buckets are re-read with this overlap so a transaction that committed late is seen.
 READ_OVERLAP = timedelta(seconds=60)
 MIN_MINUTE_SPAN = timedelta(days=3)
-
-
-@dataclass(frozen=True)
-class AlertKey:
-    """Identity of one burn-rate alert of one SLO."""
-
-    slo_id: int
-    severity: str
-    long_seconds: int
-    short_seconds: int
 
 
 @dataclass
@@ -171,7 +167,7 @@ class Evaluator:
         if repository.latest_evaluation(session) != self._last_stored:
             # Another worker evaluated since our last tick (workers take turns under the
             # advisory lock): its alert transitions and status rows are the truth now.
-            loaded.alerts = _alert_cache(session)
+            loaded.alerts = alert_cache(session)
             loaded.has_status = set(repository.status_ids(session))
         if not loaded.records:
             return report
@@ -223,7 +219,7 @@ class Evaluator:
             grid=grid,
             row_of_sli=row_of_sli,
             slo_rows=rows,
-            alerts=_sync_alert_rows(session, records, slos, now),
+            alerts=sync_alert_rows(session, records, slos, now),
             has_status=set(repository.status_ids(session)),
         )
         self._last_read = now
@@ -311,7 +307,9 @@ class Evaluator:
         now: datetime,
         report: TickReport,
     ) -> None:
-        figures = _figures(loaded, result, singles, now)
+        figures = tick_figures(
+            loaded.records, loaded.plan, loaded.batch_index, result, singles, now
+        )
         updates = [
             {"b_slo_id": f.slo_id, **f.status_row()}
             for f in figures
@@ -326,7 +324,7 @@ class Evaluator:
         if self._last_history is None or now - self._last_history >= self.history_interval:
             repository.insert_history(session, [f.history_row() for f in figures])
             self._last_history = now
-        report.transitions = _record_transitions(session, loaded.alerts, figures, now)
+        report.transitions = record_transitions(session, loaded.alerts, figures, now)
 
 
 def _evaluate_single(session: Session, loaded: _Loaded, position: int, now: datetime) -> SLOStatus:
@@ -341,136 +339,6 @@ def _evaluate_single(session: Session, loaded: _Loaded, position: int, now: date
         return evaluate(slo, series_for(session, slo=slo, at=now), now)
     times, good, total = loaded.grid.buckets_of(int(loaded.slo_rows[position]))
     return evaluate(slo, EventSeries.from_counts(times, good, total), now)
-
-
-@dataclass(frozen=True)
-class _Figures:
-    slo_id: int
-    slo_key: str
-    at: datetime
-    good: float
-    total: float
-    sli: float | None
-    remaining: float | None
-    burn_rates: dict[str, float | None]
-    window_slis: dict[str, float | None]
-    exhaustion_at: datetime | None
-    alerts: list[tuple[str, int, int, float, bool, float | None, float | None]]
-
-    def status_row(self) -> dict[str, object]:
-        return {
-            "slo_id": self.slo_id,
-            "evaluated_at": self.at,
-            "good": self.good,
-            "total": self.total,
-            "sli": self.sli,
-            "budget_remaining": self.remaining,
-            "burn_rates": self.burn_rates,
-            "window_slis": self.window_slis,
-            "exhaustion_at": self.exhaustion_at,
-        }
-
-    def history_row(self) -> dict[str, object]:
-        return {
-            "slo_id": self.slo_id,
-            "at": self.at,
-            "good": self.good,
-            "total": self.total,
-            "sli": self.sli,
-            "budget_remaining": self.remaining,
-            "burn_rates": self.burn_rates,
-            "window_slis": self.window_slis,
-        }
-
-
-def _none_if_nan(value: float) -> float | None:
-    return None if math.isnan(value) else value
-
-
-def _figures(
-    loaded: _Loaded, result: BatchResult, singles: dict[int, SLOStatus], now: datetime
-) -> list[_Figures]:
-    labels = [format_duration(w) for w in loaded.plan.burn_windows]
-    figures: list[_Figures] = []
-    burn = result.burn.tolist()
-    good, total = result.good.tolist(), result.total.tolist()
-    sli, remaining = result.sli.tolist(), result.budget_remaining.tolist()
-    exhaustion = result.exhaustion_seconds.tolist()
-    firing = result.alert_firing.tolist()
-    long_burn, short_burn = result.alert_long_burn.tolist(), result.alert_short_burn.tolist()
-    window_sli = sli_ratio(result.window_good, result.window_total).tolist()
-    factors = result.alert_factor.tolist()
-    for slot, position in enumerate(loaded.batch_index.tolist()):
-        record = loaded.records[position]
-        alerts = [
-            (
-                severity.value,
-                int(long.total_seconds()),
-                int(short.total_seconds()),
-                factors[slot][j],
-                bool(firing[slot][j]),
-                _none_if_nan(long_burn[slot][j]),
-                _none_if_nan(short_burn[slot][j]),
-            )
-            for j, (severity, long, short, _) in enumerate(loaded.plan.alert_windows[slot])
-        ]
-        seconds = exhaustion[slot]
-        try:
-            exhausts = None if math.isnan(seconds) else now + timedelta(seconds=seconds)
-        except OverflowError:  # so slow it would outlast the calendar
-            exhausts = None
-        figures.append(
-            _Figures(
-                slo_id=record.id,
-                slo_key=record.key,
-                at=now,
-                good=good[slot],
-                total=total[slot],
-                sli=_none_if_nan(sli[slot]),
-                remaining=_none_if_nan(remaining[slot]),
-                burn_rates={
-                    label: _none_if_nan(value)
-                    for label, value in zip(labels, burn[slot], strict=True)
-                },
-                window_slis={
-                    label: _none_if_nan(value)
-                    for label, value in zip(labels, window_sli[slot], strict=True)
-                },
-                exhaustion_at=exhausts,
-                alerts=alerts,
-            )
-        )
-    for position, status in singles.items():
-        figures.append(figures_from_status(loaded.records[position].id, status))
-    return figures
-
-
-def figures_from_status(slo_id: int, status: SLOStatus) -> _Figures:
-    """Storage figures from a one-SLO evaluation."""
-    return _Figures(
-        slo_id=slo_id,
-        slo_key=status.slo_key,
-        at=status.at,
-        good=status.good,
-        total=status.total,
-        sli=status.sli,
-        remaining=status.error_budget_remaining,
-        burn_rates={format_duration(w): v for w, v in status.burn_rates.items()},
-        window_slis=window_slis_of(status),
-        exhaustion_at=status.exhaustion_at,
-        alerts=[
-            (
-                a.severity.value,
-                int(a.long.total_seconds()),
-                int(a.short.total_seconds()),
-                a.factor,
-                a.firing,
-                a.long_burn_rate,
-                a.short_burn_rate,
-            )
-            for a in status.alerts
-        ],
-    )
 
 
 def _rows_of(row_of_sli: dict[int, int], sli_ids: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -511,119 +379,6 @@ def _load_buckets(
     slots = minutes[in_ring] % grid.minute_slots
     np.add.at(grid.minute_good, (rows[in_ring], slots), buckets.good[in_ring].astype(np.int32))
     np.add.at(grid.minute_total, (rows[in_ring], slots), buckets.total[in_ring].astype(np.int32))
-
-
-def _sync_alert_rows(
-    session: Session, records: list[SLORecord], slos: tuple[SLO, ...], now: datetime
-) -> dict[AlertKey, list[Any]]:
-    """Create missing alert-state rows, drop those of windows no longer configured, and
-    return every alert's [row id, firing] (kept in memory: the evaluator is the only writer)."""
-    wanted: dict[AlertKey, float] = {}
-    for record, slo in zip(records, slos, strict=True):
-        for window in alert_windows(slo, now):
-            key = AlertKey(
-                record.id,
-                window.severity.value,
-                int(window.long.total_seconds()),
-                int(window.short.total_seconds()),
-            )
-            wanted[key] = window.factor
-    present = {
-        AlertKey(row[1], row[2], row[3], row[4]): (row[0], row[6])
-        for row in repository.alert_state_rows(session)
-    }
-    stale = [row_id for key, (row_id, _) in present.items() if key not in wanted]
-    repository.delete_alert_states(session, stale)
-    # A window kept across a re-apply may have a new factor (another period, say).
-    refactored = [
-        {"b_id": row_id, "factor": wanted[key]}
-        for key, (row_id, factor) in present.items()
-        if key in wanted and factor != wanted[key]
-    ]
-    if refactored:
-        repository.update_alert_factors(session, refactored)
-    new_rows = [
-        {
-            "slo_id": key.slo_id,
-            "severity": key.severity,
-            "long_seconds": key.long_seconds,
-            "short_seconds": key.short_seconds,
-            "factor": factor,
-            "firing": False,
-            "since": now,
-        }
-        for key, factor in wanted.items()
-        if key not in present
-    ]
-    if new_rows:
-        repository.insert_alert_states(session, new_rows)
-    return _alert_cache(session)
-
-
-def _alert_cache(session: Session) -> dict[AlertKey, list[Any]]:
-    """Every alert's [state row id, firing] as stored."""
-    return {
-        AlertKey(row[1], row[2], row[3], row[4]): [row[0], row[5]]
-        for row in repository.alert_state_rows(session)
-    }
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A burn-rate alert that started or stopped firing."""
-
-    slo_id: int
-    slo_key: str
-    severity: str
-    long_seconds: int
-    short_seconds: int
-    factor: float
-    firing: bool
-    at: datetime
-    long_burn_rate: float | None
-    short_burn_rate: float | None
-
-
-def _record_transitions(
-    session: Session, alerts: dict[AlertKey, list[Any]], figures: list[_Figures], now: datetime
-) -> list[Transition]:
-    transitions: list[Transition] = []
-    changed_states: list[dict[str, Any]] = []
-    for figure in figures:
-        for severity, long_s, short_s, factor, firing, long_burn, short_burn in figure.alerts:
-            state = alerts.get(AlertKey(figure.slo_id, severity, long_s, short_s))
-            if state is None or state[1] == firing:
-                continue
-            state[1] = firing
-            transitions.append(
-                Transition(
-                    figure.slo_id,
-                    figure.slo_key,
-                    severity,
-                    long_s,
-                    short_s,
-                    factor,
-                    firing,
-                    now,
-                    long_burn,
-                    short_burn,
-                )
-            )
-            changed_states.append(
-                {
-                    "b_id": state[0],
-                    "firing": firing,
-                    "since": now,
-                    "factor": factor,
-                    "long_burn_rate": long_burn,
-                    "short_burn_rate": short_burn,
-                }
-            )
-    if transitions:
-        repository.update_alert_states(session, changed_states)
-        rows = [{k: v for k, v in t.__dict__.items() if k != "slo_key"} for t in transitions]
-        repository.insert_transitions(session, rows)
-    return transitions
 
 
 __all__ = ["Evaluator", "TickReport", "Transition", "figures_from_status"]
