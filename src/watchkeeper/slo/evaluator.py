@@ -8,8 +8,6 @@ re-read is harmless) and folds them in.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,15 +28,18 @@ from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
 from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import (
     SLO,
-    CalendarUnit,
-    CalendarWindow,
     SLIKind,
     SourceKind,
-    Window,
 )
-from watchkeeper.core.windows import alert_windows, longest_alert_window
 from watchkeeper.events import repository as events_repository
 from watchkeeper.slo import repository
+from watchkeeper.slo.buckets import (
+    MIN_MINUTE_SPAN,
+    hour_span_for,
+    load_grid,
+    minute_span_for,
+    rows_of,
+)
 from watchkeeper.slo.figures import (
     AlertKey,
     Transition,
@@ -55,7 +56,6 @@ from watchkeeper.slo.service import series_for, to_core
 
 # Changed buckets are re-read with this overlap so a transaction that committed late is seen.
 READ_OVERLAP = timedelta(seconds=60)
-MIN_MINUTE_SPAN = timedelta(days=3)
 
 
 @dataclass
@@ -80,54 +80,6 @@ class _Loaded:
     slo_rows: NDArray[np.int64]  # grid row of every SLO, by position in records
     alerts: dict[AlertKey, list[Any]]  # [state row id, firing] of every alert
     has_status: set[int]  # SLO ids with a status row
-
-
-def minute_span_for(slos: Sequence[SLO]) -> timedelta:
-    """Minutes of history the grid keeps: the longest alert window (at least 3 d) plus 2 h."""
-    longest = max(
-        (longest_alert_window(alert_windows(slo)) for slo in slos), default=MIN_MINUTE_SPAN
-    )
-    return max(longest, MIN_MINUTE_SPAN) + timedelta(hours=2)
-
-
-def hour_span_for(slos: Sequence[SLO]) -> timedelta:
-    """Hours of history the grid keeps: the longest SLO period plus 2 h."""
-    longest = max((_longest_period(slo.window) for slo in slos), default=timedelta(days=30))
-    return longest + timedelta(hours=2)
-
-
-def _longest_period(window: Window) -> timedelta:
-    """The longest the SLO window can be: calendar months and quarters vary in length."""
-    if isinstance(window, CalendarWindow):
-        longest_days = {CalendarUnit.WEEK: 7, CalendarUnit.MONTH: 31, CalendarUnit.QUARTER: 92}
-        # One extra day covers a daylight-saving shift at either end.
-        return timedelta(days=longest_days[window.unit] * window.count + 1)
-    return window.duration
-
-
-def load_grid(
-    session: Session,
-    *,
-    sli_ids: Sequence[int],
-    minute_span: timedelta,
-    hour_span: timedelta,
-    now: datetime,
-) -> CountGrid:
-    """A grid whose row i holds the buckets of ``sli_ids[i]``, plus one always-empty row."""
-    current = minute_index(now.timestamp())
-    grid = CountGrid(
-        len(sli_ids) + 1,
-        minute_slots=math.ceil(minute_span / timedelta(minutes=1)),
-        hour_slots=math.ceil(hour_span / timedelta(hours=1)),
-        current_minute=current,
-    )
-    if sli_ids:
-        start = (current // 60 - grid.hour_slots + 1) * HOUR
-        buckets = events_repository.bucket_rows(
-            session, sli_ids=list(sli_ids), start=start, end=(current + 1) * MINUTE
-        )
-        _load_buckets(grid, {sli_id: row for row, sli_id in enumerate(sli_ids)}, buckets)
-    return grid
 
 
 class Evaluator:
@@ -242,7 +194,7 @@ class Evaluator:
         if not changes.sli_id.size:
             return 0
         grid, row_of_sli = loaded.grid, loaded.row_of_sli
-        all_rows = _rows_of(row_of_sli, changes.sli_id)
+        all_rows = rows_of(row_of_sli, changes.sli_id)
         known = all_rows >= 0
         sli_id, resolution = changes.sli_id[known], changes.resolution[known]
         start, good, total = changes.start[known], changes.good[known], changes.total[known]
@@ -339,46 +291,6 @@ def _evaluate_single(session: Session, loaded: _Loaded, position: int, now: date
         return evaluate(slo, series_for(session, slo=slo, at=now), now)
     times, good, total = loaded.grid.buckets_of(int(loaded.slo_rows[position]))
     return evaluate(slo, EventSeries.from_counts(times, good, total), now)
-
-
-def _rows_of(row_of_sli: dict[int, int], sli_ids: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Grid rows of SLI ids via a lookup table; -1 for SLIs the grid does not hold."""
-    if not sli_ids.size:
-        return np.zeros(0, dtype=np.int64)
-    size = max(int(sli_ids.max()), max(row_of_sli, default=0)) + 1
-    table = np.full(size, -1, dtype=np.int64)
-    if row_of_sli:
-        table[np.fromiter(row_of_sli, dtype=np.int64)] = np.fromiter(
-            row_of_sli.values(), dtype=np.int64
-        )
-    return table[np.clip(sli_ids, 0, None)] * (sli_ids >= 0) - (sli_ids < 0)
-
-
-def _load_buckets(
-    grid: CountGrid, row_of_sli: dict[int, int], buckets: events_repository.BucketRows
-) -> None:
-    if not buckets.sli_id.size:
-        return
-    rows = _rows_of(row_of_sli, buckets.sli_id)
-    hours = buckets.start // HOUR
-    in_hours = (hours > grid.current_minute // 60 - grid.hour_slots) & (
-        hours <= grid.current_minute // 60
-    )
-    np.add.at(
-        grid.hour_good, (rows[in_hours], hours[in_hours] % grid.hour_slots), buckets.good[in_hours]
-    )
-    np.add.at(
-        grid.hour_total,
-        (rows[in_hours], hours[in_hours] % grid.hour_slots),
-        buckets.total[in_hours],
-    )
-    minutes = buckets.start // MINUTE
-    in_ring = (minutes > grid.current_minute - grid.minute_slots) & (minutes <= grid.current_minute)
-    # Hour buckets inside the minute range (data compacted before an SLO with a longer alert
-    # window was applied) count at their start minute, as any bucket counts at its start.
-    slots = minutes[in_ring] % grid.minute_slots
-    np.add.at(grid.minute_good, (rows[in_ring], slots), buckets.good[in_ring].astype(np.int32))
-    np.add.at(grid.minute_total, (rows[in_ring], slots), buckets.total[in_ring].astype(np.int32))
 
 
 __all__ = ["Evaluator", "TickReport", "Transition", "figures_from_status"]

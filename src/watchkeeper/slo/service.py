@@ -17,6 +17,7 @@ from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import repository
+from watchkeeper.slo.buckets import hour_span_for, load_grid, minute_span_for
 from watchkeeper.slo.exceptions import (
     NotEvaluable,
     ServiceNotFound,
@@ -160,8 +161,6 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
     worker's grid). Timeslice SLOs: every stored bucket of the window, so slices keep the
     stored resolution (1-minute buckets last WATCHKEEPER_MINUTE_RETENTION_DAYS).
     """
-    from watchkeeper.slo.evaluator import hour_span_for, load_grid, minute_span_for
-
     sli_ids = list(events_repository.sli_ids_by_name(session, [slo.sli.store_key]).values())
     if slo.sli.kind is SLIKind.TIMESLICES:
         if not sli_ids:
