@@ -24,12 +24,15 @@ def get_settings(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session (one transaction) per request: committed on success, rolled back on error."""
+    # Used with scope="function" (SessionDep): the commit runs when the endpoint returns and
+    # before the response is sent, so a 2xx means stored, and a failing commit reaches the
+    # app's error handlers (5xx) instead of failing after the client has its answer.
     factory: sessionmaker[Session] = request.app.state.session_factory
     with session_scope(factory) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
