@@ -229,6 +229,18 @@ def test_every_request_session_commits_before_the_response(tmp_path: Path) -> No
 # -- authentication and limits before the body ---------------------------------------------
 
 
+def test_no_endpoint_lets_the_framework_parse_its_body_before_authentication(
+    tmp_path: Path,
+) -> None:
+    # FastAPI reads and decodes declared body parameters before it resolves dependencies, so
+    # bodies are read by dependencies that depend on the token (dependencies.json_body).
+    engine = make_engine(f"sqlite:///{tmp_path / 'routes.db'}")
+    routes = list(_api_routes(list(_app(engine, tmp_path).routes)))
+    assert any(route.path == "/api/v1/tokens" and "POST" in route.methods for route in routes)
+    assert [route.path for route in routes if route.dependant.body_params] == []
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
