@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -419,3 +420,73 @@ def test_an_unexpected_failure_is_a_json_500(tmp_path: Path) -> None:
         "detail": "internal error; see the server log",
     }
     engine.dispose()
+
+
+# -- hostile specs cannot stall the server -------------------------------------------------
+
+
+def _alias_bomb(levels: int, fan_out: int = 10) -> str:
+    """Anchors referencing anchors: ``fan_out ** levels`` nodes once expanded."""
+    lines = [f"l0: &l0 [{', '.join(['lol'] * fan_out)}]"]
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*l{level - 1}"] * fan_out)
+        lines.append(f"l{level}: &l{level} [{refs}]")
+    return "\n".join(lines)
+
+
+def _merge_bomb(levels: int, fan_out: int = 10) -> str:
+    """Merge keys merging anchors that merge anchors: exponential once flattened."""
+    lines = ["m0: &m0 {a: 1, b: 2}"]
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*m{level - 1}"] * fan_out)
+        lines.append(f"m{level}: &m{level} {{<<: [{refs}], k{level}: {level}}}")
+    return "\n".join(lines)
+
+
+def _bomb_spec(bomb: str) -> str:
+    """A valid SLO spec with the bomb in its labels, where any mapping is read."""
+    labels = "\n".join("      " + line.strip() for line in bomb.splitlines())
+    return SPEC.replace("    objective: 0.99\n", f"    objective: 0.99\n    labels:\n{labels}\n")
+
+
+@pytest.mark.parametrize(
+    "bomb",
+    [_alias_bomb(6), _alias_bomb(7), _merge_bomb(6), _merge_bomb(7)],
+    ids=["aliases-6", "aliases-7", "merge-keys-6", "merge-keys-7"],
+)
+def test_a_spec_bomb_is_refused_quickly_while_healthz_keeps_answering(
+    committing_engine: Engine, tmp_path: Path, bomb: str
+) -> None:
+    body = _bomb_spec(bomb)
+    assert len(body.encode()) < 1024
+    headers = {**_issue_token(committing_engine), "Content-Type": "application/yaml"}
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    with serving(_app(committing_engine, tmp_path)) as base:
+
+        def poll() -> None:
+            with httpx2.Client(base_url=base, timeout=10) as http:
+                while not stop.is_set():
+                    started = time.monotonic()
+                    assert http.get("/healthz").status_code == 200
+                    latencies.append(time.monotonic() - started)
+                    time.sleep(0.01)
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        try:
+            with httpx2.Client(base_url=base, timeout=30) as http:
+                time.sleep(0.1)
+                started = time.monotonic()
+                response = http.post("/api/v1/slos", content=body, headers=headers)
+                elapsed = time.monotonic() - started
+                time.sleep(0.1)
+        finally:
+            stop.set()
+            poller.join()
+    assert response.status_code == 422
+    assert "document too large or too deeply nested" in response.text
+    assert elapsed < 1.0
+    assert len(latencies) >= 5
+    assert max(latencies) < 0.5

@@ -26,6 +26,7 @@ from watchkeeper.slo.schemas import (
     status_read,
 )
 from watchkeeper.specs import SpecSet, load_text
+from watchkeeper.specs.yaml_nodes import MAX_DEPTH, MAX_NODES
 
 router = APIRouter(prefix="/api/v1", tags=["slos"])
 
@@ -38,10 +39,10 @@ _SPEC_BODY = {
         },
     }
 }
-# JSON documents are re-read through the YAML spec loader; these bounds keep that step
-# (and its recursion) small before the loader's own limits apply.
-MAX_JSON_DEPTH = 64
-MAX_JSON_NODES = 200_000
+# JSON documents are re-read through the YAML spec loader, whose limits they share; checking
+# them first keeps the YAML dump itself (and its recursion) small.
+MAX_JSON_DEPTH = MAX_DEPTH
+MAX_JSON_NODES = MAX_NODES
 
 
 def _check_json_shape(data: Any) -> None:
@@ -73,7 +74,7 @@ def parse_spec_body(body: bytes, content_type: str) -> SpecSet:
     if "json" in content_type:
         try:
             data: Any = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
             raise InvalidInput(f"body is not valid JSON: {exc}") from None
         except RecursionError:
             raise InvalidInput("document too large or too deeply nested") from None
