@@ -11,7 +11,7 @@ import pytest
 from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper.core.evaluation import SLOStatus
-from watchkeeper.errors import InvalidInput
+from watchkeeper.events.exceptions import InvalidEvents, UnknownSLI
 from watchkeeper.slo.offline import OfflineResult, evaluate_file
 from watchkeeper.specs import load_text
 
@@ -91,14 +91,20 @@ def test_unknown_sli_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
         f"{int(AT.timestamp()) - 60},shop-request,1,1\n"
         f"{int(AT.timestamp()) - 60},payments,1,1\n"
     )
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(UnknownSLI) as caught:
         evaluate_file(SLOS, data, at=AT)
-    message = caught.value.detail
-    assert f"{data}:3" in message  # the first unknown row's line (the header is line 1)
-    assert "unknown SLI 'shop-request' (did you mean 'shop-requests'?)" in message
-    assert "and 1 more unknown SLI names" in message
-    assert "shop-latency, shop-requests" in message
-    assert "--ignore-unknown" in message
+    error = caught.value
+    assert error.unknown == ["shop-request", "payments"]  # in order of first appearance
+    assert error.lines() == [
+        f"{data}:3: sli: unknown SLI 'shop-request' (did you mean 'shop-requests'?) in 1 row",
+        f"{data}:4: sli: unknown SLI 'payments' in 1 row",
+        "the specs declare: shop-latency, shop-requests "
+        "(use --ignore-unknown to skip rows naming other SLIs)",
+    ]
+    assert error.detail.startswith(
+        f"unknown SLIs: 'shop-request' (did you mean 'shop-requests'?) first at {data}:3, "
+        f"'payments' first at {data}:4; the specs declare: shop-latency, shop-requests"
+    )
 
 
 def test_ignore_unknown_skips_those_rows_and_lists_them(tmp_path: Path) -> None:
@@ -124,13 +130,13 @@ def test_ignore_unknown_skips_those_rows_and_lists_them(tmp_path: Path) -> None:
             "value for a ratio SLI",
             {"sli": "shop-requests", "value": 0.2},
             3,
-            "SLI 'shop-requests' counts events: rows need 'good' and 'total', not a 'value'",
+            "value: SLI 'shop-requests' takes counts: send good and total, not value",
         ),
         (
             "counts for a threshold SLI",
             {"sli": "shop-latency", "good": 1, "total": 1},
             3,
-            "SLI 'shop-latency' is a threshold SLI: rows need a 'value', not good/total",
+            "good: SLI 'shop-latency' takes observations: send value, not good and total",
         ),
     ],
 )
@@ -144,9 +150,9 @@ def test_rows_of_the_wrong_shape_are_refused(
         {"time": moment, **row},
     ]
     data = write_jsonl(tmp_path / "events.jsonl", rows)
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidEvents) as caught:
         evaluate_file(SLOS, data, at=AT)
-    # The line named is the first row of the wrong shape.
+    # The line named is the row of the wrong shape, with the field to change.
     assert caught.value.detail == f"{data}:{line}: {message}", name
 
 
