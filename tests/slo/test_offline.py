@@ -228,3 +228,53 @@ spec:
     assert (bounded.good, bounded.total) == (3, 4)
     # All four values arrived two minutes ago: the 5m window holds them, with the same SLI.
     assert bounded.window_counts[timedelta(minutes=5)].total == 4
+
+
+def test_every_bad_row_is_reported_with_the_unknown_names(tmp_path: Path) -> None:
+    moment = int(AT.timestamp()) - 60
+    rows: list[dict[str, object]] = [
+        {"time": moment, "sli": "shop-requests", "good": 2, "total": 1},
+        {"time": moment, "sli": "shop-latency", "value": 0.1},
+        {"time": moment, "sli": "shop-requests", "value": 0.2},
+        {"time": moment, "sli": "payments", "good": 1, "total": 1},
+        {"time": moment, "sli": "shop-requests", "good": 1, "total": -3},
+    ]
+    data = write_jsonl(tmp_path / "events.jsonl", rows)
+    with pytest.raises(InvalidEvents) as caught:
+        evaluate_file(SLOS, data, at=AT)
+    error = caught.value
+    assert [(p.line, p.field) for p in error.problems] == [(1, "good"), (3, "value"), (5, "total")]
+    assert error.unknown == ["payments"]
+    assert error.summary() == "3 invalid events and 1 unknown SLI name"
+    # Ignoring unknown names drops them from the report, not the bad rows.
+    with pytest.raises(InvalidEvents) as ignoring:
+        evaluate_file(SLOS, data, at=AT, ignore_unknown=True)
+    assert type(ignoring.value) is InvalidEvents
+    assert ignoring.value.unknown == []
+    assert ignoring.value.total == 3
+
+
+@pytest.mark.parametrize("literal", ["1" + "0" * 400, "1e400", "NaN", "Infinity", "-Infinity"])
+def test_values_beyond_float_range_are_refused(tmp_path: Path, literal: str) -> None:
+    moment = int(AT.timestamp()) - 60
+    data = tmp_path / "events.jsonl"
+    data.write_text(
+        f'{{"time": {moment}, "sli": "shop-latency", "value": 0.1}}\n'
+        f'{{"time": {moment}, "sli": "shop-latency", "value": {literal}}}\n'
+    )
+    with pytest.raises(InvalidEvents) as caught:
+        evaluate_file(SLOS, data, at=AT)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (2, "value")
+    assert problem.message.startswith("must be a finite number")
+
+
+def test_rows_are_counted_across_chunks(tmp_path: Path) -> None:
+    # More rows than one chunk holds: the per-SLI arrays of every chunk are joined.
+    moment = int(AT.timestamp()) - 60
+    rows: list[dict[str, object]] = [
+        {"time": moment, "sli": "shop-requests", "good": i % 2, "total": 1} for i in range(70_000)
+    ]
+    data = write_jsonl(tmp_path / "events.jsonl", rows)
+    availability = by_key(evaluate_file(SLOS, data, at=AT))["shop/availability"]
+    assert (availability.good, availability.total) == (35_000.0, 70_000.0)

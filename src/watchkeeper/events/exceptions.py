@@ -25,13 +25,20 @@ _PRINTABLE_INT_BITS = 14_000
 
 def shown(raw: object) -> str:
     """``raw`` as a message shows it: its repr, shortened when long (a 400-digit number)."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"  # as JSON writes it
     if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() > 64:
         if raw.bit_length() >= _PRINTABLE_INT_BITS:
             return f"{'-' if raw < 0 else ''}an integer of over 4000 digits"
-        text = str(raw)
-        digits = len(text.lstrip("-"))
-        return f"{text[:12]}...{text[-4:]} ({digits} digits)" if digits > 24 else text
+        sign, digits = ("-", str(-raw)) if raw < 0 else ("", str(raw))
+        if len(digits) > 24:
+            return f"{sign}{digits[:12]}...{digits[-4:]} ({len(digits)} digits)"
+        return sign + digits
     if isinstance(raw, str) and len(raw) > _SHOWN_CHARS:
+        text = raw.strip()
+        sign, digits = (text[0], text[1:]) if text[:1] in ("+", "-") else ("", text)
+        if digits.isdecimal():
+            return f"'{sign}{digits[:12]}...{digits[-4:]}' ({len(digits)} digits)"
         return f"{raw[:24]!r}... ({len(raw)} characters)"
     text = repr(raw)
     if len(text) > _SHOWN_CHARS + 20:
@@ -271,7 +278,10 @@ class InvalidEvents(InvalidInput):
         """What was wrong, counted: "3 invalid events and 1 unknown SLI name"."""
         parts = []
         if self.total:
-            parts.append(f"{_plural(self.rows, 'invalid event')}")
+            events = _plural(self.rows, "invalid event")
+            if self.total != self.rows:
+                events += f" ({_plural(self.total, 'problem')})"
+            parts.append(events)
         if self.unknown_total:
             parts.append(_plural(self.unknown_total, "unknown SLI name"))
         return " and ".join(parts) or "invalid events"

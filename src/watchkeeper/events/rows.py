@@ -118,7 +118,7 @@ def tally(chunk: EventChunk, selected: NDArray[np.bool_]) -> Iterator[tuple[str,
     order = np.argsort(codes, kind="stable")
     distinct, firsts, counts = np.unique(codes[order], return_index=True, return_counts=True)
     for code, first, count in zip(distinct.tolist(), firsts.tolist(), counts.tolist(), strict=True):
-        places = chunk.location[rows[order[first : first + MAX_LISTED_ROWS]]]
+        places = chunk.location[rows[order[first : first + min(count, MAX_LISTED_ROWS)]]]
         yield chunk.names[code], count, places.tolist()
 
 

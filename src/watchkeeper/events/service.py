@@ -362,9 +362,9 @@ class _Batch:
             name = names.get(int(counts.sli_id[row]), "?")
             self.problems.add(
                 EventProblem(
-                    f"the events of SLI {name!r} in the {self.resolution}-second bucket from "
-                    f"{start.replace('+00:00', 'Z')} would count more than {MAX_COUNT} "
-                    "(the most a bucket keeps exactly): send them as smaller counts",
+                    f"SLI {name!r}, {self.resolution}-second bucket from "
+                    f"{start.replace('+00:00', 'Z')}: the totals would sum to more than "
+                    f"{MAX_COUNT}, the most a bucket keeps exactly",
                     field="total",
                 )
             )
