@@ -119,7 +119,7 @@ def test_ingest_output_is_bounded_for_a_huge_bad_file(data_dir: Path, tmp_path: 
         (
             "time,sli,good,bad\n",
             "missing column 'total'; unknown column 'bad' (rows carry good and total, not bad)",
-        ),  # fmt: skip
+        ),
         ("time,sli,good,total,total\n", "duplicate column 'total'"),
         ("", "the file is empty"),
     ],
