@@ -242,3 +242,11 @@ def test_json_array_files_that_cannot_hold_events(
     with pytest.raises(InvalidEventFile) as caught:
         list(read_rows(path))
     assert caught.value.detail.startswith(f"{path}: {message}")
+
+
+def test_jsonl_in_a_csv_named_file_is_pointed_out(tmp_path: Path) -> None:
+    path = write(tmp_path, "events.csv", VALID_COUNTS + "\n")
+    with pytest.raises(InvalidEventFile) as caught:
+        list(read_rows(path))
+    assert caught.value.detail.startswith(f"{path}: header: no known column")
+    assert caught.value.detail.endswith("; JSONL files need a .jsonl name)")

@@ -252,6 +252,8 @@ def _csv_columns(header: list[str], source: str) -> tuple[int, ...]:
             positions[name] = index
     if not positions:
         got = _quoted([raw.strip() for raw in header])
+        if header[0].lstrip().startswith("{"):
+            got += "; JSONL files need a .jsonl name"
         raise InvalidEventFile(
             f"{source}: header: no known column (the first line must be the header); "
             f"{_EXPECTED_HEADER} (got {got})"
