@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any, cast
@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.core.slo import SLI, Operator, SLIKind, SourceKind
 from watchkeeper.errors import InvalidInput
-from watchkeeper.events import datafile, repository
+from watchkeeper.events import datafile, limits, repository
 from watchkeeper.events.datafile import MAX_COUNT, EventChunk, EventRow
-from watchkeeper.events.exceptions import EventProblem, InvalidEvents, ProblemLog
+from watchkeeper.events.exceptions import InvalidEvents, ProblemLog
 from watchkeeper.events.models import SLIRecord
 from watchkeeper.events.repository import BucketCounts
 from watchkeeper.events.rows import report_kind_mismatches, tally
@@ -284,16 +284,9 @@ class _Batch:
         self, keys: NDArray[np.int64], good: NDArray[np.int64], total: NDArray[np.int64]
     ) -> BucketCounts:
         """:func:`_group`, noting buckets past MAX_COUNT once sums could get there."""
-        grouped = _group(keys, good, total)
-        if self.total_bound > MAX_COUNT and len(keys):
-            # Float sums of non-negative integers never fall below MAX_COUNT once the exact
-            # sum passes it (rounding is monotonic), while int64 sums could wrap around.
-            order = np.argsort(keys, kind="stable")
-            sorted_keys = keys[order]
-            heads = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
-            sums = np.add.reduceat(total[order].astype(np.float64), heads)
-            self.over_limit.update(sorted_keys[heads][sums > MAX_COUNT].tolist())
-        return grouped
+        if self.total_bound > MAX_COUNT:
+            self.over_limit.update(limits.keys_past_limit(keys, total))
+        return _group(keys, good, total)
 
     def _merged(self) -> BucketCounts:
         if len(self.parts) == 1:
@@ -334,72 +327,22 @@ class _Batch:
         )
 
     def _check_limits(self, counts: BucketCounts) -> None:
-        """Refuse buckets whose total (with what is stored) would pass MAX_COUNT.
-
-        Writes that race with this check can pass the limit at most twice over, still far
-        inside the BIGINT columns.
-        """
-        over = np.zeros(len(counts.sli_id), dtype=np.bool_)
-        if self.over_limit:
-            keys = (counts.sli_id << _SLOT_BITS) | (counts.start // self.resolution)
-            over |= np.isin(keys, np.fromiter(self.over_limit, dtype=np.int64))
-        stored_largest = repository.largest_total(
-            self.session,
-            sli_ids=np.unique(counts.sli_id).tolist(),
-            resolution=self.resolution,
-            start=int(counts.start.min()),
-            end=int(counts.start.max()) + 1,
-        )
-        if stored_largest + int(counts.total.max()) > MAX_COUNT:
-            over |= self._past_limit_with_stored(counts)
+        """Refuse buckets whose total (with what is stored) would pass MAX_COUNT."""
+        keys = (counts.sli_id << _SLOT_BITS) | (counts.start // self.resolution)
+        over = limits.keys_in(keys, self.over_limit)
+        over |= limits.past_limit_with_stored(self.session, counts, resolution=self.resolution)
         if not over.any():
             return
-        names = {r.id: r.source_name for records in self.records.values() for r in records}
-        rows = np.flatnonzero(over)
-        room = max(self.problems.cap - len(self.problems.problems), 0)
-        for row in rows[:room].tolist():
-            start = datetime.fromtimestamp(int(counts.start[row]), UTC).isoformat()
-            name = names.get(int(counts.sli_id[row]), "?")
-            self.problems.add(
-                EventProblem(
-                    f"SLI {name!r}, {self.resolution}-second bucket from "
-                    f"{start.replace('+00:00', 'Z')}: the totals would sum to more than "
-                    f"{MAX_COUNT}, the most a bucket keeps exactly",
-                    field="total",
-                )
-            )
-        self.problems.add_unlisted(len(rows) - min(room, len(rows)))
-
-    def _past_limit_with_stored(self, counts: BucketCounts) -> NDArray[np.bool_]:
-        """Which buckets pass MAX_COUNT once added to the stored ones (read exactly)."""
-        stored = repository.bucket_rows(
-            self.session,
-            sli_ids=np.unique(counts.sli_id).tolist(),
-            start=int(counts.start.min()),
-            end=int(counts.start.max()) + 1,
+        listed, found = limits.limit_problems(
+            counts,
+            over,
+            resolution=self.resolution,
+            names={r.id: r.source_name for rs in self.records.values() for r in rs},
+            room=max(self.problems.cap - len(self.problems.problems), 0),
         )
-        same = stored.resolution == self.resolution
-        stored_totals = {
-            (sli_id, start): total
-            for sli_id, start, total in zip(
-                stored.sli_id[same].tolist(),
-                stored.start[same].tolist(),
-                stored.total[same].tolist(),
-                strict=True,
-            )
-        }
-        return np.array(
-            [
-                stored_totals.get((sli_id, start), 0) + total > MAX_COUNT
-                for sli_id, start, total in zip(
-                    counts.sli_id.tolist(),
-                    counts.start.tolist(),
-                    counts.total.tolist(),
-                    strict=True,
-                )
-            ],
-            dtype=np.bool_,
-        )
+        for problem in listed:
+            self.problems.add(problem)
+        self.problems.add_unlisted(found - len(listed))
 
 
 def _group(
