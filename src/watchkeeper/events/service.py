@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.core.slo import SLI, Operator, SLIKind, SourceKind
 from watchkeeper.errors import InvalidInput
-from watchkeeper.events import datafile, limits, repository
+from watchkeeper.events import bucket_limits, datafile, repository
 from watchkeeper.events.datafile import MAX_COUNT, EventChunk, EventRow
 from watchkeeper.events.exceptions import InvalidEvents, ProblemLog
 from watchkeeper.events.models import SLIRecord
@@ -285,7 +285,7 @@ class _Batch:
     ) -> BucketCounts:
         """:func:`_group`, noting buckets past MAX_COUNT once sums could get there."""
         if self.total_bound > MAX_COUNT:
-            self.over_limit.update(limits.keys_past_limit(keys, total))
+            self.over_limit.update(bucket_limits.keys_past_limit(keys, total))
         return _group(keys, good, total)
 
     def _merged(self) -> BucketCounts:
@@ -329,11 +329,13 @@ class _Batch:
     def _check_limits(self, counts: BucketCounts) -> None:
         """Refuse buckets whose total (with what is stored) would pass MAX_COUNT."""
         keys = (counts.sli_id << _SLOT_BITS) | (counts.start // self.resolution)
-        over = limits.keys_in(keys, self.over_limit)
-        over |= limits.past_limit_with_stored(self.session, counts, resolution=self.resolution)
+        over = bucket_limits.keys_in(keys, self.over_limit)
+        over |= bucket_limits.past_limit_with_stored(
+            self.session, counts, resolution=self.resolution
+        )
         if not over.any():
             return
-        listed, found = limits.limit_problems(
+        listed, found = bucket_limits.limit_problems(
             counts,
             over,
             resolution=self.resolution,

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchkeeper.events.limits import keys_in, keys_past_limit
+from watchkeeper.events.bucket_limits import keys_in, keys_past_limit
 from watchkeeper.events.rows import MAX_COUNT
 
 # Totals near the limit (where float rounding could hide a pass) and small ones.
