@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
 from watchkeeper.errors import InvalidInput
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.slo import service
 from watchkeeper.slo.exceptions import KeyMismatch
 from watchkeeper.slo.explain import Explanation, explain
@@ -102,7 +103,7 @@ def apply_slos(spec_set: SpecBody, session: SessionDep, _token: WriteToken) -> A
 
 
 def _apply(session: SessionDep, spec_set: SpecSet) -> ApplyResultRead:
-    result = service.apply(session, spec_set=spec_set, now=utcnow())
+    result = spec_flows.apply(session, spec_set=spec_set, now=utcnow())
     return ApplyResultRead(**result.__dict__)
 
 
