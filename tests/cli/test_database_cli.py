@@ -11,6 +11,7 @@ import pytest
 from alembic import command
 from click.testing import Result
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from tests.slo import scenario
@@ -20,6 +21,7 @@ from watchkeeper.cli.main import app
 from watchkeeper.config import Settings, normalise_database_url
 from watchkeeper.db import make_engine
 from watchkeeper.migrate import alembic_config, schema_state
+from watchkeeper.slo import service as slo_service
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -309,3 +311,18 @@ def test_postgresql_empty_schema_is_refused_until_db_upgrade(
     assert run("slo", "list", **env).exit_code == 0
     assert run("serve", **env).exit_code == 0
     assert no_server == ["serve"]
+
+
+def test_a_database_failing_mid_command_is_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {"WATCHKEEPER_DATA_DIR": str(tmp_path / "data")}
+    assert run("db", "upgrade", **env).exit_code == 0
+
+    def lost(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT ...", {}, Exception("server closed the connection\nmore"))
+
+    monkeypatch.setattr(slo_service, "list_slos", lost)
+    result = run("slo", "list", **env)
+    assert result.exit_code == 1
+    assert result.stderr == "error: database error: server closed the connection\n"

@@ -213,3 +213,13 @@ def test_figures_and_alerts_tables_fit_80_columns() -> None:
 def test_user_text_is_shown_as_is_not_as_markup() -> None:
     lines = render(fitted_table([Column("SLO", kind="fold")], [["[bold]shop[/bold]/x"]], width=80))
     assert "[bold]shop[/bold]/x" in "\n".join(lines)
+
+
+def test_when_nothing_fits_only_the_columns_that_cannot_go_remain() -> None:
+    columns = [
+        Column("SLO", kind="fold"),
+        Column("SLI value", justify="right"),
+        Column("format", drop=1),
+    ]
+    table = fitted_table(columns, [["checkout/availability", "99.957%", "native"]], width=20)
+    assert [column.header for column in table.columns] == ["SLO", "SLI value"]
