@@ -34,8 +34,8 @@ from watchkeeper.core.windows import alert_windows, window_start
 from watchkeeper.db import make_engine, make_session_factory, session_scope
 from watchkeeper.events import repository as events_repository
 from watchkeeper.events.repository import BucketCounts
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.migrate import upgrade_to_head
-from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.specs import SpecSet
 
@@ -142,7 +142,7 @@ def main() -> None:
     slos = build_slos(args.slos)
     setup_started = time.perf_counter()
     with session_scope(factory) as session:
-        slo_service.apply(session, spec_set=SpecSet(slos=slos), now=START)
+        spec_flows.apply(session, spec_set=SpecSet(slos=slos), now=START)
     evaluator = Evaluator(history_interval=timedelta(days=365))
     with session_scope(factory) as session:
         evaluator.tick(session, now=START)

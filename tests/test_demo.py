@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.slo.scenario import AT
 from watchkeeper.demo.simulator import LATENCY_SLI, REQUESTS_SLI, Profile, Simulator, backfill
 from watchkeeper.events.models import SLIBucket, SLIRecord
-from watchkeeper.slo import service as slo_service
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.specs import load_text
 
 MINUTE = 60
@@ -24,7 +24,7 @@ MINUTE = 60
 def checkout(session: Session) -> None:
     """The demo's own specs applied (they register both SLIs)."""
     text = resources.files("watchkeeper.demo").joinpath("checkout.yaml").read_text()
-    slo_service.apply(session, spec_set=load_text(text), now=AT)
+    spec_flows.apply(session, spec_set=load_text(text), now=AT)
     session.commit()
 
 

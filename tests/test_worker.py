@@ -18,6 +18,7 @@ from watchkeeper import worker as worker_module
 from watchkeeper.config import Settings
 from watchkeeper.events import service as events_service
 from watchkeeper.events.models import SLIBucket
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.slo import repository, service
 from watchkeeper.slo.models import SLOHistory
 from watchkeeper.specs import load_text
@@ -52,7 +53,7 @@ def buckets(session: Session, resolution: int, before: float | None = None) -> i
 
 def setup_shop(session: Session) -> int:
     """Apply and ingest the shop scenario plus 24 old minute buckets; returns their total."""
-    service.apply(session, spec_set=load_text(scenario.SPEC), now=AT - timedelta(days=40))
+    spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT - timedelta(days=40))
     events_service.ingest(session, scenario.event_rows(), now=AT)
     moment = int(AT.timestamp())
     old = [
@@ -111,7 +112,7 @@ def test_minutes_read_by_long_alert_windows_survive_the_first_compaction(
 ) -> None:
     # A 7 d alert window keeps 7 d + 2 h of minute buckets in the evaluator, longer than the
     # 4 d retention setting: a fresh worker must not fold those minutes before it knows that.
-    service.apply(session, spec_set=load_text(QUARTERLY), now=AT - timedelta(days=100))
+    spec_flows.apply(session, spec_set=load_text(QUARTERLY), now=AT - timedelta(days=100))
     moment = int(AT.timestamp())
     rows = [
         {"time": moment - 5 * 86_400 + 60 * m, "sli": "api-requests", "good": 90, "total": 100}
@@ -165,7 +166,7 @@ def test_history_cadence_comes_from_settings(
 
 def burst(session: Session) -> None:
     """An hour of healthy api traffic before AT, then 3000 failures at AT (every alert fires)."""
-    service.apply(session, spec_set=load_text(API_SPEC), now=AT - timedelta(hours=2))
+    spec_flows.apply(session, spec_set=load_text(API_SPEC), now=AT - timedelta(hours=2))
     moment = int(AT.timestamp())
     healthy = [
         {"time": moment - 60 * m, "sli": "api-requests", "good": 100, "total": 100}

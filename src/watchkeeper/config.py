@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# URL schemes Watchkeeper has drivers for: the stdlib's sqlite3 and psycopg 3.
+SUPPORTED_SCHEMES = (
+    "sqlite",
+    "postgresql",
+    "postgresql+psycopg",
+    "postgres",
+    "postgres+psycopg",
+)
 
 # A generous bound on the bytes of one SLI event in a JSON batch.
 EVENT_BYTES = 1024
@@ -14,7 +25,10 @@ EVENT_BYTES = 1024
 class Settings(BaseSettings):
     """Runtime settings, read from ``WATCHKEEPER_*`` environment variables."""
 
-    model_config = SettingsConfigDict(env_prefix="WATCHKEEPER_", extra="ignore")
+    # Errors never echo a value: a database URL may hold a password.
+    model_config = SettingsConfigDict(
+        env_prefix="WATCHKEEPER_", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Field(
         default=Path("data"), description="Directory for the embedded SQLite database."
@@ -55,6 +69,26 @@ class Settings(BaseSettings):
         """Largest body of POST /api/v1/events: a generous 1 KiB per event of a full batch."""
         return self.max_event_batch * EVENT_BYTES
 
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database_url(cls, value: str | None) -> str | None:
+        """Refuse URLs Watchkeeper has no driver for, naming the schemes it supports."""
+        if not value:
+            return None  # empty means the default SQLite file under data_dir
+        scheme = value.partition("://")[0].lower() if "://" in value else ""
+        if scheme not in SUPPORTED_SCHEMES:
+            shown = f"scheme {scheme!r}" if scheme else "a URL without a scheme"
+            raise ValueError(
+                f"{shown} is not supported; use one of {', '.join(SUPPORTED_SCHEMES)} "
+                "(e.g. postgresql://user@host:5432/watchkeeper or sqlite:///path/watchkeeper.db)"
+            )
+        try:
+            make_url(normalise_database_url(value))
+        except (ArgumentError, ValueError) as exc:
+            # The URL itself is not echoed: it may hold a password.
+            raise ValueError(f"not a valid {scheme} URL: {exc}") from None
+        return value
+
     def resolved_database_url(self) -> str:
         """The database URL in use: the configured one or SQLite under data_dir."""
         if self.database_url:
@@ -63,8 +97,11 @@ class Settings(BaseSettings):
 
 
 def normalise_database_url(url: str) -> str:
-    """Select the psycopg 3 driver for bare ``postgresql://`` URLs."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
+    """Select the psycopg 3 driver for ``postgresql://`` and ``postgres[+psycopg]://`` URLs."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return url
+    scheme = scheme.lower()
+    if scheme in ("postgresql", "postgres", "postgres+psycopg"):
+        scheme = "postgresql+psycopg"
+    return f"{scheme}://{rest}"

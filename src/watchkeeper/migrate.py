@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
+from watchkeeper.errors import Unavailable
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class SchemaNotCurrent(Unavailable):
+    """The database schema is missing or older (or newer) than this version's migrations."""
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database stands against the packaged migrations."""
+
+    current: str | None  # None: no Watchkeeper schema at all
+    head: str
+    known: bool  # False: a revision these migrations do not have (a newer Watchkeeper's)
+
+    @property
+    def is_current(self) -> bool:
+        """Whether the database is at the newest migration."""
+        return self.current == self.head
 
 
 def alembic_config() -> Config:
@@ -28,12 +50,50 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def is_current(engine: Engine) -> bool:
-    """Whether the database is at the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+def schema_state(engine: Engine) -> SchemaState:
+    """The database's revision next to the newest one (connects; raises if it cannot)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_current_head()
+    assert head is not None, "the packaged migrations have a head"
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
-    return current == head
+    known = True
+    if current is not None:
+        try:
+            known = scripts.get_revision(current) is not None
+        except CommandError:
+            known = False
+    return SchemaState(current, head, known)
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest migration."""
+    return schema_state(engine).is_current
+
+
+def require_current(engine: Engine, *, shown: str) -> None:
+    """Raise SchemaNotCurrent unless the database is at the newest migration.
+
+    Only ``watchkeeper db upgrade`` migrates: servers and workers must never race each other
+    to change a shared schema, so everything else refuses to run on an outdated one.
+    """
+    state = schema_state(engine)
+    if state.is_current:
+        return
+    if state.current is None:
+        raise SchemaNotCurrent(
+            f"the database {shown} has no Watchkeeper schema yet: "
+            "run `watchkeeper db upgrade` first"
+        )
+    if not state.known:
+        raise SchemaNotCurrent(
+            f"the database {shown} is at schema revision {state.current}, which this version "
+            f"of Watchkeeper does not know (its newest is {state.head}): run a newer Watchkeeper"
+        )
+    raise SchemaNotCurrent(
+        f"the database {shown} is at schema revision {state.current}, not the newest "
+        f"({state.head}): run `watchkeeper db upgrade`"
+    )
 
 
 def revision(engine: Engine, message: str) -> None:

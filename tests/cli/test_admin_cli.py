@@ -48,6 +48,7 @@ def test_db_upgrade_without_a_database_server(tmp_path: Path) -> None:
 
 
 def test_token_create_json_prints_a_working_token(tmp_path: Path) -> None:
+    assert run(tmp_path, "db", "upgrade").exit_code == 0
     result = run(tmp_path, "token", "create", "--name", "ci", "--role", "editor", "--json")
     assert result.exit_code == 0, result.stderr
     body = json.loads(result.stdout)
@@ -67,6 +68,7 @@ def test_token_create_json_prints_a_working_token(tmp_path: Path) -> None:
 
 
 def test_token_create_text_defaults_to_viewer(tmp_path: Path) -> None:
+    assert run(tmp_path, "db", "upgrade").exit_code == 0
     result = run(tmp_path, "token", "create", "--name", "dashboard")
     assert result.exit_code == 0
     assert "token 'dashboard' (viewer): wk_" in result.stdout
@@ -91,6 +93,7 @@ def test_token_create_text_defaults_to_viewer(tmp_path: Path) -> None:
     ],
 )
 def test_token_create_errors(tmp_path: Path, name: str, arguments: list[str], message: str) -> None:
+    assert run(tmp_path, "db", "upgrade").exit_code == 0
     assert run(tmp_path, "token", "create", "--name", "taken").exit_code == 0
     result = run(tmp_path, "token", "create", *arguments)
     assert result.exit_code == 1, name

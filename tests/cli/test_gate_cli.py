@@ -17,6 +17,7 @@ from watchkeeper.db import make_engine, make_session_factory, session_scope, utc
 from watchkeeper.events import service as events_service
 
 Run = Callable[..., Result]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ def run(tmp_path: Path) -> Run:
         assert result.exception is None or isinstance(result.exception, SystemExit)
         return result
 
+    assert invoke("db", "upgrade").exit_code == 0
     return invoke
 
 
@@ -57,7 +59,7 @@ def api(run: Run, tmp_path: Path) -> Callable[[str], None]:
         ("fast", None, 1, "require_approval", "fast-spend"),
         ("exhausted", None, 1, "deny", "budget-exhausted"),
         ("exhausted", "fix", 1, "require_approval", "fast-spend"),
-        ("exhausted", "rollback", 0, "allow", None),
+        ("exhausted", "rollback", 0, "allow", "budget-exhausted"),
     ],
 )
 def test_gate_json(
@@ -78,6 +80,7 @@ def test_gate_json(
     assert (body["decided_by"] or {}).get("rule") == rule
     assert body["policies"] == ["api-policy"]
     assert [s["key"] for s in body["slos"]] == ["api/availability"]
+    assert body["not_evaluated"] == []
 
 
 def test_gate_text(run: Run, api: Callable[[str], None]) -> None:
@@ -91,8 +94,12 @@ def test_gate_text(run: Run, api: Callable[[str], None]) -> None:
     ) in " ".join(denied.stdout.split())  # Rich wraps lines at the terminal width
     allowed = run("gate", "--service", "api", "--change-type", "rollback")
     assert allowed.exit_code == 0
-    assert "ALLOW deploy of api" in allowed.stdout
-    assert "no rule of api-policy matched" in allowed.stdout
+    assert "ALLOW deploy of api (change type rollback)" in allowed.stdout
+    assert (
+        "allowed by policy 'api-policy' on api/availability: exempt from rule "
+        "budget-exhausted: change type rollback (error budget remaining -50.00% < 0.00%)"
+    ) in " ".join(allowed.stdout.split())
+    assert "no rule" not in allowed.stdout
 
 
 def test_gate_without_policy_or_service(run: Run, tmp_path: Path) -> None:
@@ -107,3 +114,41 @@ def test_gate_without_policy_or_service(run: Run, tmp_path: Path) -> None:
     assert unknown.stdout == ""
     assert "no SLOs have been applied for service 'web'" in unknown.stderr
     assert run("gate").exit_code == 2  # --service is required: a usage error
+
+
+NO_DATA_DENY = """\
+apiVersion: watchkeeper/v1
+kind: ErrorBudgetPolicy
+name: payments-policy
+services: [payments-gateway]
+rules:
+  - name: blind
+    when: {no_data: true}
+    action: deny
+"""
+
+
+def test_an_slo_reading_prometheus_is_named_and_counts_as_no_data(run: Run, tmp_path: Path) -> None:
+    spec = tmp_path / "payments.yaml"
+    spec.write_text((EXAMPLES / "sloth" / "payments-raw.yaml").read_text() + "---\n" + NO_DATA_DENY)
+    assert run("slo", "apply", str(spec)).exit_code == 0
+    as_json = run("gate", "--service", "payments-gateway", "--json")
+    # Skipped before, this answered ALLOW, exit 0, with no policy applied.
+    assert as_json.exit_code == 1
+    body = json.loads(as_json.stdout)
+    assert (body["decision"], body["policies"]) == ("deny", ["payments-policy"])
+    assert body["decided_by"]["reason"] == "not evaluated: reads Prometheus"
+    assert body["not_evaluated"] == [
+        {"slo": "payments-gateway/authorisations", "reason": "reads Prometheus"}
+    ]
+    text = run("gate", "--service", "payments-gateway")
+    assert text.exit_code == 1
+    flat = " ".join(text.stdout.split())
+    assert "DENY deploy of payments-gateway" in flat
+    assert (
+        "decided by policy 'payments-policy' rule 'blind' on payments-gateway/authorisations: "
+        "not evaluated: reads Prometheus"
+    ) in flat
+    assert (
+        "payments-gateway/authorisations: not evaluated: reads Prometheus (counts as no data)"
+    ) in flat

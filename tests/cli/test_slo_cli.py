@@ -42,6 +42,7 @@ def run(data_dir: Path) -> Run:
         assert result.exception is None or isinstance(result.exception, SystemExit)
         return result
 
+    assert invoke("db", "upgrade").exit_code == 0
     return invoke
 
 
@@ -281,7 +282,7 @@ def test_status_evaluates_now(run: Run, spec: Path, data_dir: Path) -> None:
         assert [a["firing"] for a in body["alerts"]] == [False, False, True, True]
     table = run("slo", "status", "availability")
     assert table.exit_code == 0
-    assert "95.0000%" in table.stdout
+    assert "95.000%" in table.stdout
     assert "FIRING" in table.stdout
 
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 import pytest
 
 from watchkeeper.core.gate import (
+    RuleMatch,
     SLOFacts,
     condition_holds,
     decide,
     facts_for,
     policies_for,
     rule_windows,
+    unevaluated_facts,
 )
 from watchkeeper.core.policy import (
     ConditionKind,
@@ -84,8 +86,14 @@ def facts(**overrides: object) -> SLOFacts:
             GateAction.ALLOW,
             None,
         ),
-        # A fix is exempt from the freeze, so the next matching rule (none here) decides.
-        ("fix passes the freeze", facts(budget_remaining=-0.5), "fix", GateAction.ALLOW, None),
+        # A fix is exempt from the freeze and no later rule holds: the exemption decides.
+        (
+            "fix passes the freeze",
+            facts(budget_remaining=-0.5),
+            "fix",
+            GateAction.ALLOW,
+            "budget-exhausted",
+        ),
         (
             "page alert denies",
             facts(firing=frozenset({Severity.PAGE})),
@@ -170,24 +178,15 @@ def test_policies_attach_by_service_slo_key_or_name() -> None:
     assert decision.action is GateAction.ALLOW and decision.policies == ()
 
 
-def test_conditions_without_needed_figures_do_not_hold() -> None:
+def test_figures_without_data_do_not_hold() -> None:
+    # No events in a window means no figure: only no_data rules speak for silence.
     slo = facts()
-    assert condition_holds(PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW), slo) is None
-    # Without `within`, consumption is over the whole window: 1 - 0.8 remaining = 20 %.
     whole_window = PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.1)
+    # Without `within`, consumption is over the whole window: 1 - 0.8 remaining = 20 %.
     assert condition_holds(whole_window, slo) == (
         "20.00% of the error budget consumed in the SLO window"
     )
     assert condition_holds(whole_window, facts(budget_remaining=None)) is None
-    # A burn rate needs its window (specs require one).
-    assert condition_holds(PolicyCondition(ConditionKind.BURN_RATE_ABOVE, value=0.1), slo) is None
-    assert (
-        condition_holds(PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.5), slo) is None
-    )
-    unknown_window = PolicyCondition(
-        ConditionKind.BURN_RATE_ABOVE, value=0.1, within=timedelta(days=2)
-    )
-    assert condition_holds(unknown_window, slo) is None
     assert (
         condition_holds(
             PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW, value=0.5),
@@ -195,6 +194,8 @@ def test_conditions_without_needed_figures_do_not_hold() -> None:
         )
         is None
     )
+    assert condition_holds(HOT.condition, facts(burn_rate_within={HOUR: None})) is None
+    assert condition_holds(FAST_SPEND.condition, facts(consumed_within={TEN_DAYS: None})) is None
     # An alert condition without a severity means a page.
     assert (
         condition_holds(
@@ -202,6 +203,58 @@ def test_conditions_without_needed_figures_do_not_hold() -> None:
         )
         == "page burn-rate alert firing"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "condition", "slo", "reason"),
+    [
+        (
+            "no threshold",
+            PolicyCondition(ConditionKind.BUDGET_REMAINING_BELOW),
+            facts(),
+            "budget_remaining_below has no usable threshold (None)",
+        ),
+        (
+            "a threshold that is not a number",
+            PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=float("nan")),
+            facts(),
+            "budget_consumed_over has no usable threshold (nan)",
+        ),
+        (
+            "a burn rate without a window",
+            PolicyCondition(ConditionKind.BURN_RATE_ABOVE, value=0.1),
+            facts(),
+            "burn_rate_above has no window (within)",
+        ),
+        (
+            "a burn rate window never computed",
+            PolicyCondition(ConditionKind.BURN_RATE_ABOVE, value=0.1, within=timedelta(days=2)),
+            facts(),
+            "no burn rate figure over the last 2d was computed",
+        ),
+        (
+            "a consumption window never computed",
+            PolicyCondition(ConditionKind.BUDGET_CONSUMED_OVER, value=0.5, within=HOUR),
+            facts(),
+            "no budget consumed figure over the last 1h was computed",
+        ),
+        (
+            "a figure that is not a number",
+            FREEZE.condition,
+            facts(budget_remaining=float("nan")),
+            "the budget_remaining_below figure over the SLO window is not a number",
+        ),
+    ],
+)
+def test_a_rule_that_cannot_be_checked_holds(
+    name: str, condition: PolicyCondition, slo: SLOFacts, reason: str
+) -> None:
+    # Comparing with nothing (or NaN) is always false: the rule would silently pass.
+    assert condition_holds(condition, slo) == f"rule cannot be checked: {reason}", name
+    rule = PolicyRule("broken", condition, GateAction.DENY)
+    decision = decide([slo], [ErrorBudgetPolicy("p", (rule,), services=("checkout",))])
+    assert decision.action is GateAction.DENY, name
+    assert decision.decided_by is not None and decision.decided_by.rule == "broken", name
 
 
 def test_reasons_carry_the_figures() -> None:
@@ -292,3 +345,91 @@ def test_consumption_within_a_calendar_window_ignores_the_previous_period() -> N
     status = evaluate(slo, series, at)
     assert status.error_budget_remaining == 1.0
     assert facts_for(slo, series, status, {TEN_DAYS}).consumed_within[TEN_DAYS] == 0.0
+
+
+def test_an_slo_the_gate_could_not_evaluate_counts_as_no_data() -> None:
+    prometheus = unevaluated_facts(
+        key="checkout/payments", service="checkout", policy=None, reason="reads Prometheus"
+    )
+    assert condition_holds(BLIND.condition, prometheus) == "not evaluated: reads Prometheus"
+    # It has no figures: every other rule is silent about it, as for an SLO without events.
+    for rule in (FREEZE, FAST_SPEND, PAGING, HOT):
+        assert condition_holds(rule.condition, prometheus) is None, rule.name
+    deny_blind = ErrorBudgetPolicy(
+        "blind-deny",
+        (PolicyRule("blind", PolicyCondition(ConditionKind.NO_DATA), GateAction.DENY),),
+        services=("checkout",),
+    )
+    decision = decide([facts(), prometheus], [deny_blind])
+    assert decision.action is GateAction.DENY
+    assert decision.policies == ("blind-deny",)
+    assert decision.decided_by == RuleMatch(
+        "blind-deny",
+        "blind",
+        "checkout/payments",
+        GateAction.DENY,
+        "not evaluated: reads Prometheus",
+    )
+    # A policy without a no_data rule treats it as it treats silence: no rule holds.
+    lenient = decide([prometheus], [ErrorBudgetPolicy("r", (FREEZE,), services=("checkout",))])
+    assert (lenient.action, lenient.policies, lenient.matches) == (GateAction.ALLOW, ("r",), ())
+
+
+def test_an_exemption_says_which_rule_it_passed() -> None:
+    paging_burn = PolicyRule(
+        "paging-burn",
+        PolicyCondition(ConditionKind.ALERT_FIRING, severity=Severity.PAGE),
+        GateAction.DENY,
+        exempt_change_types=("fix", "rollback"),
+    )
+    policy = ErrorBudgetPolicy("release", (paging_burn,), services=("checkout",))
+    paging = facts(firing=frozenset({Severity.PAGE}))
+    decision = decide([paging], [policy], change_type="rollback")
+    assert decision.action is GateAction.ALLOW
+    expected = RuleMatch(
+        "release",
+        "paging-burn",
+        "checkout/availability",
+        GateAction.ALLOW,
+        "exempt from rule paging-burn: change type rollback (page burn-rate alert firing)",
+        exempt=True,
+    )
+    assert decision.decided_by == expected
+    assert decision.exemptions == (expected,)
+    assert decision.matches == ()
+    # Without the exemption the same rule denies.
+    assert decide([paging], [policy], change_type="feature").decided_by == RuleMatch(
+        "release",
+        "paging-burn",
+        "checkout/availability",
+        GateAction.DENY,
+        "page burn-rate alert firing",
+    )
+
+
+def test_a_later_rule_still_decides_after_an_exemption() -> None:
+    # Exhausted and hot: a fix passes the freeze but the hot burn still needs an approval.
+    hot = facts(budget_remaining=-0.5, burn_rate_within={HOUR: 3.0})
+    decision = decide([hot], [POLICY], change_type="fix")
+    assert decision.action is GateAction.REQUIRE_APPROVAL
+    assert decision.decided_by is not None and decision.decided_by.rule == "hot"
+    assert [(m.rule, m.exempt) for m in decision.exemptions] == [("budget-exhausted", True)]
+
+
+def test_an_exemption_is_named_before_a_plain_allow_rule() -> None:
+    quiet_ok = ErrorBudgetPolicy(
+        "quiet",
+        (PolicyRule("quiet-ok", PolicyCondition(ConditionKind.NO_DATA), GateAction.ALLOW),),
+        slos=("checkout/latency",),
+    )
+    freeze = ErrorBudgetPolicy("freeze", (FREEZE,), slos=("checkout/availability",))
+    silent = facts(key="checkout/latency", total=0.0, budget_remaining=None)
+    exhausted = facts(budget_remaining=-0.5)
+    decision = decide([silent, exhausted], [quiet_ok, freeze], change_type="fix")
+    assert decision.action is GateAction.ALLOW
+    assert [m.rule for m in decision.matches] == ["quiet-ok"]
+    assert decision.decided_by is not None
+    assert (decision.decided_by.rule, decision.decided_by.exempt) == ("budget-exhausted", True)
+    # With nothing exempted, the allow rule is named.
+    alone = decide([silent], [quiet_ok, freeze], change_type="fix")
+    assert alone.decided_by is not None and alone.decided_by.rule == "quiet-ok"

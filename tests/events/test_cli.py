@@ -118,14 +118,13 @@ def test_missing_file_exits_1(data_dir: Path, tmp_path: Path) -> None:
     assert "not a regular file" in err
 
 
-def test_a_fresh_data_dir_is_migrated_first(tmp_path: Path) -> None:
+def test_a_fresh_data_dir_is_refused_not_migrated(tmp_path: Path) -> None:
     path = tmp_path / "events.csv"
     path.write_text(f"time,sli,good,total\n{T0},checkout,1,1\n")
-    code, _, err = run(tmp_path / "fresh", "ingest", str(path))
-    assert code == 1  # migrated, but no SLI is registered yet
-    assert f"{path}:2: sli: unknown SLI 'checkout' in 1 row\n" in err
-    assert f"1 unknown SLI name in {path}; nothing was stored" in err
-    assert stored_totals(tmp_path / "fresh") == (0, 0)
+    code, out, err = run(tmp_path / "fresh", "ingest", str(path))
+    assert (code, out) == (1, "")
+    assert "run `watchkeeper db upgrade`" in err
+    assert not (tmp_path / "fresh").exists()  # only `db upgrade` creates a database
 
 
 def test_usage_error_exits_2(data_dir: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,11 @@ from sqlalchemy.orm import Session
 from tests.policy import traffic
 from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.policy import gate
+from watchkeeper.policy.gate import NotEvaluated
 from watchkeeper.slo import service as slo_service
-from watchkeeper.slo.exceptions import ServiceNotFound
+from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound
 from watchkeeper.specs import load_paths, load_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -20,7 +23,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def setup(session: Session, shape: str, *, policy: str = traffic.POLICY) -> None:
     spec_set = load_text(traffic.SPEC + "---\n" + policy)
-    slo_service.apply(session, spec_set=spec_set, now=AT)
+    spec_flows.apply(session, spec_set=spec_set, now=AT)
     events_service.ingest(session, traffic.rows(shape, AT), now=AT)
 
 
@@ -33,7 +36,8 @@ def setup(session: Session, shape: str, *, policy: str = traffic.POLICY) -> None
         ("exhausted", "feature", "deny", "budget-exhausted"),
         # Fixes are exempt from the freeze but still need an approval when spending fast.
         ("exhausted", "fix", "require_approval", "fast-spend"),
-        ("exhausted", "rollback", "allow", None),
+        # A rollback passes both rules; the first it was exempted from is named.
+        ("exhausted", "rollback", "allow", "budget-exhausted"),
         ("silent", None, "allow", None),
     ],
 )
@@ -48,6 +52,7 @@ def test_decisions(
     assert (decided_by.rule if decided_by else None) == rule
     assert result.decision.policies == ("api-policy",)
     assert (result.service, result.change_type, result.at) == ("api", change_type, AT)
+    assert result.not_evaluated == []
     [status] = result.slos
     assert status.key == "api/availability"
     assert status.total == (0.0 if shape == "silent" else 10000.0)
@@ -87,13 +92,13 @@ def test_no_policy_for_the_service_allows(session: Session) -> None:
     assert result.decision.matches == ()
 
 
-def test_the_most_restrictive_slo_decides_and_prometheus_slos_are_skipped(
+def test_the_most_restrictive_slo_decides_and_prometheus_slos_are_named(
     session: Session,
 ) -> None:
     two = traffic.SPEC + (
         "  - name: search\n    objective: 0.99\n    window: 30d\n    sli: {name: api-search}\n"
     )
-    slo_service.apply(session, spec_set=load_text(two + "---\n" + traffic.POLICY), now=AT)
+    spec_flows.apply(session, spec_set=load_text(two + "---\n" + traffic.POLICY), now=AT)
     events_service.ingest(
         session,
         traffic.rows("fast", AT) + traffic.rows("exhausted", AT, sli="api-search"),
@@ -102,7 +107,7 @@ def test_the_most_restrictive_slo_decides_and_prometheus_slos_are_skipped(
     sloth = (
         (EXAMPLES / "sloth" / "payments-raw.yaml").read_text().replace('"payments-gateway"', "api")
     )
-    slo_service.apply(session, spec_set=load_text(sloth), now=AT)
+    spec_flows.apply(session, spec_set=load_text(sloth), now=AT)
     result = gate.check(session, service="api", change_type=None, now=AT)
     assert [(m.slo, m.rule) for m in result.decision.matches] == [
         ("api/availability", "fast-spend"),
@@ -111,13 +116,80 @@ def test_the_most_restrictive_slo_decides_and_prometheus_slos_are_skipped(
     assert result.decision.action.value == "deny"
     assert result.decision.decided_by is not None
     assert result.decision.decided_by.slo == "api/search"
-    assert result.skipped == ["api/authorisations"]
+    assert result.not_evaluated == [NotEvaluated("api/authorisations", "reads Prometheus")]
     assert [s.key for s in result.slos] == ["api/availability", "api/search"]
+
+
+NO_DATA_DENY = """\
+apiVersion: watchkeeper/v1
+kind: ErrorBudgetPolicy
+name: payments-policy
+services: [payments-gateway]
+rules:
+  - name: blind
+    when: {no_data: true}
+    action: deny
+"""
+
+
+def test_an_slo_reading_prometheus_counts_as_no_data(session: Session) -> None:
+    sloth = (EXAMPLES / "sloth" / "payments-raw.yaml").read_text()
+    spec_flows.apply(session, spec_set=load_text(sloth + "---\n" + NO_DATA_DENY), now=AT)
+    result = gate.check(session, service="payments-gateway", change_type=None, now=AT)
+    # Skipping the SLO answered allow with no policy at all; it is now judged as no data.
+    assert result.decision.action.value == "deny"
+    assert result.decision.policies == ("payments-policy",)
+    assert result.decision.decided_by is not None
+    assert (result.decision.decided_by.rule, result.decision.decided_by.reason) == (
+        "blind",
+        "not evaluated: reads Prometheus",
+    )
+    assert result.not_evaluated == [
+        NotEvaluated("payments-gateway/authorisations", "reads Prometheus")
+    ]
+    assert result.slos == []
+
+
+class EvaluationFailed(NotEvaluable):
+    """Stands for any failure of an SLO's evaluation (NotEvaluable and its subclasses)."""
+
+
+def test_an_slo_whose_evaluation_fails_counts_as_no_data(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup(session, "healthy", policy=traffic.POLICY + BLIND_DENY)
+    real = slo_service.evaluate_now
+
+    def failing(session: Session, *, key: str, at: datetime) -> slo_service.Evaluation:
+        if key == "api/availability":
+            raise EvaluationFailed("evaluation failed: the grid did not load")
+        return real(session, key=key, at=at)
+
+    monkeypatch.setattr(slo_service, "evaluate_now", failing)
+    result = gate.check(session, service="api", change_type=None, now=AT)
+    assert result.decision.action.value == "deny"
+    assert result.decision.decided_by is not None
+    assert result.decision.decided_by.reason == (
+        "not evaluated: evaluation failed: the grid did not load"
+    )
+    assert result.not_evaluated == [
+        NotEvaluated("api/availability", "evaluation failed: the grid did not load")
+    ]
+    monkeypatch.setattr(slo_service, "evaluate_now", real)
+    healthy = gate.check(session, service="api", change_type=None, now=AT)
+    assert healthy.decision.action.value == "allow"
+
+
+BLIND_DENY = """\
+  - name: blind
+    when: {no_data: true}
+    action: deny
+"""
 
 
 def test_the_example_policy_covers_the_example_slos(session: Session) -> None:
     spec_set = load_paths([EXAMPLES / "checkout.yaml", EXAMPLES / "checkout-policy.yaml"])
-    slo_service.apply(session, spec_set=spec_set, now=AT)
+    spec_flows.apply(session, spec_set=spec_set, now=AT)
     # No events at all: the policy's 'blind' rule asks for an approval.
     result = gate.check(session, service="checkout", change_type=None, now=AT)
     assert result.decision.action.value == "require_approval"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
@@ -9,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.policy import traffic
 from watchkeeper.db import utcnow
 from watchkeeper.events import service as events_service
-from watchkeeper.slo import service as slo_service
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.specs import load_text
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 GATE = "/api/v1/gate"
 
@@ -20,7 +24,7 @@ def api(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """The api SLO and its policy, applied (events are added per test)."""
     with session_factory() as session:
         spec_set = load_text(traffic.SPEC + "---\n" + traffic.POLICY)
-        slo_service.apply(session, spec_set=spec_set, now=utcnow())
+        spec_flows.apply(session, spec_set=spec_set, now=utcnow())
         session.commit()
     return session_factory
 
@@ -40,7 +44,8 @@ def traffic_now(session_factory: sessionmaker[Session], shape: str) -> None:
         ("fast", None, False, "require_approval", "fast-spend"),
         ("exhausted", None, False, "deny", "budget-exhausted"),
         ("exhausted", "fix", False, "require_approval", "fast-spend"),
-        ("exhausted", "rollback", True, "allow", None),
+        # Exempt from both rules: the first exemption says why the rollback may go.
+        ("exhausted", "rollback", True, "allow", "budget-exhausted"),
     ],
 )
 def test_gate(
@@ -58,9 +63,10 @@ def test_gate(
     response = client.get(GATE, params=params, headers=viewer_headers)
     assert response.status_code == 200
     body = response.json()
-    assert {"service", "allowed", "decision", "decided_by", "matches", "policies", "slos"} <= set(
-        body
-    )
+    assert {
+        "service", "allowed", "decision", "decided_by", "matches", "exemptions", "policies",
+        "slos", "not_evaluated",
+    } <= set(body)  # fmt: skip
     assert (body["service"], body["change_type"]) == ("api", change_type)
     assert (body["allowed"], body["decision"]) == (allowed, decision)
     assert body["policies"] == ["api-policy"]
@@ -71,13 +77,15 @@ def test_gate(
         assert body["decided_by"]["policy"] == "api-policy"
         assert body["decided_by"]["slo"] == "api/availability"
         assert body["decided_by"]["action"] == decision
-        assert body["decided_by"] in body["matches"]
+        exempt = change_type == "rollback"
+        assert body["decided_by"]["exempt"] is exempt
+        assert body["decided_by"] in (body["exemptions"] if exempt else body["matches"])
     [slo] = body["slos"]
     assert slo["key"] == "api/availability"
     assert slo["total"] == 10000.0
     remaining = {"healthy": 1.0, "fast": 0.3, "exhausted": -0.5}[shape]
     assert slo["error_budget_remaining"] == pytest.approx(remaining)
-    assert body["skipped"] == []
+    assert body["not_evaluated"] == []
 
 
 def test_gate_errors(client: TestClient, viewer_headers: dict[str, str], api: object) -> None:
@@ -111,3 +119,31 @@ def test_list_and_delete_policies(
     # Without its policy the gate lets every deploy through.
     gate = client.get(GATE, params={"service": "api"}, headers=viewer_headers).json()
     assert (gate["decision"], gate["policies"]) == ("allow", [])
+
+
+def test_gate_names_the_rollback_exemption_and_unevaluated_slos(
+    client: TestClient, viewer_headers: dict[str, str], api: sessionmaker[Session]
+) -> None:
+    with api() as session:
+        sloth = (EXAMPLES / "sloth" / "payments-raw.yaml").read_text()
+        sloth = sloth.replace('"payments-gateway"', "api")
+        spec_flows.apply(session, spec_set=load_text(sloth), now=utcnow())
+        session.commit()
+    traffic_now(api, "exhausted")
+    params = {"service": "api", "change_type": "rollback"}
+    body = client.get(GATE, params=params, headers=viewer_headers).json()
+    assert (body["decision"], body["allowed"]) == ("allow", True)
+    assert body["decided_by"] == {
+        "policy": "api-policy",
+        "rule": "budget-exhausted",
+        "slo": "api/availability",
+        "action": "allow",
+        "reason": "exempt from rule budget-exhausted: change type rollback "
+        "(error budget remaining -50.00% < 0.00%)",
+        "exempt": True,
+    }
+    assert [(m["rule"], m["slo"]) for m in body["exemptions"]] == [
+        ("budget-exhausted", "api/availability"),
+        ("fast-spend", "api/availability"),
+    ]
+    assert body["not_evaluated"] == [{"slo": "api/authorisations", "reason": "reads Prometheus"}]

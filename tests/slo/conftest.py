@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
-from watchkeeper.slo import service
-from watchkeeper.slo.service import ApplyResult
+from watchkeeper.flows import specs as spec_flows
+from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.specs import load_text
 
 
@@ -17,7 +17,7 @@ from watchkeeper.specs import load_text
 def shop(session: Session) -> ApplyResult:
     """The scenario's SLOs and policy, applied an hour before AT."""
     spec_set = load_text(scenario.SPEC + "---\n" + scenario.POLICY)
-    return service.apply(session, spec_set=spec_set, now=AT.replace(hour=11))
+    return spec_flows.apply(session, spec_set=spec_set, now=AT.replace(hour=11))
 
 
 @pytest.fixture

@@ -14,11 +14,12 @@ from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
 from watchkeeper.events.models import SLIBucket
+from watchkeeper.flows import specs as spec_flows
+from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.slo import repository, service
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.slo.models import AlertState, SLOHistory
 from watchkeeper.slo.schemas import SLOStatusRead, status_read
-from watchkeeper.slo.service import ApplyResult
 from watchkeeper.specs import load_paths, load_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -121,7 +122,7 @@ def test_an_evaluator_without_slos_does_nothing(session: Session) -> None:
 
 
 def test_alert_transitions_when_a_burn_starts_and_stops(session: Session) -> None:
-    service.apply(session, spec_set=load_text(API_SPEC), now=AT - timedelta(hours=2))
+    spec_flows.apply(session, spec_set=load_text(API_SPEC), now=AT - timedelta(hours=2))
     moment = int(AT.timestamp())
     healthy = [
         {"time": moment - 60 * m, "sli": "api-requests", "good": 100, "total": 100}
@@ -218,7 +219,7 @@ def test_reapplied_slos_are_reloaded(session: Session, shop_events: None) -> Non
         "    objective: 0.995\n    window: 30d\n"
         "    alerting: {windows: [{severity: page, long: 1h, short: 5m, factor: 10}]}\n",
     )
-    result = service.apply(session, spec_set=load_text(changed), now=AT + MINUTE)
+    result = spec_flows.apply(session, spec_set=load_text(changed), now=AT + MINUTE)
     assert result.updated == ["shop/availability"]
     report = evaluator.tick(session, now=AT + 2 * MINUTE)
     assert report.reloaded is True
@@ -232,7 +233,7 @@ def test_reapplied_slos_are_reloaded(session: Session, shop_events: None) -> Non
     assert (after.good, after.total) == (refreshed.good, refreshed.total)
     assert close(after.error_budget_remaining, refreshed.error_budget_remaining)
     # A new SLO is picked up, a deleted one dropped.
-    service.apply(session, spec_set=load_text(API_SPEC), now=AT + 2 * MINUTE)
+    spec_flows.apply(session, spec_set=load_text(API_SPEC), now=AT + 2 * MINUTE)
     assert evaluator.tick(session, now=AT + 3 * MINUTE).evaluated == 3
     service.delete(session, key="shop/latency")
     assert evaluator.tick(session, now=AT + 4 * MINUTE).evaluated == 2
@@ -252,7 +253,7 @@ def test_a_changed_factor_is_stored_when_the_alert_keeps_firing(
     evaluator.tick(session, now=AT)
     assert stored(session, "shop/availability").alerts[0].factor == pytest.approx(14.4)
     # Same page window, factor 10: the 1h burn of 20 still exceeds it, so no transition.
-    service.apply(session, spec_set=load_text(CUSTOM_PAGE), now=AT + MINUTE)
+    spec_flows.apply(session, spec_set=load_text(CUSTOM_PAGE), now=AT + MINUTE)
     report = evaluator.tick(session, now=AT + MINUTE)
     assert report.transitions == []
     [page] = stored(session, "shop/availability").alerts
@@ -328,8 +329,8 @@ def test_tick_results_equal_a_fresh_evaluation_of_each_slo(session: Session) -> 
     spec_set = load_paths(
         [EXAMPLES / "checkout.yaml", EXAMPLES / "checkout-policy.yaml", EXAMPLES / "sloth"]
     )
-    service.apply(session, spec_set=spec_set, now=AT - timedelta(days=40))
-    service.apply(session, spec_set=load_text(scenario.SPEC), now=AT - timedelta(days=40))
+    spec_flows.apply(session, spec_set=spec_set, now=AT - timedelta(days=40))
+    spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT - timedelta(days=40))
     events_service.ingest(session, scenario.event_rows(), now=AT)
     rng = random.Random(5)
     moment = int(AT.timestamp())
@@ -412,7 +413,7 @@ def test_hour_buckets_inside_a_longer_minute_range_still_count(session: Session)
         session, now=AT, minute_retention=timedelta(days=4), hour_retention=timedelta(days=400)
     )
     assert session.scalar(select(func.count()).select_from(SLIBucket)) == 1  # one hour row
-    service.apply(session, spec_set=load_text(LONG_WINDOW_SPEC), now=AT)
+    spec_flows.apply(session, spec_set=load_text(LONG_WINDOW_SPEC), now=AT)
     evaluator = Evaluator()
     evaluator.tick(session, now=AT)
     assert evaluator.minute_span >= timedelta(days=7)
@@ -426,7 +427,7 @@ def test_hour_buckets_inside_a_longer_minute_range_still_count(session: Session)
 def test_buckets_stamped_ahead_of_the_worker_count_when_their_minute_arrives(
     session: Session,
 ) -> None:
-    service.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
+    spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
     evaluator = Evaluator()
     evaluator.tick(session, now=AT)
     ahead = int(AT.timestamp()) // 60 * 60 + 180  # three minutes ahead of the worker's clock

@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from tests.slo import scenario
 from tests.slo.scenario import AT
+from watchkeeper.flows import specs as spec_flows
+from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.slo import repository, service
 from watchkeeper.slo.evaluator import Evaluator
-from watchkeeper.slo.service import ApplyResult
 from watchkeeper.specs import load_text
 
 
@@ -32,13 +33,13 @@ def test_version_changes_with_every_change_to_the_slo_set(
     assert first[1] == AT.replace(hour=11)  # read back aware on SQLite too
     assert repository.version(session) == first
     changed = scenario.SPEC.replace("objective: 0.99\n", "objective: 0.995\n")
-    service.apply(session, spec_set=load_text(changed), now=AT)
+    spec_flows.apply(session, spec_set=load_text(changed), now=AT)
     updated = repository.version(session)
     assert updated != first and updated[1] == AT
     service.delete(session, key="shop/latency")
     deleted = repository.version(session)
     assert deleted[0] == 1 and deleted != updated
-    service.apply(session, spec_set=load_text(scenario.SPEC), now=AT + timedelta(minutes=1))
+    spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT + timedelta(minutes=1))
     assert repository.version(session)[2] > deleted[2]  # a new row id
 
 

@@ -14,11 +14,13 @@ from tests.slo.scenario import AT
 from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.events.models import SLIRecord
+from watchkeeper.flows import specs as spec_flows
+from watchkeeper.flows.specs import ApplyResult
+from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
 from watchkeeper.slo.models import AlertState, AlertTransition, SLOHistory, SLOStatusRecord
-from watchkeeper.slo.service import ApplyResult
 from watchkeeper.specs import load_paths, load_text, slo_to_dict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -48,7 +50,7 @@ def test_apply_creates_slos_registers_slis_and_policies(
     slis["shop-latency"] = slis.pop("shop-latency[lte 0.3]")
     assert slis["shop-requests"].kind == "counts"
     assert (slis["shop-latency"].kind, slis["shop-latency"].threshold) == ("observations", 0.3)
-    assert [p.name for p in service.policies(session)] == ["shop-policy"]
+    assert [p.name for p in policy_service.list_policies(session)] == ["shop-policy"]
 
 
 CHANGED_OBJECTIVE = scenario.SPEC.replace("objective: 0.99\n", "objective: 0.995\n")
@@ -87,7 +89,7 @@ CHANGED_POLICY = scenario.POLICY.replace("exempt: [fix]", "exempt: [fix, rollbac
 def test_apply_again(
     session: Session, shop: ApplyResult, name: str, text: str, expected: dict[str, list[str]]
 ) -> None:
-    result = service.apply(session, spec_set=load_text(text), now=LATER)
+    result = spec_flows.apply(session, spec_set=load_text(text), now=LATER)
     empty = {field: [] for field in ApplyResult().__dict__}
     assert result.__dict__ == {**empty, **expected}, name
     for record in service.list_slos(session):
@@ -99,20 +101,20 @@ def test_apply_again(
 def test_reapplying_stores_the_new_spec_and_sli_definition(
     session: Session, shop: ApplyResult
 ) -> None:
-    service.apply(
+    spec_flows.apply(
         session, spec_set=load_text(CHANGED_OBJECTIVE + "---\n" + CHANGED_POLICY), now=LATER
     )
     assert service.to_core(service.get(session, key="shop/availability")).objective == 0.995
-    [policy] = service.policies(session)
+    [policy] = policy_service.list_policies(session)
     assert policy.rules[0].exempt_change_types == ("fix", "rollback")
-    service.apply(session, spec_set=load_text(CHANGED_THRESHOLD), now=LATER)
+    spec_flows.apply(session, spec_set=load_text(CHANGED_THRESHOLD), now=LATER)
     latency = events_repository.slis_by_names(session, ["shop-latency[lte 0.25]"])
     assert latency["shop-latency[lte 0.25]"].threshold == 0.25
 
 
 def test_source_formats_and_prometheus_slis(session: Session) -> None:
     spec_set = load_paths([EXAMPLES / "sloth" / "payments-raw.yaml", EXAMPLES / "openslo"])
-    result = service.apply(session, spec_set=spec_set, now=AT)
+    result = spec_flows.apply(session, spec_set=spec_set, now=AT)
     assert len(result.created) == len(spec_set.slos)
     formats = {r.key: r.source_format for r in service.list_slos(session)}
     assert formats["payments-gateway/authorisations"] == "sloth"
@@ -127,7 +129,7 @@ def test_source_formats_and_prometheus_slis(session: Session) -> None:
 
 
 def test_list_get_and_lookups(session: Session, shop: ApplyResult) -> None:
-    service.apply(
+    spec_flows.apply(
         session, spec_set=load_text(scenario.SPEC.replace("service: shop", "service: cart")), now=AT
     )
     assert [r.key for r in service.list_slos(session)] == [
@@ -321,8 +323,8 @@ def test_slos_sharing_an_sli_name_each_read_their_rows(
     expected: dict[str, tuple[int, int]],
 ) -> None:
     if first is not None:
-        service.apply(session, spec_set=load_text(first), now=AT)
-    service.apply(session, spec_set=load_text(second), now=LATER)
+        spec_flows.apply(session, spec_set=load_text(first), now=AT)
+    spec_flows.apply(session, spec_set=load_text(second), now=LATER)
     minute = (int(AT.timestamp()) // 60 - 10) * 60
     applied = (first or "") + second
     rows: list[dict[str, object]] = []
@@ -344,5 +346,5 @@ def test_an_slo_naming_a_missing_policy_is_refused(session: Session) -> None:
 
     doc = slo_doc("a", "x", RATIO).replace("window: 30d", "window: 30d\npolicy: a-polcy")
     with pytest.raises(UnknownPolicy, match="'a-polcy' \\(named by a/x\\)"):
-        service.apply(session, spec_set=load_text(doc), now=AT)
+        spec_flows.apply(session, spec_set=load_text(doc), now=AT)
     assert service.list_slos(session) == []

@@ -16,7 +16,7 @@ from watchkeeper.app import create_app
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine
 from watchkeeper.events import service as events_service
-from watchkeeper.slo import service as slo_service
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.specs import load_text
 from watchkeeper.worker import Worker
 
@@ -117,7 +117,7 @@ def test_slo_gauges_after_a_worker_tick(
     client: TestClient, settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
     with session_factory() as session:
-        slo_service.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
+        spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
         events_service.ingest(session, scenario.event_rows(), now=AT)
         session.commit()
     before = scrape(client)

@@ -8,14 +8,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
-from watchkeeper.slo import service as slo_service
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.specs import load_text
 
 
 def apply(session_factory: sessionmaker[Session], text: str, rows: list[dict[str, object]]) -> None:
     with session_factory() as session:
-        slo_service.apply(session, spec_set=load_text(text), now=AT)
+        spec_flows.apply(session, spec_set=load_text(text), now=AT)
         events_service.ingest(session, rows, now=AT)
         Evaluator().tick(session, now=AT)
         session.commit()

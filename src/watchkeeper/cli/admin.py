@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from watchkeeper.auth import service as auth_service
 from watchkeeper.auth.roles import Role
-from watchkeeper.cli.context import database_session, open_engine
+from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, guarded, print_json
-from watchkeeper.config import Settings
 from watchkeeper.db import utcnow
 
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
@@ -20,18 +18,17 @@ token_app = typer.Typer(no_args_is_help=True, help="API tokens.")
 
 @db_app.command()
 @guarded
-def upgrade() -> None:
-    """Apply every pending migration to the configured database."""
-    settings = Settings()
-    engine = open_engine(settings)
-    engine.dispose()
-    shown = make_url(settings.resolved_database_url()).render_as_string(hide_password=True)
-    console.print(f"database at the newest schema: {shown}", markup=False)
+def upgrade(ctx: typer.Context) -> None:
+    """Apply every pending migration to the configured database (creating it if needed)."""
+    state = cli_state(ctx)
+    state.upgrade()
+    console.print(f"database at the newest schema: {state.shown_url}", markup=False)
 
 
 @token_app.command()
 @guarded
 def create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option(help="A unique name for the token.")],
     role: Annotated[
         str, typer.Option(help=f"One of: {', '.join(r.value for r in Role)}.")
@@ -39,7 +36,7 @@ def create(
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an API token and print it (it is shown only once)."""
-    with database_session() as session:
+    with cli_state(ctx).session() as session:
         issued = auth_service.create(session, name=name, role=role, now=utcnow())
     if json_output:
         print_json({"token": issued.token, "name": issued.name, "role": issued.role.value})

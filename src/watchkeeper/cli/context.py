@@ -1,43 +1,144 @@
-"""Opening the configured database for CLI commands."""
+"""What every CLI command shares: the settings and the database, each opened once, lazily.
+
+The root command stores one :class:`CLIState` on the Typer context. Nothing is read or opened
+until a command asks: ``--help``, ``slo validate``, ``slo convert`` and ``slo eval`` never build
+the settings or touch a database. A command that does gets one engine for its whole run,
+disposed when the command ends. Only ``watchkeeper db upgrade`` changes the schema; every
+other command refuses a database that is not at the newest migration.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
+import typer
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope
 from watchkeeper.errors import InvalidInput, Unavailable
-from watchkeeper.migrate import is_current, upgrade_to_head
+from watchkeeper.migrate import SchemaNotCurrent, require_current, schema_state, upgrade_to_head
 
 
-def open_engine(settings: Settings) -> Engine:
-    """The configured database, migrated to the newest schema."""
-    url = settings.resolved_database_url()
-    engine = make_engine(url)
-    try:
-        if not is_current(engine):
+class CLIState:
+    """Settings and engine of one CLI invocation, created on first use."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings
+        self._engine: Engine | None = None
+        self._factory: sessionmaker[Session] | None = None
+        self._checked = False
+
+    @property
+    def settings(self) -> Settings:
+        """The ``WATCHKEEPER_*`` settings (read from the environment on first use)."""
+        if self._settings is None:
+            self._settings = Settings()
+        return self._settings
+
+    @property
+    def shown_url(self) -> str:
+        """The database URL for messages, password hidden."""
+        url = make_url(self.settings.resolved_database_url())
+        return url.render_as_string(hide_password=True)
+
+    @property
+    def engine(self) -> Engine:
+        """The configured database's engine, whatever its schema (created once)."""
+        if self._engine is None:
+            try:
+                self._engine = make_engine(self.settings.resolved_database_url())
+            except OSError as exc:  # the SQLite file's directory cannot be created
+                raise Unavailable(
+                    f"cannot open database {self.shown_url}: {exc.strerror or exc}"
+                ) from None
+        return self._engine
+
+    def current_engine(self) -> Engine:
+        """The engine, once the database answers and its schema is the newest."""
+        if not self._checked:
+            sqlite_file = _sqlite_file(self.settings.resolved_database_url())
+            if sqlite_file is not None and not sqlite_file.exists():
+                # Connecting would create an empty file; say what to do instead.
+                raise SchemaNotCurrent(
+                    f"no database at {sqlite_file}: run `watchkeeper db upgrade` to create it "
+                    "(or set WATCHKEEPER_DATA_DIR / WATCHKEEPER_DATABASE_URL to an existing one)"
+                )
+            engine = self.engine
+            with _reported_connection_errors(self.shown_url):
+                require_current(engine, shown=self.shown_url)
+            self._checked = True
+        return self.engine
+
+    def upgrade(self) -> None:
+        """Apply every pending migration (the one place the CLI migrates)."""
+        engine = self.engine
+        with _reported_connection_errors(self.shown_url):
+            if not schema_state(engine).known:
+                require_current(engine, shown=self.shown_url)  # says a newer version wrote it
             upgrade_to_head(engine)
-    except OperationalError as exc:
-        raise Unavailable(f"cannot open database {engine.url!r}: {exc.orig}") from None
-    return engine
+            require_current(engine, shown=self.shown_url)
+        self._checked = True
+
+    def session_factory(self) -> sessionmaker[Session]:
+        """Sessions on the current-schema database."""
+        if self._factory is None:
+            self._factory = make_session_factory(self.current_engine())
+        return self._factory
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction on the configured database (committed on success)."""
+        with session_scope(self.session_factory()) as session:
+            yield session
+
+    def close(self) -> None:
+        """Dispose of the engine, if one was created."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+            self._factory = None
+            self._checked = False
+
+
+def cli_state(ctx: typer.Context) -> CLIState:
+    """The invocation's state: the root callback's, or a new one closed with the root context.
+
+    The fallback lets a sub-app run on its own (mounted without the root callback).
+    """
+    state = ctx.find_object(CLIState)
+    if state is None:
+        root = ctx.find_root()
+        state = CLIState()
+        root.obj = state
+        root.call_on_close(state.close)
+    return state
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 @contextmanager
-def database_session(settings: Settings | None = None) -> Iterator[Session]:
-    """One transaction on the configured database (committed on success)."""
-    engine = open_engine(settings or Settings())
-    factory: sessionmaker[Session] = make_session_factory(engine)
+def _reported_connection_errors(shown: str) -> Iterator[None]:
+    """A database that does not answer becomes Unavailable, with the driver's first line."""
     try:
-        with session_scope(factory) as session:
-            yield session
-    finally:
-        engine.dispose()
+        yield
+    except DBAPIError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()
+        raise Unavailable(
+            f"cannot open database {shown}: {reason[0] if reason else type(exc).__name__}"
+        ) from None
 
 
 def parse_time(text: str) -> datetime:

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import shutil
+import signal
+import sys
 import tempfile
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
 from watchkeeper.auth import service as auth_service
-from watchkeeper.cli.context import open_engine
+from watchkeeper.cli.context import CLIState, cli_state
 from watchkeeper.cli.output import console, guarded
 from watchkeeper.cli.server import HostOption, PortOption, configure_logging, run_server
-from watchkeeper.config import Settings
-from watchkeeper.db import make_session_factory, session_scope, utcnow
+from watchkeeper.db import session_scope, utcnow
 from watchkeeper.demo.simulator import Profile, Simulator, backfill
-from watchkeeper.slo import service as slo_service
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.specs import load_text
+
+SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 @guarded
 def demo(
+    ctx: typer.Context,
     host: HostOption = None,
     port: PortOption = None,
     fault_after: Annotated[
@@ -36,49 +44,114 @@ def demo(
     ] = None,
 ) -> None:
     """Start the demo: checkout SLOs, simulated traffic with a fault, the status page."""
-    directory = data_dir or Path(tempfile.mkdtemp(prefix="watchkeeper-demo-"))
+    environment = cli_state(ctx).settings  # invalid settings stop the demo before it starts
+    directory = (data_dir or Path(tempfile.mkdtemp(prefix="watchkeeper-demo-"))).resolve()
     database = directory / "watchkeeper.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
-    settings = Settings(
-        data_dir=directory,
-        database_url=None,
-        evaluation_interval_seconds=5,
-        history_interval_seconds=60,
+    # The demo's own database, whatever WATCHKEEPER_DATABASE_URL says.
+    settings = environment.model_copy(
+        update={
+            "data_dir": directory,
+            "database_url": None,
+            "evaluation_interval_seconds": 5,
+            "history_interval_seconds": 60,
+        }
     )
     configure_logging(settings)
-    engine = open_engine(settings)
-    factory = make_session_factory(engine)
-    spec_text = resources.files("watchkeeper.demo").joinpath("checkout.yaml").read_text()
-    now = utcnow()
-    with session_scope(factory) as session:
-        slo_service.apply(
-            session, spec_set=load_text(spec_text, filename="demo/checkout.yaml"), now=now
-        )
-        backfill(session, now=now, days=history_days, profile=Profile())
-        token = auth_service.create(session, name="demo-admin", role="admin", now=now).token
-    engine.dispose()
-    simulator = Simulator(
-        make_session_factory(open_engine(settings)), fault_after=timedelta(seconds=fault_after)
-    )
+    state = CLIState(settings)
+    thread: threading.Thread | None = None
     stop = threading.Event()
-    thread = threading.Thread(
-        target=simulator.run, args=(stop,), name="demo-simulator", daemon=True
-    )
-    thread.start()
-    bind_host, bind_port = host or settings.host, port or settings.port
-    console.print(f"[bold]Watchkeeper demo[/]: database {database}")
-    console.print(f"status page  http://{bind_host}:{bind_port}/   (refreshes every 10 s)")
-    console.print(f"API token    {token}", highlight=False)
-    console.print(
-        f"fault in {fault_after}s: checkout errors jump to 35 %; the page-level burn-rate alert "
-        "fires within a few minutes. Ctrl-C stops."
-    )
+    previous_handler = _stop_on_sigterm()
     try:
-        run_server(settings, host=bind_host, port=bind_port)
+        state.upgrade()  # a fresh database: the demo migrates it itself
+        factory = state.session_factory()
+        spec_text = resources.files("watchkeeper.demo").joinpath("checkout.yaml").read_text()
+        now = utcnow()
+        with session_scope(factory) as session:
+            spec_flows.apply(
+                session, spec_set=load_text(spec_text, filename="demo/checkout.yaml"), now=now
+            )
+            backfill(session, now=now, days=history_days, profile=Profile())
+            token = auth_service.create(session, name="demo-admin", role="admin", now=now).token
+        simulator = Simulator(factory, fault_after=timedelta(seconds=fault_after))
+        thread = threading.Thread(
+            target=simulator.run, args=(stop,), name="demo-simulator", daemon=True
+        )
+        thread.start()
+        bind_host, bind_port = host or settings.host, port or settings.port
+        _print_welcome(
+            database_url=settings.resolved_database_url(),
+            base_url=f"http://{_client_host(bind_host)}:{bind_port}",
+            token=token,
+            fault_after=fault_after,
+        )
+        run_server(settings, state.current_engine(), host=bind_host, port=bind_port)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C (or SIGTERM) is how the demo is meant to end
     finally:
         stop.set()
-        thread.join(timeout=5)
+        if thread is not None:
+            thread.join(timeout=5)
+        state.close()
         if data_dir is None:
             shutil.rmtree(directory, ignore_errors=True)
-        console.print("demo stopped")
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
+    console.print("demo stopped")
+
+
+def _stop_on_sigterm() -> SignalHandler:
+    """Make SIGTERM stop the demo like Ctrl-C, so its temporary database is removed too.
+
+    The server re-raises the signal that stopped it once it has shut down; without this the
+    default SIGTERM action would end the process before the clean-up. Returns the previous
+    handler (None when not on the main thread, where handlers cannot be set).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def interrupt(_signal: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, interrupt)
+
+
+def _print_welcome(*, database_url: str, base_url: str, token: str, fault_after: int) -> None:
+    """What the demo runs, and commands that work pasted into another terminal as printed."""
+    watchkeeper = _watchkeeper_command()
+    lines = [
+        f"Watchkeeper demo: database {database_url}",
+        f"status page  {base_url}/   (refreshes every 10 s)",
+        f"API token    {token}   (admin)",
+        f"fault in {fault_after}s: checkout errors jump to 35 %; the page-level burn-rate alert "
+        "fires within a few minutes and the deploy gate starts to deny. Ctrl-C stops.",
+        "",
+        "Try, in another terminal:",
+        f"  export WATCHKEEPER_DATABASE_URL={shlex.quote(database_url)}",
+        f"  {watchkeeper} slo list",
+        f"  {watchkeeper} slo status checkout/availability",
+        f"  {watchkeeper} gate --service checkout",
+        f"  curl -sS -H {shlex.quote(f'Authorization: Bearer {token}')} "
+        f"{shlex.quote(f'{base_url}/api/v1/gate?service=checkout')}",
+        "",
+    ]
+    for line in lines:
+        # Printed as is: no markup, and no wrapping inside a command someone will paste.
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _watchkeeper_command() -> str:
+    """How to run this same ``watchkeeper`` from any directory (an absolute path)."""
+    running = Path(sys.argv[0])
+    if running.name == "watchkeeper" and running.is_file():
+        return shlex.quote(os.path.abspath(running))
+    found = shutil.which("watchkeeper")
+    return shlex.quote(found) if found else "watchkeeper"
+
+
+def _client_host(bind_host: str) -> str:
+    """Where a client on this machine reaches a server bound to ``bind_host``."""
+    if bind_host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"
+    return f"[{bind_host}]" if ":" in bind_host else bind_host

@@ -18,42 +18,36 @@ from rich.progress import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, error_console, fail, print_json, reported_errors
-from watchkeeper.config import Settings
-from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
+from watchkeeper.db import session_scope, utcnow
 from watchkeeper.events import service
 from watchkeeper.events.exceptions import InvalidEvents, UnreadableEventFile
-from watchkeeper.migrate import is_current, upgrade_to_head
 
 app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("ingest")
 def ingest(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="CSV (with a header) or JSONL file of events.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Load SLI events from FILE (all or nothing), with a progress bar on stderr."""
-    settings = Settings()
+    state = cli_state(ctx)
     with reported_errors():
         if not file.exists():
             raise UnreadableEventFile(f"{file}: no such file")
         if not file.is_file():
             raise UnreadableEventFile(f"{file}: not a regular file")
-        engine = make_engine(settings.resolved_database_url())
+        factory = state.session_factory()  # refuses a database whose schema is not current
         try:
-            try:
-                if not is_current(engine):
-                    upgrade_to_head(engine)
-                factory = make_session_factory(engine)
-                with _progress_bar(file) as update, session_scope(factory) as session:
-                    result = service.ingest_file(session, file, clock=utcnow, progress=update)
-            except InvalidEvents as exc:
-                report_invalid_events(exc, file, outcome="nothing was stored")
-            except SQLAlchemyError as exc:
-                fail(f"database error: {exc.__class__.__name__}: {_first_line(exc)}")
-        finally:
-            engine.dispose()
+            with _progress_bar(file) as update, session_scope(factory) as session:
+                result = service.ingest_file(session, file, clock=utcnow, progress=update)
+        except InvalidEvents as exc:
+            report_invalid_events(exc, file, outcome="nothing was stored")
+        except SQLAlchemyError as exc:
+            fail(f"database error: {exc.__class__.__name__}: {_first_line(exc)}")
     if as_json:
         print_json({"accepted": result.accepted, "buckets": result.buckets, "file": str(file)})
     else:

@@ -8,6 +8,7 @@ from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import slo as slo_cli
+from watchkeeper.cli.context import CLIState
 
 app = typer.Typer(
     name="watchkeeper",
@@ -16,6 +17,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    """Store the invocation's lazily opened settings and database, closed when it ends."""
+    state = CLIState()
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
 app.command()(server.serve)
 app.command()(server.worker)
 app.command()(demo.demo)

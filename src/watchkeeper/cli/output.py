@@ -12,6 +12,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from watchkeeper.errors import WatchkeeperError
 
@@ -39,10 +40,14 @@ def reported_errors() -> Iterator[None]:
         fail(exc.detail)
     except ValidationError as exc:  # the WATCHKEEPER_* settings read by the command
         problems = "; ".join(
-            f"WATCHKEEPER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            f"WATCHKEEPER_{'_'.join(str(p) for p in e['loc']).upper()}: "
+            + e["msg"].removeprefix("Value error, ")
             for e in exc.errors()
         )
         fail(f"invalid setting: {problems}")
+    except DBAPIError as exc:  # the database failed mid-command (it answered at the start)
+        lines = str(exc.orig or exc).strip().splitlines()
+        fail(f"database error: {lines[0] if lines else type(exc).__name__}")
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy import Engine
 
 from watchkeeper.app import create_app
-from watchkeeper.cli.context import open_engine
+from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, guarded
 from watchkeeper.config import Settings
 from watchkeeper.db import make_session_factory
@@ -30,9 +31,11 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def run_server(settings: Settings, *, host: str, port: int) -> None:
-    """Serve the API and status page; run the worker in-process unless disabled."""
-    engine = open_engine(settings)
+def run_server(settings: Settings, engine: Engine, *, host: str, port: int) -> None:
+    """Serve the API and status page on ``engine``; run the worker in-process unless disabled.
+
+    The caller owns the engine, and has checked that its schema is current.
+    """
     app = create_app(settings, engine=engine)
     stop: threading.Event | None = None
     thread: threading.Thread | None = None
@@ -45,30 +48,36 @@ def run_server(settings: Settings, *, host: str, port: int) -> None:
         if stop is not None and thread is not None:
             stop.set()
             thread.join(timeout=10)
-        engine.dispose()
 
 
 @guarded
-def serve(host: HostOption = None, port: PortOption = None) -> None:
-    """Run the API, the status page and (embedded) the background worker."""
-    settings = Settings()
+def serve(ctx: typer.Context, host: HostOption = None, port: PortOption = None) -> None:
+    """Run the API, the status page and (embedded) the background worker.
+
+    Refuses to start unless the schema is current: run `watchkeeper db upgrade` first.
+    """
+    state = cli_state(ctx)
+    settings = state.settings
     configure_logging(settings)
-    run_server(settings, host=host or settings.host, port=port or settings.port)
+    engine = state.current_engine()
+    run_server(settings, engine, host=host or settings.host, port=port or settings.port)
 
 
 @guarded
-def worker() -> None:
-    """Run background jobs only (SLO evaluation, compaction) until interrupted."""
-    settings = Settings()
+def worker(ctx: typer.Context) -> None:
+    """Run background jobs only (SLO evaluation, compaction) until interrupted.
+
+    Refuses to start unless the schema is current: run `watchkeeper db upgrade` first.
+    """
+    state = cli_state(ctx)
+    settings = state.settings
     configure_logging(settings)
-    engine = open_engine(settings)
+    factory = state.session_factory()
     stop = threading.Event()
     console.print(
         f"worker evaluating every {settings.evaluation_interval_seconds:g}s; Ctrl-C stops"
     )
     try:
-        Worker(settings, make_session_factory(engine)).run_forever(stop)
+        Worker(settings, factory).run_forever(stop)
     except KeyboardInterrupt:
         stop.set()
-    finally:
-        engine.dispose()

@@ -1,14 +1,27 @@
 """The deploy gate: applying error-budget policies to SLO figures.
 
 Each policy's rules are checked in order for every SLO it covers; the first rule whose
-condition holds (and whose exemptions do not cover the change type) decides for that SLO.
-Across SLOs and policies the most restrictive decision wins: deny over require_approval over
-allow. With no matching rule a deploy is allowed. Modelled on the error-budget policy of the
-SRE Workbook (appendix B): freeze on an exhausted budget, except fixes.
+condition holds decides for that SLO. A rule that holds but exempts the deploy's change type
+is recorded as an exemption and the next rules are checked. Across SLOs and policies the most
+restrictive decision wins: deny over require_approval over allow. Modelled on the
+error-budget policy of the SRE Workbook (appendix B): freeze on an exhausted budget, except
+fixes.
+
+The gate never allows what it cannot check:
+
+- an SLO the gate could not evaluate (it reads another system, or its evaluation failed)
+  has no figures and counts as having no data: ``no_data`` rules hold for it;
+- an SLO naming a policy that has not been applied is denied;
+- a rule that cannot be checked (no threshold, no window, a figure that was not computed or
+  is not a number) holds, with a reason saying so, instead of silently passing.
+
+A window without events has no figures (``None``): rules on those figures do not hold, and
+``no_data`` rules speak for an SLO with no events in its whole window.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -28,11 +41,20 @@ from watchkeeper.core.series import CountSource, to_unix_seconds
 from watchkeeper.core.slo import SLO, Severity
 
 _RESTRICTIVENESS = {GateAction.ALLOW: 0, GateAction.REQUIRE_APPROVAL: 1, GateAction.DENY: 2}
+_NEEDS_VALUE = (
+    ConditionKind.BUDGET_REMAINING_BELOW,
+    ConditionKind.BUDGET_CONSUMED_OVER,
+    ConditionKind.BURN_RATE_ABOVE,
+)
 
 
 @dataclass(frozen=True)
 class SLOFacts:
-    """What the gate knows of one SLO at decision time."""
+    """What the gate knows of one SLO at decision time.
+
+    ``not_evaluated`` says why the gate has no figures for the SLO (e.g. "reads
+    Prometheus"); such an SLO counts as having no data.
+    """
 
     key: str
     service: str
@@ -42,27 +64,51 @@ class SLOFacts:
     firing: frozenset[Severity] = frozenset()
     consumed_within: Mapping[timedelta, float | None] = field(default_factory=dict)
     burn_rate_within: Mapping[timedelta, float | None] = field(default_factory=dict)
+    not_evaluated: str | None = None
+
+
+def unevaluated_facts(*, key: str, service: str, policy: str | None, reason: str) -> SLOFacts:
+    """The gate's view of an SLO it could not evaluate: no figures, and why."""
+    return SLOFacts(
+        key=key,
+        service=service,
+        policy=policy,
+        budget_remaining=None,
+        total=0.0,
+        not_evaluated=reason,
+    )
 
 
 @dataclass(frozen=True)
 class RuleMatch:
-    """A rule that held for an SLO, with the figure that made it hold."""
+    """A rule that held for an SLO, with the figure that made it hold.
+
+    ``exempt`` marks a rule that held but exempts the deploy's change type: it let the
+    deploy through (``action`` is allow) and its reason says so.
+    """
 
     policy: str
     rule: str
     slo: str
     action: GateAction
     reason: str
+    exempt: bool = False
 
 
 @dataclass(frozen=True)
 class GateDecision:
-    """The gate's answer: the action, the deciding match (if any) and every match seen."""
+    """The gate's answer: the action, the deciding match (if any) and every match seen.
+
+    ``matches`` are the rules that applied; ``exemptions`` the rules that held but let the
+    change type through. ``decided_by`` is the most restrictive match, else the first
+    exemption, else the first (allow) match, else None.
+    """
 
     action: GateAction
     decided_by: RuleMatch | None
     matches: tuple[RuleMatch, ...]
     policies: tuple[str, ...]
+    exemptions: tuple[RuleMatch, ...] = ()
 
     @property
     def allowed(self) -> bool:
@@ -79,51 +125,99 @@ def policies_for(slo: SLOFacts, policies: Sequence[ErrorBudgetPolicy]) -> list[E
     ]
 
 
+def _unusable_rule(condition: PolicyCondition) -> str | None:
+    """Why a condition cannot be compared with any figure, or None when it can."""
+    kind = condition.kind
+    if kind in _NEEDS_VALUE and (condition.value is None or not math.isfinite(condition.value)):
+        return f"{kind.value} has no usable threshold ({condition.value})"
+    if kind is ConditionKind.BURN_RATE_ABOVE and condition.within is None:
+        return "burn_rate_above has no window (within)"
+    return None
+
+
+def _figure(slo: SLOFacts, condition: PolicyCondition) -> tuple[float | None, str]:
+    """The figure a (usable) condition compares, and the span it covers.
+
+    Raises ``LookupError`` naming the figure when it was not computed for that window.
+    """
+    within = condition.within
+    if condition.kind is ConditionKind.BUDGET_REMAINING_BELOW:
+        return slo.budget_remaining, "the SLO window"
+    if condition.kind is ConditionKind.BUDGET_CONSUMED_OVER and within is None:
+        # Over the whole SLO window: what is no longer remaining.
+        remaining = slo.budget_remaining
+        return (None if remaining is None else 1.0 - remaining), "the SLO window"
+    assert within is not None  # _unusable_rule refuses burn rates without a window
+    span = f"the last {format_duration(within)}"
+    if condition.kind is ConditionKind.BUDGET_CONSUMED_OVER:
+        figures, what = slo.consumed_within, "budget consumed"
+    else:
+        figures, what = slo.burn_rate_within, "burn rate"
+    if within not in figures:
+        raise LookupError(f"no {what} figure over {span} was computed")
+    return figures[within], span
+
+
 def condition_holds(condition: PolicyCondition, slo: SLOFacts) -> str | None:
-    """A human reason when ``condition`` holds for ``slo``, else None."""
+    """A human reason when ``condition`` holds for ``slo``, else None.
+
+    A condition that cannot be checked holds, its reason starting "rule cannot be checked".
+    """
     kind, value = condition.kind, condition.value
     if kind is ConditionKind.NO_DATA:
+        if slo.not_evaluated is not None:
+            return f"not evaluated: {slo.not_evaluated}"
         return "no events in the SLO window" if slo.total == 0 else None
+    if slo.not_evaluated is not None:
+        return None  # no figures at all: the SLO counts as no data, as a silent one does
     if kind is ConditionKind.ALERT_FIRING:
         severity = condition.severity or Severity.PAGE
         return f"{severity.value} burn-rate alert firing" if severity in slo.firing else None
-    if value is None:
-        return None
+    unusable = _unusable_rule(condition)
+    if unusable is not None:
+        return f"rule cannot be checked: {unusable}"
+    assert value is not None  # _unusable_rule refuses conditions without a threshold
+    try:
+        figure, span = _figure(slo, condition)
+    except LookupError as missing:
+        return f"rule cannot be checked: {missing}"
+    if figure is None:
+        return None  # no events in that window, so no figure (no_data rules cover silence)
+    if math.isnan(figure):
+        return f"rule cannot be checked: the {kind.value} figure over {span} is not a number"
     if kind is ConditionKind.BUDGET_REMAINING_BELOW:
-        remaining = slo.budget_remaining
-        if remaining is not None and remaining < value:
-            return f"error budget remaining {remaining:.2%} < {value:.2%}"
-        return None
-    within = condition.within
+        return f"error budget remaining {figure:.2%} < {value:.2%}" if figure < value else None
     if kind is ConditionKind.BUDGET_CONSUMED_OVER:
-        if within is None:  # over the whole SLO window: what is no longer remaining
-            remaining = slo.budget_remaining
-            consumed = None if remaining is None else 1.0 - remaining
-            span = "the SLO window"
-        else:
-            consumed = slo.consumed_within.get(within)
-            span = f"the last {format_duration(within)}"
-        if consumed is not None and consumed > value:
-            return f"{consumed:.2%} of the error budget consumed in {span}"
-        return None
-    if within is None:
-        return None
-    burn = slo.burn_rate_within.get(within)
-    if burn is not None and burn > value:
-        return f"burn rate {burn:.3g} over {format_duration(within)} > {value:g}"
+        return f"{figure:.2%} of the error budget consumed in {span}" if figure > value else None
+    assert condition.within is not None
+    if figure > value:
+        return f"burn rate {figure:.3g} over {format_duration(condition.within)} > {value:g}"
     return None
 
 
-def _first_match(
+def _rule_outcome(
     policy: ErrorBudgetPolicy, slo: SLOFacts, change_type: str | None
-) -> RuleMatch | None:
+) -> tuple[RuleMatch | None, list[RuleMatch]]:
+    """The rule deciding for ``slo`` under ``policy`` (if any) and the exemptions before it."""
+    exemptions: list[RuleMatch] = []
     for rule in policy.rules:
-        if change_type is not None and change_type in rule.exempt_change_types:
-            continue
         reason = condition_holds(rule.condition, slo)
-        if reason is not None:
-            return RuleMatch(policy.name, rule.name, slo.key, rule.action, reason)
-    return None
+        if reason is None:
+            continue
+        if change_type is not None and change_type in rule.exempt_change_types:
+            exemptions.append(
+                RuleMatch(
+                    policy.name,
+                    rule.name,
+                    slo.key,
+                    GateAction.ALLOW,
+                    f"exempt from rule {rule.name}: change type {change_type} ({reason})",
+                    exempt=True,
+                )
+            )
+            continue
+        return RuleMatch(policy.name, rule.name, slo.key, rule.action, reason), exemptions
+    return None, exemptions
 
 
 def decide(
@@ -137,6 +231,7 @@ def decide(
     An SLO naming a policy that does not exist is denied: a typo must not open the gate.
     """
     matches: list[RuleMatch] = []
+    exemptions: list[RuleMatch] = []
     applied: set[str] = set()
     known = {policy.name for policy in policies}
     for slo in slos:
@@ -147,12 +242,17 @@ def decide(
             )
         for policy in policies_for(slo, policies):
             applied.add(policy.name)
-            match = _first_match(policy, slo, change_type)
+            match, exempted = _rule_outcome(policy, slo, change_type)
+            exemptions.extend(exempted)
             if match is not None:
                 matches.append(match)
-    deciding = max(matches, key=lambda m: _RESTRICTIVENESS[m.action], default=None)
+    restrictive = [m for m in matches if m.action is not GateAction.ALLOW]
+    deciding = max(restrictive, key=lambda m: _RESTRICTIVENESS[m.action], default=None)
+    if deciding is None:
+        # An allow: say which exemption let the change through, else which rule allowed it.
+        deciding = next(iter(exemptions), None) or next(iter(matches), None)
     action = deciding.action if deciding is not None else GateAction.ALLOW
-    return GateDecision(action, deciding, tuple(matches), tuple(sorted(applied)))
+    return GateDecision(action, deciding, tuple(matches), tuple(sorted(applied)), tuple(exemptions))
 
 
 def facts_for(
@@ -205,7 +305,9 @@ __all__ = [
     "PolicyRule",
     "RuleMatch",
     "SLOFacts",
+    "condition_holds",
     "decide",
     "facts_for",
     "rule_windows",
+    "unevaluated_facts",
 ]

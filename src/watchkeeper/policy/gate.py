@@ -7,11 +7,30 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.core.gate import GateDecision, SLOFacts, decide, facts_for, rule_windows
+from watchkeeper.core.gate import (
+    GateDecision,
+    SLOFacts,
+    decide,
+    facts_for,
+    rule_windows,
+    unevaluated_facts,
+)
 from watchkeeper.core.slo import SourceKind
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
+from watchkeeper.slo.exceptions import NotEvaluable
 from watchkeeper.slo.schemas import SLOStatusRead, status_read
+
+# How the gate names the systems an SLO may read instead of the built-in event store.
+SOURCE_NAMES = {SourceKind.PROMETHEUS: "Prometheus"}
+
+
+@dataclass(frozen=True)
+class NotEvaluated:
+    """An SLO the gate could not evaluate, and why; it counts as having no data."""
+
+    slo: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -23,23 +42,42 @@ class GateResult:
     at: datetime
     decision: GateDecision
     slos: list[SLOStatusRead]
-    skipped: list[str]  # SLOs the gate could not evaluate (e.g. Prometheus sources)
+    not_evaluated: list[NotEvaluated]
 
 
 def check(session: Session, *, service: str, change_type: str | None, now: datetime) -> GateResult:
-    """Decide whether ``service`` may deploy now (a ``change_type`` may be exempt by a rule)."""
+    """Decide whether ``service`` may deploy now (a ``change_type`` may be exempt by a rule).
+
+    An SLO Watchkeeper cannot evaluate (another source, or an evaluation that fails) is not
+    skipped: it counts as having no data, so ``no_data`` rules hold for it.
+    """
     records = slo_service.for_service(session, service=service)
     policies = policy_service.list_policies(session)
     windows = rule_windows(policies)
     facts: list[SLOFacts] = []
     statuses: list[SLOStatusRead] = []
-    skipped: list[str] = []
+    not_evaluated: list[NotEvaluated] = []
     for record in records:
-        if slo_service.to_core(record).sli.source is not SourceKind.WATCHKEEPER:
-            skipped.append(record.key)
-            continue
-        evaluation = slo_service.evaluate_now(session, key=record.key, at=now)
-        statuses.append(status_read(evaluation.slo, evaluation.status))
-        facts.append(facts_for(evaluation.slo, evaluation.series, evaluation.status, windows))
+        slo = slo_service.to_core(record)
+        reason: str | None = None
+        if slo.sli.source is not SourceKind.WATCHKEEPER:
+            reason = f"reads {SOURCE_NAMES.get(slo.sli.source, slo.sli.source.value)}"
+        else:
+            try:
+                evaluation = slo_service.evaluate_now(session, key=record.key, at=now)
+            except NotEvaluable as exc:
+                reason = exc.detail
+            else:
+                statuses.append(status_read(evaluation.slo, evaluation.status))
+                facts.append(
+                    facts_for(evaluation.slo, evaluation.series, evaluation.status, windows)
+                )
+        if reason is not None:
+            not_evaluated.append(NotEvaluated(record.key, reason))
+            facts.append(
+                unevaluated_facts(
+                    key=slo.key, service=slo.service, policy=slo.policy, reason=reason
+                )
+            )
     decision = decide(facts, policies, change_type=change_type)
-    return GateResult(service, change_type, now, decision, statuses, skipped)
+    return GateResult(service, change_type, now, decision, statuses, not_evaluated)

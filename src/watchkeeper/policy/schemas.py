@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from watchkeeper.core.gate import RuleMatch
 from watchkeeper.policy.gate import GateResult
@@ -13,13 +13,21 @@ from watchkeeper.slo.schemas import SLOStatusRead
 
 
 class RuleMatchRead(BaseModel):
-    """A policy rule that held for an SLO."""
+    """A policy rule that held for an SLO (``exempt``: it held, but let this change through)."""
 
     policy: str
     rule: str
     slo: str
     action: str
     reason: str
+    exempt: bool = False
+
+
+class NotEvaluatedRead(BaseModel):
+    """An SLO the gate could not evaluate; it counts as having no data."""
+
+    slo: str
+    reason: str = Field(examples=["reads Prometheus"])
 
 
 class GateRead(BaseModel):
@@ -32,9 +40,10 @@ class GateRead(BaseModel):
     decision: str
     decided_by: RuleMatchRead | None
     matches: list[RuleMatchRead]
+    exemptions: list[RuleMatchRead]
     policies: list[str]
     slos: list[SLOStatusRead]
-    skipped: list[str]
+    not_evaluated: list[NotEvaluatedRead]
 
 
 class PolicyRead(BaseModel):
@@ -51,6 +60,7 @@ def _match(match: RuleMatch) -> RuleMatchRead:
         slo=match.slo,
         action=match.action.value,
         reason=match.reason,
+        exempt=match.exempt,
     )
 
 
@@ -65,7 +75,8 @@ def gate_read(result: GateResult) -> GateRead:
         decision=decision.action.value,
         decided_by=_match(decision.decided_by) if decision.decided_by else None,
         matches=[_match(m) for m in decision.matches],
+        exemptions=[_match(m) for m in decision.exemptions],
         policies=list(decision.policies),
         slos=result.slos,
-        skipped=result.skipped,
+        not_evaluated=[NotEvaluatedRead(slo=n.slo, reason=n.reason) for n in result.not_evaluated],
     )

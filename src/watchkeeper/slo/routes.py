@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
 from watchkeeper.errors import InvalidInput
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.limits import read_body
 from watchkeeper.slo import service
 from watchkeeper.slo.exceptions import KeyMismatch
@@ -132,7 +133,7 @@ def apply_slos(spec_set: SpecBody, session: SessionDep, _token: WriteToken) -> A
 
 
 def _apply(session: SessionDep, spec_set: SpecSet) -> ApplyResultRead:
-    result = service.apply(session, spec_set=spec_set, now=utcnow())
+    result = spec_flows.apply(session, spec_set=spec_set, now=utcnow())
     return ApplyResultRead(**result.__dict__)
 
 

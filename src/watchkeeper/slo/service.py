@@ -1,7 +1,8 @@
-"""SLO use cases: applying specs, listing, reading status, explaining, deleting."""
+"""SLO use cases: storing SLOs, listing, reading status, evaluating, deleting."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -9,38 +10,31 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
-from watchkeeper.core.policy import ErrorBudgetPolicy
 from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import SLO, SLIKind, SourceKind
 from watchkeeper.core.windows import window_start
 from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
-from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import repository
 from watchkeeper.slo.buckets import hour_span_for, load_grid, minute_span_for
 from watchkeeper.slo.exceptions import (
     NotEvaluable,
     ServiceNotFound,
     SLONotFound,
-    UnknownPolicy,
     check_evaluation_time,
 )
 from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
 from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
-from watchkeeper.specs import SpecSet
 from watchkeeper.specs.native import slo_from_dict, slo_to_dict
 
 
 @dataclass
-class ApplyResult:
-    """What ``apply`` changed, by SLO key and policy name."""
+class SLOChanges:
+    """What ``upsert`` did, by SLO key."""
 
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    policies_created: list[str] = field(default_factory=list)
-    policies_updated: list[str] = field(default_factory=list)
-    policies_unchanged: list[str] = field(default_factory=list)
 
 
 def to_core(record: SLORecord) -> SLO:
@@ -48,36 +42,24 @@ def to_core(record: SLORecord) -> SLO:
     return slo_from_dict(record.spec)
 
 
-def _check_policy_references(session: Session, spec_set: SpecSet) -> None:
-    """Refuse SLOs naming a policy that neither the spec set nor the database holds."""
-    named = {slo.policy: slo.key for slo in spec_set.slos if slo.policy is not None}
-    if not named:
-        return
-    known = {p.name for p in spec_set.policies} | {
-        p.name for p in policy_service.list_policies(session)
-    }
-    missing = sorted(set(named) - known)
-    if missing:
-        described = ", ".join(f"{name!r} (named by {named[name]})" for name in missing)
-        raise UnknownPolicy(
-            f"no error-budget policy {described} has been applied; apply the policy first "
-            "or in the same command"
-        )
+def upsert(
+    session: Session, *, slos: Sequence[SLO], formats: Mapping[str, str], now: datetime
+) -> SLOChanges:
+    """Create or update SLOs by key and register their event-store SLIs.
 
-
-def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
-    """Create or update every SLO and policy of a validated spec set (one transaction)."""
-    result = ApplyResult()
-    _check_policy_references(session, spec_set)
+    ``formats`` gives each key's source format (native when absent). Applying a whole spec
+    set, policies included, is :func:`watchkeeper.flows.specs.apply`.
+    """
+    changes = SLOChanges()
     events_service.register_slis(
         session,
-        [slo.sli for slo in spec_set.slos if slo.sli.source is SourceKind.WATCHKEEPER],
+        [slo.sli for slo in slos if slo.sli.source is SourceKind.WATCHKEEPER],
         now=now,
     )
-    existing = repository.get_by_keys(session, [slo.key for slo in spec_set.slos])
-    for slo in spec_set.slos:
+    existing = repository.get_by_keys(session, [slo.key for slo in slos])
+    for slo in slos:
         spec = slo_to_dict(slo)
-        source_format = spec_set.formats.get(slo.key, "native")
+        source_format = formats.get(slo.key, "native")
         record = existing.get(slo.key)
         if record is None:
             repository.add(
@@ -93,24 +75,17 @@ def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
                     updated_at=now,
                 ),
             )
-            result.created.append(slo.key)
+            changes.created.append(slo.key)
         elif record.spec != spec:
             record.spec = spec
             record.sli_name = slo.sli.name
             record.source_format = source_format
             record.updated_at = now
-            result.updated.append(slo.key)
+            changes.updated.append(slo.key)
         else:
-            result.unchanged.append(slo.key)
-    for policy in spec_set.policies:
-        outcome = policy_service.upsert(session, policy=policy, now=now)
-        {
-            "created": result.policies_created,
-            "updated": result.policies_updated,
-            "unchanged": result.policies_unchanged,
-        }[outcome].append(policy.name)
+            changes.unchanged.append(slo.key)
     session.flush()
-    return result
+    return changes
 
 
 def list_slos(session: Session, *, service: str | None = None) -> list[SLORecord]:
@@ -137,11 +112,6 @@ def for_service(session: Session, *, service: str) -> list[SLORecord]:
 def delete(session: Session, *, key: str) -> None:
     """Remove an SLO with its status, history and alert states."""
     repository.remove(session, get(session, key=key))
-
-
-def policies(session: Session) -> list[ErrorBudgetPolicy]:
-    """Every applied error-budget policy."""
-    return policy_service.list_policies(session)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Use cases that span domains. Adapters call them; domain services never import them."""
