@@ -79,10 +79,7 @@ def _outcomes_at(
     has_data = total > 0
     # NaN ratios (no data) compare false, so an empty slice is never good.
     met = ratios >= (slice_target if slice_target is not None else 1.0)
-    if slice_target is None:
-        score = np.where(has_data, ratios, 0.0)
-    else:
-        score = met.astype(np.float64)
+    score = np.where(has_data, ratios, 0.0) if slice_target is None else met.astype(np.float64)
     return SliceOutcomes(slice_starts, has_data, met, score)
 
 
