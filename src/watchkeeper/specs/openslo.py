@@ -31,7 +31,9 @@ from watchkeeper.specs.fields import (
 )
 from watchkeeper.specs.openslo_objectives import (
     MetricDraft,
+    MetricShape,
     build_sli,
+    metric_shape,
     objective_name,
     read_budgeting_method,
     read_objective_item,
@@ -113,16 +115,18 @@ class OpenSLOObjects:
         self._metadata[id(doc)] = metadata
         if kind == "SLO":
             return True
-        if metadata.name is not None:
+        # An object with an invalid name is still registered (and so read and checked).
+        name = metadata.name or metadata.written_name
+        if name is not None:
             registry = self._named[kind]
-            first = registry.get(metadata.name)
+            first = registry.get(name)
             if first is not None:
                 where = f"{first.context.file}:{first.line}, document {first.context.document}"
                 (doc.get("metadata") or doc).error(
-                    f"{kind} {metadata.name!r} is defined twice (first in {where})"
+                    f"{kind} {name!r} is defined twice (first in {where})"
                 )
             else:
-                registry[metadata.name] = doc
+                registry[name] = doc
         return False
 
     def resolve(self) -> None:
@@ -145,7 +149,7 @@ class OpenSLOObjects:
             self._policies[name] = self._read_policy(doc)
         for name, doc in self._named["SLI"].items():
             spec = doc.require("spec")
-            sli_name = _sli_name(self._metadata[id(doc)])
+            sli_name = _sli_name(self._metadata[id(doc)]) or name
             self._slis[name] = (
                 self._sli_reader.read_sli(sli_name, spec)
                 if spec is not None and sli_name is not None
@@ -224,6 +228,7 @@ class OpenSLOObjects:
         service = spec.read("service", read_name, required=True)
         description = spec.read("description", Cursor.text) or ""
         metric = self._slo_indicator(spec)
+        shape = metric.shape if metric is not None else self._declared_shape(spec)
         window_at = spec.require("timeWindow")
         window = read_time_window(window_at) if window_at is not None else None
         method = spec.read("budgetingMethod", read_budgeting_method, required=True)
@@ -248,7 +253,7 @@ class OpenSLOObjects:
         items = objectives_at.items() if objectives_at is not None else None
         if items == []:
             spec.error_at("objectives", "must hold at least one objective")
-        objectives = [read_objective_item(item, method, metric) for item in items or []]
+        objectives = [read_objective_item(item, method, shape) for item in items or []]
         if window_at is not None and window is not None and windows is not False:
             check_alerts_fit(window_at, window, windows)
         if (
@@ -312,6 +317,15 @@ class OpenSLOObjects:
         if sli_name is None or sli_spec is None:
             return None
         return self._sli_reader.read_sli(sli_name, sli_spec)
+
+    def _declared_shape(self, spec: Cursor) -> MetricShape | None:
+        """The metric shape of the SLO's indicator when it could not be read."""
+        inline, ref = spec.get("indicator"), spec.get("indicatorRef")
+        if inline is not None:
+            return metric_shape(inline.get("spec"))
+        name = ref.value if ref is not None else None
+        doc = self._named["SLI"].get(name) if isinstance(name, str) else None
+        return metric_shape(doc.get("spec")) if doc is not None else None
 
     def _slo_alert_windows(self, spec: Cursor) -> tuple[AlertWindow, ...] | Literal[False] | None:
         """The windows of the SLO's alert policies; None for none (defaults), False if invalid."""

@@ -10,6 +10,7 @@ the ``timeSliceWindow`` (core/timeslices.py). Several objectives give several SL
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -71,8 +72,22 @@ def read_budgeting_method(cursor: Cursor) -> str | None:
     return value
 
 
+def metric_shape(sli_spec: Cursor | None) -> MetricShape | None:
+    """The shape an SLI ``spec`` declares, even when its metric has mistakes (so objectives
+    are still checked against it); None when it declares none or both."""
+    if sli_spec is None or not isinstance(sli_spec.value, Mapping):
+        return None
+    ratio, threshold = sli_spec.get("ratioMetric"), sli_spec.get("thresholdMetric")
+    if (ratio is None) == (threshold is None):
+        return None
+    if threshold is not None:
+        return "threshold"
+    assert ratio is not None
+    return "raw" if ratio.has("raw") else "ratio"
+
+
 def read_objective_item(
-    item: Cursor, method: str | None, metric: MetricDraft | None
+    item: Cursor, method: str | None, shape: MetricShape | None
 ) -> Objective | None:
     """One objective, checked against the budgeting method and the SLI's metric shape."""
     mark = item.mark()
@@ -100,12 +115,12 @@ def read_objective_item(
         slice_target = item.read("timeSliceTarget", read_slice_target, required=True)
     if method in ("Timeslices", "RatioTimeslices"):
         slice_window = item.read("timeSliceWindow", read_slice_window, required=True)
-        if metric is not None and metric.shape == "raw":
+        if shape == "raw":
             item.error(f"{method} need good/total counts or observations, not a raw ratio")
-    if metric is not None and metric.shape == "threshold":
+    if shape == "threshold":
         for key in ("op", "value"):
             item.require(key, " for a thresholdMetric")
-    elif metric is not None:
+    elif shape is not None:
         for key in ("op", "value"):
             if item.has(key):
                 item.error_at(key, "only applies to a thresholdMetric; this SLI is a ratioMetric")

@@ -63,6 +63,7 @@ class Metadata:
     name: str | None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: Cursor | None = None
+    written_name: str | None = None  # the name as text, valid or not
 
 
 def read_metadata(cursor: Cursor | None) -> Metadata:
@@ -85,7 +86,8 @@ def read_metadata(cursor: Cursor | None) -> Metadata:
     annotations = cursor.get("annotations")
     if annotations is not None:
         annotations.string_map()
-    return Metadata(name, labels, annotations)
+    written = cursor.value.get("name")
+    return Metadata(name, labels, annotations, written if isinstance(written, str) else None)
 
 
 def read_label(cursor: Cursor) -> str | None:

@@ -73,6 +73,10 @@ class SLIReader:
         ratio, threshold = spec.get("ratioMetric"), spec.get("thresholdMetric")
         if ratio is not None and threshold is not None:
             spec.error_at("thresholdMetric", "give ratioMetric or thresholdMetric, not both")
+            # Both are still read, so their own mistakes are reported in the same pass.
+            self._read_ratio(name, ratio, mark)
+            self._read_threshold(name, spec, threshold, mark)
+            return None
         if threshold is not None:
             return self._read_threshold(name, spec, threshold, mark)
         if ratio is None:
