@@ -10,6 +10,7 @@ from rich.table import Table
 
 from watchkeeper.cli import specs as specs_cli
 from watchkeeper.cli.context import database_session, parse_time
+from watchkeeper.cli.export import export_slos
 from watchkeeper.cli.output import console, error_console, guarded, print_json
 from watchkeeper.cli.tables import figures_table, status_table
 from watchkeeper.db import utcnow
@@ -21,6 +22,7 @@ from watchkeeper.specs import load_paths
 
 app = typer.Typer(no_args_is_help=True, help="Manage and inspect SLOs.")
 specs_cli.register(app)
+app.command("export")(export_slos)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -85,6 +87,7 @@ def list_command(
         records = service.list_slos(session, service=service_name)
         statuses = service.stored_statuses(session, records=records)
         rows = [(r.key, r.source_format, r.sli_name, statuses.get(r.id)) for r in records]
+        evaluated_by = {r.key: service.to_core(r).sli.evaluated_by for r in records}
     if json_output:
         print_json(
             [
@@ -93,6 +96,7 @@ def list_command(
                     "format": fmt,
                     "sli_name": sli,
                     "status": status.model_dump(mode="json") if status else None,
+                    "evaluated_by": evaluated_by[key],
                 }
                 for key, fmt, sli, status in rows
             ]
@@ -107,17 +111,27 @@ def list_command(
             key,
             fmt,
             sli,
-            "-" if not status or status.sli is None else f"{status.sli * 100:.3f}%",
+            "catalogued"
+            if evaluated_by[key] is None
+            else "-"
+            if not status or status.sli is None
+            else f"{status.sli * 100:.3f}%",
             "-"
             if not status or status.error_budget_remaining is None
             else f"{status.error_budget_remaining * 100:.1f}%",
             firing,
         )
     console.print(table)
-    if any(status is None for _, _, _, status in rows):
+    if any(status is None and evaluated_by[key] for key, _, _, status in rows):
         console.print(
             "SLOs without figures have not been evaluated yet: `watchkeeper serve` or "
             "`watchkeeper worker` evaluates them; `watchkeeper slo status NAME` evaluates now.",
+            markup=False,
+        )
+    if any(evaluated_by[key] is None for key, _, _, _ in rows):
+        console.print(
+            "Catalogued SLOs read a system Watchkeeper does not query: stored and exported, "
+            "never evaluated.",
             markup=False,
         )
 

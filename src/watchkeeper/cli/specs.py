@@ -88,6 +88,7 @@ def validate(
                     "slos": [],
                     "policies": [],
                     "problems": [problem.to_dict() for problem in error.problems],
+                    "evaluated_by": {},
                 }
             )
         _print_problems(error)
@@ -99,10 +100,23 @@ def validate(
                 "slos": [slo.key for slo in spec_set.slos],
                 "policies": [policy.name for policy in spec_set.policies],
                 "problems": [],
+                "evaluated_by": {slo.key: slo.sli.evaluated_by for slo in spec_set.slos},
             }
         )
         return
     console.print(_summary(spec_set))
+    catalogued = [slo for slo in spec_set.slos if slo.sli.external is not None]
+    if catalogued:
+        listed = ", ".join(
+            f"{slo.key} ({slo.sli.external.source_type})"
+            for slo in catalogued
+            if slo.sli.external is not None
+        )
+        console.print(
+            f"catalogued, not evaluated (stored and exported; no figures): {listed}",
+            markup=False,
+            highlight=False,
+        )
     console.print(
         f"[green]valid:[/] {len(spec_set.slos)} SLOs, {len(spec_set.policies)} policies",
         highlight=False,

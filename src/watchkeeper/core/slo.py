@@ -80,8 +80,8 @@ class ExternalMetric:
 
     ``source_type`` names the system (OpenSLO ``metricSource.type``: ``Datadog``,
     ``CloudWatch``, ...; several are joined by ``", "``). ``definition`` is the metric
-    definition (an OpenSLO SLI ``spec``) as canonical JSON, so the SLI stays comparable and
-    hashable and can be written back unchanged.
+    definition (an OpenSLO SLI ``spec``) as compact JSON in the order it was written, so the
+    SLI stays immutable and hashable and is written back as it was read.
     """
 
     source_type: str
@@ -90,7 +90,7 @@ class ExternalMetric:
     @classmethod
     def of(cls, source_type: str, definition: Mapping[str, object]) -> ExternalMetric:
         """An external metric from a JSON-ready definition mapping."""
-        return cls(source_type, json.dumps(definition, sort_keys=True, separators=(",", ":")))
+        return cls(source_type, json.dumps(definition, separators=(",", ":")))
 
     def definition_dict(self) -> dict[str, object]:
         """The definition as a fresh mapping."""
@@ -125,6 +125,14 @@ class SLI:
     def is_sliced(self) -> bool:
         """True for SLIs computed per time slice (Timeslices and RatioTimeslices)."""
         return self.kind in (SLIKind.TIMESLICES, SLIKind.RATIO_TIMESLICES)
+
+    @property
+    def evaluated_by(self) -> str | None:
+        """What computes this SLI's figures: ``"watchkeeper"`` (its event store),
+        ``"prometheus"`` (generated rules), or None for a catalogued external SLI."""
+        if self.source is SourceKind.EXTERNAL:
+            return None
+        return self.source.value
 
     @property
     def event_meaning(self) -> tuple[str, float | None, str | None] | None:

@@ -233,24 +233,21 @@ def _external_ratio(
 ) -> MetricDraft:
     """A ratio metric some of whose sources Watchkeeper does not read: kept as written."""
     written: dict[str, Any] = {}
-    if counter is not None:
-        written["counter"] = counter
-    for key, source in parts.items():
-        if source.kind is SourceKind.PROMETHEUS:
+    for key in ratio.value:  # in the order written, so it is written back the same
+        source = parts.get(key)
+        if key == "counter" and counter is not None:
+            written[key] = counter
+        elif key == "rawType" and raw_type is not None:
+            written[key] = raw_type
+        elif source is not None and source.kind is SourceKind.PROMETHEUS:
             # Keep the query exactly as given (not the windowed form Watchkeeper would run).
             query_at = ratio.get(key)
             spec_at = query_at.get("metricSource") if query_at is not None else None
             spec_at = spec_at.get("spec") if spec_at is not None else None
-            written[key] = {
-                "metricSource": {
-                    "type": "prometheus",
-                    "spec": plain_json(spec_at) if spec_at else {},
-                }
-            }
-        else:
+            spec = plain_json(spec_at) if spec_at is not None else {}
+            written[key] = {"metricSource": {"type": "prometheus", "spec": spec}}
+        elif source is not None:
             written[key] = {"metricSource": source.written}
-    if raw_type is not None:
-        written["rawType"] = raw_type
     types = list(
         dict.fromkeys(s.source_type for s in parts.values() if s.kind is SourceKind.EXTERNAL)
     )
