@@ -68,4 +68,5 @@ def export_slos(
         f"to {output}",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
