@@ -44,6 +44,15 @@ def _postgres_engine(schema: str) -> Engine:
     )
 
 
+def _drop_schema(schema: str) -> None:
+    settings = _env_settings()
+    url = normalise_database_url(settings.test_database_url or DEFAULT_TEST_POSTGRES)
+    admin = create_engine(url)
+    with contextlib.suppress(Exception), admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -60,12 +69,7 @@ def engine(
     yield db_engine
     db_engine.dispose()
     if schema is not None:
-        settings = _env_settings()
-        url = normalise_database_url(settings.test_database_url or DEFAULT_TEST_POSTGRES)
-        admin = create_engine(url)
-        with contextlib.suppress(Exception), admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+        _drop_schema(schema)
 
 
 @pytest.fixture
@@ -130,3 +134,20 @@ def admin_headers(session_factory: sessionmaker[Session]) -> dict[str, str]:
 def viewer_headers(session_factory: sessionmaker[Session]) -> dict[str, str]:
     """Authorization headers of a read-only token."""
     return {"Authorization": f"Bearer {_token(session_factory, 'viewer')}"}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def committing_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A migrated database of the test's own whose commits are real (no outer transaction),
+    for tests of what happens at COMMIT."""
+    schema = None
+    if request.param == "sqlite":
+        db_engine = make_engine(f"sqlite:///{tmp_path / 'committing.db'}")
+    else:
+        schema = f"wk_commit_{uuid.uuid4().hex[:8]}"
+        db_engine = _postgres_engine(schema)
+    upgrade_to_head(db_engine)
+    yield db_engine
+    db_engine.dispose()
+    if schema is not None:
+        _drop_schema(schema)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -10,11 +11,21 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory
-from watchkeeper.errors import WatchkeeperError
+from watchkeeper.errors import StorageFailed, Unavailable, WatchkeeperError
+from watchkeeper.limits import BodySizeLimit, limit_by_prefix
 from watchkeeper.telemetry.metrics import AppMetrics
+
+log = logging.getLogger("watchkeeper.api")
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -36,6 +47,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.engine = engine or make_engine(settings.resolved_database_url())
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.metrics = AppMetrics()
+    app.state.body_limit = limit_by_prefix(
+        {"/api/v1/events": settings.event_body_bytes()}, settings.max_body_bytes
+    )
+    # Added before the metrics middleware, so it runs inside it and its 413s are counted.
+    app.add_middleware(BodySizeLimit, limit_for=app.state.body_limit)
 
     @app.middleware("http")
     async def _count_requests(
@@ -54,6 +70,19 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     def _watchkeeper_error(_request: Request, exc: WatchkeeperError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content=exc.to_dict())
 
+    @app.exception_handler(SQLAlchemyError)
+    def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        error = database_error(exc)
+        log.error("%s %s: %s", request.method, request.url.path, error.detail, exc_info=exc)
+        return JSONResponse(status_code=error.status_code, content=error.to_dict())
+
+    @app.exception_handler(Exception)
+    def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Logged by the server as well; the caller gets the error shape, never a plain 500.
+        log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        body = {"error": "InternalError", "detail": "internal error; see the server log"}
+        return JSONResponse(status_code=500, content=body)
+
     @app.exception_handler(RequestValidationError)
     def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         body: dict[str, Any] = {"error": "InvalidInput", "detail": _validation_detail(exc)}
@@ -64,12 +93,26 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     return app
 
 
+def database_error(exc: SQLAlchemyError) -> WatchkeeperError:
+    """The caller's view of a database failure: 503 when it is unreachable, else 500."""
+    first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    # Unreachable, locked, disk full: the server cannot store now, a retry may succeed.
+    if isinstance(exc, DisconnectionError | OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return Unavailable(f"database unavailable: {first_line[:300]}")
+    return StorageFailed(
+        f"the database refused the request, nothing was stored: {first_line[:300]}"
+    )
+
+
 def _routers() -> list[Any]:
     # Imported here so importing watchkeeper.app stays cheap for the CLI.
+    from watchkeeper.auth.routes import router as auth_router
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
     from watchkeeper.web.routes import router as web_router
 
-    return [telemetry_router, events_router, slo_router, policy_router, web_router]
+    return [telemetry_router, events_router, slo_router, policy_router, auth_router, web_router]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import service as auth_service
 from watchkeeper.auth.exceptions import MissingToken
@@ -14,6 +18,9 @@ from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
 from watchkeeper.config import Settings
 from watchkeeper.db import session_scope, utcnow
+from watchkeeper.limits import read_body
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def get_settings(request: Request) -> Settings:
@@ -24,12 +31,15 @@ def get_settings(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session (one transaction) per request: committed on success, rolled back on error."""
+    # Used with scope="function" (SessionDep): the commit runs when the endpoint returns and
+    # before the response is sent, so a 2xx means stored, and a failing commit reaches the
+    # app's error handlers (5xx) instead of failing after the client has its answer.
     factory: sessionmaker[Session] = request.app.state.session_factory
     with session_scope(factory) as session:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -42,8 +52,11 @@ def bearer_token(request: Request) -> str:
     return value.strip()
 
 
+@functools.cache
 def require(permission: Permission) -> Callable[[Request, Session], APIToken]:
     """A dependency that authenticates the request's token for ``permission``."""
+    # Cached: one function per permission, so FastAPI checks a request's token once even when
+    # both an endpoint and its body reader ask for it.
 
     def dependency(request: Request, session: SessionDep) -> APIToken:
         return auth_service.authenticate(
@@ -56,3 +69,28 @@ def require(permission: Permission) -> Callable[[Request, Session], APIToken]:
 ReadToken = Annotated[APIToken, Depends(require(Permission.READ))]
 WriteToken = Annotated[APIToken, Depends(require(Permission.WRITE))]
 IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
+AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]
+
+
+def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable[M]]:
+    """A dependency reading the JSON body as ``model`` once the token may ``permission``."""
+    # FastAPI reads and decodes a declared body parameter before it resolves dependencies;
+    # reading it here keeps authentication first; the size limit applies while reading, and
+    # validation runs off the event loop.
+
+    # A default rather than an Annotated hint: the hint would be a string (postponed
+    # annotations) naming this function's local ``permission``, which FastAPI cannot resolve.
+    async def dependency(request: Request, _token: APIToken = Depends(require(permission))) -> M:  # noqa: B008
+        raw = await read_body(request)
+        try:
+            return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+
+    return dependency
+
+
+def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` documenting a body read by :func:`json_body`."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

@@ -60,3 +60,9 @@ class Unavailable(WatchkeeperError):
     """A dependency (database, metrics source) is not reachable."""
 
     status_code = 503
+
+
+class StorageFailed(WatchkeeperError):
+    """The database refused a change (for example at commit); nothing was stored."""
+
+    status_code = 500

@@ -81,7 +81,12 @@ def test_token_create_text_defaults_to_viewer(tmp_path: Path) -> None:
             ["--name", "x", "--role", "root"],
             "unknown role 'root'; choose one of: admin, editor, viewer, ingest",
         ),
-        ("blank name", ["--name", "  "], "token name must not be empty"),
+        (
+            "blank name",
+            ["--name", "  "],
+            "token name '  ' is not valid: 1-200 letters, digits and . _ @ : -, "
+            "starting with a letter or digit",
+        ),
         ("taken name", ["--name", "taken"], "a token named 'taken' already exists"),
     ],
 )

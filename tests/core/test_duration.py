@@ -86,3 +86,31 @@ def test_format_refuses_non_positive_durations(value: timedelta) -> None:
 def test_format_then_parse_round_trips(milliseconds: int) -> None:
     value = timedelta(milliseconds=milliseconds)
     assert parse_duration(format_duration(value)) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9999999999999d", "2739727y", "1000000000d", "1" + "0" * 5000 + "d", "999999999d24h"],
+)
+def test_durations_a_timedelta_cannot_hold_are_refused(text: str) -> None:
+    with pytest.raises(
+        ValueError, match=r"is too long to be a duration \(the longest is 999999999d\)"
+    ):
+        parse_duration(text)
+
+
+def test_the_longest_duration_parses() -> None:
+    assert parse_duration("999999999d") == timedelta(days=999_999_999)
+    assert parse_duration("2739726y") == timedelta(days=2_739_726 * 365)
+
+
+def test_only_ascii_digits_are_durations() -> None:
+    with pytest.raises(ValueError, match="is not a duration"):
+        parse_duration("\u0663\u0660d")  # Arabic-Indic 30, which int() would accept
+
+
+def test_format_duration_keeps_milliseconds_of_long_durations() -> None:
+    # Past 2**53 ms (285 years) a float of the total loses single milliseconds.
+    value = timedelta(days=999_999_998, milliseconds=1)
+    assert format_duration(value) == "999999998d1ms"
+    assert parse_duration(format_duration(value)) == value

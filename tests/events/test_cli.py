@@ -123,7 +123,8 @@ def test_a_fresh_data_dir_is_migrated_first(tmp_path: Path) -> None:
     path.write_text(f"time,sli,good,total\n{T0},checkout,1,1\n")
     code, _, err = run(tmp_path / "fresh", "ingest", str(path))
     assert code == 1  # migrated, but no SLI is registered yet
-    assert "unknown SLI: 'checkout'" in err
+    assert f"{path}:2: sli: unknown SLI 'checkout' in 1 row\n" in err
+    assert f"1 unknown SLI name in {path}; nothing was stored" in err
     assert stored_totals(tmp_path / "fresh") == (0, 0)
 
 

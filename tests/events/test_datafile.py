@@ -18,7 +18,13 @@ from watchkeeper.events.datafile import (
     read_chunks,
     read_rows,
 )
-from watchkeeper.events.exceptions import EventProblem, InvalidEvents, UnreadableEventFile
+from watchkeeper.events.exceptions import (
+    EventProblem,
+    InvalidEventFile,
+    InvalidEvents,
+    ProblemLog,
+    UnreadableEventFile,
+)
 
 T0 = 1_795_428_000  # 2026-11-23T10:00:00Z
 
@@ -200,40 +206,69 @@ def test_a_row_with_several_problems_reports_each(tmp_path: Path) -> None:
     assert [(p.line, p.field) for p in problems] == [(2, "time"), (2, "sli"), (2, "good")]
 
 
-def test_all_problems_are_counted_but_only_100_listed(tmp_path: Path) -> None:
+def test_all_problems_are_counted_but_only_50_listed(tmp_path: Path) -> None:
     rows = "".join(f"{T0},a,{i + 2},1\n" for i in range(250))
     path = write(tmp_path, "many.csv", "time,sli,good,total\n" + rows)
     with pytest.raises(InvalidEvents) as caught:
         list(read_chunks(path))
     error = caught.value
     assert error.total == 250
-    assert len(error.problems) == 100
-    assert [p.line for p in error.problems] == list(range(2, 102))
-    assert error.lines()[-1] == "... and 150 more problems"
-    assert error.extra["errors_omitted"] == 150
+    assert len(error.problems) == 50
+    assert [p.line for p in error.problems] == list(range(2, 52))
+    assert error.lines()[-1] == "... and 200 more problems"
+    assert error.extra["errors_omitted"] == 200
     assert error.detail.startswith(f"250 invalid events; first: {path}:2: good: good (2)")
 
 
+EXPECTED = "expected time,sli,good,total or time,sli,value"
+
+
 @pytest.mark.parametrize(
-    ("header", "fragment"),
+    ("header", "problem"),
     [
-        ("when,sli,good,total", "lacks time"),
-        ("time,name,good,total", "lacks sli"),
-        ("time,sli,good", "lacks total"),
-        ("time,sli", "lacks good and total, or value"),
-        ("time,sli,good,total,good", "duplicate columns"),
-        (f"{T0},checkout,1,1", "lacks time, sli"),
+        ("when,sli,good,total", "missing column 'time'; unknown column 'when'"),
+        ("time,name,good,total", "missing column 'sli'; unknown column 'name'"),
+        ("time,sli,good", "missing column 'total'"),
+        ("time,sli,total", "missing column 'good'"),
+        ("sli,value", "missing column 'time'"),
+        ("time,sli", "missing columns 'good' and 'total', or 'value'"),
+        (
+            "time,sli,bad,total",
+            "missing column 'good'; unknown column 'bad' (rows carry good and total, not bad)",
+        ),
+        ("time,sli,good,total,bad", "unknown column 'bad' (rows carry good and total, not bad)"),
+        ("time,sli,value,service", "unknown column 'service'"),
+        ("time,sli,good,total,good", "duplicate column 'good'"),
+        ("time,Time,sli,SLI,value", "duplicate columns 'time', 'sli'"),
+        (
+            f"{T0},checkout,1,1",
+            "no known column (the first line must be the header); "
+            f"{EXPECTED} (got '{T0}', 'checkout', '1', '1')",
+        ),
     ],
 )
-def test_bad_headers(tmp_path: Path, header: str, fragment: str) -> None:
+def test_a_wrong_header_is_a_file_error(tmp_path: Path, header: str, problem: str) -> None:
     path = write(tmp_path, "e.csv", header + f"\n{T0},checkout,1,1\n")
-    [problem] = problems_of(path)
-    assert problem.line == 1
-    assert fragment in problem.message
+    with pytest.raises(InvalidEventFile) as caught:
+        list(read_rows(path))
+    message = caught.value.detail
+    if "no known column" in problem:
+        assert message == f"{path}: header: {problem}"
+    else:
+        assert message == f"{path}: header: {problem}; {EXPECTED}"
+    assert caught.value.status_code == 422
+
+
+def test_a_problem_log_given_by_the_caller_does_not_hide_a_file_error(tmp_path: Path) -> None:
+    log = ProblemLog()
+    path = write(tmp_path, "e.csv", f"time,sli,total\n{T0},a,1\n")
+    with pytest.raises(InvalidEventFile, match="missing column 'good'"):
+        list(read_chunks(path, problems=log))
+    assert not log
 
 
 def test_header_is_case_and_space_insensitive_and_order_free(tmp_path: Path) -> None:
-    path = write(tmp_path, "e.csv", f" Total ,GOOD, sli ,extra,Time\n10,9,checkout,x,{T0}\n")
+    path = write(tmp_path, "e.csv", f" Total ,GOOD, sli ,,Time\n10,9,checkout,,{T0}\n")
     assert list(read_rows(path)) == [EventRow(T0, "checkout", 9, 10, None, 2)]
 
 
@@ -314,10 +349,20 @@ def test_jsonl_block_fallback_keeps_line_numbers(tmp_path: Path) -> None:
     assert "not valid JSON" in problem.message
 
 
-def test_empty_files_have_no_events(tmp_path: Path) -> None:
-    assert list(read_rows(write(tmp_path, "e.csv", ""))) == []
+def test_an_empty_csv_file_has_no_header(tmp_path: Path) -> None:
+    for name, text in (("e.csv", ""), ("blank.csv", "\n\n"), ("data", "")):
+        path = write(tmp_path, name, text)
+        with pytest.raises(InvalidEventFile) as caught:
+            list(read_rows(path))
+        assert caught.value.detail == f"{path}: header: the file is empty; {EXPECTED}"
+
+
+def test_files_without_rows_have_no_events(tmp_path: Path) -> None:
+    # A header alone is a CSV file of no events; JSONL needs no header at all.
     assert list(read_rows(write(tmp_path, "h.csv", "time,sli,good,total\n"))) == []
     assert list(read_rows(write(tmp_path, "e.jsonl", "\n\n"))) == []
+    assert list(read_rows(write(tmp_path, "empty.jsonl", ""))) == []
+    assert list(read_rows(write(tmp_path, "e.json", "[]"))) == []
 
 
 def test_missing_file_and_directory(tmp_path: Path) -> None:

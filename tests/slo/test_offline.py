@@ -11,7 +11,7 @@ import pytest
 from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper.core.evaluation import SLOStatus
-from watchkeeper.errors import InvalidInput
+from watchkeeper.events.exceptions import InvalidEvents, UnknownSLI
 from watchkeeper.slo.offline import OfflineResult, evaluate_file
 from watchkeeper.specs import load_text
 
@@ -91,14 +91,20 @@ def test_unknown_sli_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
         f"{int(AT.timestamp()) - 60},shop-request,1,1\n"
         f"{int(AT.timestamp()) - 60},payments,1,1\n"
     )
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(UnknownSLI) as caught:
         evaluate_file(SLOS, data, at=AT)
-    message = caught.value.detail
-    assert f"{data}:3" in message  # the first unknown row's line (the header is line 1)
-    assert "unknown SLI 'shop-request' (did you mean 'shop-requests'?)" in message
-    assert "and 1 more unknown SLI names" in message
-    assert "shop-latency, shop-requests" in message
-    assert "--ignore-unknown" in message
+    error = caught.value
+    assert error.unknown == ["shop-request", "payments"]  # in order of first appearance
+    assert error.lines() == [
+        f"{data}:3: sli: unknown SLI 'shop-request' (did you mean 'shop-requests'?) in 1 row",
+        f"{data}:4: sli: unknown SLI 'payments' in 1 row",
+        "the specs declare: shop-latency, shop-requests "
+        "(use --ignore-unknown to skip rows naming other SLIs)",
+    ]
+    assert error.detail.startswith(
+        f"unknown SLIs: 'shop-request' (did you mean 'shop-requests'?) first at {data}:3, "
+        f"'payments' first at {data}:4; the specs declare: shop-latency, shop-requests"
+    )
 
 
 def test_ignore_unknown_skips_those_rows_and_lists_them(tmp_path: Path) -> None:
@@ -124,13 +130,13 @@ def test_ignore_unknown_skips_those_rows_and_lists_them(tmp_path: Path) -> None:
             "value for a ratio SLI",
             {"sli": "shop-requests", "value": 0.2},
             3,
-            "SLI 'shop-requests' counts events: rows need 'good' and 'total', not a 'value'",
+            "value: SLI 'shop-requests' takes counts: send good and total, not value",
         ),
         (
             "counts for a threshold SLI",
             {"sli": "shop-latency", "good": 1, "total": 1},
             3,
-            "SLI 'shop-latency' is a threshold SLI: rows need a 'value', not good/total",
+            "good: SLI 'shop-latency' takes observations: send value, not good and total",
         ),
     ],
 )
@@ -144,9 +150,9 @@ def test_rows_of_the_wrong_shape_are_refused(
         {"time": moment, **row},
     ]
     data = write_jsonl(tmp_path / "events.jsonl", rows)
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidEvents) as caught:
         evaluate_file(SLOS, data, at=AT)
-    # The line named is the first row of the wrong shape.
+    # The line named is the row of the wrong shape, with the field to change.
     assert caught.value.detail == f"{data}:{line}: {message}", name
 
 
@@ -222,3 +228,53 @@ spec:
     assert (bounded.good, bounded.total) == (3, 4)
     # All four values arrived two minutes ago: the 5m window holds them, with the same SLI.
     assert bounded.window_counts[timedelta(minutes=5)].total == 4
+
+
+def test_every_bad_row_is_reported_with_the_unknown_names(tmp_path: Path) -> None:
+    moment = int(AT.timestamp()) - 60
+    rows: list[dict[str, object]] = [
+        {"time": moment, "sli": "shop-requests", "good": 2, "total": 1},
+        {"time": moment, "sli": "shop-latency", "value": 0.1},
+        {"time": moment, "sli": "shop-requests", "value": 0.2},
+        {"time": moment, "sli": "payments", "good": 1, "total": 1},
+        {"time": moment, "sli": "shop-requests", "good": 1, "total": -3},
+    ]
+    data = write_jsonl(tmp_path / "events.jsonl", rows)
+    with pytest.raises(InvalidEvents) as caught:
+        evaluate_file(SLOS, data, at=AT)
+    error = caught.value
+    assert [(p.line, p.field) for p in error.problems] == [(1, "good"), (3, "value"), (5, "total")]
+    assert error.unknown == ["payments"]
+    assert error.summary() == "3 invalid events and 1 unknown SLI name"
+    # Ignoring unknown names drops them from the report, not the bad rows.
+    with pytest.raises(InvalidEvents) as ignoring:
+        evaluate_file(SLOS, data, at=AT, ignore_unknown=True)
+    assert type(ignoring.value) is InvalidEvents
+    assert ignoring.value.unknown == []
+    assert ignoring.value.total == 3
+
+
+@pytest.mark.parametrize("literal", ["1" + "0" * 400, "1e400", "NaN", "Infinity", "-Infinity"])
+def test_values_beyond_float_range_are_refused(tmp_path: Path, literal: str) -> None:
+    moment = int(AT.timestamp()) - 60
+    data = tmp_path / "events.jsonl"
+    data.write_text(
+        f'{{"time": {moment}, "sli": "shop-latency", "value": 0.1}}\n'
+        f'{{"time": {moment}, "sli": "shop-latency", "value": {literal}}}\n'
+    )
+    with pytest.raises(InvalidEvents) as caught:
+        evaluate_file(SLOS, data, at=AT)
+    [problem] = caught.value.problems
+    assert (problem.line, problem.field) == (2, "value")
+    assert problem.message.startswith("must be a finite number")
+
+
+def test_rows_are_counted_across_chunks(tmp_path: Path) -> None:
+    # More rows than one chunk holds: the per-SLI arrays of every chunk are joined.
+    moment = int(AT.timestamp()) - 60
+    rows: list[dict[str, object]] = [
+        {"time": moment, "sli": "shop-requests", "good": i % 2, "total": 1} for i in range(70_000)
+    ]
+    data = write_jsonl(tmp_path / "events.jsonl", rows)
+    availability = by_key(evaluate_file(SLOS, data, at=AT))["shop/availability"]
+    assert (availability.good, availability.total) == (35_000.0, 70_000.0)

@@ -338,7 +338,12 @@ def test_history_defaults_to_the_last_day(
     ("name", "body", "detail"),
     [
         ("null document", "null", "empty spec body"),
-        ("nested too deeply", "[" * 100_000, "nested too deeply"),
+        ("nested too deeply", "[" * 100_000, "too deeply nested"),
+        (
+            "nested within the decoder, deeper than a spec",
+            "[" * 500 + "]" * 500,
+            "too deeply nested",
+        ),
     ],
 )
 def test_json_spec_bodies_that_say_nothing(

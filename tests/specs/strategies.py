@@ -49,7 +49,12 @@ ratios = st.floats(min_value=0, max_value=1, exclude_min=True, exclude_max=True)
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 minutes = st.integers(min_value=1, max_value=60 * 24 * 7).map(lambda m: timedelta(minutes=m))
 zones = st.sampled_from(["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata"])
-queries = st.from_regex(r"sum\(rate\([a-z_]{1,10}\[\{\{\.window\}\}\]\)\)", fullmatch=True)
+# Metric names start with "slo_" so none is a PromQL keyword (on, bool, inf...).
+queries = st.from_regex(r"sum\(rate\(slo_[a-z_]{1,10}\[\{\{\.window\}\}\]\)\)", fullmatch=True)
+raw_queries = st.from_regex(
+    r"1 - (avg_over_time\(slo_[a-z_]{1,10}\[\{\{ ?\.window ?\}\}\]\)|slo_[a-z_]{1,10}:ratio)",
+    fullmatch=True,
+)
 instants = st.datetimes(
     min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
 )
@@ -57,9 +62,9 @@ instants = st.datetimes(
 
 @st.composite
 def windows(draw: st.DrawFn) -> Window:
-    """A rolling window of 3 days or more (whole minutes), or a calendar window."""
+    """A rolling window from 3 days to 400 (whole minutes), or a calendar window."""
     if draw(st.booleans()):
-        days = draw(st.integers(min_value=3, max_value=400))
+        days = draw(st.integers(min_value=3, max_value=399))
         extra = draw(st.integers(min_value=0, max_value=60 * 24 - 1))
         return RollingWindow(timedelta(days=days, minutes=extra))
     unit = draw(st.sampled_from(list(CalendarUnit)))
@@ -134,13 +139,6 @@ def slis(draw: st.DrawFn) -> SLI:
     return SLI(name, SLIKind.RAW, SourceKind.PROMETHEUS, queries=raw)
 
 
-raw_queries = st.sampled_from(
-    [
-        "sum(rate(errors_total[{{.window}}])) / sum(rate(requests_total[{{.window}}]))",
-        "1 - avg_over_time(up[{{ .window }}])",
-        "job:error_ratio:rate5m",
-    ]
-)
 source_types = st.sampled_from(["Datadog", "CloudWatch", "NewRelic", "Any", "dynatrace"])
 vendor_specs = st.dictionaries(
     st.sampled_from(["query", "metricName", "namespace", "region", "nrql"]),

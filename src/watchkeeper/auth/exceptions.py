@@ -1,6 +1,6 @@
 """Authentication and authorisation errors."""
 
-from watchkeeper.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from watchkeeper.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 
 class MissingToken(Unauthorized):
@@ -8,7 +8,7 @@ class MissingToken(Unauthorized):
 
 
 class InvalidToken(Unauthorized):
-    """The bearer token is unknown or revoked."""
+    """The bearer token is unknown, revoked or expired."""
 
 
 class RoleNotAllowed(Forbidden):
@@ -19,5 +19,13 @@ class UnknownRole(InvalidInput):
     """A token was requested with a role that does not exist."""
 
 
+class InvalidTokenRequest(InvalidInput):
+    """A token was requested with an unusable name or lifetime."""
+
+
 class TokenNameTaken(Conflict):
     """A token with that name already exists."""
+
+
+class TokenNotFound(NotFound):
+    """No token has that name."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.progress import (
@@ -49,9 +49,7 @@ def ingest(
                 with _progress_bar(file) as update, session_scope(factory) as session:
                     result = service.ingest_file(session, file, clock=utcnow, progress=update)
             except InvalidEvents as exc:
-                for line in exc.lines():
-                    error_console.print(line, highlight=False, markup=False, soft_wrap=True)
-                fail(f"{exc.total} invalid events in {file}; nothing was stored")
+                report_invalid_events(exc, file, outcome="nothing was stored")
             except SQLAlchemyError as exc:
                 fail(f"database error: {exc.__class__.__name__}: {_first_line(exc)}")
         finally:
@@ -65,6 +63,13 @@ def ingest(
             markup=False,
             soft_wrap=True,
         )
+
+
+def report_invalid_events(error: InvalidEvents, file: Path, *, outcome: str) -> NoReturn:
+    """Print each listed problem and unknown SLI name on stderr, then exit 1 with the counts."""
+    for line in error.lines():
+        error_console.print(line, highlight=False, markup=False, soft_wrap=True)
+    fail(f"{error.summary()} in {file}; {outcome}")
 
 
 @contextmanager

@@ -10,10 +10,12 @@ from rich.table import Table
 
 from watchkeeper.cli import specs as specs_cli
 from watchkeeper.cli.context import database_session, parse_time
+from watchkeeper.cli.events import report_invalid_events
 from watchkeeper.cli.export import export_slos
 from watchkeeper.cli.output import console, error_console, guarded, print_json
 from watchkeeper.cli.tables import figures_table, status_table
 from watchkeeper.db import utcnow
+from watchkeeper.events.exceptions import InvalidEvents
 from watchkeeper.slo import service
 from watchkeeper.slo.explain import explain as explain_status
 from watchkeeper.slo.offline import evaluate_file
@@ -210,7 +212,10 @@ def eval_command(
     """Evaluate specs against a data file offline: no server, no database."""
     spec_set = load_paths(spec)
     when = parse_time(at) if at else utcnow()
-    result = evaluate_file(spec_set.slos, data, at=when, ignore_unknown=ignore_unknown)
+    try:
+        result = evaluate_file(spec_set.slos, data, at=when, ignore_unknown=ignore_unknown)
+    except InvalidEvents as exc:
+        report_invalid_events(exc, data, outcome="nothing was evaluated")
     documents = [status_read(slo, status) for slo, status in result.statuses]
     for note in result.skipped:
         error_console.print(f"skipped {note}")

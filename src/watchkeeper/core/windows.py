@@ -42,6 +42,18 @@ DEFAULT_WINDOW_SPECS: tuple[BudgetWindowSpec, ...] = (
     BudgetWindowSpec(Severity.TICKET, timedelta(days=3), timedelta(hours=6), 10.0),
 )
 
+# The windows Watchkeeper evaluates (docs/specs.md, "Limits"). Rolling SLO windows run from an
+# hour to the 400 days hour buckets are kept by default; calendar windows span at most a year;
+# a timeslice is at most a day.
+MIN_ROLLING_WINDOW = timedelta(hours=1)
+MAX_ROLLING_WINDOW = timedelta(days=400)
+MAX_CALENDAR_COUNT: dict[CalendarUnit, int] = {
+    CalendarUnit.WEEK: 52,
+    CalendarUnit.MONTH: 12,
+    CalendarUnit.QUARTER: 4,
+}
+MAX_SLICE = timedelta(days=1)
+
 # Windows whose burn rate is always reported (the JSON contract's burn_rates keys).
 REPORTED_BURN_WINDOWS: tuple[timedelta, ...] = (
     timedelta(minutes=5),

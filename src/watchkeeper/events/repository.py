@@ -181,6 +181,25 @@ def _upsert_statement(session: Session) -> Any:
     )
 
 
+def largest_total(
+    session: Session, *, sli_ids: Collection[int], resolution: int, start: int, end: int
+) -> int:
+    """The largest stored total among buckets of ``resolution`` starting in ``[start, end)``."""
+    ids = sorted(set(sli_ids))
+    largest = 0
+    for offset in range(0, len(ids), _IDS_PER_QUERY):
+        query = select(func.max(BUCKETS.c.total)).where(
+            BUCKETS.c.sli_id.in_(ids[offset : offset + _IDS_PER_QUERY]),
+            BUCKETS.c.resolution == resolution,
+            BUCKETS.c.start >= start,
+            BUCKETS.c.start < end,
+        )
+        value = session.execute(query).scalar()
+        if value is not None:
+            largest = max(largest, int(value))
+    return largest
+
+
 def bucket_rows(
     session: Session,
     *,

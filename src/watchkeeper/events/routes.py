@@ -6,40 +6,35 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.config import Settings
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import IngestToken, SessionDep, SettingsDep
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.events import service
 from watchkeeper.events.exceptions import BatchTooLarge
 from watchkeeper.events.schemas import EventBatch, EventIn, IngestResultRead
+from watchkeeper.limits import read_body
 
 if TYPE_CHECKING:
     from watchkeeper.telemetry.metrics import AppMetrics
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
-# A generous bound on bytes per event, so an oversized body is refused before it is read.
-_MAX_BYTES_PER_EVENT = 1024
 
-
-async def _json_body(request: Request) -> Any:
-    """The request body decoded as JSON, read without building a model per event."""
-    settings: Settings = request.app.state.settings
-    limit = settings.max_event_batch * _MAX_BYTES_PER_EVENT
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise BatchTooLarge(f"request body of {declared} bytes is over the {limit} byte limit")
-    raw = await request.body()
-    if len(raw) > limit:
-        raise BatchTooLarge(f"request body of {len(raw)} bytes is over the {limit} byte limit")
+def _decode_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except ValueError as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise InvalidInput("request body is nested too deeply") from None
+
+
+async def _json_body(request: Request, _token: IngestToken) -> Any:
+    """The JSON body, read only after the token is checked and only within the size limit."""
+    # Decoded in a worker thread: a large batch must not hold up the event loop.
+    return await run_in_threadpool(_decode_json, await read_body(request))
 
 
 JSONBody = Annotated[Any, Depends(_json_body)]

@@ -21,11 +21,12 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.core.slo import SLI, Operator, SLIKind, SourceKind
 from watchkeeper.errors import InvalidInput
-from watchkeeper.events import datafile, repository
-from watchkeeper.events.datafile import EventChunk, EventRow
-from watchkeeper.events.exceptions import EventProblem, InvalidEvents, ProblemLog, UnknownSLI
+from watchkeeper.events import bucket_limits, datafile, repository
+from watchkeeper.events.datafile import MAX_COUNT, EventChunk, EventRow
+from watchkeeper.events.exceptions import InvalidEvents, ProblemLog
 from watchkeeper.events.models import SLIRecord
 from watchkeeper.events.repository import BucketCounts
+from watchkeeper.events.rows import report_kind_mismatches, tally
 
 MINUTE = 60
 HOUR = 3600
@@ -124,7 +125,8 @@ def ingest(
 ) -> IngestResult:
     """Store events given as EventRow tuples (located by line) or decoded JSON objects (by index).
 
-    Raises InvalidEvents or UnknownSLI, having written nothing, if any event is unusable.
+    Raises InvalidEvents, having written nothing, if any event is unusable: it lists every bad
+    row and every unknown SLI name (UnknownSLI when unknown names are the only problem).
     """
     batch = _Batch(session, resolution=resolution)
     iterator = iter(rows)
@@ -133,11 +135,8 @@ def ingest(
         return IngestResult(accepted=0, buckets=0)
     if isinstance(first, EventRow):
         event_rows = cast(Iterable[EventRow], chain((first,), iterator))
-        try:
-            for chunk in datafile.chunks_from_rows(event_rows):
-                batch.add(chunk)
-        except InvalidEvents as exc:
-            batch.problems.merge(exc.problems, exc.total)
+        for chunk in datafile.chunks_from_rows(event_rows, problems=batch.problems):
+            batch.add(chunk)
     else:
         batch.add(datafile.parse_records([first, *iterator], problems=batch.problems))
     return batch.store(now=now)
@@ -157,16 +156,14 @@ def ingest_file(
     ``updated_at`` stays within the worker's re-read overlap however long a large file takes.
 
     ``progress(bytes_read, total_bytes)`` is called as the file is read. Raises
-    UnreadableEventFile, InvalidEvents (every problem with its line) or UnknownSLI, having
-    written nothing.
+    UnreadableEventFile, InvalidEventFile (no events can be read from it), or InvalidEvents
+    (every bad row with its line, and every unknown SLI name with its lines; UnknownSLI when
+    those are the only problem), having written nothing.
     """
     source = str(path)
     batch = _Batch(session, resolution=resolution, source=source)
-    try:
-        for chunk in datafile.read_chunks(path, progress=progress):
-            batch.add(chunk)
-    except InvalidEvents as exc:
-        batch.problems.merge(exc.problems, exc.total)
+    for chunk in datafile.read_chunks(path, progress=progress, problems=batch.problems):
+        batch.add(chunk)
     return batch.store(now=clock())
 
 
@@ -187,27 +184,38 @@ class _Batch:
         self.resolution = resolution
         self.source = source
         self.records: dict[str, list[SLIRecord]] = {}
-        self.unknown: dict[str, EventProblem | None] = {}
         self.problems = ProblemLog()
         self.accepted = 0
         self.parts: list[BucketCounts] = []
         self.pending = 0
         # Pre-aggregated imports may carry counts for observation SLIs (already compared).
         self.accept_counts = accept_counts
+        # An upper bound of any bucket's total: while it stays within MAX_COUNT, no sum can
+        # leave the int64 range or the store's limit, and no bucket needs checking.
+        self.total_bound = 0.0
+        self.over_limit: set[int] = set()  # packed keys of buckets summing past MAX_COUNT
 
     def add(self, chunk: EventChunk) -> None:
         """Check a chunk against the SLI registry and fold its rows into bucket sums.
 
         Counts rows go to the name's counts record; each value row counts once in every
-        observations record of its name (one per threshold in use).
+        observations record of its name (one per threshold in use). Rows naming no SLI, and
+        refused rows that do, are noted as unknown names.
         """
-        if len(chunk) == 0:
-            return
         new_names = [name for name in chunk.names if name not in self.records]
         if new_names:
-            found = repository.slis_by_source_names(self.session, new_names)
+            # A name longer than any SLI's cannot be registered: no need to look it up.
+            lookup = [name for name in new_names if len(name) <= MAX_SLI_NAME]
+            found = repository.slis_by_source_names(self.session, lookup) if lookup else {}
             for name in new_names:
                 self.records[name] = found.get(name, [])
+        for name, rejected in chunk.rejected.items():
+            if not self.records[name]:
+                self.problems.add_unknown(
+                    name, rejected.rows, rejected.locations, by_index=chunk.by_index
+                )
+        if len(chunk) == 0:
+            return
         per_name = [self.records[name] for name in chunk.names]
         counts_ids = np.array(
             [next((r.id for r in rs if r.kind == KIND_COUNTS), -1) for rs in per_name],
@@ -228,15 +236,15 @@ class _Batch:
         row_observed = has_observers[chunk.sli]
         unknown_rows = (row_counts_ids < 0) & ~row_observed
         if unknown_rows.any():
-            for row in _first_rows(chunk.sli, unknown_rows):
-                self.unknown.setdefault(chunk.names[chunk.sli[row]], chunk.problem(row, "sli", ""))
+            for name, count, places in tally(chunk, unknown_rows):
+                self.problems.add_unknown(name, count, places, by_index=chunk.by_index)
         is_value = chunk.is_value
         counts_rows = ~is_value & ~unknown_rows
         value_rows = is_value & ~unknown_rows
         mismatched = (counts_rows & (row_counts_ids < 0)) | (value_rows & ~row_observed)
         if mismatched.any():
-            self._report_mismatches(chunk, mismatched)
-        if self.unknown or self.problems:
+            report_kind_mismatches(chunk, mismatched, self.problems)
+        if self.problems:
             return  # the ingest will fail; keep reading only to report every problem
         slots = np.floor(chunk.time / self.resolution).astype(np.int64)
         largest_id = max([int(counts_ids.max(initial=0)), *(r.id for o in observers for r in o)])
@@ -244,54 +252,46 @@ class _Batch:
             raise InvalidInput("too many SLIs for the in-memory bucket index")
         if counts_rows.any():
             ids = row_counts_ids[counts_rows]
-            self._fold(
-                _group(
-                    (ids << _SLOT_BITS) | slots[counts_rows],
-                    chunk.good[counts_rows],
-                    chunk.total[counts_rows],
-                )
-            )
+            totals = chunk.total[counts_rows]
+            self.total_bound += float(totals.sum(dtype=np.float64))
+            self._fold((ids << _SLOT_BITS) | slots[counts_rows], chunk.good[counts_rows], totals)
         for code in np.unique(chunk.sli[value_rows]).tolist():
             rows = value_rows & (chunk.sli == code)
             values = chunk.value[rows]
+            self.total_bound += float(len(values))
             for record in observers[code]:
                 assert record.threshold is not None
                 compare = _COMPARE[Operator(record.operator or Operator.LTE)]
                 good = compare(values, record.threshold).astype(np.int64)
                 self._fold(
-                    _group(
-                        (np.int64(record.id) << _SLOT_BITS) | slots[rows],
-                        good,
-                        np.ones(len(good), dtype=np.int64),
-                    )
+                    (np.int64(record.id) << _SLOT_BITS) | slots[rows],
+                    good,
+                    np.ones(len(good), dtype=np.int64),
                 )
         self.accepted += len(chunk)
 
-    def _report_mismatches(self, chunk: EventChunk, mismatched: NDArray[np.bool_]) -> None:
-        rows = np.flatnonzero(mismatched)
-        room = max(self.problems.cap - len(self.problems.problems), 0)
-        for row in rows[:room].tolist():
-            name = chunk.names[chunk.sli[row]]
-            if chunk.is_value[row]:
-                message = f"SLI {name!r} takes counts: send good and total, not value"
-                field = "value"
-            else:
-                message = f"SLI {name!r} takes observations: send value, not good and total"
-                field = "good"
-            self.problems.add(chunk.problem(row, field, message))
-        self.problems.count += len(rows) - min(room, len(rows))
-
-    def _fold(self, part: BucketCounts) -> None:
+    def _fold(
+        self, keys: NDArray[np.int64], good: NDArray[np.int64], total: NDArray[np.int64]
+    ) -> None:
+        part = self._group(keys, good, total)
         self.parts.append(part)
         self.pending += len(part.sli_id)
         if self.pending >= _REGROUP_AT and len(self.parts) > 1:
             self.parts = [self._merged()]
             self.pending = len(self.parts[0].sli_id)
 
+    def _group(
+        self, keys: NDArray[np.int64], good: NDArray[np.int64], total: NDArray[np.int64]
+    ) -> BucketCounts:
+        """:func:`_group`, noting buckets past MAX_COUNT once sums could get there."""
+        if self.total_bound > MAX_COUNT:
+            self.over_limit.update(bucket_limits.keys_past_limit(keys, total))
+        return _group(keys, good, total)
+
     def _merged(self) -> BucketCounts:
         if len(self.parts) == 1:
             return self.parts[0]
-        return _group(
+        return self._group(
             np.concatenate([p.sli_id for p in self.parts]),
             np.concatenate([p.good for p in self.parts]),
             np.concatenate([p.total for p in self.parts]),
@@ -300,11 +300,7 @@ class _Batch:
     def store(self, *, now: datetime) -> IngestResult:
         """Raise what was found wrong, or upsert the summed buckets."""
         if self.problems:
-            raise self.problems.error(self.source)
-        if self.unknown:
-            raise UnknownSLI(
-                self.unknown, known=repository.sli_names(self.session), source=self.source
-            )
+            raise self._error()
         if not self.parts:
             return IngestResult(accepted=0, buckets=0)
         merged = self._merged()
@@ -315,17 +311,40 @@ class _Batch:
             good=merged.good,
             total=merged.total,
         )
+        self._check_limits(counts)
+        if self.problems:
+            raise self._error()
         buckets = repository.upsert_counts(
             self.session, counts, resolution=self.resolution, now=now
         )
         return IngestResult(accepted=self.accepted, buckets=buckets)
 
+    def _error(self) -> InvalidEvents:
+        return self.problems.error(
+            self.source,
+            known=repository.sli_names(self.session),
+            hint="an SLI is registered when an SLO that uses it is applied",
+        )
 
-def _first_rows(codes: NDArray[np.int64], selected: NDArray[np.bool_]) -> list[int]:
-    """The first selected row of each distinct code."""
-    rows = np.flatnonzero(selected)
-    _, first = np.unique(codes[rows], return_index=True)
-    return [int(rows[i]) for i in first.tolist()]
+    def _check_limits(self, counts: BucketCounts) -> None:
+        """Refuse buckets whose total (with what is stored) would pass MAX_COUNT."""
+        keys = (counts.sli_id << _SLOT_BITS) | (counts.start // self.resolution)
+        over = bucket_limits.keys_in(keys, self.over_limit)
+        over |= bucket_limits.past_limit_with_stored(
+            self.session, counts, resolution=self.resolution
+        )
+        if not over.any():
+            return
+        listed, found = bucket_limits.limit_problems(
+            counts,
+            over,
+            resolution=self.resolution,
+            names={r.id: r.source_name for rs in self.records.values() for r in rs},
+            room=max(self.problems.cap - len(self.problems.problems), 0),
+        )
+        for problem in listed:
+            self.problems.add(problem)
+        self.problems.add_unlisted(found - len(listed))
 
 
 def _group(

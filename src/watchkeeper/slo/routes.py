@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
 from watchkeeper.errors import InvalidInput
+from watchkeeper.limits import read_body
 from watchkeeper.slo import service
 from watchkeeper.slo.exceptions import KeyMismatch
 from watchkeeper.slo.explain import Explanation, explain
@@ -24,10 +26,10 @@ from watchkeeper.slo.schemas import (
     status_read,
 )
 from watchkeeper.specs import SpecSet, load_text
+from watchkeeper.specs.yaml_nodes import MAX_DEPTH, MAX_NODES
 
 router = APIRouter(prefix="/api/v1", tags=["slos"])
 
-MAX_SPEC_BYTES = 5_000_000
 _SPEC_BODY = {
     "requestBody": {
         "description": "SLO specs: YAML text (native, OpenSLO v1 or Sloth), or JSON documents",
@@ -37,34 +39,62 @@ _SPEC_BODY = {
         },
     }
 }
+# JSON documents are re-read through the YAML spec loader, whose limits they share; checking
+# them first keeps the YAML dump itself (and its recursion) small.
+MAX_JSON_DEPTH = MAX_DEPTH
+MAX_JSON_NODES = MAX_NODES
 
 
-async def read_spec_body(request: Request) -> SpecSet:
-    """Parse a request body of YAML text or JSON document(s) into a validated spec set."""
-    body = await request.body()
-    if len(body) > MAX_SPEC_BYTES:
-        raise InvalidInput(f"spec body larger than {MAX_SPEC_BYTES} bytes")
+def _check_json_shape(data: Any) -> None:
+    """Refuse JSON nested deeper or holding more values than a spec document can."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    nodes = 0
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_JSON_DEPTH or nodes > MAX_JSON_NODES:
+            raise InvalidInput(
+                "document too large or too deeply nested: JSON specs may nest "
+                f"{MAX_JSON_DEPTH} levels and hold {MAX_JSON_NODES:,} values"
+            )
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+
+
+def parse_spec_body(body: bytes, content_type: str) -> SpecSet:
+    """A request body of YAML text or JSON document(s) as a validated spec set."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("spec body is not UTF-8 text") from None
     if not text.strip():
         raise InvalidInput("empty spec body: send YAML or JSON SLO documents")
-    if "json" in request.headers.get("content-type", ""):
+    if "json" in content_type:
         try:
             data: Any = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
             raise InvalidInput(f"body is not valid JSON: {exc}") from None
         except RecursionError:
-            raise InvalidInput("body is nested too deeply") from None
+            raise InvalidInput("document too large or too deeply nested") from None
         if data is None or data == [] or data == {}:
             raise InvalidInput("empty spec body: send YAML or JSON SLO documents")
         if isinstance(data, dict) and isinstance(data.get("spec"), str):
             text = data["spec"]
         else:
+            _check_json_shape(data)
             documents = data if isinstance(data, list) else [data]
             text = yaml.safe_dump_all(documents, sort_keys=False)
     return load_text(text, filename="request body")
+
+
+async def read_spec_body(request: Request, _token: WriteToken) -> SpecSet:
+    """The spec set of a request, read only after the token is checked and within the limit."""
+    # Parsed in a worker thread: a large or hostile spec must never hold up the event loop.
+    body = await read_body(request)
+    content_type = request.headers.get("content-type", "")
+    return await run_in_threadpool(parse_spec_body, body, content_type)
 
 
 def _read(record: SLORecord, status: SLOStatusRead | None) -> SLORead:

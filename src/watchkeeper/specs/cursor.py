@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.specs.problems import Problem, did_you_mean
-from watchkeeper.specs.yaml_nodes import YamlList, YamlMap
+from watchkeeper.specs.yaml_nodes import MAX_INTEGER, OutOfRangeNumber, YamlList, YamlMap
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -52,7 +52,7 @@ def describe(value: object) -> str:
         return "nothing"
     if isinstance(value, bool):
         return "true/false"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | OutOfRangeNumber):
         return "a number"
     if isinstance(value, str):
         return "text"
@@ -208,20 +208,40 @@ class Cursor:
 
     def number(self) -> float | None:
         """A finite number (int or float, not true/false)."""
+        if isinstance(self.value, OutOfRangeNumber):
+            self.out_of_range()
+            return None
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
             self.error(f"must be a number, not {describe(self.value)}")
             return None
-        if not math.isfinite(self.value):
+        try:
+            number = float(self.value)
+        except OverflowError:  # an int beyond the float range, from a mapping built in code
+            self.out_of_range()
+            return None
+        if not math.isfinite(number):
             self.error("must be a finite number")
             return None
-        return float(self.value)
+        return number
 
     def integer(self) -> int | None:
-        """A whole number."""
+        """A whole number that fits in 64 bits."""
+        if isinstance(self.value, OutOfRangeNumber):
+            self.out_of_range()
+            return None
         if isinstance(self.value, bool) or not isinstance(self.value, int):
             self.error(f"must be a whole number, not {describe(self.value)}")
             return None
+        if abs(self.value) > MAX_INTEGER:
+            self.out_of_range()
+            return None
         return self.value
+
+    def out_of_range(self) -> None:
+        """Report a number too large (or too far below zero) for any field."""
+        value = self.value
+        negative = value.negative if isinstance(value, OutOfRangeNumber) else value < 0
+        self.error("is out of range (too far below zero)" if negative else "is too large")
 
     def boolean(self) -> bool | None:
         """true or false."""
@@ -268,6 +288,11 @@ class Cursor:
         value = self.value
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, OutOfRangeNumber):
+            return value.text
+        if isinstance(value, int) and abs(value) > MAX_INTEGER:
+            self.out_of_range()  # str() of a huge int may itself fail
+            return None
         if isinstance(value, str | int | float):
             return str(value)
         self.error(f"must be text, not {describe(value)}")

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from enum import StrEnum
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.slo import (
-    SLI,
     SLO,
     Alerting,
     AlertTarget,
@@ -26,23 +24,23 @@ from watchkeeper.core.slo import (
     CalendarUnit,
     CalendarWindow,
     MaintenanceWindow,
-    Operator,
-    PromQueries,
     RollingWindow,
     Severity,
-    SLIKind,
-    SourceKind,
     Window,
 )
 from watchkeeper.core.windows import (
+    MAX_CALENDAR_COUNT,
+    MAX_ROLLING_WINDOW,
+    MAX_SLICE,
+    MIN_ROLLING_WINDOW,
     default_alert_windows,
     factor_for,
     longest_alert_window,
     nominal_period,
 )
 from watchkeeper.specs.cursor import Cursor
-from watchkeeper.specs.external import read_external
 from watchkeeper.specs.problems import did_you_mean
+from watchkeeper.specs.promql import query_problem
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
 NAME_RULE = "lowercase letters, digits, '-', '_' and '.', starting with a letter or digit"
@@ -50,38 +48,10 @@ WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
 ONE_MINUTE = timedelta(minutes=1)
 
 WINDOW_FIELDS = ("calendar", "timezone", "count")
-SLI_FIELDS = (
-    "name",
-    "kind",
-    "source",
-    "counts",
-    "threshold",
-    "operator",
-    "slice",
-    "slice_target",
-    "slice_kind",
-    "prometheus",
-    "external",
-)
-PROMETHEUS_FIELDS = ("good", "bad", "total", "error_ratio")
 ALERTING_FIELDS = ("name", "page", "ticket", "windows", "min_events")
 TARGET_FIELDS = ("enabled", "labels", "annotations", "runbook_url", "name")
 ALERT_WINDOW_FIELDS = ("severity", "long", "short", "budget_percent", "factor")
 MAINTENANCE_FIELDS = ("start", "end", "reason")
-
-
-class Counts(StrEnum):
-    """What event-store rows of a ratio SLI count besides the total."""
-
-    GOOD = "good"
-    BAD = "bad"
-
-
-class SliceKind(StrEnum):
-    """What a timeslice's ratio is computed from."""
-
-    RATIO = "ratio"
-    THRESHOLD = "threshold"
 
 
 @dataclass(frozen=True)
@@ -169,12 +139,24 @@ def read_timezone(cursor: Cursor) -> str | None:
 
 
 def read_slice(cursor: Cursor) -> timedelta | None:
-    """A timeslice length: a whole number of minutes."""
+    """A timeslice length: a whole number of minutes, at most a day."""
     value = cursor.duration()
-    if value is not None and value % ONE_MINUTE:
-        cursor.error(f"must be a whole number of minutes, not {format_duration(value)}")
+    if value is None or not check_slice_range(cursor, value):
         return None
     return value
+
+
+def check_slice_range(cursor: Cursor, value: timedelta) -> bool:
+    """Report a timeslice that is not a whole number of minutes up to a day; True when fine."""
+    if value % ONE_MINUTE:
+        cursor.error(f"must be a whole number of minutes, not {format_duration(value)}")
+        return False
+    if value > MAX_SLICE:
+        cursor.error(
+            f"a timeslice is at most {format_duration(MAX_SLICE)}, not {format_duration(value)}"
+        )
+        return False
+    return True
 
 
 def read_slice_target(cursor: Cursor) -> float | None:
@@ -195,6 +177,14 @@ def check_window_placeholder(cursor: Cursor, query: str) -> None:
         )
 
 
+def check_query(cursor: Cursor, query: str) -> bool:
+    """Report PromQL that does not parse (placeholders filled); True when it parses."""
+    problem = query_problem(query)
+    if problem is not None:
+        cursor.error(problem)
+    return problem is None
+
+
 # -- windows ---------------------------------------------------------------------------------
 
 
@@ -202,7 +192,9 @@ def read_window(cursor: Cursor) -> Window | None:
     """A rolling duration (``30d``) or ``{calendar: month, timezone: ..., count: 1}``."""
     if isinstance(cursor.value, str):
         duration = cursor.duration()
-        return RollingWindow(duration) if duration is not None else None
+        if duration is None or not check_window_range(cursor, RollingWindow(duration)):
+            return None
+        return RollingWindow(duration)
     if not isinstance(cursor.value, Mapping):
         cursor.error("must be a duration such as 30d, or a mapping such as {calendar: month}")
         return None
@@ -215,7 +207,41 @@ def read_window(cursor: Cursor) -> Window | None:
         cursor.error_at("count", "must be at least 1")
     if unit is None or not cursor.clean_since(mark):
         return None
-    return CalendarWindow(unit, timezone or "UTC", count or 1)
+    window = CalendarWindow(unit, timezone or "UTC", count or 1)
+    return window if check_window_range(cursor, window) else None
+
+
+def check_window_range(cursor: Cursor, window: Window, *, what: str = "the SLO window") -> bool:
+    """Report an SLO window outside what Watchkeeper evaluates; True when it is inside.
+
+    Rolling windows run from MIN_ROLLING_WINDOW (1h) to MAX_ROLLING_WINDOW (400d, how long
+    hour buckets are kept by default); calendar windows span at most a year (52 weeks, 12
+    months or 4 quarters). ``cursor`` is where the window was given (a calendar window's
+    mapping, whose ``count`` is blamed).
+    """
+    if isinstance(window, CalendarWindow):
+        most = MAX_CALENDAR_COUNT[window.unit]
+        if window.count <= most:
+            return True
+        message = (
+            f"{what} spans at most a year: at most {most} for calendar {window.unit.value}, "
+            f"not {window.count}"
+        )
+        if isinstance(cursor.value, Mapping) and "count" in cursor.value:
+            cursor.error_at("count", message)
+        else:
+            cursor.error(message)
+        return False
+    duration = window.duration
+    if MIN_ROLLING_WINDOW <= duration <= MAX_ROLLING_WINDOW:
+        return True
+    written = cursor.value if isinstance(cursor.value, str) else format_duration(duration)
+    cursor.error(
+        f"{what} must be from {format_duration(MIN_ROLLING_WINDOW)} to "
+        f"{format_duration(MAX_ROLLING_WINDOW)} (how long hour buckets are kept by default), "
+        f"not {written}"
+    )
+    return False
 
 
 def check_alerts_fit(
@@ -232,140 +258,6 @@ def check_alerts_fit(
             f"the SLO window ({format_duration(period)}) is shorter than the longest {which} "
             f"({format_duration(longest)}); lengthen it or set alerting.windows"
         )
-
-
-# -- SLI -------------------------------------------------------------------------------------
-
-
-def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
-    """A native SLI block; checks that kind, source and their fields fit together."""
-    mark = cursor.mark()
-    if not cursor.fields(SLI_FIELDS):
-        return None
-    name = cursor.read("name", read_sli_name) or default_name
-    kind = cursor.read("kind", lambda c: c.choice(SLIKind)) or SLIKind.RATIO
-    source = cursor.read("source", lambda c: c.choice(SourceKind)) or SourceKind.WATCHKEEPER
-    counts = cursor.read("counts", lambda c: c.choice(Counts)) or Counts.GOOD
-    threshold = cursor.read("threshold", Cursor.number)
-    operator = cursor.read("operator", lambda c: c.choice(Operator)) or Operator.LTE
-    slice_duration = cursor.read("slice", read_slice)
-    slice_target = cursor.read("slice_target", read_slice_target)
-    slice_kind = cursor.read("slice_kind", lambda c: c.choice(SliceKind)) or SliceKind.RATIO
-
-    sliced = kind in (SLIKind.TIMESLICES, SLIKind.RATIO_TIMESLICES)
-    observations = kind is SLIKind.THRESHOLD or (sliced and slice_kind is SliceKind.THRESHOLD)
-    if observations:
-        if not cursor.has("threshold"):
-            cursor.error_at("threshold", "is required: good when value <operator> threshold")
-    else:
-        for key in ("threshold", "operator"):
-            if cursor.has(key):
-                cursor.error_at(
-                    key, "only applies to kind threshold, or timeslices with slice_kind threshold"
-                )
-    if sliced:
-        cursor.require("slice", f" for {kind.value} (e.g. 1m)")
-        if kind is SLIKind.TIMESLICES:
-            cursor.require("slice_target", " for timeslices (e.g. 0.95)")
-        elif cursor.has("slice_target"):
-            cursor.error_at(
-                "slice_target", "ratio_timeslices averages the slices' ratios; it has no target"
-            )
-    else:
-        for key in ("slice", "slice_target", "slice_kind"):
-            if cursor.has(key):
-                cursor.error_at(key, "only applies to kind timeslices or ratio_timeslices")
-
-    queries = None
-    external = None
-    if source is SourceKind.EXTERNAL:
-        for key in ("prometheus", "counts"):
-            if cursor.has(key):
-                cursor.error_at(key, "does not apply to source: external")
-        external_at = cursor.require("external", " for source: external ({type, metric})")
-        if external_at is not None:
-            external = read_external(external_at, kind, observations)
-    elif cursor.has("external"):
-        cursor.error_at("external", "only applies to source: external")
-    if source is SourceKind.WATCHKEEPER:
-        if kind is SLIKind.RAW:
-            cursor.error_at(
-                "kind",
-                "raw SLIs need source: prometheus (the event store keeps counts, not ratios)",
-            )
-        if cursor.has("prometheus"):
-            cursor.error_at("prometheus", "PromQL only applies to source: prometheus")
-        if counts is Counts.BAD:
-            cursor.error_at(
-                "counts",
-                "event rows always carry good and total (good = total - bad); "
-                "remove counts: bad and send good counts",
-            )
-    elif source is SourceKind.PROMETHEUS:
-        if cursor.has("counts"):
-            cursor.error_at(
-                "counts", "applies to the event store; with Prometheus give prometheus.bad"
-            )
-        if observations:
-            cursor.error_at(
-                "kind" if kind is SLIKind.THRESHOLD else "slice_kind",
-                "threshold SLIs compare raw observations from the event store; with Prometheus "
-                "use a ratio whose good query counts a histogram bucket (le=...)",
-            )
-        prometheus = cursor.require("prometheus", " for source: prometheus")
-        if prometheus is not None:
-            queries = read_prometheus(prometheus, raw=kind is SLIKind.RAW)
-    if not cursor.clean_since(mark):
-        return None
-    return SLI(
-        name=name,
-        kind=kind,
-        source=source,
-        threshold=threshold if observations else None,
-        operator=operator if observations else Operator.LTE,
-        slice_duration=slice_duration if sliced else None,
-        slice_target=slice_target if kind is SLIKind.TIMESLICES else None,
-        slice_kind=SLIKind(slice_kind.value) if sliced else SLIKind.RATIO,
-        queries=queries,
-        external=external,
-    )
-
-
-def _query(cursor: Cursor, key: str) -> str | None:
-    value = cursor.read(key, Cursor.text)
-    if value is not None and not value.strip():
-        cursor.error_at(key, "must not be empty")
-        return None
-    return value
-
-
-def read_prometheus(cursor: Cursor, *, raw: bool) -> PromQueries | None:
-    """PromQL of a Prometheus SLI: good or bad with total, or error_ratio for raw SLIs."""
-    mark = cursor.mark()
-    if not cursor.fields(PROMETHEUS_FIELDS):
-        return None
-    good, bad = _query(cursor, "good"), _query(cursor, "bad")
-    total, error_ratio = _query(cursor, "total"), _query(cursor, "error_ratio")
-    if raw:
-        cursor.require("error_ratio", " for raw SLIs")
-        for key in ("good", "bad", "total"):
-            if cursor.has(key):
-                cursor.error_at(key, "raw SLIs take only error_ratio")
-    else:
-        if cursor.has("error_ratio"):
-            cursor.error_at("error_ratio", "only applies to kind raw")
-        if cursor.has("good") and cursor.has("bad"):
-            cursor.error_at("bad", "give good or bad, not both")
-        elif not cursor.has("good") and not cursor.has("bad"):
-            cursor.error_at("good", "is required (or bad), with total")
-        cursor.require("total", " (the denominator)")
-        for key, query in (("good", good), ("bad", bad), ("total", total)):
-            child = cursor.get(key)
-            if child is not None and query is not None:
-                check_window_placeholder(child, query)
-    if not cursor.clean_since(mark):
-        return None
-    return PromQueries(good=good, bad=bad, total=total, raw_error_ratio=error_ratio)
 
 
 # -- alerting --------------------------------------------------------------------------------

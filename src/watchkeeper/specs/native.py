@@ -35,12 +35,12 @@ from watchkeeper.specs.fields import (
     read_maintenance,
     read_name,
     read_objective,
-    read_sli,
     read_tier,
     read_window,
 )
 from watchkeeper.specs.policies import policy_from_dict, policy_to_dict
 from watchkeeper.specs.problems import Problem, SpecError, did_you_mean
+from watchkeeper.specs.sli_fields import read_sli
 
 __all__ = [
     "API_VERSION",

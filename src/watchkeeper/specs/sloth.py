@@ -29,7 +29,9 @@ from watchkeeper.core.windows import default_alert_windows, longest_alert_window
 from watchkeeper.specs.cursor import Cursor
 from watchkeeper.specs.fields import (
     ParsedSLO,
+    check_query,
     check_window_placeholder,
+    check_window_range,
     ratio_from_percent,
     read_labels,
     read_name,
@@ -101,8 +103,12 @@ def parse_sloth(doc: Cursor, *, crd: bool, period: timedelta) -> list[ParsedSLO]
     items = slos.items() if slos is not None else None
     if items == []:
         body.error_at("slos", "must list at least one SLO")
+    # Out of range is reported once here; the SLOs are still read for their own problems.
+    in_range = check_window_range(
+        body, RollingWindow(period), what="the SLO period given to Sloth specs (--period)"
+    )
     longest = longest_alert_window(default_alert_windows(period))
-    if period < longest:
+    if in_range and period < longest:
         body.error(
             f"the SLO period ({format_duration(period)}) is shorter than the longest default "
             f"alert window ({format_duration(longest)})"
@@ -184,7 +190,11 @@ def _read_sli(cursor: Cursor) -> tuple[PromQueries | None, SLIKind | None]:
     if given[0] == "raw":
         if not at.fields(RAW_FIELDS):
             return None, None
-        query, _ = _either(at, ("error_ratio_query", "errorRatioQuery"), _read_query, required=True)
+        query, query_at = _either(
+            at, ("error_ratio_query", "errorRatioQuery"), _read_query, required=True
+        )
+        if query is not None and query_at is not None:
+            check_query(query_at, query)
         if query is None or not at.clean_since(mark):
             return None, None
         return PromQueries(raw_error_ratio=query), SLIKind.RAW
@@ -195,6 +205,7 @@ def _read_sli(cursor: Cursor) -> tuple[PromQueries | None, SLIKind | None]:
     for query, query_at in ((bad, bad_at), (total, total_at)):
         if query is not None and query_at is not None:
             check_window_placeholder(query_at, query)
+            check_query(query_at, query)
     if bad is None or total is None or not at.clean_since(mark):
         return None, None
     return PromQueries(bad=bad, total=total), SLIKind.RATIO

@@ -17,8 +17,10 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     """Liveness: the process answers."""
+    # On the event loop itself, not the thread pool: a pool busy with slow requests (large
+    # specs, a slow database) must not make a live server look dead.
     return {"status": "ok"}
 
 
