@@ -248,8 +248,9 @@ def test_list(run: Run, spec: Path, data_dir: Path) -> None:
     listed = json.loads(run("slo", "list", "--json").stdout)
     assert listed == [
         {"key": "shop/availability", "format": "native", "sli_name": "shop-requests",
-         "status": None},
-        {"key": "shop/latency", "format": "native", "sli_name": "shop-latency", "status": None},
+         "status": None, "evaluated_by": "watchkeeper"},
+        {"key": "shop/latency", "format": "native", "sli_name": "shop-latency", "status": None,
+         "evaluated_by": "watchkeeper"},
     ]  # fmt: skip
 
     def evaluate(session: Any) -> None:

@@ -50,7 +50,7 @@ def runner() -> CliRunner:
 def test_validate_prints_a_summary_per_file(app: typer.Typer, runner: CliRunner) -> None:
     result = runner.invoke(app, ["slo", "validate", *SPEC_PATHS], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "valid: 12 SLOs, 1 policies" in result.stdout
+    assert "valid: 14 SLOs, 1 policies" in result.stdout
     assert "checkout.yaml" in result.stdout
     for spec_format in ("native", "openslo", "sloth"):
         assert spec_format in result.stdout
@@ -65,6 +65,11 @@ def test_validate_json(app: typer.Typer, runner: CliRunner) -> None:
         "slos": ["checkout/availability", "checkout/latency", "checkout/good-minutes"],
         "policies": [],
         "problems": [],
+        "evaluated_by": {
+            "checkout/availability": "watchkeeper",
+            "checkout/latency": "watchkeeper",
+            "checkout/good-minutes": "watchkeeper",
+        },
     }
 
 

@@ -30,6 +30,7 @@ ALLOWED_STDLIB = {
     "functools",
     "heapq",
     "itertools",
+    "json",  # pure encoding: catalogued metric definitions kept as immutable text
     "math",
     "numbers",
     "operator",

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watchkeeper.core.batch import needs_single_evaluation
+from watchkeeper.core.evaluation import WindowCounts, budget_consumed_per_day, evaluate
 from watchkeeper.core.series import CountSource, EventSeries, FloatArray
-from watchkeeper.core.slo import SLI, SLIKind
+from watchkeeper.core.slo import SLI, SLO, RollingWindow, SLIKind
 from watchkeeper.core.timeslices import slice_counts, slice_outcomes, slice_parameters
 
 FAST = settings(max_examples=60, deadline=None)
@@ -220,3 +223,147 @@ def test_slice_counts_equal_a_naive_loop(
             k += 1
         assert (good[i], data[i]) == (naive_good, naive_data)
     assert good.dtype == data.dtype == np.float64
+
+
+# -- RatioTimeslices: the average of the slices' own ratios -----------------------------------
+
+
+def test_ratio_slices_average_the_ratios_and_skip_empty_slices() -> None:
+    # FIVE_SLICES' ratios: 1.0, 0.9, 0.8, (no data), 0.0. The empty slice counts neither as
+    # 0 nor as 1: four slices with data, score 1 + 0.9 + 0.8 + 0 = 2.7, SLI 2.7 / 4 = 0.675.
+    score, data = slice_counts(FIVE_SLICES, [T], [T + 300], MINUTE, None)
+    assert data[0] == 4
+    assert score[0] == 10 / 10 + 9 / 10 + 8 / 10 + 0 / 1
+    # The same slices under Timeslices (target 0.9) count 2 good of 4; as occurrences the
+    # window holds 27 good events of 31.
+    assert slice_counts(FIVE_SLICES, [T], [T + 300], MINUTE, 0.9)[0][0] == 2
+
+
+def test_ratio_slice_outcomes_carry_each_ratio() -> None:
+    outcomes = slice_outcomes(FIVE_SLICES, T, T + 300, MINUTE, None)
+    assert outcomes.score.tolist() == [1.0, 0.9, 0.8, 0.0, 0.0]
+    assert outcomes.has_data.tolist() == [True, True, True, False, True]
+    timeslices = slice_outcomes(FIVE_SLICES, T, T + 300, MINUTE, 0.9)
+    assert timeslices.score.tolist() == [1.0, 1.0, 0.0, 0.0, 0.0]
+
+
+def test_ratio_slice_parameters_have_no_target() -> None:
+    sli = SLI("req", SLIKind.RATIO_TIMESLICES, slice_duration=MINUTE)
+    assert sli.is_sliced
+    assert slice_parameters(sli) == (MINUTE, None)
+    with pytest.raises(ValueError, match="slice_duration"):
+        slice_parameters(SLI("req", SLIKind.RATIO_TIMESLICES))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(st.integers(0, 200), st.integers(0, 3), st.integers(0, 3)), max_size=40
+    ),
+    windows=st.lists(
+        st.tuples(st.integers(-20, 220), st.integers(-20, 220)), min_size=1, max_size=5
+    ),
+    far_window=st.booleans(),
+    slice_seconds=st.integers(1, 30),
+    maintenance=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 40)), max_size=3),
+)
+def test_ratio_slice_counts_equal_a_naive_average(
+    events: list[tuple[int, int, int]],
+    windows: list[tuple[int, int]],
+    far_window: bool,
+    slice_seconds: int,
+    maintenance: list[tuple[int, int]],
+) -> None:
+    if far_window:
+        windows = [*windows, (100_000, 100_000 + 2 * slice_seconds)]
+    gaps = [(start, start + length) for start, length in maintenance]
+    kept = [
+        (t, min(a, b), max(a, b))
+        for t, a, b in events
+        if not any(start <= t < end for start, end in gaps)
+    ]
+    series = EventSeries.from_counts(
+        [t for t, _, _ in events],
+        [min(a, b) for _, a, b in events],
+        [max(a, b) for _, a, b in events],
+    )
+    score, data = slice_counts(
+        series,
+        [s for s, _ in windows],
+        [e for _, e in windows],
+        timedelta(seconds=slice_seconds),
+        None,
+        [s for s, _ in gaps],
+        [e for _, e in gaps],
+    )
+    for i, (start, end) in enumerate(windows):
+        ratios = []
+        k = -(-start // slice_seconds)
+        while (k + 1) * slice_seconds <= end:
+            lo, hi = k * slice_seconds, (k + 1) * slice_seconds
+            slice_good = sum(g for t, g, _ in kept if lo <= t < hi)
+            slice_total = sum(n for t, _, n in kept if lo <= t < hi)
+            if slice_total > 0:
+                ratios.append(slice_good / slice_total)
+            k += 1
+        assert data[i] == len(ratios)
+        # Sums of the same ratios in another order may differ in the last bits only.
+        assert score[i] == pytest.approx(math.fsum(ratios), abs=1e-9)
+        if ratios:
+            average = score[i] / data[i]
+            assert average == pytest.approx(sum(ratios) / len(ratios), abs=1e-9)
+            assert 0.0 <= average <= 1.0
+
+
+# The hour before AT as 60 one-minute slices: 0-44 serve 10 of 10 good (ratio 1); 45-59
+# serve 1 of 2 good (ratio 0.5). Occurrences: 465 / 480 = 0.96875. Timeslices (0.9): 45 / 60
+# = 0.75. RatioTimeslices: (45 * 1 + 15 * 0.5) / 60 = 52.5 / 60 = 0.875.
+AT = datetime(2024, 3, 1, tzinfo=UTC)
+HOUR_OF_SLICES = EventSeries.from_counts(
+    [(AT - timedelta(hours=1) + i * MINUTE).timestamp() for i in range(60)],
+    [10 if i < 45 else 1 for i in range(60)],
+    [10 if i < 45 else 2 for i in range(60)],
+)
+
+
+def _slo(kind: SLIKind, **changes: object) -> SLO:
+    sli = SLI(
+        "requests",
+        kind,
+        slice_duration=MINUTE if kind is not SLIKind.RATIO else None,
+        slice_target=0.9 if kind is SLIKind.TIMESLICES else None,
+    )
+    return replace(SLO("web", "requests", sli, 0.5, RollingWindow(timedelta(days=7))), **changes)
+
+
+def test_ratio_timeslices_slo_hand_worked() -> None:
+    status = evaluate(_slo(SLIKind.RATIO_TIMESLICES), HOUR_OF_SLICES, AT)
+    assert (status.good, status.total) == (52.5, 60)
+    assert status.sli == 0.875
+    # Budget 1 - 0.5: the mean error 0.125 spends a quarter of it.
+    assert status.error_budget_remaining == 0.75
+    # 5 m: slices 55-59, mean error 0.5 -> burn 1. 30 m: slices 30-59, 15 at error 0 and 15
+    # at 0.5 -> mean 0.25 -> burn 0.5. The hour and longer: 0.125 / 0.5 = 0.25.
+    assert status.burn_rates[5 * MINUTE] == 1.0
+    assert status.burn_rates[30 * MINUTE] == 0.5
+    assert status.burn_rates[timedelta(hours=1)] == 0.25
+    assert status.window_counts[5 * MINUTE] == WindowCounts(2.5, 5)
+    per_day = budget_consumed_per_day(_slo(SLIKind.RATIO_TIMESLICES), HOUR_OF_SLICES, AT)
+    assert math.fsum(share for _, share in per_day if share is not None) == 0.25
+    assert needs_single_evaluation(_slo(SLIKind.RATIO_TIMESLICES))
+
+
+def test_the_three_budgeting_methods_differ_on_the_same_events() -> None:
+    occurrences = evaluate(_slo(SLIKind.RATIO), HOUR_OF_SLICES, AT)
+    timeslices = evaluate(_slo(SLIKind.TIMESLICES), HOUR_OF_SLICES, AT)
+    ratio_slices = evaluate(_slo(SLIKind.RATIO_TIMESLICES), HOUR_OF_SLICES, AT)
+    assert (occurrences.sli, timeslices.sli, ratio_slices.sli) == (465 / 480, 0.75, 0.875)
+
+
+def test_ratio_timeslices_without_data_have_no_figures() -> None:
+    status = evaluate(_slo(SLIKind.RATIO_TIMESLICES), EventSeries.empty(), AT)
+    assert (status.good, status.total, status.sli) == (0, 0, None)
+    assert status.error_budget_remaining is None
+    assert all(rate is None for rate in status.burn_rates.values())
+    per_day = budget_consumed_per_day(_slo(SLIKind.RATIO_TIMESLICES), EventSeries.empty(), AT)
+    assert per_day and all(share is None for _, share in per_day)

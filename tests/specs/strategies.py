@@ -22,6 +22,7 @@ from watchkeeper.core.slo import (
     AlertWindow,
     CalendarUnit,
     CalendarWindow,
+    ExternalMetric,
     MaintenanceWindow,
     Operator,
     PromQueries,
@@ -84,6 +85,11 @@ def slis(draw: st.DrawFn) -> SLI:
                 "prom-ratio",
                 "raw",
                 "prom-slices",
+                "ratio-slices",
+                "ratio-slices-threshold",
+                "external-ratio",
+                "external-threshold",
+                "external-raw",
             ]
         )
     )
@@ -117,8 +123,73 @@ def slis(draw: st.DrawFn) -> SLI:
         return SLI(name, source=SourceKind.PROMETHEUS, queries=prom)
     if shape == "prom-slices":
         return SLI(name, SLIKind.TIMESLICES, SourceKind.PROMETHEUS, queries=prom, **slice_fields)
+    if shape == "ratio-slices":
+        return SLI(name, SLIKind.RATIO_TIMESLICES, slice_duration=slice_fields["slice_duration"])
+    if shape == "ratio-slices-threshold":
+        return SLI(
+            name,
+            SLIKind.RATIO_TIMESLICES,
+            slice_kind=SLIKind.THRESHOLD,
+            slice_duration=slice_fields["slice_duration"],
+            **threshold_fields,
+        )
+    if shape.startswith("external"):
+        return draw(external_slis(name, shape, slice_fields, threshold_fields))
     raw = PromQueries(raw_error_ratio=draw(raw_queries))
     return SLI(name, SLIKind.RAW, SourceKind.PROMETHEUS, queries=raw)
+
+
+source_types = st.sampled_from(["Datadog", "CloudWatch", "NewRelic", "Any", "dynatrace"])
+vendor_specs = st.dictionaries(
+    st.sampled_from(["query", "metricName", "namespace", "region", "nrql"]),
+    texts | st.integers(-5, 5) | st.booleans(),
+    min_size=1,
+    max_size=3,
+)
+
+
+@st.composite
+def external_slis(
+    draw: st.DrawFn,
+    name: str,
+    shape: str,
+    slice_fields: dict[str, object],
+    threshold_fields: dict[str, object],
+) -> SLI:
+    """An SLI of a monitoring system Watchkeeper catalogues without evaluating."""
+    source_type = draw(source_types)
+
+    def source() -> dict[str, object]:
+        return {"metricSource": {"type": source_type, "spec": draw(vendor_specs)}}
+
+    if shape == "external-threshold":
+        external = ExternalMetric.of(source_type, {"thresholdMetric": source()})
+        return SLI(
+            name, SLIKind.THRESHOLD, SourceKind.EXTERNAL, external=external, **threshold_fields
+        )
+    if shape == "external-raw":
+        raw_type = draw(st.sampled_from(["success", "failure"]))
+        external = ExternalMetric.of(
+            source_type, {"ratioMetric": {"raw": source(), "rawType": raw_type}}
+        )
+        return SLI(name, SLIKind.RAW, SourceKind.EXTERNAL, external=external)
+    numerator = draw(st.sampled_from(["good", "bad"]))
+    ratio: dict[str, object] = {numerator: source(), "total": source()}
+    if draw(st.booleans()):
+        ratio["counter"] = draw(st.booleans())
+    external = ExternalMetric.of(source_type, {"ratioMetric": ratio})
+    kind = draw(st.sampled_from([SLIKind.RATIO, SLIKind.TIMESLICES, SLIKind.RATIO_TIMESLICES]))
+    if kind is SLIKind.RATIO:
+        return SLI(name, kind, SourceKind.EXTERNAL, external=external)
+    if kind is SLIKind.TIMESLICES:
+        return SLI(name, kind, SourceKind.EXTERNAL, external=external, **slice_fields)
+    return SLI(
+        name,
+        kind,
+        SourceKind.EXTERNAL,
+        external=external,
+        slice_duration=slice_fields["slice_duration"],
+    )
 
 
 targets = st.builds(

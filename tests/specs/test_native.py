@@ -385,7 +385,7 @@ def test_document_level_mistakes() -> None:
         (2, 5, "kind"),
         (3, 7, "service"),  # missing fields: the line of the document's mapping
         (3, 7, "slos"),
-        (4, 10, ""),
+        (4, 10, "[0]"),  # a list is a sequence of objects: its item is no mapping
         (5, 15, "slos"),
     ]
     assert "did you mean 'ServiceLevels'?" in problems[1].message

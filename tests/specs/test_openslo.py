@@ -138,12 +138,12 @@ def test_references_resolve_across_files(tmp_path: Path) -> None:
               conditions:
                 - conditionRef: fast-burn
               notificationTargets:
-                - targetRef: OnCallDevopsMailNotification
+                - targetRef: on-call-devops-mail-notification
             ---
             apiVersion: openslo/v1
             kind: AlertNotificationTarget
             metadata:
-              name: OnCallDevopsMailNotification
+              name: on-call-devops-mail-notification
             spec:
               description: Notifies by a mail message to the on-call devops mailing group
               target: email
@@ -324,54 +324,72 @@ def test_raw_ratios(raw_type: str, expected: str) -> None:
     assert not slo.alerting.page.enabled
 
 
-def test_published_examples_that_watchkeeper_cannot_honour_are_explained() -> None:
-    # From OpenSLO's examples/budgeting-method: RatioTimeslices, and a calendar "1m".
-    problems = problems_of(
-        """\
-        apiVersion: openslo/v1
-        kind: SLO
-        metadata:
-          name: main-page
-        spec:
-          service: web-shop
-          indicator:
-            metadata:
-              name: response-code
+MAIN_PAGE = """\
+apiVersion: openslo/v1
+kind: SLO
+metadata:
+  name: main-page
+spec:
+  service: web-shop
+  indicator:
+    metadata:
+      name: response-code
+    spec:
+      ratioMetric:
+        good:
+          metricSource:
+            type: Any
             spec:
-              ratioMetric:
-                good:
-                  metricSource:
-                    type: Any
-                    spec:
-                      query: Any
-                total:
-                  metricSource:
-                    type: Any
-                    spec:
-                      query: Any
-          timeWindow:
-           - duration: 1m
-             isRolling: false
-             calendar:
-               startTime: 2022-01-01 12:00:00
-               timeZone: America/New_York
-          budgetingMethod: RatioTimeslices
-          objectives:
-            - displayName: Good
-              op: gt
-              timeSliceWindow: 1m
-              target: 0.99
-        """
-    )
+              query: Any
+        total:
+          metricSource:
+            type: Any
+            spec:
+              query: Any
+  timeWindow:
+   - duration: 1m
+     isRolling: false
+     calendar:
+       startTime: 2022-01-01 12:00:00
+       timeZone: America/New_York
+  budgetingMethod: RatioTimeslices
+  objectives:
+    - displayName: Good
+      op: gt
+      timeSliceWindow: 1m
+      target: 0.99
+"""
+
+
+def test_published_ratio_timeslices_example_is_checked_as_the_reference_validator_does() -> None:
+    # From OpenSLO's examples/budgeting-method. Type "Any" and RatioTimeslices are valid
+    # OpenSLO; "op" on a ratioMetric objective is not, and a calendar "1m" is one minute,
+    # which no calendar window is.
+    problems = problems_of(MAIN_PAGE)
     assert [(p.line, p.field) for p in problems] == [
-        (14, "spec.indicator.spec.ratioMetric.good.metricSource.type"),
-        (19, "spec.indicator.spec.ratioMetric.total.metricSource.type"),
         (23, "spec.timeWindow[0].duration"),
-        (28, "spec.budgetingMethod"),
+        (31, "spec.objectives[0].op"),
     ]
-    assert "'Any' is not supported" in problems[0].message
-    assert "1w, 1M, 1Q" in problems[2].message
-    assert "RatioTimeslices" in problems[3].message
+    assert "1w, 1M, 1Q" in problems[0].message
+    assert "only applies to a thresholdMetric" in problems[1].message
+
+
+def test_any_metric_source_type_is_catalogued_with_ratio_timeslices() -> None:
+    fixed = MAIN_PAGE.replace("duration: 1m\n     isRolling", "duration: 1M\n     isRolling")
+    (slo,) = load(fixed.replace("      op: gt\n", "")).slos
+    assert slo.key == "web-shop/main-page"
+    assert slo.sli.source is SourceKind.EXTERNAL
+    assert slo.sli.kind is SLIKind.RATIO_TIMESLICES
+    assert slo.sli.slice_duration == timedelta(minutes=1)
+    assert slo.sli.slice_target is None
+    assert slo.sli.external is not None
+    assert slo.sli.external.source_type == "Any"
+    assert slo.sli.external.definition_dict() == {
+        "ratioMetric": {
+            "good": {"metricSource": {"type": "Any", "spec": {"query": "Any"}}},
+            "total": {"metricSource": {"type": "Any", "spec": {"query": "Any"}}},
+        }
+    }
 
 
 def test_reference_and_value_mistakes() -> None:

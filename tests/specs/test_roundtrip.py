@@ -31,6 +31,8 @@ EXAMPLE_FILES = (
     "openslo/catalog-referenced.yaml",
     "openslo/billing-calendar.yaml",
     "openslo/web-timeslices.yaml",
+    "openslo/search-datadog.yaml",
+    "openslo/api-ratio-timeslices.yaml",
     "sloth/k8s-apiserver-events.yaml",
     "sloth/payments-raw.yaml",
     "sloth/ingress-crd.yaml",
@@ -93,7 +95,7 @@ def test_every_example_file_loads_and_all_load_together() -> None:
     for name in EXAMPLE_FILES:
         assert load_paths([EXAMPLES / name]).files[0].formats
     together = load_paths([EXAMPLES / name for name in EXAMPLE_FILES])
-    assert len(together.slos) == 12
+    assert len(together.slos) == 14
     assert [p.name for p in together.policies] == ["checkout-policy"]
     assert set(together.formats.values()) == {"native", "openslo", "sloth"}
     checkout = {slo.name: slo for slo in together.slos if slo.service == "checkout"}

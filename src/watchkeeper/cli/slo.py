@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.cli import specs as specs_cli
 from watchkeeper.cli.context import cli_state, parse_time
 from watchkeeper.cli.events import report_invalid_events
+from watchkeeper.cli.export import export_slos
 from watchkeeper.cli.numbers import sli_percent
 from watchkeeper.cli.output import console, error_console, guarded, print_json
 from watchkeeper.cli.tables import (
@@ -35,6 +36,7 @@ from watchkeeper.specs import load_paths
 
 app = typer.Typer(no_args_is_help=True, help="Manage and inspect SLOs.")
 specs_cli.register(app)
+app.command("export")(export_slos)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -96,6 +98,7 @@ def list_command(
         records = service.list_slos(session, service=service_name)
         statuses = service.stored_statuses(session, records=records)
         rows = [(r.key, r.source_format, r.sli_name, statuses.get(r.id)) for r in records]
+        evaluated_by = {r.key: service.to_core(r).sli.evaluated_by for r in records}
     if json_output:
         print_json(
             [
@@ -104,6 +107,7 @@ def list_command(
                     "format": fmt,
                     "sli_name": sli,
                     "status": status.model_dump(mode="json") if status else None,
+                    "evaluated_by": evaluated_by[key],
                 }
                 for key, fmt, sli, status in rows
             ]
@@ -122,7 +126,11 @@ def list_command(
             key,
             fmt,
             sli,
-            "-" if status is None else sli_percent(status.sli, status.objective),
+            "catalogued"
+            if evaluated_by[key] is None
+            else "-"
+            if status is None
+            else sli_percent(status.sli, status.objective),
             "-" if status is None else budget_cell(status.error_budget_remaining),
             Text(
                 ", ".join(a.severity for a in status.alerts if a.firing) if status else "",
@@ -132,10 +140,16 @@ def list_command(
         for key, fmt, sli, status in rows
     ]
     console.print(fitted_table(columns, cells, width=console.width, title="SLOs"))
-    if any(status is None for _, _, _, status in rows):
+    if any(status is None and evaluated_by[key] for key, _, _, status in rows):
         console.print(
             "SLOs without figures have not been evaluated yet: `watchkeeper serve` or "
             "`watchkeeper worker` evaluates them; `watchkeeper slo status NAME` evaluates now.",
+            markup=False,
+        )
+    if any(evaluated_by[key] is None for key, _, _, _ in rows):
+        console.print(
+            "Catalogued SLOs read a system Watchkeeper does not query: stored and exported, "
+            "never evaluated.",
             markup=False,
         )
 

@@ -88,6 +88,7 @@ def validate(
                     "slos": [],
                     "policies": [],
                     "problems": [problem.to_dict() for problem in error.problems],
+                    "evaluated_by": {},
                 }
             )
         _print_problems(error)
@@ -99,10 +100,23 @@ def validate(
                 "slos": [slo.key for slo in spec_set.slos],
                 "policies": [policy.name for policy in spec_set.policies],
                 "problems": [],
+                "evaluated_by": {slo.key: slo.sli.evaluated_by for slo in spec_set.slos},
             }
         )
         return
     console.print(_summary(spec_set))
+    catalogued = [slo for slo in spec_set.slos if slo.sli.external is not None]
+    if catalogued:
+        listed = ", ".join(
+            f"{slo.key} ({slo.sli.external.source_type})"
+            for slo in catalogued
+            if slo.sli.external is not None
+        )
+        console.print(
+            f"catalogued, not evaluated (stored and exported; no figures): {listed}",
+            markup=False,
+            highlight=False,
+        )
     console.print(
         f"[green]valid:[/] {len(spec_set.slos)} SLOs, {len(spec_set.policies)} policies",
         highlight=False,
@@ -130,13 +144,13 @@ def convert_specs(
     if output is None:
         sys.stdout.write(text)
         return
-    _write_atomically(output, text)
+    write_atomically(output, text)
     error_console.print(
         f"wrote {len(spec_set.slos)} SLOs as {to.value} to {output}", markup=False, highlight=False
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Write through a temporary file in the same directory, so a failure leaves no partial file."""
     directory = path.parent if str(path.parent) else Path(".")
     try:

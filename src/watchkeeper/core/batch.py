@@ -2,7 +2,7 @@
 
 The same formulas as core/evaluation.py, vectorised over SLOs: window sums are read once per
 distinct window for every SLI row, then gathered per SLO. SLOs this path does not cover
-(timeslices, maintenance exclusions) are evaluated one by one by the caller.
+(sliced SLIs, maintenance exclusions) are evaluated one by one by the caller.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from watchkeeper.core.budget import budget_remaining, sli_ratio
 from watchkeeper.core.burn_rate import alert_firing, burn_rate
 from watchkeeper.core.forecast import seconds_to_exhaustion
 from watchkeeper.core.grid import CountGrid
-from watchkeeper.core.slo import SLO, CalendarWindow, RollingWindow, Severity, SLIKind
+from watchkeeper.core.slo import SLO, CalendarWindow, RollingWindow, Severity
 from watchkeeper.core.windows import (
     REPORTED_BURN_WINDOWS,
     alert_windows,
@@ -30,8 +30,9 @@ SEVERITY_CODES = {Severity.PAGE: 0, Severity.TICKET: 1}
 
 
 def needs_single_evaluation(slo: SLO) -> bool:
-    """True for SLOs the batch path does not cover (timeslices, maintenance windows)."""
-    return slo.sli.kind is SLIKind.TIMESLICES or bool(slo.maintenance)
+    """True for SLOs the batch path does not cover (Timeslices and RatioTimeslices SLIs,
+    maintenance windows)."""
+    return slo.sli.is_sliced or bool(slo.maintenance)
 
 
 @dataclass(frozen=True)

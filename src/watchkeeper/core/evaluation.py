@@ -4,9 +4,10 @@ The figures follow the SRE Workbook ch. 5 ("Alerting on SLOs"): the SLI and the 
 remaining come from counts summed over the SLO window ``[window_start, at)``; each burn rate
 from counts over ``[at - w, at)`` for the reported windows (5 m ... 3 d) and every long and
 short window of the alerts in force; multiwindow alerts fire when both windows burn faster
-than their factor. Maintenance windows are excluded from every sum. For timeslice SLIs every
-count is a count of slices (good slices, slices with data), so ``total``, ``window_counts``,
-the alerts' totals and ``min_events`` all count slices. A window without data has no SLI,
+than their factor. Maintenance windows are excluded from every sum. For sliced SLIs every
+count is a count of slices (good slices, or for RatioTimeslices the sum of the slices'
+ratios, over slices with data), so ``total``, ``window_counts``, the alerts' totals and
+``min_events`` all count slices (core/timeslices.py). A window without data has no SLI,
 budget or burn rate (``None``). Offline evaluation, the API status and ``slo explain`` all
 use this module.
 """
@@ -35,7 +36,7 @@ from watchkeeper.core.series import (
     sums_excluding,
     to_unix_seconds,
 )
-from watchkeeper.core.slo import SLO, Severity, SLIKind
+from watchkeeper.core.slo import SLO, Severity
 from watchkeeper.core.timeslices import slice_counts, slice_outcomes, slice_parameters
 from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows, window_start
 
@@ -110,7 +111,7 @@ def window_sums(
 ) -> tuple[FloatArray, FloatArray]:
     """Good and total of ``slo`` over ``[starts, ends)``: maintenance excluded, slices counted."""
     excluded_starts, excluded_ends = maintenance_intervals(slo.maintenance)
-    if slo.sli.kind is SLIKind.TIMESLICES:
+    if slo.sli.is_sliced:
         duration, target = slice_parameters(slo.sli)
         return slice_counts(source, starts, ends, duration, target, excluded_starts, excluded_ends)
     return sums_excluding(source, starts, ends, excluded_starts, excluded_ends)
@@ -210,7 +211,8 @@ def budget_consumed_per_day(
     Each entry is (UTC midnight of the day, ``bad_day / ((1 - objective) * total_window)``),
     the day's counts clipped to ``[window_start, at)`` and maintenance excluded; the values
     sum to ``1 - error_budget_remaining``. Every value is None when the window has no data.
-    For timeslice SLIs a slice belongs to the day its start falls on.
+    For sliced SLIs a slice belongs to the day its start falls on, and its bad share is
+    ``1 - score`` (a bad slice, or one minus a RatioTimeslices slice's ratio).
     """
     at = _utc(at)
     start = window_start(slo.window, at)
@@ -223,7 +225,7 @@ def budget_consumed_per_day(
         days.append(day)
         day += _DAY
     excluded_starts, excluded_ends = maintenance_intervals(slo.maintenance)
-    if slo.sli.kind is SLIKind.TIMESLICES:
+    if slo.sli.is_sliced:
         duration, target = slice_parameters(slo.sli)
         outcomes = slice_outcomes(
             source,
@@ -237,7 +239,7 @@ def budget_consumed_per_day(
         day_of_slice = np.floor(
             (outcomes.starts - to_unix_seconds(first_day)) / _DAY_SECONDS
         ).astype(np.intp)
-        bad_slices = outcomes.has_data & ~outcomes.good
+        bad_slices = np.where(outcomes.has_data, 1.0 - outcomes.score, 0.0)
         bad_per_day: FloatArray = np.asarray(
             np.bincount(day_of_slice, weights=bad_slices, minlength=len(days)), dtype=np.float64
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -15,6 +16,7 @@ class SLIKind(StrEnum):
     RATIO = "ratio"  # counts of good (or bad) and total events
     THRESHOLD = "threshold"  # raw observations; good when ``value <op> threshold``
     TIMESLICES = "timeslices"  # a slice is good when its own ratio meets slice_target
+    RATIO_TIMESLICES = "ratio_timeslices"  # the average of each slice's own ratio
     RAW = "raw"  # a precomputed error ratio (Prometheus sources only)
 
 
@@ -42,6 +44,9 @@ class SourceKind(StrEnum):
 
     WATCHKEEPER = "watchkeeper"  # the built-in SLI event store
     PROMETHEUS = "prometheus"  # PromQL against a Prometheus-compatible API
+    # Another monitoring system (Datadog, CloudWatch, ...): catalogued and exported, never
+    # evaluated by Watchkeeper.
+    EXTERNAL = "external"
 
 
 class Severity(StrEnum):
@@ -70,12 +75,39 @@ class PromQueries:
 
 
 @dataclass(frozen=True)
+class ExternalMetric:
+    """Where an SLI of a system Watchkeeper does not read gets its numbers, kept as written.
+
+    ``source_type`` names the system (OpenSLO ``metricSource.type``: ``Datadog``,
+    ``CloudWatch``, ...; several are joined by ``", "``). ``definition`` is the metric
+    definition (an OpenSLO SLI ``spec``) as compact JSON in the order it was written, so the
+    SLI stays immutable and hashable and is written back as it was read.
+    """
+
+    source_type: str
+    definition: str
+
+    @classmethod
+    def of(cls, source_type: str, definition: Mapping[str, object]) -> ExternalMetric:
+        """An external metric from a JSON-ready definition mapping."""
+        return cls(source_type, json.dumps(definition, separators=(",", ":")))
+
+    def definition_dict(self) -> dict[str, object]:
+        """The definition as a fresh mapping."""
+        value = json.loads(self.definition)
+        assert isinstance(value, dict)
+        return value
+
+
+@dataclass(frozen=True)
 class SLI:
     """A service level indicator.
 
     ``name`` keys the built-in event store: event rows carry it in their ``sli`` field.
-    For TIMESLICES, ``slice_kind`` says whether the per-slice ratio comes from good/total
-    counts (RATIO) or from observations against ``threshold`` (THRESHOLD).
+    For TIMESLICES and RATIO_TIMESLICES, ``slice_kind`` says whether the per-slice ratio
+    comes from good/total counts (RATIO) or from observations against ``threshold``
+    (THRESHOLD); only TIMESLICES has a ``slice_target``. An EXTERNAL source carries its
+    ``external`` metric instead of queries.
     """
 
     name: str
@@ -87,6 +119,20 @@ class SLI:
     slice_target: float | None = None
     slice_kind: SLIKind = SLIKind.RATIO
     queries: PromQueries | None = None
+    external: ExternalMetric | None = None
+
+    @property
+    def is_sliced(self) -> bool:
+        """True for SLIs computed per time slice (Timeslices and RatioTimeslices)."""
+        return self.kind in (SLIKind.TIMESLICES, SLIKind.RATIO_TIMESLICES)
+
+    @property
+    def evaluated_by(self) -> str | None:
+        """What computes this SLI's figures: ``"watchkeeper"`` (its event store),
+        ``"prometheus"`` (generated rules), or None for a catalogued external SLI."""
+        if self.source is SourceKind.EXTERNAL:
+            return None
+        return self.source.value
 
     @property
     def event_meaning(self) -> tuple[str, float | None, str | None] | None:
@@ -115,7 +161,7 @@ class SLI:
     def uses_observations(self) -> bool:
         """True when events carry raw ``value`` observations rather than good/total counts."""
         return self.kind is SLIKind.THRESHOLD or (
-            self.kind is SLIKind.TIMESLICES and self.slice_kind is SLIKind.THRESHOLD
+            self.is_sliced and self.slice_kind is SLIKind.THRESHOLD
         )
 
 

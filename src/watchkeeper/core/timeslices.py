@@ -1,18 +1,30 @@
-"""Timeslice SLIs: the share of time slices that met their own target.
+"""Time-slice SLIs: the share of good slices, or the average of the slices' own ratios.
 
-A time-slice SLI (OpenSLO v1 ``budgetingMethod: Timeslices``; "windows-based" SLOs in Google
-Cloud Monitoring) cuts the window into slices of ``slice_duration`` aligned to multiples of
-that duration since the Unix epoch. Only slices lying entirely inside ``[start, end)`` count.
-A slice whose events sum to zero total has no data and is left out; a slice with data is
-good when its own ratio ``good / total`` is at least ``slice_target`` (``>=``, unrounded).
-The SLI over a window is then ``good slices / slices with data``, and budgets and burn rates
-(SRE Workbook ch. 5) use the same formulas as event SLIs with slices in place of events.
-Maintenance windows act on the underlying events, so a slice wholly under maintenance has
-no data.
+Both OpenSLO v1 slice methods cut the window into slices of ``slice_duration`` aligned to
+multiples of that duration since the Unix epoch. Only slices lying entirely inside
+``[start, end)`` count. A slice whose events sum to zero total has no data and is left out
+(it counts neither as 0 nor as 1, as a window without events has no SLI). Maintenance
+windows act on the underlying events, so a slice wholly under maintenance has no data.
+
+- ``Timeslices`` (SLIKind.TIMESLICES; "windows-based" SLOs in Google Cloud Monitoring): a
+  slice with data is good when its own ratio ``good / total`` is at least ``slice_target``
+  (``>=``, unrounded). The SLI is ``good slices / slices with data``.
+- ``RatioTimeslices`` (SLIKind.RATIO_TIMESLICES): the SLI is computed per slice and averaged
+  over the slices (OpenSLO v1 README, "budgetingMethod"): ``mean(good_i / total_i)`` over
+  the slices with data. Every slice weighs the same whatever its traffic, and a slice is
+  never rounded to good or bad.
+
+Either way a slice contributes a *score* to the numerator (1 or 0 for Timeslices, its ratio
+for RatioTimeslices) and 1 to the denominator, so the SLI over a window is
+``sum(score) / slices with data`` and budgets and burn rates (SRE Workbook ch. 5) use the
+same formulas as event SLIs with slices in place of events: the budget remaining is
+``1 - mean(1 - score) / (1 - objective)`` and the burn rate over ``w`` is
+``mean(1 - score over the slices in w) / (1 - objective)``.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,20 +33,26 @@ from numpy.typing import ArrayLike, NDArray
 
 from watchkeeper.core.budget import FloatArray, sli_ratio
 from watchkeeper.core.series import CountSource, sums_excluding
-from watchkeeper.core.slo import SLI
+from watchkeeper.core.slo import SLI, SLIKind
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by
 class SliceOutcomes:
-    """Per-slice results: each slice's start (Unix seconds), whether it had data, whether good."""
+    """Per-slice results: each slice's start (Unix seconds), whether it had data, whether it
+    was good (ratio at least the slice target) and its score (see the module docstring; 0
+    for a slice without data)."""
 
     starts: FloatArray
     has_data: NDArray[np.bool_]
     good: NDArray[np.bool_]
+    score: FloatArray
 
 
-def slice_parameters(indicator: SLI) -> tuple[timedelta, float]:
-    """The (slice_duration, slice_target) of a timeslice SLI; ValueError when either is missing."""
+def slice_parameters(indicator: SLI) -> tuple[timedelta, float | None]:
+    """The (slice_duration, slice_target) of a sliced SLI; the target is None for
+    RatioTimeslices (scores are the slices' ratios). ValueError when a needed one is missing."""
+    if indicator.kind is SLIKind.RATIO_TIMESLICES and indicator.slice_duration is not None:
+        return indicator.slice_duration, None
     if indicator.slice_duration is None or indicator.slice_target is None:
         raise ValueError(f"timeslice SLI {indicator.name!r} needs slice_duration and slice_target")
     return indicator.slice_duration, indicator.slice_target
@@ -51,15 +69,19 @@ def _outcomes_at(
     source: CountSource,
     slice_starts: FloatArray,
     seconds: float,
-    slice_target: float,
+    slice_target: float | None,
     excluded_starts: ArrayLike,
     excluded_ends: ArrayLike,
 ) -> SliceOutcomes:
     good, total = sums_excluding(
         source, slice_starts, slice_starts + seconds, excluded_starts, excluded_ends
     )
+    ratios = sli_ratio(good, total)
+    has_data = total > 0
     # NaN ratios (no data) compare false, so an empty slice is never good.
-    return SliceOutcomes(slice_starts, total > 0, sli_ratio(good, total) >= slice_target)
+    met = ratios >= (slice_target if slice_target is not None else 1.0)
+    score = np.where(has_data, ratios, 0.0) if slice_target is None else met.astype(np.float64)
+    return SliceOutcomes(slice_starts, has_data, met, score)
 
 
 def slice_outcomes(
@@ -67,11 +89,12 @@ def slice_outcomes(
     start: float,
     end: float,
     slice_duration: timedelta,
-    slice_target: float,
+    slice_target: float | None,
     excluded_starts: ArrayLike = (),
     excluded_ends: ArrayLike = (),
 ) -> SliceOutcomes:
-    """Outcome of every epoch-aligned slice lying entirely inside ``[start, end)``."""
+    """Outcome of every epoch-aligned slice lying entirely inside ``[start, end)``
+    (``slice_target`` None: RatioTimeslices scores)."""
     seconds = _slice_seconds(slice_duration)
     first, past = np.ceil(start / seconds), np.floor(end / seconds)
     indices = np.arange(first, max(first, past), dtype=np.float64)
@@ -85,11 +108,15 @@ def slice_counts(
     starts: ArrayLike,
     ends: ArrayLike,
     slice_duration: timedelta,
-    slice_target: float,
+    slice_target: float | None,
     excluded_starts: ArrayLike = (),
     excluded_ends: ArrayLike = (),
 ) -> tuple[FloatArray, FloatArray]:
-    """(good slices, slices with data) for each window ``[starts[i], ends[i])``, vectorised.
+    """(sum of slice scores, slices with data) for each window ``[starts[i], ends[i])``.
+
+    With a ``slice_target`` (Timeslices) the score sum is the number of good slices; with
+    None (RatioTimeslices) it is the sum of the slices' own ratios, so dividing by the
+    slices with data gives their average.
 
     All slices of all windows are summed in one ``sums`` call. Windows that overlap (as the
     burn-rate windows of one SLO do, all ending at the same instant) share one run of slices
@@ -117,11 +144,20 @@ def slice_counts(
             excluded_starts,
             excluded_ends,
         )
-        good_before = np.concatenate(([0], np.cumsum(outcomes.good)))
         data_before = np.concatenate(([0], np.cumsum(outcomes.has_data)))
         begin = np.clip(first - low, 0, high - low)
         finish = np.clip(past - low, begin, high - low)
-        good_slices = good_before[finish] - good_before[begin]
+        if slice_target is None:
+            # Ratios: a difference of running sums would carry the rounding of every slice
+            # before the window (a window of ratios 1 could average 1.0000000000000002), so
+            # each window's ratios are summed exactly on their own.
+            good_slices = np.array(
+                [math.fsum(outcomes.score[b:f]) for b, f in zip(begin, finish, strict=True)],
+                dtype=np.float64,
+            )
+        else:  # counts of good slices: whole numbers, summed exactly either way
+            good_before = np.concatenate(([0.0], np.cumsum(outcomes.score)))
+            good_slices = good_before[finish] - good_before[begin]
         data_slices = data_before[finish] - data_before[begin]
         return good_slices.astype(np.float64), data_slices.astype(np.float64)
     # Windows far apart: evaluate only their own slices rather than the whole span between.
@@ -138,6 +174,6 @@ def slice_counts(
     )
     size = window_starts.size
     # bincount with weights already yields float64; asarray only tells the type checker.
-    good_slices = np.bincount(window_of_slice, weights=outcomes.good, minlength=size)
+    good_slices = np.bincount(window_of_slice, weights=outcomes.score, minlength=size)
     data_slices = np.bincount(window_of_slice, weights=outcomes.has_data, minlength=size)
     return np.asarray(good_slices, dtype=np.float64), np.asarray(data_slices, dtype=np.float64)

@@ -28,7 +28,6 @@ from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
 from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import (
     SLO,
-    SLIKind,
     SourceKind,
 )
 from watchkeeper.events import repository as events_repository
@@ -287,7 +286,7 @@ def _evaluate_single(session: Session, loaded: _Loaded, position: int, now: date
     holds only hours beyond its minute ring.
     """
     slo = loaded.slos[position]
-    if slo.sli.kind is SLIKind.TIMESLICES:
+    if slo.sli.is_sliced:
         return evaluate(slo, series_for(session, slo=slo, at=now), now)
     times, good, total = loaded.grid.buckets_of(int(loaded.slo_rows[position]))
     return evaluate(slo, EventSeries.from_counts(times, good, total), now)

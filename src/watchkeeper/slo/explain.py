@@ -39,12 +39,16 @@ def _ratio(value: float | None) -> str:
 def explain(slo: SLO, status: SLOStatus) -> Explanation:
     """Spell out counts, windows, thresholds and comparisons behind ``status``."""
     budget = slo.error_budget
-    unit = "slices" if slo.sli.kind is SLIKind.TIMESLICES else "events"
+    unit = "slices" if slo.sli.is_sliced else "events"
     steps = [
         ExplainStep(
             what="SLO window",
             formula=f"[{status.window_start.isoformat()}, {status.at.isoformat()})",
-            result=f"{_count(status.good)} good of {_count(status.total)} {unit}",
+            result=(
+                f"slice ratios sum to {_count(status.good)} over {_count(status.total)} slices"
+                if slo.sli.kind is SLIKind.RATIO_TIMESLICES
+                else f"{_count(status.good)} good of {_count(status.total)} {unit}"
+            ),
         ),
         ExplainStep(
             what="SLI",

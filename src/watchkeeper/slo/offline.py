@@ -152,6 +152,12 @@ def evaluate_file(
     statuses: list[tuple[SLO, SLOStatus]] = []
     skipped: list[str] = []
     for slo in slos:
+        if slo.sli.external is not None:
+            skipped.append(
+                f"{slo.key}: catalogued only (its SLI reads {slo.sli.external.source_type}, "
+                "which Watchkeeper does not evaluate)"
+            )
+            continue
         if slo.sli.kind is SLIKind.RAW:
             skipped.append(f"{slo.key}: raw error-ratio SLIs are evaluated by Prometheus only")
             continue

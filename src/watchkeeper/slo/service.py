@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
 from watchkeeper.core.series import EventSeries
-from watchkeeper.core.slo import SLO, SLIKind, SourceKind
+from watchkeeper.core.slo import SLO, SourceKind
 from watchkeeper.core.windows import window_start
 from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
@@ -132,7 +132,7 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
     stored resolution (1-minute buckets last WATCHKEEPER_MINUTE_RETENTION_DAYS).
     """
     sli_ids = list(events_repository.sli_ids_by_name(session, [slo.sli.store_key]).values())
-    if slo.sli.kind is SLIKind.TIMESLICES:
+    if slo.sli.is_sliced:
         if not sli_ids:
             return EventSeries.empty()
         start = window_start(slo.window, at)
@@ -154,6 +154,11 @@ def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
     check_evaluation_time(at)
     record = get(session, key=key)
     slo = to_core(record)
+    if slo.sli.external is not None:
+        raise NotEvaluable(
+            f"SLO {key!r} is catalogued only: its SLI reads {slo.sli.external.source_type}, "
+            "which Watchkeeper does not query, so it has no figures"
+        )
     if slo.sli.source is not SourceKind.WATCHKEEPER:
         raise NotEvaluable(
             f"SLO {key!r} reads Prometheus; Watchkeeper evaluates built-in event-store SLIs only"

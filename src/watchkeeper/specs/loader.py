@@ -3,7 +3,9 @@
 Each YAML document is read in the format its header names: ``apiVersion: watchkeeper/v1``
 (native), ``apiVersion: openslo/v1`` (OpenSLO), ``version: "prometheus/v1"`` or
 ``apiVersion: sloth.slok.dev/v1`` (Sloth). Everything loaded together is checked together:
-OpenSLO references resolve across files and an SLO key may be defined only once.
+OpenSLO references resolve across files and an SLO key may be defined only once. A document
+may also be a sequence of such objects (the form of the OpenSLO SDK's examples and ``oslo``);
+problems inside it name the item: ``[2].spec.objectives[0].target``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from types import MappingProxyType
 
 from watchkeeper.core.policy import ErrorBudgetPolicy
 from watchkeeper.core.slo import SLO
-from watchkeeper.specs.cursor import Cursor, DocumentContext
+from watchkeeper.specs.cursor import Cursor, DocumentContext, describe
 from watchkeeper.specs.fields import ParsedSLO
 from watchkeeper.specs.native import API_VERSION as NATIVE_API_VERSION
 from watchkeeper.specs.native import check_kind, parse_native_slos
@@ -81,7 +83,11 @@ class _Load:
             if document.value is None:
                 continue  # an empty document, e.g. after a trailing ---
             doc = Cursor(DocumentContext(filename, document.index, self.problems), document.value)
-            self._read_document(filename, doc)
+            if isinstance(document.value, list):
+                for item in doc.items() or []:
+                    self._read_document(filename, item)
+            else:
+                self._read_document(filename, doc)
         if syntax_error is not None:
             self.problems.append(syntax_error)
 
@@ -164,7 +170,11 @@ def _is_duplicate(label: str, here: Cursor, first: Cursor | None) -> bool:
 def _detect(doc: Cursor) -> str | None:
     """The format of a document (native, openslo, sloth, sloth-crd), or None after reporting."""
     if not isinstance(doc.value, Mapping):
-        doc.error("a spec document must be a mapping with apiVersion (or Sloth's version)")
+        what = "a list item" if doc.path else "a spec document"
+        doc.error(
+            f"{what} must be a mapping with apiVersion (or Sloth's version), "
+            f"not {describe(doc.value)}"
+        )
         return None
     api_version = doc.value.get("apiVersion")
     if api_version is not None:

@@ -204,10 +204,11 @@ def sli_to_dict(sli: SLI, *, default_name: str | None = None) -> dict[str, Any]:
     if sli.uses_observations:
         result["threshold"] = sli.threshold
         result["operator"] = sli.operator.value
-    if sli.kind is SLIKind.TIMESLICES:
+    if sli.is_sliced:
         assert sli.slice_duration is not None
         result["slice"] = format_duration(sli.slice_duration)
-        result["slice_target"] = sli.slice_target
+        if sli.slice_target is not None:
+            result["slice_target"] = sli.slice_target
         if sli.slice_kind is not SLIKind.RATIO:
             result["slice_kind"] = sli.slice_kind.value
     if sli.queries is not None:
@@ -218,6 +219,11 @@ def sli_to_dict(sli: SLI, *, default_name: str | None = None) -> dict[str, Any]:
             "error_ratio": sli.queries.raw_error_ratio,
         }
         result["prometheus"] = {key: value for key, value in queries.items() if value is not None}
+    if sli.external is not None:
+        result["external"] = {
+            "type": sli.external.source_type,
+            "metric": sli.external.definition_dict(),
+        }
     return result
 
 

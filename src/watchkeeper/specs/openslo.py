@@ -4,41 +4,36 @@ Objects are collected from every document loaded together, then resolved: an SLO
 SLI, AlertPolicy, AlertCondition, AlertNotificationTarget or DataSource defined in any file.
 Metric sources of ``type: watchkeeper`` read the built-in event store, where event rows name
 the SLI by its ``metadata.name``; ``type: prometheus`` sources carry PromQL in
-``spec.query`` (or ``spec.promql``). What OpenSLO has no field for (owner, tier, policy,
-maintenance, alert targets) travels in ``watchkeeper.dev/...`` annotations.
+``spec.query`` (or ``spec.promql``); any other type is catalogued (specs/openslo_sli.py).
+What OpenSLO has no field for (owner, tier, policy, maintenance, alert targets, names that
+are not RFC 1123 labels) travels in ``watchkeeper.dev/...`` annotations.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, TypeVar
 
-from watchkeeper.core.slo import (
-    SLO,
-    Alerting,
-    AlertWindow,
-    PromQueries,
-    SourceKind,
-)
+from watchkeeper.core.slo import SLO, Alerting, AlertWindow
 from watchkeeper.core.windows import nominal_period
 from watchkeeper.specs.cursor import Cursor
 from watchkeeper.specs.fields import (
     NAME_PATTERN,
     NAME_RULE,
-    WINDOW_PLACEHOLDER,
     ParsedSLO,
     check_alerts_fit,
     read_alerting,
     read_maintenance,
     read_name,
+    read_sli_name,
     read_tier,
 )
 from watchkeeper.specs.openslo_objectives import (
     MetricDraft,
+    MetricShape,
     build_sli,
+    metric_shape,
     objective_name,
     read_budgeting_method,
     read_objective_item,
@@ -48,11 +43,15 @@ from watchkeeper.specs.openslo_parts import (
     Metadata,
     json_cursor,
     read_condition_object,
+    read_label,
     read_metadata,
     read_time_window,
     watchkeeper_annotations,
 )
+from watchkeeper.specs.openslo_sli import SLIReader, windowed_count_query
 from watchkeeper.specs.problems import did_you_mean
+
+__all__ = ["KINDS", "OpenSLOObjects", "windowed_count_query"]
 
 KINDS = (
     "SLO",
@@ -73,9 +72,6 @@ SLO_SPEC_FIELDS = (
     "objectives",
     "alertPolicies",
 )
-SLI_SPEC_FIELDS = ("description", "thresholdMetric", "ratioMetric")
-RATIO_METRIC_FIELDS = ("counter", "good", "bad", "total", "rawType", "raw")
-METRIC_SOURCE_FIELDS = ("metricSourceRef", "type", "spec")
 POLICY_SPEC_FIELDS = (
     "description",
     "alertWhenNoData",
@@ -84,35 +80,10 @@ POLICY_SPEC_FIELDS = (
     "conditions",
     "notificationTargets",
 )
-SLO_ANNOTATIONS = ("owner", "tier", "policy", "maintenance", "alerting")
+SLO_ANNOTATIONS = ("owner", "tier", "policy", "maintenance", "alerting", "name")
+# An SLI whose Watchkeeper name (the event-store key) is not an RFC 1123 label keeps it here.
+SLI_ANNOTATIONS = ("name",)
 T = TypeVar("T")
-
-
-_PLAIN_SELECTOR = re.compile(r"^\s*[A-Za-z_:][A-Za-z0-9_:]*\s*(\{[^{}]*\})?\s*$")
-
-
-def windowed_count_query(query: str, *, counter: bool) -> str:
-    """PromQL counting events over ``{{.window}}`` from an OpenSLO metric query.
-
-    OpenSLO queries name the metric itself (``http_requests_total{code!~"5.."}``), with
-    ``counter`` saying whether it is a monotonic counter. Queries that already place
-    ``{{.window}}`` are kept as written. Counters become ``increase`` over the window (a range
-    selector for a plain selector, a subquery otherwise); other metrics are summed over it.
-    """
-    if WINDOW_PLACEHOLDER.search(query):
-        return query
-    if counter:
-        if _PLAIN_SELECTOR.match(query):
-            return f"sum(increase({query.strip()}[{{{{.window}}}}]))"
-        return f"sum(increase(({query.strip()})[{{{{.window}}}}:]))"
-    return f"sum(sum_over_time(({query.strip()})[{{{{.window}}}}:]))"
-
-
-@dataclass(frozen=True)
-class _Source:
-    kind: SourceKind
-    query: str | None
-    at: Cursor
 
 
 class OpenSLOObjects:
@@ -125,6 +96,7 @@ class OpenSLOObjects:
         self._conditions: dict[str, AlertWindow | None] = {}
         self._policies: dict[str, tuple[AlertWindow, ...] | None] = {}
         self._slis: dict[str, MetricDraft | None] = {}
+        self._sli_reader = SLIReader(self._lookup, self._data_source_types)
 
     def add(self, doc: Cursor) -> bool:
         """Register one ``openslo/v1`` document; True when it is an SLO to build later."""
@@ -143,16 +115,18 @@ class OpenSLOObjects:
         self._metadata[id(doc)] = metadata
         if kind == "SLO":
             return True
-        if metadata.name is not None:
+        # An object with an invalid name is still registered (and so read and checked).
+        name = metadata.name or metadata.written_name
+        if name is not None:
             registry = self._named[kind]
-            first = registry.get(metadata.name)
+            first = registry.get(name)
             if first is not None:
                 where = f"{first.context.file}:{first.line}, document {first.context.document}"
                 (doc.get("metadata") or doc).error(
-                    f"{kind} {metadata.name!r} is defined twice (first in {where})"
+                    f"{kind} {name!r} is defined twice (first in {where})"
                 )
             else:
-                registry[metadata.name] = doc
+                registry[name] = doc
         return False
 
     def resolve(self) -> None:
@@ -175,12 +149,17 @@ class OpenSLOObjects:
             self._policies[name] = self._read_policy(doc)
         for name, doc in self._named["SLI"].items():
             spec = doc.require("spec")
-            self._slis[name] = self._read_sli(name, spec) if spec is not None else None
+            sli_name = _sli_name(self._metadata[id(doc)]) or name
+            self._slis[name] = (
+                self._sli_reader.read_sli(sli_name, spec)
+                if spec is not None and sli_name is not None
+                else None
+            )
 
     # -- references ----------------------------------------------------------------------
 
     def _lookup(self, ref: Cursor, kind: str) -> str | None:
-        name = ref.text()
+        name = read_label(ref)
         if name is None:
             return None
         if name not in self._named[kind]:
@@ -235,127 +214,6 @@ class OpenSLOObjects:
             return None
         return tuple(w for w in windows if w is not None)
 
-    # -- SLIs ----------------------------------------------------------------------------
-
-    def _read_source(self, metric: Cursor) -> _Source | None:
-        if not metric.fields(("metricSource",)):
-            return None
-        source = metric.require("metricSource")
-        if source is None or not source.fields(METRIC_SOURCE_FIELDS):
-            return None
-        source_type = source.read("type", Cursor.text)
-        ref = source.get("metricSourceRef")
-        if ref is not None:
-            name = self._lookup(ref, "DataSource")
-            if name is None:
-                return None
-            source_type = source_type or self._data_source_types.get(name)
-        if source_type is None:
-            source.error("needs a type (prometheus or watchkeeper) or a metricSourceRef")
-            return None
-        if source_type.lower() == "watchkeeper":
-            return _Source(SourceKind.WATCHKEEPER, None, source)
-        if source_type.lower() != "prometheus":
-            source.error_at(
-                "type",
-                f"metric source type {source_type!r} is not supported; Watchkeeper reads "
-                "prometheus (PromQL) and watchkeeper (its event store)",
-            )
-            return None
-        spec = source.require("spec", " with query: <PromQL>")
-        if spec is None:
-            return None
-        key = "promql" if spec.has("promql") and not spec.has("query") else "query"
-        query_at = spec.require(key, " (PromQL)")
-        query = query_at.text() if query_at is not None else None
-        if query is None:
-            return None
-        if not query.strip():
-            spec.error_at(key, "must not be empty")
-            return None
-        return _Source(SourceKind.PROMETHEUS, query, query_at or spec)
-
-    def _read_sli(self, name: str, spec: Cursor) -> MetricDraft | None:
-        mark = spec.mark()
-        if not spec.fields(SLI_SPEC_FIELDS):
-            return None
-        spec.read("description", Cursor.text)
-        ratio, threshold = spec.get("ratioMetric"), spec.get("thresholdMetric")
-        if ratio is not None and threshold is not None:
-            spec.error_at("thresholdMetric", "give ratioMetric or thresholdMetric, not both")
-            return None
-        if threshold is not None:
-            source = self._read_source(threshold)
-            if source is not None and source.kind is SourceKind.PROMETHEUS:
-                threshold.error(
-                    "threshold metrics compare raw observations from Watchkeeper's event store; "
-                    "for Prometheus write a ratioMetric whose good query counts a histogram "
-                    "bucket (le=...)"
-                )
-            if source is None or not spec.clean_since(mark):
-                return None
-            return MetricDraft(name, "threshold", SourceKind.WATCHKEEPER)
-        if ratio is None:
-            spec.error("needs ratioMetric or thresholdMetric")
-            return None
-        return self._read_ratio(name, ratio)
-
-    def _read_ratio(self, name: str, ratio: Cursor) -> MetricDraft | None:
-        mark = ratio.mark()
-        if not ratio.fields(RATIO_METRIC_FIELDS):
-            return None
-        counter = ratio.read("counter", Cursor.boolean)
-        parts: dict[str, _Source] = {}
-        for key in ("good", "bad", "total", "raw"):
-            at = ratio.get(key)
-            source = self._read_source(at) if at is not None else None
-            if source is not None:
-                parts[key] = source
-        kinds = {source.kind for source in parts.values()}
-        if len(kinds) > 1:
-            ratio.error("mixes metric source types; use prometheus or watchkeeper throughout")
-            return None
-        if ratio.has("raw"):
-            for key in ("good", "bad", "total"):
-                if ratio.has(key):
-                    ratio.error_at(key, "cannot be combined with raw")
-            raw_type = ratio.read("rawType", Cursor.text, required=True)
-            if raw_type is not None and raw_type not in ("success", "failure"):
-                ratio.error_at("rawType", f"must be success or failure, not {raw_type!r}")
-            raw = parts.get("raw")
-            if raw is not None and raw.kind is SourceKind.WATCHKEEPER:
-                ratio.error_at(
-                    "raw", "raw ratios need a prometheus source (the store keeps counts)"
-                )
-            if not ratio.clean_since(mark) or raw is None or raw.query is None:
-                return None
-            query = raw.query if raw_type == "failure" else f"1 - ({raw.query})"
-            return MetricDraft(
-                name, "raw", SourceKind.PROMETHEUS, PromQueries(raw_error_ratio=query)
-            )
-        if ratio.has("rawType"):
-            ratio.error_at("rawType", "only applies with raw")
-        if ratio.has("good") and ratio.has("bad"):
-            ratio.error_at("bad", "give good or bad, not both")
-        elif not ratio.has("good") and not ratio.has("bad"):
-            ratio.error("needs good or bad, with total")
-        source_kind = next(iter(kinds), SourceKind.WATCHKEEPER)
-        if source_kind is SourceKind.PROMETHEUS:
-            ratio.require("total", " (the denominator)")
-        if not ratio.clean_since(mark):
-            return None
-        if source_kind is SourceKind.WATCHKEEPER:
-            # Event rows carry good and total whichever the spec names (good = total - bad).
-            return MetricDraft(name, "ratio", source_kind)
-        windowed = {
-            key: windowed_count_query(source.query or "", counter=counter is not False)
-            for key, source in parts.items()
-        }
-        queries = PromQueries(
-            good=windowed.get("good"), bad=windowed.get("bad"), total=windowed["total"]
-        )
-        return MetricDraft(name, "ratio", source_kind, queries)
-
     # -- SLOs ----------------------------------------------------------------------------
 
     def build_slos(self, doc: Cursor) -> list[ParsedSLO]:
@@ -370,6 +228,7 @@ class OpenSLOObjects:
         service = spec.read("service", read_name, required=True)
         description = spec.read("description", Cursor.text) or ""
         metric = self._slo_indicator(spec)
+        shape = metric.shape if metric is not None else self._declared_shape(spec)
         window_at = spec.require("timeWindow")
         window = read_time_window(window_at) if window_at is not None else None
         method = spec.read("budgetingMethod", read_budgeting_method, required=True)
@@ -386,6 +245,7 @@ class OpenSLOObjects:
         maintenance_at = extras.get("maintenance")
         maintenance_json = json_cursor(maintenance_at) if maintenance_at is not None else None
         maintenance = read_maintenance(maintenance_json) if maintenance_json is not None else ()
+        own_name = _annotation(extras, "name", read_name)
         owner = _annotation(extras, "owner", Cursor.text)
         tier = _annotation(extras, "tier", read_tier)
         policy = _annotation(extras, "policy", read_name)
@@ -393,7 +253,7 @@ class OpenSLOObjects:
         items = objectives_at.items() if objectives_at is not None else None
         if items == []:
             spec.error_at("objectives", "must hold at least one objective")
-        objectives = [read_objective_item(item, method, metric) for item in items or []]
+        objectives = [read_objective_item(item, method, shape) for item in items or []]
         if window_at is not None and window is not None and windows is not False:
             check_alerts_fit(window_at, window, windows)
         if (
@@ -415,7 +275,9 @@ class OpenSLOObjects:
         for index, objective in enumerate(objectives):
             if objective is None:
                 continue
-            name = objective_name(metadata.name, objective, index, several=len(objectives) > 1)
+            name = objective_name(
+                own_name or metadata.name, objective, index, several=len(objectives) > 1
+            )
             if not NAME_PATTERN.fullmatch(name):
                 name_at.error(f"{name!r} is not a valid SLO name ({NAME_RULE})")
                 continue
@@ -451,9 +313,19 @@ class OpenSLOObjects:
             return None
         metadata = read_metadata(inline.require("metadata"))
         sli_spec = inline.require("spec")
-        if metadata.name is None or sli_spec is None:
+        sli_name = _sli_name(metadata)
+        if sli_name is None or sli_spec is None:
             return None
-        return self._read_sli(metadata.name, sli_spec)
+        return self._sli_reader.read_sli(sli_name, sli_spec)
+
+    def _declared_shape(self, spec: Cursor) -> MetricShape | None:
+        """The metric shape of the SLO's indicator when it could not be read."""
+        inline, ref = spec.get("indicator"), spec.get("indicatorRef")
+        if inline is not None:
+            return metric_shape(inline.get("spec"))
+        name = ref.value if ref is not None else None
+        doc = self._named["SLI"].get(name) if isinstance(name, str) else None
+        return metric_shape(doc.get("spec")) if doc is not None else None
 
     def _slo_alert_windows(self, spec: Cursor) -> tuple[AlertWindow, ...] | Literal[False] | None:
         """The windows of the SLO's alert policies; None for none (defaults), False if invalid."""
@@ -476,6 +348,12 @@ class OpenSLOObjects:
             else:
                 windows.extend(found)
         return tuple(windows) if valid else False
+
+
+def _sli_name(metadata: Metadata) -> str | None:
+    """The Watchkeeper name of an SLI object: ``watchkeeper.dev/name``, else metadata.name."""
+    extras = watchkeeper_annotations(metadata, SLI_ANNOTATIONS)
+    return _annotation(extras, "name", read_sli_name) or metadata.name
 
 
 def _annotation(

@@ -1,18 +1,21 @@
 """OpenSLO objectives: each completes the SLO's indicator into one Watchkeeper SLI.
 
 An OpenSLO SLI says where numbers come from; the objective says what is good (``op`` and
-``value`` for threshold metrics), how much must be (``target`` / ``targetPercent``) and, for
-``Timeslices``, what makes a slice good. Several objectives give several SLOs.
+``value`` for threshold metrics, forbidden for ratio metrics as the reference validator
+rules), how much must be (``target`` / ``targetPercent``) and, for ``Timeslices``, what
+makes a slice good (``timeSliceTarget``, ``timeSliceWindow``); ``RatioTimeslices`` needs only
+the ``timeSliceWindow`` (core/timeslices.py). Several objectives give several SLOs.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from watchkeeper.core.slo import SLI, Operator, PromQueries, SLIKind, SourceKind
+from watchkeeper.core.slo import SLI, ExternalMetric, Operator, PromQueries, SLIKind, SourceKind
 from watchkeeper.specs.cursor import Cursor
 from watchkeeper.specs.fields import ratio_from_percent, read_objective, read_slice_target
 from watchkeeper.specs.openslo_parts import read_slice_window
@@ -39,6 +42,7 @@ class MetricDraft:
     shape: MetricShape
     source: SourceKind
     queries: PromQueries | None = None
+    external: ExternalMetric | None = None
 
 
 @dataclass(frozen=True)
@@ -55,27 +59,35 @@ class Objective:
 
 
 def read_budgeting_method(cursor: Cursor) -> str | None:
-    """``budgetingMethod``: Occurrences or Timeslices (RatioTimeslices is explained away)."""
+    """``budgetingMethod``: Occurrences, Timeslices or RatioTimeslices."""
     value = cursor.text()
     if value is None:
         return None
     if value not in BUDGETING_METHODS:
         cursor.error(
-            f"must be Occurrences or Timeslices, not {value!r}"
+            f"must be one of {', '.join(BUDGETING_METHODS)}, not {value!r}"
             f"{did_you_mean(value, BUDGETING_METHODS)}"
-        )
-        return None
-    if value == "RatioTimeslices":
-        cursor.error(
-            "RatioTimeslices (an average of per-slice ratios) is not supported: Watchkeeper "
-            "weighs every event equally; use Occurrences, or Timeslices with a timeSliceTarget"
         )
         return None
     return value
 
 
+def metric_shape(sli_spec: Cursor | None) -> MetricShape | None:
+    """The shape an SLI ``spec`` declares, even when its metric has mistakes (so objectives
+    are still checked against it); None when it declares none or both."""
+    if sli_spec is None or not isinstance(sli_spec.value, Mapping):
+        return None
+    ratio, threshold = sli_spec.get("ratioMetric"), sli_spec.get("thresholdMetric")
+    if (ratio is None) == (threshold is None):
+        return None
+    if threshold is not None:
+        return "threshold"
+    assert ratio is not None
+    return "raw" if ratio.has("raw") else "ratio"
+
+
 def read_objective_item(
-    item: Cursor, method: str | None, metric: MetricDraft | None
+    item: Cursor, method: str | None, shape: MetricShape | None
 ) -> Objective | None:
     """One objective, checked against the budgeting method and the SLI's metric shape."""
     mark = item.mark()
@@ -101,12 +113,17 @@ def read_objective_item(
     slice_target = slice_window = None
     if method == "Timeslices":
         slice_target = item.read("timeSliceTarget", read_slice_target, required=True)
+    if method in ("Timeslices", "RatioTimeslices"):
         slice_window = item.read("timeSliceWindow", read_slice_window, required=True)
-        if metric is not None and metric.shape == "raw":
-            item.error("Timeslices need good/total counts or observations, not a raw ratio")
-    if metric is not None and metric.shape == "threshold":
+        if shape == "raw":
+            item.error(f"{method} need good/total counts or observations, not a raw ratio")
+    if shape == "threshold":
         for key in ("op", "value"):
             item.require(key, " for a thresholdMetric")
+    elif shape is not None:
+        for key in ("op", "value"):
+            if item.has(key):
+                item.error_at(key, "only applies to a thresholdMetric; this SLI is a ratioMetric")
     if not item.clean_since(mark) or target is None:
         return None
     return Objective(target, operator, value, slice_target, slice_window, display_name, item)
@@ -125,20 +142,22 @@ def build_sli(metric: MetricDraft, method: str, objective: Objective) -> SLI:
     observations = metric.shape == "threshold"
     if method == "Timeslices":
         kind = SLIKind.TIMESLICES
+    elif method == "RatioTimeslices":
+        kind = SLIKind.RATIO_TIMESLICES
     else:
         kind = {"ratio": SLIKind.RATIO, "threshold": SLIKind.THRESHOLD, "raw": SLIKind.RAW}[
             metric.shape
         ]
+    sliced = kind in (SLIKind.TIMESLICES, SLIKind.RATIO_TIMESLICES)
     return SLI(
         name=metric.name,
         kind=kind,
         source=metric.source,
         threshold=objective.value if observations else None,
         operator=(objective.operator or Operator.LTE) if observations else Operator.LTE,
-        slice_duration=objective.slice_window if kind is SLIKind.TIMESLICES else None,
+        slice_duration=objective.slice_window if sliced else None,
         slice_target=objective.slice_target if kind is SLIKind.TIMESLICES else None,
-        slice_kind=SLIKind.THRESHOLD
-        if kind is SLIKind.TIMESLICES and observations
-        else SLIKind.RATIO,
+        slice_kind=SLIKind.THRESHOLD if sliced and observations else SLIKind.RATIO,
         queries=metric.queries,
+        external=metric.external,
     )

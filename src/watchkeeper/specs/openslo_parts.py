@@ -39,6 +39,13 @@ SHORT_WINDOW_ANNOTATION = "short-window"
 # Short window = long / 12, the SRE Workbook ratio (ch. 5: 1h/5m, 6h/30m, 1d/2h, 3d/6h).
 SHORT_WINDOW_DIVISOR = 12
 
+# Object names are RFC 1123 labels, as the reference validator (OpenSLO go-sdk, govy's
+# StringDNSLabel) checks metadata.name and every reference to another object.
+LABEL_PATTERN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+LABEL_RULE = (
+    "an RFC 1123 label: at most 63 lowercase letters, digits and '-', starting and ending "
+    "with a letter or digit"
+)
 _SHORTHAND = re.compile(r"(\d+)([mhdwMQY])")
 _FIXED_UNITS = {
     "m": timedelta(minutes=1),
@@ -56,13 +63,14 @@ class Metadata:
     name: str | None
     labels: dict[str, str] = field(default_factory=dict)
     annotations: Cursor | None = None
+    written_name: str | None = None  # the name as text, valid or not
 
 
 def read_metadata(cursor: Cursor | None) -> Metadata:
     """``metadata`` of an OpenSLO object; label values given as lists are joined with commas."""
     if cursor is None or not cursor.fields(METADATA_FIELDS):
         return Metadata(None)
-    name = cursor.read("name", Cursor.text, required=True)
+    name = cursor.read("name", read_label, required=True)
     cursor.read("displayName", Cursor.text)
     labels: dict[str, str] = {}
     labels_at = cursor.get("labels")
@@ -78,7 +86,13 @@ def read_metadata(cursor: Cursor | None) -> Metadata:
     annotations = cursor.get("annotations")
     if annotations is not None:
         annotations.string_map()
-    return Metadata(name, labels, annotations)
+    written = cursor.value.get("name")
+    return Metadata(name, labels, annotations, written if isinstance(written, str) else None)
+
+
+def read_label(cursor: Cursor) -> str | None:
+    """An object name or reference: an RFC 1123 label."""
+    return cursor.name(LABEL_PATTERN, LABEL_RULE)
 
 
 def watchkeeper_annotations(metadata: Metadata, allowed: tuple[str, ...]) -> dict[str, Cursor]:

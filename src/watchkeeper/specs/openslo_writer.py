@@ -4,12 +4,18 @@ SLIs that several SLOs share (same name and definition) become one SLI document 
 by ``indicatorRef``; an SLI name used with different definitions is written inline in each
 SLO instead. Custom alert windows become one AlertPolicy with one AlertCondition each (the
 spec allows one condition per policy). Fields OpenSLO lacks go in ``watchkeeper.dev/``
-annotations, so reading the output back gives equal SLOs.
+annotations, so reading the output back gives equal SLOs. Object names must be RFC 1123
+labels: an SLO or SLI name that is not one is written as a label derived from it, with the
+name itself in a ``watchkeeper.dev/name`` annotation; a Service object is written only for
+service names that are labels (``spec.service`` carries the name either way). Catalogued
+(external) SLIs are written back with their metric definition as it was read.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +25,7 @@ from watchkeeper.specs.native import alerting_to_dict, maintenance_to_list
 from watchkeeper.specs.openslo_parts import (
     ANNOTATION_PREFIX,
     API_VERSION,
+    LABEL_PATTERN,
     SHORT_WINDOW_ANNOTATION,
     SHORT_WINDOW_DIVISOR,
 )
@@ -32,6 +39,28 @@ def _object(kind: str, metadata: dict[str, Any], spec: dict[str, Any]) -> dict[s
     return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
 
 
+_NOT_LABEL = re.compile(r"[^a-z0-9]+")
+_LABEL_LENGTH = 63
+
+
+def label_for(name: str) -> str:
+    """``name`` when it is an RFC 1123 label, else a label derived from it (same name, same
+    label): lowercased, other characters as ``-``, cut short, with a hash of the name."""
+    if LABEL_PATTERN.fullmatch(name):
+        return name
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    stem = _NOT_LABEL.sub("-", name.lower()).strip("-")[: _LABEL_LENGTH - len(digest) - 1]
+    return f"{stem.rstrip('-')}-{digest}" if stem.rstrip("-") else f"x-{digest}"
+
+
+def _metadata(name: str) -> dict[str, Any]:
+    """``metadata`` naming an object ``name``, through an annotation when it is no label."""
+    label = label_for(name)
+    if label == name:
+        return {"name": name}
+    return {"name": label, "annotations": {ANNOTATION_PREFIX + "name": name}}
+
+
 def _source(sli: SLI, query: str | None) -> dict[str, Any]:
     if sli.source is SourceKind.WATCHKEEPER:
         return {"metricSource": {"type": "watchkeeper"}}
@@ -40,6 +69,8 @@ def _source(sli: SLI, query: str | None) -> dict[str, Any]:
 
 def sli_spec(sli: SLI) -> dict[str, Any]:
     """The OpenSLO SLI ``spec`` of an SLI (thresholds live in the SLO's objective)."""
+    if sli.external is not None:
+        return sli.external.definition_dict()
     if sli.uses_observations:
         return {"thresholdMetric": _source(sli, None)}
     queries = sli.queries
@@ -78,10 +109,19 @@ def _objective(slo: SLO) -> dict[str, Any]:
         objective["value"] = sli.threshold
     objective["target"] = slo.objective
     if sli.kind is SLIKind.TIMESLICES:
-        assert sli.slice_duration is not None
         objective["timeSliceTarget"] = sli.slice_target
+    if sli.is_sliced:
+        assert sli.slice_duration is not None
         objective["timeSliceWindow"] = format_duration(sli.slice_duration)
     return objective
+
+
+def _budgeting_method(sli: SLI) -> str:
+    if sli.kind is SLIKind.TIMESLICES:
+        return "Timeslices"
+    if sli.kind is SLIKind.RATIO_TIMESLICES:
+        return "RatioTimeslices"
+    return "Occurrences"
 
 
 def _annotations(slo: SLO) -> dict[str, str]:
@@ -100,6 +140,7 @@ def _annotations(slo: SLO) -> dict[str, str]:
 
 
 def _unique(name: str, taken: set[str]) -> str:
+    name = label_for(name)
     candidate, index = name, 2
     while candidate in taken:
         candidate, index = f"{name}-{index}", index + 1
@@ -110,13 +151,19 @@ def _unique(name: str, taken: set[str]) -> str:
 def openslo_documents(slos: Sequence[SLO]) -> list[dict[str, Any]]:
     """OpenSLO v1 documents for ``slos``: services, SLIs, alert objects, then SLOs."""
     services = list(dict.fromkeys(slo.service for slo in slos))
-    documents = [_object("Service", {"name": service}, {}) for service in services]
+    documents = [
+        _object("Service", {"name": service}, {})
+        for service in services
+        if LABEL_PATTERN.fullmatch(service)
+    ]
 
     specs_by_name: dict[str, list[dict[str, Any]]] = {}
     for slo in slos:
         specs_by_name.setdefault(slo.sli.name, []).append(sli_spec(slo.sli))
     shared = {name for name, specs in specs_by_name.items() if all(s == specs[0] for s in specs)}
-    documents += [_object("SLI", {"name": name}, specs_by_name[name][0]) for name in sorted(shared)]
+    documents += [
+        _object("SLI", _metadata(name), specs_by_name[name][0]) for name in sorted(shared)
+    ]
 
     conditions: list[dict[str, Any]] = []
     policies: list[dict[str, Any]] = []
@@ -128,13 +175,11 @@ def openslo_documents(slos: Sequence[SLO]) -> list[dict[str, Any]]:
             spec["description"] = slo.description
         spec["service"] = slo.service
         if slo.sli.name in shared:
-            spec["indicatorRef"] = slo.sli.name
+            spec["indicatorRef"] = label_for(slo.sli.name)
         else:
-            spec["indicator"] = {"metadata": {"name": slo.sli.name}, "spec": sli_spec(slo.sli)}
+            spec["indicator"] = {"metadata": _metadata(slo.sli.name), "spec": sli_spec(slo.sli)}
         spec["timeWindow"] = [_time_window(slo)]
-        spec["budgetingMethod"] = (
-            "Timeslices" if slo.sli.kind is SLIKind.TIMESLICES else "Occurrences"
-        )
+        spec["budgetingMethod"] = _budgeting_method(slo.sli)
         spec["objectives"] = [_objective(slo)]
         refs: list[dict[str, str]] = []
         for window in slo.alerting.windows or ():
@@ -170,10 +215,10 @@ def openslo_documents(slos: Sequence[SLO]) -> list[dict[str, Any]]:
             refs.append({"alertPolicyRef": name})
         if refs:
             spec["alertPolicies"] = refs
-        metadata = {"name": slo.name}
+        metadata = _metadata(slo.name)
         if slo.labels:
             metadata["labels"] = dict(slo.labels)
-        annotations = _annotations(slo)
+        annotations = {**metadata.pop("annotations", {}), **_annotations(slo)}
         if annotations:
             metadata["annotations"] = annotations
         slo_documents.append(_object("SLO", metadata, spec))

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from watchkeeper.core.slo import SLI, Operator, PromQueries, SLIKind, SourceKind
 from watchkeeper.specs.cursor import Cursor
+from watchkeeper.specs.external import read_external
 from watchkeeper.specs.fields import (
     check_query,
     check_window_placeholder,
@@ -29,6 +30,7 @@ SLI_FIELDS = (
     "slice_target",
     "slice_kind",
     "prometheus",
+    "external",
 )
 PROMETHEUS_FIELDS = ("good", "bad", "total", "error_ratio")
 
@@ -62,7 +64,7 @@ def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
     slice_target = cursor.read("slice_target", read_slice_target)
     slice_kind = cursor.read("slice_kind", lambda c: c.choice(SliceKind)) or SliceKind.RATIO
 
-    sliced = kind is SLIKind.TIMESLICES
+    sliced = kind in (SLIKind.TIMESLICES, SLIKind.RATIO_TIMESLICES)
     observations = kind is SLIKind.THRESHOLD or (sliced and slice_kind is SliceKind.THRESHOLD)
     if observations:
         if not cursor.has("threshold"):
@@ -74,14 +76,29 @@ def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
                     key, "only applies to kind threshold, or timeslices with slice_kind threshold"
                 )
     if sliced:
-        cursor.require("slice", " for timeslices (e.g. 1m)")
-        cursor.require("slice_target", " for timeslices (e.g. 0.95)")
+        cursor.require("slice", f" for {kind.value} (e.g. 1m)")
+        if kind is SLIKind.TIMESLICES:
+            cursor.require("slice_target", " for timeslices (e.g. 0.95)")
+        elif cursor.has("slice_target"):
+            cursor.error_at(
+                "slice_target", "ratio_timeslices averages the slices' ratios; it has no target"
+            )
     else:
         for key in ("slice", "slice_target", "slice_kind"):
             if cursor.has(key):
-                cursor.error_at(key, "only applies to kind timeslices")
+                cursor.error_at(key, "only applies to kind timeslices or ratio_timeslices")
 
     queries = None
+    external = None
+    if source is SourceKind.EXTERNAL:
+        for key in ("prometheus", "counts"):
+            if cursor.has(key):
+                cursor.error_at(key, "does not apply to source: external")
+        external_at = cursor.require("external", " for source: external ({type, metric})")
+        if external_at is not None:
+            external = read_external(external_at, kind, observations)
+    elif cursor.has("external"):
+        cursor.error_at("external", "only applies to source: external")
     if source is SourceKind.WATCHKEEPER:
         if kind is SLIKind.RAW:
             cursor.error_at(
@@ -96,7 +113,7 @@ def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
                 "event rows always carry good and total (good = total - bad); "
                 "remove counts: bad and send good counts",
             )
-    else:
+    elif source is SourceKind.PROMETHEUS:
         if cursor.has("counts"):
             cursor.error_at(
                 "counts", "applies to the event store; with Prometheus give prometheus.bad"
@@ -119,9 +136,10 @@ def read_sli(cursor: Cursor, default_name: str) -> SLI | None:
         threshold=threshold if observations else None,
         operator=operator if observations else Operator.LTE,
         slice_duration=slice_duration if sliced else None,
-        slice_target=slice_target if sliced else None,
+        slice_target=slice_target if kind is SLIKind.TIMESLICES else None,
         slice_kind=SLIKind(slice_kind.value) if sliced else SLIKind.RATIO,
         queries=queries,
+        external=external,
     )
 
 
