@@ -72,3 +72,25 @@ def test_an_invalid_setting_is_named(tmp_path: Path) -> None:
 def test_explain_prints_counts_in_full() -> None:
     assert _count(1_235_570.0) == "1235570"
     assert _count(2.5) == "2.5"
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from watchkeeper.cli import main as cli_main
+    from watchkeeper.cli import specs as specs_cli
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise OverflowError("int too large")
+
+    monkeypatch.setattr(specs_cli, "load_paths", broken)
+    monkeypatch.setattr("sys.argv", ["watchkeeper", "slo", "validate", str(tmp_path)])
+    with pytest.raises(SystemExit) as exited:
+        cli_main.main()
+    assert exited.value.code == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: internal error (OverflowError: int too large); this is a bug in Watchkeeper: "
+        "please report it with the command that caused it\n"
+    )
+    assert "Traceback" not in captured.out + captured.err

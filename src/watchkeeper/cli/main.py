@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from watchkeeper.cli import admin, demo, server
@@ -9,6 +11,7 @@ from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import slo as slo_cli
 from watchkeeper.cli.context import CLIState
+from watchkeeper.cli.output import error_console
 
 app = typer.Typer(
     name="watchkeeper",
@@ -39,4 +42,14 @@ app.add_typer(admin.token_app, name="token")
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+    except Exception as exc:  # a defect, not the caller's mistake: one line, not a traceback
+        error_console.print(
+            f"error: internal error ({type(exc).__name__}: {exc}); this is a bug in "
+            "Watchkeeper: please report it with the command that caused it",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

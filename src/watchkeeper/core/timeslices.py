@@ -174,6 +174,6 @@ def slice_counts(
     )
     size = window_starts.size
     # bincount with weights already yields float64; asarray only tells the type checker.
-    good_slices = np.bincount(window_of_slice, weights=outcomes.score, minlength=size)
-    data_slices = np.bincount(window_of_slice, weights=outcomes.has_data, minlength=size)
-    return np.asarray(good_slices, dtype=np.float64), np.asarray(data_slices, dtype=np.float64)
+    scores = np.bincount(window_of_slice, weights=outcomes.score, minlength=size)
+    with_data = np.bincount(window_of_slice, weights=outcomes.has_data, minlength=size)
+    return np.asarray(scores, dtype=np.float64), np.asarray(with_data, dtype=np.float64)

@@ -27,7 +27,7 @@ from watchkeeper.slo.schemas import (
     status_read,
 )
 from watchkeeper.specs import SpecSet, load_text
-from watchkeeper.specs.yaml_nodes import MAX_DEPTH, MAX_NODES
+from watchkeeper.specs.yaml_nodes import TOO_LARGE, json_shape_problem
 
 router = APIRouter(prefix="/api/v1", tags=["slos"])
 
@@ -40,28 +40,6 @@ _SPEC_BODY = {
         },
     }
 }
-# JSON documents are re-read through the YAML spec loader, whose limits they share; checking
-# them first keeps the YAML dump itself (and its recursion) small.
-MAX_JSON_DEPTH = MAX_DEPTH
-MAX_JSON_NODES = MAX_NODES
-
-
-def _check_json_shape(data: Any) -> None:
-    """Refuse JSON nested deeper or holding more values than a spec document can."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    nodes = 0
-    while stack:
-        value, depth = stack.pop()
-        nodes += 1
-        if depth > MAX_JSON_DEPTH or nodes > MAX_JSON_NODES:
-            raise InvalidInput(
-                "document too large or too deeply nested: JSON specs may nest "
-                f"{MAX_JSON_DEPTH} levels and hold {MAX_JSON_NODES:,} values"
-            )
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
 
 
 def parse_spec_body(body: bytes, content_type: str) -> SpecSet:
@@ -78,13 +56,16 @@ def parse_spec_body(body: bytes, content_type: str) -> SpecSet:
         except ValueError as exc:  # JSONDecodeError, or an integer of too many digits
             raise InvalidInput(f"body is not valid JSON: {exc}") from None
         except RecursionError:
-            raise InvalidInput("document too large or too deeply nested") from None
+            raise InvalidInput(f"{TOO_LARGE}: JSON nested too deeply") from None
         if data is None or data == [] or data == {}:
             raise InvalidInput("empty spec body: send YAML or JSON SLO documents")
         if isinstance(data, dict) and isinstance(data.get("spec"), str):
             text = data["spec"]
         else:
-            _check_json_shape(data)
+            # Checked before the YAML dump below, whose recursion follows the nesting.
+            problem = json_shape_problem(data)
+            if problem is not None:
+                raise InvalidInput(problem)
             documents = data if isinstance(data, list) else [data]
             text = yaml.safe_dump_all(documents, sort_keys=False)
     return load_text(text, filename="request body")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from watchkeeper.core.duration import format_duration, parse_duration
+from watchkeeper.core.duration import MAX_DURATION, format_duration, parse_duration
 from watchkeeper.core.slo import (
     AlertWindow,
     CalendarUnit,
@@ -22,9 +22,11 @@ from watchkeeper.core.slo import (
     Severity,
     Window,
 )
+from watchkeeper.core.windows import MAX_SLICE
 from watchkeeper.specs.cursor import Cursor
-from watchkeeper.specs.fields import read_timezone
+from watchkeeper.specs.fields import check_slice_range, check_window_range, read_timezone
 from watchkeeper.specs.problems import did_you_mean
+from watchkeeper.specs.yaml_nodes import TOO_LARGE, json_shape_problem
 
 API_VERSION = "openslo/v1"
 ANNOTATION_PREFIX = "watchkeeper.dev/"
@@ -46,7 +48,9 @@ LABEL_RULE = (
     "an RFC 1123 label: at most 63 lowercase letters, digits and '-', starting and ending "
     "with a letter or digit"
 )
-_SHORTHAND = re.compile(r"(\d+)([mhdwMQY])")
+_SHORTHAND = re.compile(r"([0-9]+)([mhdwMQY])")
+# More digits than any duration Watchkeeper holds: refused before converting the text.
+_MAX_AMOUNT_DIGITS = len(str(MAX_DURATION.days * 24 * 60))
 _FIXED_UNITS = {
     "m": timedelta(minutes=1),
     "h": timedelta(hours=1),
@@ -124,6 +128,16 @@ def json_cursor(annotation: Cursor) -> Cursor | None:
     except json.JSONDecodeError as exc:
         annotation.error(f"is not valid JSON: {exc.msg} at character {exc.pos}")
         return None
+    except RecursionError:
+        annotation.error(f"{TOO_LARGE}: JSON nested too deeply")
+        return None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        annotation.error(f"is not valid JSON: {exc}")
+        return None
+    problem = json_shape_problem(value)
+    if problem is not None:
+        annotation.error(problem)
+        return None
     return Cursor(annotation.context, value, annotation.path, annotation.line)
 
 
@@ -135,12 +149,17 @@ def read_rolling_duration(cursor: Cursor) -> timedelta | None:
     match = _SHORTHAND.fullmatch(text)
     if match is None:
         return cursor.duration()
-    amount, unit = int(match.group(1)), match.group(2)
-    if amount <= 0:
-        cursor.error("must be a positive duration")
-        return None
+    digits, unit = match.group(1), match.group(2)
     if unit not in _FIXED_UNITS:
         cursor.error(f"{text!r} has no fixed length; use days or weeks (e.g. 30d, 4w)")
+        return None
+    # Counted without building a timedelta, which cannot hold every number written.
+    if len(digits) > _MAX_AMOUNT_DIGITS or _FIXED_UNITS[unit] * int(digits) > MAX_DURATION:
+        cursor.error(f"{text!r} is too long to be a duration")
+        return None
+    amount = int(digits)
+    if amount <= 0:
+        cursor.error("must be a positive duration")
         return None
     return _FIXED_UNITS[unit] * amount
 
@@ -151,7 +170,12 @@ def read_calendar_duration(cursor: Cursor) -> tuple[CalendarUnit, int] | None:
     if text is None:
         return None
     match = _SHORTHAND.fullmatch(text)
-    if match is None or match.group(2) not in _CALENDAR_UNITS or int(match.group(1)) <= 0:
+    if (
+        match is None
+        or match.group(2) not in _CALENDAR_UNITS
+        or len(match.group(1)) > _MAX_AMOUNT_DIGITS
+        or int(match.group(1)) <= 0
+    ):
         cursor.error(
             f"{text!r} is not a calendar window; count weeks, months or quarters: 1w, 1M, 1Q"
         )
@@ -178,7 +202,10 @@ def read_time_window(cursor: Cursor) -> Window | None:
         if calendar is not None:
             item.error_at("calendar", "a rolling window has no calendar; set isRolling: false")
         duration = item.read("duration", read_rolling_duration, required=True)
-        return RollingWindow(duration) if duration is not None else None
+        if duration is None:
+            return None
+        window: Window = RollingWindow(duration)
+        return window if check_window_range(item.get("duration") or item, window) else None
     mark = item.mark()
     length = item.read("duration", read_calendar_duration, required=True)
     timezone = None
@@ -187,7 +214,8 @@ def read_time_window(cursor: Cursor) -> Window | None:
         timezone = calendar.read("timeZone", read_timezone)
     if length is None or not item.clean_since(mark):
         return None
-    return CalendarWindow(length[0], timezone or "UTC", length[1])
+    window = CalendarWindow(length[0], timezone or "UTC", length[1])
+    return window if check_window_range(item.get("duration") or item, window) else None
 
 
 def read_slice_window(cursor: Cursor) -> timedelta | None:
@@ -196,10 +224,13 @@ def read_slice_window(cursor: Cursor) -> timedelta | None:
         if cursor.value <= 0:
             cursor.error("must be a positive number of minutes")
             return None
+        most = MAX_SLICE // timedelta(minutes=1)
+        if cursor.value > most:
+            cursor.error(f"a timeslice is at most {most} minutes ({format_duration(MAX_SLICE)})")
+            return None
         return timedelta(minutes=cursor.value)
     value = read_rolling_duration(cursor)
-    if value is not None and value % timedelta(minutes=1):
-        cursor.error(f"must be a whole number of minutes, not {format_duration(value)}")
+    if value is None or not check_slice_range(cursor, value):
         return None
     return value
 

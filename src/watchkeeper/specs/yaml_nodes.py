@@ -327,3 +327,21 @@ def parse_documents(text: str, filename: str) -> tuple[list[Document], Problem |
 
 def _line(mark: Mark | None) -> int | None:
     return mark.line + 1 if mark is not None else None
+
+
+def json_shape_problem(value: Any) -> str | None:
+    """Why a decoded JSON value is larger or deeper than a spec document may be, or None."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    nodes = 0
+    while stack:
+        item, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_DEPTH:
+            return f"{TOO_LARGE}: more than {MAX_DEPTH} levels of nesting"
+        if nodes > MAX_NODES:
+            return f"{TOO_LARGE}: more than {MAX_NODES:,} values"
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return None
