@@ -34,7 +34,9 @@ DATABASE_COMMANDS = {
     "slo explain": ["slo", "explain", "shop/availability"],
     "gate": ["gate", "--service", "shop"],
     "events ingest": ["events", "ingest", "{data}"],
-    "token create": ["token", "create", "--name", "ci"],
+    "token create": ["token", "create", "--name", "ci", "--role", "viewer"],
+    "token list": ["token", "list"],
+    "token revoke": ["token", "revoke", "ci"],
     "serve": ["serve"],
     "worker": ["worker"],
 }
@@ -173,7 +175,16 @@ def test_db_upgrade_then_every_command_runs(
     upgraded = run("db", "upgrade", **env)
     assert upgraded.exit_code == 0, upgraded.stderr
     assert run(*argv("slo apply", files), **env).exit_code == 0
-    for name in ("slo list", "slo status", "slo explain", "gate", "events ingest", "token create"):
+    for name in (
+        "slo list",
+        "slo status",
+        "slo explain",
+        "gate",
+        "events ingest",
+        "token create",
+        "token list",
+        "token revoke",
+    ):
         result = run(*argv(name, files), **env)
         assert result.exit_code == 0, (name, result.stderr)
     assert run("serve", **env).exit_code == 0
