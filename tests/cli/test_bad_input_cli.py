@@ -39,9 +39,10 @@ def run(tmp_path: Path, *args: str, **env: str) -> tuple[int, str]:
 @pytest.mark.parametrize(
     ("name", "at", "message"),
     [
-        ("infinite unix time", "inf", "out of range for a Unix time"),
-        ("huge unix time", "1e20", "out of range for a Unix time"),
-        ("year 1", "0001-01-01T00:00:00Z", "between 1971 and 9998"),
+        ("infinite unix time", "inf", "is out of range (1970 to 9999)"),
+        ("huge unix time", "1e20", "is out of range (1970 to 9999)"),
+        ("year 1", "0001-01-01T00:00:00Z", "is out of range (1970 to 9999)"),
+        ("year 1970", "1970-06-01T00:00:00Z", "between 1971 and 9998"),
         ("year 9999", "9999-12-31T23:59:59Z", "between 1971 and 9998"),
     ],
 )

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope
 from watchkeeper.errors import InvalidInput, Unavailable
+from watchkeeper.events.rows import parse_time as event_time
 from watchkeeper.migrate import SchemaNotCurrent, require_current, schema_state, upgrade_to_head
 
 
@@ -142,24 +143,9 @@ def _reported_connection_errors(shown: str) -> Iterator[None]:
 
 
 def parse_time(text: str) -> datetime:
-    """RFC 3339 with an offset, or Unix seconds, to an aware UTC datetime."""
-    value = text.strip()
+    """RFC 3339 with an offset, or Unix seconds, to an aware UTC datetime (as in event files)."""
     try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        try:
-            return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise InvalidInput(f"{text!r} is out of range for a Unix time") from None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(
-            f"{text!r} is not a time: use RFC 3339 with an offset "
-            "(2026-11-23T10:00:00Z) or Unix seconds"
-        ) from None
-    if parsed.tzinfo is None:
-        raise InvalidInput(f"{text!r} has no UTC offset: add Z or +01:00")
-    return parsed.astimezone(UTC)
+        seconds = event_time(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return datetime.fromtimestamp(seconds, UTC)

@@ -145,6 +145,8 @@ def parse_time(raw: object) -> float:
     if isinstance(raw, str):
         text = raw.strip()
         if len(text) > 4 and text[4] == "-":
+            if text[-1] == "z":  # RFC 3339 allows a lower-case zone letter
+                text = text[:-1] + "Z"
             try:
                 moment = datetime.fromisoformat(text)
             except ValueError:
