@@ -47,12 +47,12 @@ def test_alert_state_rows_and_deletion(session: Session, shop_events: None) -> N
     rows = repository.alert_state_rows(session)
     assert len(rows) == 8
     availability = service.get(session, key="shop/availability")
-    page = [r for r in rows if r[1] == availability.id and r[3] == 3600]
-    # (id, slo_id, severity, long_seconds, short_seconds, firing, factor)
-    assert [row[2:] for row in page] == [("page", 3600, 300, True, pytest.approx(14.4))]
-    repository.delete_alert_states(session, [page[0][0]])
+    page = [r for r in rows if r.slo_id == availability.id and r.long_seconds == 3600]
+    assert [
+        (row.severity, row.long_seconds, row.short_seconds, row.firing, row.factor)
+        for row in page
+    ] == [("page", 3600, 300, True, pytest.approx(14.4))]
+    repository.delete_alert_states(session, [page[0].id])
     repository.delete_alert_states(session, [])
     assert len(repository.alert_state_rows(session)) == 7
-    assert sorted(repository.status_ids(session)) == sorted(
-        r.id for r in service.list_slos(session)
-    )
+    assert repository.status_errors(session) == {r.id: None for r in service.list_slos(session)}

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,19 +39,24 @@ class SLORecord(Base):
 
 
 class SLOStatusRecord(Base):
-    """The latest evaluation of one SLO (one row per SLO, overwritten every tick)."""
+    """The latest evaluation of one SLO (one row per SLO, overwritten every tick).
+
+    A failing SLO (its stored definition cannot be evaluated) has ``error`` set and no
+    figures: good, total and burn rates are null.
+    """
 
     __tablename__ = "slo_status"
 
     slo_id: Mapped[int] = mapped_column(ForeignKey("slo.id", ondelete="CASCADE"), primary_key=True)
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    good: Mapped[float] = mapped_column(Float)
-    total: Mapped[float] = mapped_column(Float)
+    good: Mapped[float | None] = mapped_column(Float, nullable=True)
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
     sli: Mapped[float | None] = mapped_column(Float, nullable=True)
     budget_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
-    burn_rates: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    burn_rates: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
     window_slis: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
     exhaustion_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SLOHistory(Base):
