@@ -341,7 +341,7 @@ class Evaluator:
             except EvaluationFailed as exc:
                 failures.append(Failure(record.id, record.key, exc.problem))
                 continue
-            singles.append(figures_from_status(record.id, status))
+            singles.append(figures_from_status(record.id, loaded.slos[position].objective, status))
         return singles, failures
 
     # -- storing -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
@@ -196,24 +196,26 @@ _STATUS = cast(Table, SLOStatusRecord.__table__)
 _HISTORY = cast(Table, SLOHistory.__table__)
 _ALERT_STATE = cast(Table, AlertState.__table__)
 _TRANSITION = cast(Table, AlertTransition.__table__)
-_FIGURE_COLUMNS = ("good", "total", "sli", "budget_remaining", "burn_rates", "window_slis")
+_FIGURE_COLUMNS = ("objective", "good", "total", "sli", "budget_remaining", "window_counts")
+# Ratios as rows written before 0005 stored them: cleared when a row is rewritten.
+_LEGACY_COLUMNS = ("burn_rates", "window_slis")
 
 
 @dataclass(frozen=True)
 class StatusBatch:
     """Status rows to write, by column (one entry per SLO).
 
-    ``burn_rates`` and ``window_slis`` are JSON text already; a failing SLO has ``error`` set
-    and None for every figure.
+    ``window_counts`` is JSON text already (``{"5m": [good, total], ...}``); a failing SLO
+    has ``error`` set and None for every figure.
     """
 
     slo_id: list[int]
+    objective: list[float | None]
     good: list[float | None]
     total: list[float | None]
     sli: list[float | None]
     budget_remaining: list[float | None]
-    burn_rates: list[str | None]
-    window_slis: list[str | None]
+    window_counts: list[str | None]
     exhaustion_at: list[datetime | None]
     error: list[str | None]
 
@@ -237,17 +239,16 @@ def write_statuses(session: Session, batch: StatusBatch, *, at: datetime) -> Non
         return
     connection = session.connection()
     to_timestamp = _timestamp_processor(connection.dialect)
-    evaluated_at = to_timestamp(at)
-    rows = zip(
-        batch.slo_id,
-        [evaluated_at] * len(batch),
-        *(getattr(batch, name) for name in _FIGURE_COLUMNS),
-        [None if t is None else to_timestamp(t) for t in batch.exhaustion_at],
-        batch.error,
-        strict=True,
-    )
-    columns = ("slo_id", "evaluated_at", *_FIGURE_COLUMNS, "exhaustion_at", "error")
-    _executemany(connection, "status upsert", _status_upsert, columns, rows)
+    count = len(batch)
+    columns: dict[str, Sequence[Any]] = {
+        "slo_id": batch.slo_id,
+        "evaluated_at": [to_timestamp(at)] * count,
+        **{name: getattr(batch, name) for name in _FIGURE_COLUMNS},
+        "exhaustion_at": [None if t is None else to_timestamp(t) for t in batch.exhaustion_at],
+        "error": batch.error,
+        **{name: [None] * count for name in _LEGACY_COLUMNS},
+    }
+    _executemany(connection, "status upsert", _status_upsert, columns)
 
 
 def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> None:
@@ -256,15 +257,12 @@ def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> Non
     if not keep:
         return
     connection = session.connection()
-    stamp = _timestamp_processor(connection.dialect)(at)
-    rows = zip(
-        [batch.slo_id[i] for i in keep],
-        [stamp] * len(keep),
-        *([getattr(batch, name)[i] for i in keep] for name in _FIGURE_COLUMNS),
-        strict=True,
-    )
-    columns = ("slo_id", "at", *_FIGURE_COLUMNS)
-    _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns, rows)
+    columns: dict[str, Sequence[Any]] = {
+        "slo_id": [batch.slo_id[i] for i in keep],
+        "at": [_timestamp_processor(connection.dialect)(at)] * len(keep),
+        **{name: [getattr(batch, name)[i] for i in keep] for name in _FIGURE_COLUMNS},
+    }
+    _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns)
 
 
 def _status_upsert(dialect: Dialect) -> UpdateBase:
@@ -275,7 +273,13 @@ def _status_upsert(dialect: Dialect) -> UpdateBase:
             index_elements=[_STATUS.c.slo_id],
             set_={
                 name: statement.excluded[name]
-                for name in ("evaluated_at", *_FIGURE_COLUMNS, "exhaustion_at", "error")
+                for name in (
+                    "evaluated_at",
+                    *_FIGURE_COLUMNS,
+                    "exhaustion_at",
+                    "error",
+                    *_LEGACY_COLUMNS,
+                )
             },
         ),
     )
@@ -289,32 +293,34 @@ def _timestamp_processor(dialect: Dialect) -> Callable[[datetime], Any]:
     return cast(Callable[[datetime], Any], processor)
 
 
-# Compiled SQL per (dialect, driver, statement name): the statements never change.
-_COMPILED: dict[tuple[str, str, str], tuple[str, tuple[int, ...] | None]] = {}
+# Compiled SQL per (dialect, driver, statement name) with the order its parameters take.
+_COMPILED: dict[tuple[str, str, str], tuple[str, tuple[str, ...], bool]] = {}
 
 
 def _executemany(
     connection: Connection,
     name: str,
     build: Callable[[Dialect], UpdateBase],
-    columns: tuple[str, ...],
-    rows: Iterable[tuple[Any, ...]],
+    columns: Mapping[str, Sequence[Any]],
 ) -> None:
-    """Run the statement ``build`` makes once per row of driver-ready values, given in
-    ``columns`` order, through the driver's executemany."""
+    """Run the statement ``build`` makes once per row through the driver's executemany.
+
+    ``columns`` maps each column to its driver-ready values, one per row.
+    """
     dialect = connection.dialect
     key = (dialect.name, dialect.driver, name)
     if key not in _COMPILED:
         compiled = build(dialect).compile(dialect=dialect, column_keys=list(columns))
-        positions = None
-        if compiled.positional:  # qmark (SQLite): values in the order the SQL names them
-            positions = tuple(columns.index(bind) for bind in compiled.positiontup or ())
-        _COMPILED[key] = (str(compiled), positions)
-    sql, positions = _COMPILED[key]
-    if positions is None:
-        parameters: list[Any] = [dict(zip(columns, row, strict=True)) for row in rows]
+        positional = bool(compiled.positional)
+        order = tuple(compiled.positiontup or ()) if positional else tuple(columns)
+        _COMPILED[key] = (str(compiled), order, positional)
+    sql, order, positional = _COMPILED[key]
+    rows = zip(*(columns[name] for name in order), strict=True)
+    # qmark (SQLite) takes tuples in the order the SQL names the columns; pyformat, mappings.
+    if positional:
+        parameters: list[Any] = list(rows)
     else:
-        parameters = [tuple(row[i] for i in positions) for row in rows]
+        parameters = [dict(zip(order, row, strict=True)) for row in rows]
     if parameters:
         connection.exec_driver_sql(sql, parameters)
 
@@ -324,15 +330,22 @@ _ALERT_FACTOR_UPDATE = (
     .where(_ALERT_STATE.c.id == bindparam("b_id"))
     .values(factor=bindparam("factor"))
 )
+_ALERT_STATE_COLUMNS = ("firing", "since", "factor", "long_burn_rate", "short_burn_rate")
 _ALERT_STATE_UPDATE = (
     _ALERT_STATE.update()
     .where(_ALERT_STATE.c.id == bindparam("b_id"))
-    .values(
-        {
-            c: bindparam(c)
-            for c in ("firing", "since", "factor", "long_burn_rate", "short_burn_rate")
-        }
-    )
+    .values({name: bindparam(name) for name in _ALERT_STATE_COLUMNS})
+)
+_TRANSITION_COLUMNS = (
+    "slo_id",
+    "severity",
+    "long_seconds",
+    "short_seconds",
+    "factor",
+    "firing",
+    "at",
+    "long_burn_rate",
+    "short_burn_rate",
 )
 
 
@@ -347,10 +360,53 @@ def update_alert_factors(session: Session, rows: Sequence[Mapping[str, Any]]) ->
 
 
 def update_alert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Record new firing states; each row names its state as ``b_id``."""
-    session.execute(_ALERT_STATE_UPDATE, list(rows))
+    """Record new firing states; each row names its state as ``b_id``.
+
+    Bulk like the status rows: an incident can flip the alerts of thousands of SLOs at once.
+    """
+    _executemany_rows(
+        session,
+        "alert state update",
+        lambda _: _ALERT_STATE_UPDATE,
+        rows,
+        (*_ALERT_STATE_COLUMNS, "b_id"),
+        timestamps=("since",),
+    )
 
 
 def insert_transitions(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Append alert transitions."""
-    session.execute(insert(_TRANSITION), list(rows))
+    _executemany_rows(
+        session,
+        "transition insert",
+        lambda _: insert(_TRANSITION),
+        rows,
+        _TRANSITION_COLUMNS,
+        timestamps=("at",),
+    )
+
+
+def _executemany_rows(
+    session: Session,
+    name: str,
+    build: Callable[[Dialect], UpdateBase],
+    rows: Sequence[Mapping[str, Any]],
+    names: tuple[str, ...],
+    *,
+    timestamps: tuple[str, ...],
+) -> None:
+    """:func:`_executemany` over rows given as mappings (``timestamps`` name the UTCDateTime
+    values, converted for the driver)."""
+    if not rows:
+        return
+    connection = session.connection()
+    to_timestamp = _timestamp_processor(connection.dialect)
+    columns: dict[str, Sequence[Any]] = {}
+    for column in names:
+        values = [row[column] for row in rows]
+        if column in timestamps:
+            # A tick stamps all its rows with the same instant: convert each instant once.
+            converted = {value: to_timestamp(value) for value in set(values)}
+            values = [converted[value] for value in values]
+        columns[column] = values
+    _executemany(connection, name, build, columns)

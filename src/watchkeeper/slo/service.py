@@ -32,7 +32,8 @@ from watchkeeper.slo.exceptions import (
     UnknownPolicy,
     check_evaluation_time,
 )
-from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
+from watchkeeper.slo.figures import window_figures
+from watchkeeper.slo.models import AlertState, SLOHistory, SLORecord, SLOStatusRecord
 from watchkeeper.slo.parsed import parsed_slo
 from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
 from watchkeeper.specs import SpecSet
@@ -254,7 +255,7 @@ def _status_from_rows(
             **record_identity(record), at=row.evaluated_at, burn_rates={}, error=row.error
         )
     slo = to_core(record)
-    burn_rates = row.burn_rates or {}
+    burn_rates, slis = _window_figures(row, slo.objective)
     return SLOStatusRead(
         **slo_identity(slo),
         window_start=window_start(slo.window, row.evaluated_at),
@@ -264,7 +265,7 @@ def _status_from_rows(
         sli=row.sli,
         error_budget_remaining=row.budget_remaining,
         burn_rates=burn_rates,
-        slis=row.window_slis or {},
+        slis=slis,
         alerts=[
             AlertRead(
                 severity=s.severity,
@@ -280,6 +281,18 @@ def _status_from_rows(
         ],
         exhaustion_at=row.exhaustion_at,
     )
+
+
+def _window_figures(
+    row: SLOStatusRecord | SLOHistory, objective: float
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Burn rates and SLIs per window of a stored row: from its counts, or as rows written
+    before 0005 stored them."""
+    if row.window_counts is not None:
+        return window_figures(
+            row.window_counts, row.objective if row.objective is not None else objective
+        )
+    return row.burn_rates or {}, row.window_slis or {}
 
 
 def record_identity(record: SLORecord) -> dict[str, Any]:
@@ -306,15 +319,19 @@ def history(
 ) -> list[HistoryPoint]:
     """Stored evaluations of one SLO between two instants."""
     record = get(session, key=key)
-    return [
-        HistoryPoint(
-            at=h.at,
-            good=h.good,
-            total=h.total,
-            sli=h.sli,
-            error_budget_remaining=h.budget_remaining,
-            burn_rates=h.burn_rates,
-            slis=h.window_slis or {},
+    objective = record_identity(record)["objective"]
+    points = []
+    for h in repository.history(session, record.id, since=since, until=until, limit=limit):
+        burn_rates, slis = _window_figures(h, objective)
+        points.append(
+            HistoryPoint(
+                at=h.at,
+                good=h.good,
+                total=h.total,
+                sli=h.sli,
+                error_budget_remaining=h.budget_remaining,
+                burn_rates=burn_rates,
+                slis=slis,
+            )
         )
-        for h in repository.history(session, record.id, since=since, until=until, limit=limit)
-    ]
+    return points
