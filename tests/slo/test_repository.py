@@ -49,8 +49,7 @@ def test_alert_state_rows_and_deletion(session: Session, shop_events: None) -> N
     availability = service.get(session, key="shop/availability")
     page = [r for r in rows if r.slo_id == availability.id and r.long_seconds == 3600]
     assert [
-        (row.severity, row.long_seconds, row.short_seconds, row.firing, row.factor)
-        for row in page
+        (row.severity, row.long_seconds, row.short_seconds, row.firing, row.factor) for row in page
     ] == [("page", 3600, 300, True, pytest.approx(14.4))]
     repository.delete_alert_states(session, [page[0].id])
     repository.delete_alert_states(session, [])

@@ -107,13 +107,20 @@ def list_command(
             key,
             fmt,
             sli,
-            "-" if not status or status.sli is None else f"{status.sli * 100:.3f}%",
+            "[bold red]FAILING[/]"
+            if status and status.error
+            else "-"
+            if not status or status.sli is None
+            else f"{status.sli * 100:.3f}%",
             "-"
             if not status or status.error_budget_remaining is None
             else f"{status.error_budget_remaining * 100:.1f}%",
             firing,
         )
     console.print(table)
+    for key, _, _, status in rows:
+        if status and status.error:
+            console.print(f"{key} cannot be evaluated: {status.error}", markup=False)
     if any(status is None for _, _, _, status in rows):
         console.print(
             "SLOs without figures have not been evaluated yet: `watchkeeper serve` or "
