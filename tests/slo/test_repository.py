@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from tests.slo import scenario
 from tests.slo.scenario import AT
+from watchkeeper.db import UTCDateTime
 from watchkeeper.slo import repository, service
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.slo.service import ApplyResult
@@ -55,3 +59,21 @@ def test_alert_state_rows_and_deletion(session: Session, shop_events: None) -> N
     repository.delete_alert_states(session, [])
     assert len(repository.alert_state_rows(session)) == 7
     assert repository.status_errors(session) == {r.id: None for r in service.list_slos(session)}
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "pg"])
+def test_bulk_timestamps_are_what_the_column_type_hands_the_driver(dialect: Dialect) -> None:
+    one_by_one = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert one_by_one is not None
+    values: list[datetime | None] = [
+        AT,
+        None,
+        AT + timedelta(microseconds=1),
+        AT + timedelta(days=3, seconds=7, microseconds=999_999),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1969, 7, 20, 20, 17, 40, tzinfo=UTC),
+        datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+    ]
+    expected = [None if v is None else one_by_one(v) for v in values]
+    assert repository.driver_timestamps(dialect, values) == expected
+    assert repository.driver_timestamps(dialect, []) == []

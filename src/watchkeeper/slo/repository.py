@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
+import numpy as np
 from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect
@@ -244,7 +245,7 @@ def write_statuses(session: Session, batch: StatusBatch, *, at: datetime) -> Non
         "slo_id": batch.slo_id,
         "evaluated_at": [to_timestamp(at)] * count,
         **{name: getattr(batch, name) for name in _FIGURE_COLUMNS},
-        "exhaustion_at": [None if t is None else to_timestamp(t) for t in batch.exhaustion_at],
+        "exhaustion_at": driver_timestamps(connection.dialect, batch.exhaustion_at),
         "error": batch.error,
         **{name: [None] * count for name in _LEGACY_COLUMNS},
     }
@@ -283,6 +284,33 @@ def _status_upsert(dialect: Dialect) -> UpdateBase:
             },
         ),
     )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def driver_timestamps(dialect: Dialect, values: Sequence[datetime | None]) -> list[Any]:
+    """``values`` as UTCDateTime hands them to the driver (None kept).
+
+    On SQLite that is text, and converting 10,000 timestamps one by one costs as much as
+    writing the rows: they are formatted at once with NumPy instead, provided the result
+    for the first one is the column type's own.
+    """
+    to_driver = _timestamp_processor(dialect)
+    present = [(i, value) for i, value in enumerate(values) if value is not None]
+    result: list[Any] = [None] * len(values)
+    if dialect.name == "sqlite" and len(present) > 1:
+        micros = np.array([(value - _EPOCH) // _MICROSECOND for _, value in present], np.int64)
+        texts = np.datetime_as_string(micros.astype("datetime64[us]"), unit="us").tolist()
+        texts = [text.replace("T", " ") for text in texts]
+        if texts[0] == to_driver(present[0][1]):
+            for (index, _), text in zip(present, texts, strict=True):
+                result[index] = text
+            return result
+    for index, value in present:
+        result[index] = to_driver(value)
+    return result
 
 
 def _timestamp_processor(dialect: Dialect) -> Callable[[datetime], Any]:
