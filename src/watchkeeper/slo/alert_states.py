@@ -24,9 +24,9 @@ from watchkeeper.slo import repository
 from watchkeeper.slo.figures import AlertFigure, Figures
 
 
-@dataclass(frozen=True)
-class AlertKey:
-    """Identity of one burn-rate alert of one SLO."""
+class AlertKey(NamedTuple):
+    """Identity of one burn-rate alert of one SLO (a tuple of plain values, which the cyclic
+    garbage collector stops tracking: the worker keeps tens of thousands)."""
 
     slo_id: int
     severity: str

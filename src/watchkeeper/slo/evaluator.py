@@ -61,7 +61,6 @@ from watchkeeper.slo.figures import (
     figures_from_status,
     single_statuses,
 )
-from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.repository import StatusBatch
 from watchkeeper.slo.service import evaluate_or_fail, series_for, to_core
 
@@ -87,11 +86,12 @@ class TickReport:
 
 @dataclass
 class _Loaded:
-    records: list[SLORecord]  # the SLOs evaluated from the grid
+    ids: list[int]  # the SLOs evaluated from the grid (ids and keys, not ORM records: the
+    keys: list[str]  # worker keeps them for hours, outside any session)
     slos: tuple[SLO, ...]
     grid: CountGrid
     row_of_sli: dict[int, int]
-    slo_rows: NDArray[np.int64]  # grid row of every SLO, by position in records
+    slo_rows: NDArray[np.int64]  # grid row of every SLO, by position
     single_index: list[int]  # positions evaluated one by one
     batch_index: NDArray[np.int64]  # positions evaluated by the batch path, by slot
     plan: BatchPlan
@@ -106,8 +106,8 @@ class _Loaded:
         """Evaluate the SLOs at ``positions`` by the batch path (the others: one by one)."""
         self.batch_index = np.array(positions, dtype=np.int64)
         self.plan = make_plan(tuple(self.slos[i] for i in positions), self.slo_rows[positions])
-        self.batch_ids = [self.records[i].id for i in positions]
-        self.batch_keys = [self.records[i].key for i in positions]
+        self.batch_ids = [self.ids[i] for i in positions]
+        self.batch_keys = [self.keys[i] for i in positions]
         self.batch_alerts = BatchAlerts.build(self.plan, self.batch_ids, self.alerts)
 
 
@@ -152,7 +152,7 @@ class Evaluator:
             loaded.alerts = alert_cache(session)
             loaded.batch_alerts = BatchAlerts.build(loaded.plan, loaded.batch_ids, loaded.alerts)
             loaded.stored_errors = repository.status_errors(session)
-        if not loaded.records and not loaded.failed:
+        if not loaded.ids and not loaded.failed:
             return report
         evaluating = time.perf_counter()
         report.read_seconds = evaluating - started
@@ -170,7 +170,8 @@ class Evaluator:
     # -- loading -------------------------------------------------------------------------
 
     def _load(self, session: Session, now: datetime) -> None:
-        records: list[SLORecord] = []
+        ids: list[int] = []
+        keys: list[str] = []
         slos: list[SLO] = []
         failed: dict[int, Failure] = {}
         for record in repository.list_all(session):
@@ -185,7 +186,8 @@ class Evaluator:
             if problem is not None:
                 failed[record.id] = Failure(record.id, record.key, problem)
                 continue
-            records.append(record)
+            ids.append(record.id)
+            keys.append(record.key)
             slos.append(slo)
         sli_ids = events_service.sli_ids_by_name(session, sorted({s.sli.store_key for s in slos}))
         row_of_sli = {sli_id: row for row, sli_id in enumerate(sorted(set(sli_ids.values())))}
@@ -203,12 +205,13 @@ class Evaluator:
             now=now,
         )
         # Status rows of SLOs no longer evaluated here (now reading another source) are stale.
-        evaluated_ids = {r.id for r in records} | set(failed)
+        evaluated_ids = set(ids) | set(failed)
         stale = sorted(set(repository.status_errors(session)) - evaluated_ids)
         repository.delete_statuses(session, stale)
-        alerts = sync_alert_rows(session, [r.id for r in records], slos, now, keep=set(failed))
+        alerts = sync_alert_rows(session, ids, slos, now, keep=set(failed))
         loaded = _Loaded(
-            records=records,
+            ids=ids,
+            keys=keys,
             slos=tuple(slos),
             grid=grid,
             row_of_sli=row_of_sli,
@@ -313,7 +316,7 @@ class Evaluator:
             at_fault = self._isolate(loaded, now)
             if not at_fault:
                 raise  # not the fault of any one SLO: the tick fails and the worker retries
-        kept = [i for i in loaded.batch_index.tolist() if loaded.records[i].id not in at_fault]
+        kept = [i for i in loaded.batch_index.tolist() if loaded.ids[i] not in at_fault]
         loaded.plan_batch(kept)
         return evaluate_batch(loaded.plan, loaded.grid, now) if kept else None
 
@@ -321,12 +324,12 @@ class Evaluator:
         """Evaluate each batch SLO alone; record those that fail; return their ids."""
         at_fault: set[int] = set()
         for position in loaded.batch_index.tolist():
-            record = loaded.records[position]
+            slo_id, key = loaded.ids[position], loaded.keys[position]
             try:
                 _evaluate_from_grid(loaded, position, now)
             except EvaluationFailed as exc:
-                loaded.failed[record.id] = Failure(record.id, record.key, exc.problem)
-                at_fault.add(record.id)
+                loaded.failed[slo_id] = Failure(slo_id, key, exc.problem)
+                at_fault.add(slo_id)
         return at_fault
 
     def _evaluate_singles(
@@ -335,13 +338,13 @@ class Evaluator:
         singles: list[Figures] = []
         failures: list[Failure] = []
         for position in loaded.single_index:
-            record = loaded.records[position]
+            slo_id, slo = loaded.ids[position], loaded.slos[position]
             try:
                 status = _evaluate_single(session, loaded, position, now)
             except EvaluationFailed as exc:
-                failures.append(Failure(record.id, record.key, exc.problem))
+                failures.append(Failure(slo_id, loaded.keys[position], exc.problem))
                 continue
-            singles.append(figures_from_status(record.id, loaded.slos[position].objective, status))
+            singles.append(figures_from_status(slo_id, slo.objective, status))
         return singles, failures
 
     # -- storing -------------------------------------------------------------------------
