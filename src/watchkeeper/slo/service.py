@@ -308,7 +308,9 @@ def record_identity(record: SLORecord) -> dict[str, Any]:
             "service": record.service,
             "name": record.name,
             "key": record.key,
-            "objective": objective if isinstance(objective, int | float) else math.nan,
+            "objective": objective
+            if isinstance(objective, int | float) and not isinstance(objective, bool)
+            else math.nan,
             "window": window if isinstance(window, str) else str(window),
             "sli_name": record.sli_name,
         }
