@@ -267,7 +267,10 @@ def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> Non
 
 
 def _status_upsert(dialect: Dialect) -> UpdateBase:
-    statement: Any = (postgresql if dialect.name == "postgresql" else sqlite).insert(_STATUS)
+    dialects = {"postgresql": postgresql, "sqlite": sqlite}
+    if dialect.name not in dialects:  # pragma: no cover - the two supported databases
+        raise NotImplementedError(f"no status upsert for the {dialect.name} dialect")
+    statement: Any = dialects[dialect.name].insert(_STATUS)
     return cast(
         UpdateBase,
         statement.on_conflict_do_update(
