@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.slo import scenario
+from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
 from watchkeeper import worker as worker_module
 from watchkeeper.config import Settings
@@ -315,3 +315,39 @@ def test_run_forever_logs_a_failing_tick_and_stops(
         worker.run_forever(stop)
     assert [r.getMessage() for r in caplog.records] == ["evaluation tick failed"]
     assert caplog.records[0].exc_info is not None
+
+
+def test_a_failing_slo_is_logged_once_per_change_and_the_others_stored(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    session: Session,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    setup_shop(session)
+    unevaluable.insert_both(session)
+    session.commit()
+    worker = Worker(settings, session_factory)
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.worker"):
+        for minutes in range(3):
+            report = worker.run_once(AT + minutes * MINUTE)
+            assert report is not None and report.evaluated == 2
+    failures = [r.getMessage() for r in caplog.records if "cannot be evaluated" in r.getMessage()]
+    assert len(failures) == 2  # one per failing SLO, not one per tick
+    assert any(m.startswith(f"SLO {unevaluable.BROKEN} cannot be evaluated: ") for m in failures)
+    session.expire_all()
+    latency = service.stored_status(session, record=service.get(session, key="shop/latency"))
+    assert latency is not None and latency.at == AT + 2 * MINUTE and latency.error is None
+    # The broken SLO is fixed: that is logged once too.
+    caplog.clear()
+    record = service.get(session, key=unevaluable.BROKEN)
+    record.spec = unevaluable.spec("broken", objective=0.9)
+    record.updated_at = AT + 3 * MINUTE
+    session.commit()
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.worker"):
+        worker.run_once(AT + 3 * MINUTE)
+        worker.run_once(AT + 4 * MINUTE)
+    assert [
+        r.getMessage()
+        for r in caplog.records
+        if "evaluated again" in r.getMessage() or "cannot be evaluated" in r.getMessage()
+    ] == [f"SLO {unevaluable.BROKEN} is evaluated again"]

@@ -55,6 +55,9 @@ class Worker:
         )
         self._last_compaction: datetime | None = None
         self.last_report: TickReport | None = None
+        # Failing SLOs as last logged (key -> error): a failure is logged when it starts or
+        # its error changes, and its end once, not on every tick.
+        self._failing: dict[str, str] = {}
 
     def run_once(self, now: datetime | None = None) -> TickReport | None:
         """One tick: evaluate every SLO, then compact when due (None if another worker has it)."""
@@ -89,6 +92,7 @@ class Worker:
             self.evaluator = Evaluator(history_interval=self.evaluator.history_interval)
             raise
         self.last_report = report
+        self._log_failures(report)
         for transition in report.transitions:
             log.warning(
                 "burn-rate alert %s: %s %s %s/%s (factor %.4g, burn %s/%s)",
@@ -102,6 +106,15 @@ class Worker:
                 _rate(transition.short_burn_rate),
             )
         return report
+
+    def _log_failures(self, report: TickReport) -> None:
+        failing = {failure.slo_key: failure.error for failure in report.failures}
+        for key, error in sorted(failing.items()):
+            if self._failing.get(key) != error:
+                log.error("SLO %s cannot be evaluated: %s", key, error)
+        for key in sorted(set(self._failing) - set(failing)):
+            log.warning("SLO %s is evaluated again", key)
+        self._failing = failing
 
     def run_forever(self, stop: threading.Event) -> None:
         """Tick every ``evaluation_interval_seconds`` until ``stop`` is set; errors are logged."""

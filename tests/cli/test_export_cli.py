@@ -13,7 +13,7 @@ from click.testing import Result
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from tests.slo import scenario
+from tests.slo import scenario, unevaluable
 from watchkeeper.cli.main import app
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope
@@ -142,6 +142,20 @@ def test_export_writes_policies_in_native_form(run: Run) -> None:
     assert {s.key: s for s in back.slos} == {s.key: s for s in applied.slos}
     as_openslo = run("slo", "export", "--to", "openslo")
     assert "ErrorBudgetPolicy" not in as_openslo.stdout
+
+
+def test_export_skips_stored_slos_that_no_longer_parse(run: Run, data_dir: Path) -> None:
+    files = [EXAMPLES / "checkout.yaml", EXAMPLES / "checkout-policy.yaml"]
+    assert run("slo", "apply", *map(str, files)).exit_code == 0
+    in_database(data_dir, lambda session: unevaluable.insert(
+        session, "broken", unevaluable.spec("broken", objective=2)
+    ))  # fmt: skip
+    result = run("slo", "export", "--to", "native")
+    assert result.exit_code == 0
+    exported = load_text(result.stdout)
+    assert unevaluable.BROKEN not in {slo.key for slo in exported.slos}
+    assert {slo.key for slo in exported.slos} == {slo.key for slo in load_paths(files).slos}
+    assert f"skipped SLO {unevaluable.BROKEN!r} cannot be evaluated" in result.stderr
 
 
 def test_export_of_an_empty_database(run: Run) -> None:

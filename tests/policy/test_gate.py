@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from tests.policy import traffic
+from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
@@ -196,3 +197,36 @@ def test_the_example_policy_covers_the_example_slos(session: Session) -> None:
     assert result.decision.decided_by is not None
     assert result.decision.decided_by.rule == "blind"
     assert len(result.slos) == 3
+
+
+SHOP_POLICY = """\
+apiVersion: watchkeeper/v1
+kind: ErrorBudgetPolicy
+name: shop-release
+services: [shop]
+rules:
+  - name: blind
+    when: {no_data: true}
+    action: deny
+"""
+
+
+def test_stored_slos_that_cannot_be_read_or_evaluated_count_as_no_data(
+    session: Session,
+) -> None:
+    # Stored before validation refused them: one spec no longer parses (objective 2), one
+    # parses only as far as an older reader went (a 5000y window).
+    spec_flows.apply(session, spec_set=load_text(scenario.SPEC + "---\n" + SHOP_POLICY), now=AT)
+    events_service.ingest(session, scenario.event_rows(), now=AT)
+    healthy = gate.check(session, service="shop", change_type=None, now=AT)
+    assert healthy.decision.action.value == "allow" and healthy.not_evaluated == []
+
+    unevaluable.insert_both(session)
+    result = gate.check(session, service="shop", change_type=None, now=AT)
+
+    assert result.decision.action.value == "deny"
+    assert result.decision.policies == ("shop-release",)
+    assert {item.slo for item in result.not_evaluated} == {unevaluable.FOREVER, unevaluable.BROKEN}
+    reasons = " ".join(item.reason for item in result.not_evaluated)
+    assert "objective" in reasons and "window" in reasons
+    assert {status.key for status in result.slos} == {"shop/availability", "shop/latency"}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from tests.slo import scenario
 from tests.slo.scenario import AT
+from watchkeeper.db import UTCDateTime
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.slo import repository, service
@@ -48,12 +52,29 @@ def test_alert_state_rows_and_deletion(session: Session, shop_events: None) -> N
     rows = repository.alert_state_rows(session)
     assert len(rows) == 8
     availability = service.get(session, key="shop/availability")
-    page = [r for r in rows if r[1] == availability.id and r[3] == 3600]
-    # (id, slo_id, severity, long_seconds, short_seconds, firing, factor)
-    assert [row[2:] for row in page] == [("page", 3600, 300, True, pytest.approx(14.4))]
-    repository.delete_alert_states(session, [page[0][0]])
+    page = [r for r in rows if r.slo_id == availability.id and r.long_seconds == 3600]
+    assert [
+        (row.severity, row.long_seconds, row.short_seconds, row.firing, row.factor) for row in page
+    ] == [("page", 3600, 300, True, pytest.approx(14.4))]
+    repository.delete_alert_states(session, [page[0].id])
     repository.delete_alert_states(session, [])
     assert len(repository.alert_state_rows(session)) == 7
-    assert sorted(repository.status_ids(session)) == sorted(
-        r.id for r in service.list_slos(session)
-    )
+    assert repository.status_errors(session) == {r.id: None for r in service.list_slos(session)}
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.dialect()], ids=["sqlite", "pg"])
+def test_bulk_timestamps_are_what_the_column_type_hands_the_driver(dialect: Dialect) -> None:
+    one_by_one = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert one_by_one is not None
+    values: list[datetime | None] = [
+        AT,
+        None,
+        AT + timedelta(microseconds=1),
+        AT + timedelta(days=3, seconds=7, microseconds=999_999),
+        datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(1969, 7, 20, 20, 17, 40, tzinfo=UTC),
+        datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+    ]
+    expected = [None if v is None else one_by_one(v) for v in values]
+    assert repository.driver_timestamps(dialect, values) == expected
+    assert repository.driver_timestamps(dialect, []) == []

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.slo import scenario
+from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
 from watchkeeper.app import create_app
 from watchkeeper.config import Settings
@@ -147,3 +147,25 @@ def test_slo_gauges_after_a_worker_tick(
         assert alert == (1.0 if firing else 0.0), (severity, long)
     latency = {"service": "shop", "slo": "latency"}
     assert value(samples, "watchkeeper_slo_error_budget_remaining", **latency) == pytest.approx(-4)
+
+
+def test_failing_slos_are_exported_as_failing_next_to_the_others(
+    client: TestClient, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
+        events_service.ingest(session, scenario.event_rows(), now=AT)
+        unevaluable.insert_both(session)
+        session.commit()
+    assert Worker(settings, session_factory).run_once(AT) is not None
+    samples = scrape(client)
+    failing = "watchkeeper_slo_evaluation_failing"
+    for name in ("availability", "latency"):
+        assert value(samples, failing, service="shop", slo=name) == 0.0
+    for name in ("forever", "broken"):
+        assert value(samples, failing, service="shop", slo=name) == 1.0
+        assert math.isnan(value(samples, "watchkeeper_slo_sli", service="shop", slo=name))
+    # The objective as stored, even where the spec no longer parses.
+    assert value(samples, "watchkeeper_slo_objective", service="shop", slo="broken") == 2.0
+    shop = {"service": "shop", "slo": "availability"}
+    assert value(samples, "watchkeeper_slo_sli", **shop) == pytest.approx(0.995)

@@ -14,6 +14,7 @@ from watchkeeper.cli.specs import TargetFormat, write_atomically
 from watchkeeper.core.policy import ErrorBudgetPolicy
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service
+from watchkeeper.slo.exceptions import NotEvaluable
 from watchkeeper.specs import SpecSet, convert
 
 
@@ -48,8 +49,14 @@ def export_slos(
             if service_name is not None
             else service.list_slos(session)
         )
+        slos = []
+        for record in records:
+            try:
+                slos.append(service.to_core(record))
+            except NotEvaluable as exc:  # stored before validation refused it
+                error_console.print(f"skipped {exc.detail}", markup=False, highlight=False)
         spec_set = SpecSet(
-            slos=tuple(service.to_core(record) for record in records),
+            slos=tuple(slos),
             formats={record.key: record.source_format for record in records},
         )
         policies = policy_service.list_policies(session) if to is TargetFormat.NATIVE else []

@@ -98,7 +98,7 @@ def list_command(
         records = service.list_slos(session, service=service_name)
         statuses = service.stored_statuses(session, records=records)
         rows = [(r.key, r.source_format, r.sli_name, statuses.get(r.id)) for r in records]
-        evaluated_by = {r.key: service.to_core(r).sli.evaluated_by for r in records}
+        evaluated_by = {r.key: service.evaluated_by(r) for r in records}
     if json_output:
         print_json(
             [
@@ -128,6 +128,8 @@ def list_command(
             sli,
             "catalogued"
             if evaluated_by[key] is None
+            else Text("FAILING", style="bold red")
+            if status is not None and status.error
             else "-"
             if status is None
             else sli_percent(status.sli, status.objective),
@@ -140,6 +142,9 @@ def list_command(
         for key, fmt, sli, status in rows
     ]
     console.print(fitted_table(columns, cells, width=console.width, title="SLOs"))
+    for key, _, _, status in rows:
+        if status is not None and status.error:
+            console.print(f"{key} cannot be evaluated: {status.error}", markup=False)
     if any(status is None and evaluated_by[key] for key, _, _, status in rows):
         console.print(
             "SLOs without figures have not been evaluated yet: `watchkeeper serve` or "

@@ -26,6 +26,8 @@ from watchkeeper.events.datafile import MAX_COUNT, EventChunk, EventRow
 from watchkeeper.events.exceptions import InvalidEvents, ProblemLog
 from watchkeeper.events.models import SLIRecord
 from watchkeeper.events.repository import BucketCounts
+from watchkeeper.events.repository import BucketRows as BucketRows
+from watchkeeper.events.repository import BucketSeries as BucketSeries
 from watchkeeper.events.rows import report_kind_mismatches, tally
 
 MINUTE = 60
@@ -431,18 +433,29 @@ def import_counts(
     return batch.store(now=now).buckets
 
 
+# -- reads for other packages (the event store's one door: nobody else imports its repository)
+
+
 def read_buckets(
     session: Session,
     sli_ids: Iterable[int],
     *,
     start: datetime | float,
     end: datetime | float,
-) -> dict[int, repository.BucketSeries]:
+) -> dict[int, BucketSeries]:
     """Stored buckets (both resolutions) starting in ``[start, end)``, per SLI id, sorted."""
     return repository.read_buckets(session, sli_ids, start, end)
 
 
-def changed_since(session: Session, *, since: datetime) -> repository.BucketRows:
+def bucket_rows(
+    session: Session, *, sli_ids: Iterable[int], start: datetime | float, end: datetime | float
+) -> BucketRows:
+    """Stored buckets (both resolutions) of ``sli_ids`` starting in ``[start, end)``, as
+    parallel arrays sorted by SLI, start, then resolution (Unix seconds where ``float``)."""
+    return repository.bucket_rows(session, sli_ids=sli_ids, start=start, end=end)
+
+
+def changed_since(session: Session, *, since: datetime) -> BucketRows:
     """Buckets written at or after ``since``: the worker's incremental read."""
     return repository.changed_since(session, since)
 

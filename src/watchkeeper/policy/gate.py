@@ -58,8 +58,22 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
     statuses: list[SLOStatusRead] = []
     not_evaluated: list[NotEvaluated] = []
     for record in records:
-        slo = slo_service.to_core(record)
         reason: str | None = None
+        try:
+            slo = slo_service.to_core(record)
+        except NotEvaluable as exc:  # a stored spec that no longer parses
+            reason = exc.detail
+            policy = record.spec.get("policy") if isinstance(record.spec, dict) else None
+            not_evaluated.append(NotEvaluated(record.key, reason))
+            facts.append(
+                unevaluated_facts(
+                    key=record.key,
+                    service=record.service,
+                    policy=policy if isinstance(policy, str) else None,
+                    reason=reason,
+                )
+            )
+            continue
         if slo.sli.source is not SourceKind.WATCHKEEPER:
             reason = f"reads {SOURCE_NAMES.get(slo.sli.source, slo.sli.source.value)}"
         else:

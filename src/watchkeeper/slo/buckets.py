@@ -10,12 +10,36 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
+from watchkeeper.core.duration import format_duration
 from watchkeeper.core.grid import HOUR, MINUTE, CountGrid, minute_index
 from watchkeeper.core.slo import SLO, CalendarUnit, CalendarWindow, Window
-from watchkeeper.core.windows import alert_windows, longest_alert_window
-from watchkeeper.events import repository as events_repository
+from watchkeeper.core.windows import alert_windows, longest_alert_window, window_start
+from watchkeeper.events import service as events_service
 
 MIN_MINUTE_SPAN = timedelta(days=3)
+# The longest SLO period the worker holds in its grid: the default hour-bucket retention.
+# Every SLO shares the grid's width, so one SLO with a longer period (a ``5000y`` window
+# stored before validation refused it) would make the grid too large for anyone.
+LONGEST_PERIOD = timedelta(days=400)
+
+
+def evaluation_problem(slo: SLO, at: datetime) -> str | None:
+    """Why ``slo`` cannot be evaluated at ``at`` (its windows do not fit), or None."""
+    try:
+        periods = {
+            "window": _longest_period(slo.window),
+            "alert window": longest_alert_window(alert_windows(slo, at)),
+        }
+        for what, length in periods.items():
+            if length > LONGEST_PERIOD:
+                return (
+                    f"{what} {format_duration(length)} is longer than the "
+                    f"{format_duration(LONGEST_PERIOD)} Watchkeeper evaluates"
+                )
+        window_start(slo.window, at)
+    except (ArithmeticError, ValueError) as exc:  # e.g. a window reaching before year 1
+        return f"windows do not fit the calendar at {at.isoformat()}: {exc}"
+    return None
 
 
 def minute_span_for(slos: Sequence[SLO]) -> timedelta:
@@ -59,7 +83,7 @@ def load_grid(
     )
     if sli_ids:
         start = (current // 60 - grid.hour_slots + 1) * HOUR
-        buckets = events_repository.bucket_rows(
+        buckets = events_service.bucket_rows(
             session, sli_ids=list(sli_ids), start=start, end=(current + 1) * MINUTE
         )
         load_buckets(grid, {sli_id: row for row, sli_id in enumerate(sli_ids)}, buckets)
@@ -80,7 +104,7 @@ def rows_of(row_of_sli: dict[int, int], sli_ids: NDArray[np.int64]) -> NDArray[n
 
 
 def load_buckets(
-    grid: CountGrid, row_of_sli: dict[int, int], buckets: events_repository.BucketRows
+    grid: CountGrid, row_of_sli: dict[int, int], buckets: events_service.BucketRows
 ) -> None:
     if not buckets.sli_id.size:
         return

@@ -39,5 +39,15 @@ class NotEvaluable(Conflict):
     """The SLO cannot be evaluated by Watchkeeper itself (e.g. it reads Prometheus)."""
 
 
+class EvaluationFailed(NotEvaluable):
+    """The SLO's stored definition cannot be evaluated (a spec stored before validation
+    refused it, say): the SLO is shown as failing while every other SLO carries on."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"SLO {key!r} cannot be evaluated: {problem}")
+        self.key = key
+        self.problem = problem
+
+
 class UnknownPolicy(InvalidInput):
     """An SLO names an error-budget policy that has not been applied."""

@@ -1,284 +1,210 @@
-"""What an evaluation tick stores: per-SLO figures, alert states and their transitions."""
+"""What an evaluation tick stores for each SLO: its figures, as rows ready to write.
+
+A status row holds each burn-rate window's good and total counts with the objective; burn
+rates and per-window SLIs are computed from them when read (:func:`window_figures`), with
+the same array functions as the evaluation, so they read back bit for bit. The batch path
+turns a BatchResult into rows column by column, because a tick stores 10,000 of them; SLOs
+evaluated one by one become a :class:`Figures` record first.
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+import contextlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy.orm import Session
 
 from watchkeeper.core.batch import BatchPlan, BatchResult
 from watchkeeper.core.budget import sli_ratio
+from watchkeeper.core.burn_rate import burn_rate
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus
-from watchkeeper.core.slo import SLO
-from watchkeeper.core.windows import alert_windows
-from watchkeeper.slo import repository
-from watchkeeper.slo.models import SLORecord
-from watchkeeper.slo.schemas import window_slis_of
+from watchkeeper.slo.repository import StatusBatch
 
 
-@dataclass(frozen=True)
-class AlertKey:
-    """Identity of one burn-rate alert of one SLO."""
+class AlertFigure(NamedTuple):
+    """One burn-rate alert of one SLO as a tick evaluated it."""
 
-    slo_id: int
     severity: str
     long_seconds: int
     short_seconds: int
+    factor: float
+    firing: bool
+    long_burn_rate: float | None
+    short_burn_rate: float | None
 
 
 @dataclass(frozen=True)
 class Figures:
-    """One SLO's figures as stored by a tick."""
+    """One SLO's figures from a one-SLO evaluation (SLOs the batch path does not cover)."""
 
     slo_id: int
     slo_key: str
     at: datetime
+    objective: float
     good: float
     total: float
     sli: float | None
     remaining: float | None
-    burn_rates: dict[str, float | None]
-    window_slis: dict[str, float | None]
+    window_counts: dict[str, tuple[float, float]]  # burn-rate window -> (good, total)
     exhaustion_at: datetime | None
-    alerts: list[tuple[str, int, int, float, bool, float | None, float | None]]
-
-    def status_row(self) -> dict[str, object]:
-        return {
-            "slo_id": self.slo_id,
-            "evaluated_at": self.at,
-            "good": self.good,
-            "total": self.total,
-            "sli": self.sli,
-            "budget_remaining": self.remaining,
-            "burn_rates": self.burn_rates,
-            "window_slis": self.window_slis,
-            "exhaustion_at": self.exhaustion_at,
-        }
-
-    def history_row(self) -> dict[str, object]:
-        return {
-            "slo_id": self.slo_id,
-            "at": self.at,
-            "good": self.good,
-            "total": self.total,
-            "sli": self.sli,
-            "budget_remaining": self.remaining,
-            "burn_rates": self.burn_rates,
-            "window_slis": self.window_slis,
-        }
+    alerts: list[AlertFigure]
 
 
-def _none_if_nan(value: float) -> float | None:
-    return None if math.isnan(value) else value
+class Failure(NamedTuple):
+    """An SLO that cannot be evaluated, and why."""
+
+    slo_id: int
+    slo_key: str
+    error: str
 
 
-def tick_figures(
-    records: Sequence[SLORecord],
-    plan: BatchPlan,
-    batch_index: NDArray[np.int64],
-    result: BatchResult,
-    singles: dict[int, SLOStatus],
-    now: datetime,
-) -> list[Figures]:
-    """What a tick stores for every SLO: batch results by slot, singles by position."""
-    labels = [format_duration(w) for w in plan.burn_windows]
-    figures: list[Figures] = []
-    burn = result.burn.tolist()
-    good, total = result.good.tolist(), result.total.tolist()
-    sli, remaining = result.sli.tolist(), result.budget_remaining.tolist()
-    exhaustion = result.exhaustion_seconds.tolist()
-    firing = result.alert_firing.tolist()
-    long_burn, short_burn = result.alert_long_burn.tolist(), result.alert_short_burn.tolist()
-    window_sli = sli_ratio(result.window_good, result.window_total).tolist()
-    factors = result.alert_factor.tolist()
-    for slot, position in enumerate(batch_index.tolist()):
-        record = records[position]
-        alerts = [
-            (
-                severity.value,
-                int(long.total_seconds()),
-                int(short.total_seconds()),
-                factors[slot][j],
-                bool(firing[slot][j]),
-                _none_if_nan(long_burn[slot][j]),
-                _none_if_nan(short_burn[slot][j]),
-            )
-            for j, (severity, long, short, _) in enumerate(plan.alert_windows[slot])
-        ]
-        seconds = exhaustion[slot]
-        try:
-            exhausts = None if math.isnan(seconds) else now + timedelta(seconds=seconds)
-        except OverflowError:  # so slow it would outlast the calendar
-            exhausts = None
-        figures.append(
-            Figures(
-                slo_id=record.id,
-                slo_key=record.key,
-                at=now,
-                good=good[slot],
-                total=total[slot],
-                sli=_none_if_nan(sli[slot]),
-                remaining=_none_if_nan(remaining[slot]),
-                burn_rates={
-                    label: _none_if_nan(value)
-                    for label, value in zip(labels, burn[slot], strict=True)
-                },
-                window_slis={
-                    label: _none_if_nan(value)
-                    for label, value in zip(labels, window_sli[slot], strict=True)
-                },
-                exhaustion_at=exhausts,
-                alerts=alerts,
-            )
-        )
-    for position, status in singles.items():
-        figures.append(figures_from_status(records[position].id, status))
-    return figures
-
-
-def figures_from_status(slo_id: int, status: SLOStatus) -> Figures:
+def figures_from_status(slo_id: int, objective: float, status: SLOStatus) -> Figures:
     """Storage figures from a one-SLO evaluation."""
     return Figures(
         slo_id=slo_id,
         slo_key=status.slo_key,
         at=status.at,
+        objective=objective,
         good=status.good,
         total=status.total,
         sli=status.sli,
         remaining=status.error_budget_remaining,
-        burn_rates={format_duration(w): v for w, v in status.burn_rates.items()},
-        window_slis=window_slis_of(status),
+        window_counts={
+            format_duration(w): (c.good, c.total) for w, c in sorted(status.window_counts.items())
+        },
         exhaustion_at=status.exhaustion_at,
         alerts=[
-            (
-                a.severity.value,
-                int(a.long.total_seconds()),
-                int(a.short.total_seconds()),
-                a.factor,
-                a.firing,
-                a.long_burn_rate,
-                a.short_burn_rate,
+            AlertFigure(
+                severity=a.severity.value,
+                long_seconds=int(a.long.total_seconds()),
+                short_seconds=int(a.short.total_seconds()),
+                factor=a.factor,
+                firing=a.firing,
+                long_burn_rate=a.long_burn_rate,
+                short_burn_rate=a.short_burn_rate,
             )
             for a in status.alerts
         ],
     )
 
 
-def sync_alert_rows(
-    session: Session, records: list[SLORecord], slos: tuple[SLO, ...], now: datetime
-) -> dict[AlertKey, list[Any]]:
-    """Create missing alert-state rows, drop those of windows no longer configured, and
-    return every alert's [row id, firing] (kept in memory: the evaluator is the only writer)."""
-    wanted: dict[AlertKey, float] = {}
-    for record, slo in zip(records, slos, strict=True):
-        for window in alert_windows(slo, now):
-            key = AlertKey(
-                record.id,
-                window.severity.value,
-                int(window.long.total_seconds()),
-                int(window.short.total_seconds()),
+def window_figures(
+    counts: Mapping[str, Sequence[float]], objective: float
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Burn rate and SLI of every window from its stored (good, total), None without events.
+
+    The same array functions the evaluation uses, in the same order, so the figures read
+    back are the very floats the evaluation computed.
+    """
+    labels = list(counts)
+    good = np.array([counts[label][0] for label in labels], dtype=np.float64)
+    total = np.array([counts[label][1] for label in labels], dtype=np.float64)
+    burn = _none_if_nan(burn_rate(total - good, total, objective))
+    sli = _none_if_nan(sli_ratio(good, total))
+    return dict(zip(labels, burn, strict=True)), dict(zip(labels, sli, strict=True))
+
+
+def _none_if_nan(values: NDArray[np.float64]) -> list[float | None]:
+    """The values as Python floats, None where NaN (no data)."""
+    listed: list[float | None] = values.tolist()
+    if np.isnan(values).any():
+        listed = [None if v != v else v for v in listed]  # v != v only for NaN
+    return listed
+
+
+def _count_text(value: float) -> str:
+    """A count as JSON: integral counts (all of them, in practice) without a decimal point."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def counts_json(
+    labels: Sequence[str], good: NDArray[np.float64], total: NDArray[np.float64]
+) -> list[str]:
+    """Row i as ``{labels[j]: [good[i, j], total[i, j]]}`` JSON text.
+
+    Built from one template rather than a dict per row: counts are integers, which format
+    several times faster than the ratios they determine (a tick writes 10,000 rows).
+    """
+    template = "{" + ", ".join(f"{json.dumps(label)}: [%s, %s]" for label in labels) + "}"
+    pairs = np.empty((good.shape[0], 2 * len(labels)), dtype=np.float64)
+    if not pairs.size:
+        return [template] * good.shape[0]
+    pairs[:, 0::2] = good
+    pairs[:, 1::2] = total
+    listed: Sequence[Sequence[object]]
+    if np.array_equal(pairs, np.trunc(pairs)) and float(np.abs(pairs).max()) < 2.0**53:
+        listed = pairs.astype(np.int64).tolist()
+    else:  # never for counts of events or slices; kept exact all the same
+        listed = [[_count_text(v) for v in row] for row in pairs.tolist()]
+    return [template % tuple(row) for row in listed]
+
+
+def batch_statuses(
+    slo_ids: Sequence[int], plan: BatchPlan, result: BatchResult, now: datetime
+) -> StatusBatch:
+    """Status rows of every SLO of a batch result, ``slo_ids`` by slot."""
+    labels = [format_duration(w) for w in plan.burn_windows]
+    seconds = result.exhaustion_seconds
+    exhaustion: list[datetime | None] = [None] * len(slo_ids)
+    # An exhaustion beyond the calendar (a very slow burn) stays None.
+    latest = (datetime.max.replace(tzinfo=now.tzinfo) - now).total_seconds()
+    due = np.flatnonzero(np.isfinite(seconds) & (seconds < latest))
+    for slot, after in zip(due.tolist(), seconds[due].tolist(), strict=True):
+        with contextlib.suppress(OverflowError):  # rounding at the very edge of the calendar
+            exhaustion[slot] = now + timedelta(seconds=after)
+    return StatusBatch(
+        slo_id=list(slo_ids),
+        objective=plan.objectives.tolist(),
+        good=result.good.tolist(),
+        total=result.total.tolist(),
+        sli=_none_if_nan(result.sli),
+        budget_remaining=_none_if_nan(result.budget_remaining),
+        window_counts=list(counts_json(labels, result.window_good, result.window_total)),
+        exhaustion_at=exhaustion,
+        error=[None] * len(slo_ids),
+    )
+
+
+def single_statuses(figures: Sequence[Figures]) -> StatusBatch:
+    """Status rows of SLOs evaluated one by one."""
+    return StatusBatch(
+        slo_id=[f.slo_id for f in figures],
+        objective=[f.objective for f in figures],
+        good=[f.good for f in figures],
+        total=[f.total for f in figures],
+        sli=[f.sli for f in figures],
+        budget_remaining=[f.remaining for f in figures],
+        window_counts=[
+            "{"
+            + ", ".join(
+                f"{json.dumps(label)}: [{_count_text(good)}, {_count_text(total)}]"
+                for label, (good, total) in f.window_counts.items()
             )
-            wanted[key] = window.factor
-    present = {
-        AlertKey(row[1], row[2], row[3], row[4]): (row[0], row[6])
-        for row in repository.alert_state_rows(session)
-    }
-    stale = [row_id for key, (row_id, _) in present.items() if key not in wanted]
-    repository.delete_alert_states(session, stale)
-    # A window kept across a re-apply may have a new factor (another period, say).
-    refactored = [
-        {"b_id": row_id, "factor": wanted[key]}
-        for key, (row_id, factor) in present.items()
-        if key in wanted and factor != wanted[key]
-    ]
-    if refactored:
-        repository.update_alert_factors(session, refactored)
-    new_rows = [
-        {
-            "slo_id": key.slo_id,
-            "severity": key.severity,
-            "long_seconds": key.long_seconds,
-            "short_seconds": key.short_seconds,
-            "factor": factor,
-            "firing": False,
-            "since": now,
-        }
-        for key, factor in wanted.items()
-        if key not in present
-    ]
-    if new_rows:
-        repository.insert_alert_states(session, new_rows)
-    return alert_cache(session)
+            + "}"
+            for f in figures
+        ],
+        exhaustion_at=[f.exhaustion_at for f in figures],
+        error=[None] * len(figures),
+    )
 
 
-def alert_cache(session: Session) -> dict[AlertKey, list[Any]]:
-    """Every alert's [state row id, firing] as stored."""
-    return {
-        AlertKey(row[1], row[2], row[3], row[4]): [row[0], row[5]]
-        for row in repository.alert_state_rows(session)
-    }
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A burn-rate alert that started or stopped firing."""
-
-    slo_id: int
-    slo_key: str
-    severity: str
-    long_seconds: int
-    short_seconds: int
-    factor: float
-    firing: bool
-    at: datetime
-    long_burn_rate: float | None
-    short_burn_rate: float | None
-
-
-def record_transitions(
-    session: Session, alerts: dict[AlertKey, list[Any]], figures: list[Figures], now: datetime
-) -> list[Transition]:
-    transitions: list[Transition] = []
-    changed_states: list[dict[str, Any]] = []
-    for figure in figures:
-        for severity, long_s, short_s, factor, firing, long_burn, short_burn in figure.alerts:
-            state = alerts.get(AlertKey(figure.slo_id, severity, long_s, short_s))
-            if state is None or state[1] == firing:
-                continue
-            state[1] = firing
-            transitions.append(
-                Transition(
-                    figure.slo_id,
-                    figure.slo_key,
-                    severity,
-                    long_s,
-                    short_s,
-                    factor,
-                    firing,
-                    now,
-                    long_burn,
-                    short_burn,
-                )
-            )
-            changed_states.append(
-                {
-                    "b_id": state[0],
-                    "firing": firing,
-                    "since": now,
-                    "factor": factor,
-                    "long_burn_rate": long_burn,
-                    "short_burn_rate": short_burn,
-                }
-            )
-    if transitions:
-        repository.update_alert_states(session, changed_states)
-        rows = [{k: v for k, v in t.__dict__.items() if k != "slo_key"} for t in transitions]
-        repository.insert_transitions(session, rows)
-    return transitions
+def failing_statuses(failures: Sequence[Failure]) -> StatusBatch:
+    """Status rows of failing SLOs: the error, and no figures."""
+    nothing: list[None] = [None] * len(failures)
+    return StatusBatch(
+        slo_id=[f.slo_id for f in failures],
+        objective=list(nothing),
+        good=list(nothing),
+        total=list(nothing),
+        sli=list(nothing),
+        budget_remaining=list(nothing),
+        window_counts=list(nothing),
+        exhaustion_at=list(nothing),
+        error=[f.error for f in failures],
+    )

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -38,23 +39,37 @@ class SLORecord(Base):
 
 
 class SLOStatusRecord(Base):
-    """The latest evaluation of one SLO (one row per SLO, overwritten every tick)."""
+    """The latest evaluation of one SLO (one row per SLO, overwritten every tick).
+
+    ``window_counts`` holds the good and total counts of every burn-rate window
+    (``{"5m": [good, total], ...}``) and ``objective`` the objective they were judged by: the
+    burn rates and per-window SLIs are computed from them when read. Rows written before
+    0005 hold ``burn_rates`` and ``window_slis`` instead. A failing SLO (its stored definition
+    cannot be evaluated) has ``error`` set and no figures.
+    """
 
     __tablename__ = "slo_status"
 
     slo_id: Mapped[int] = mapped_column(ForeignKey("slo.id", ondelete="CASCADE"), primary_key=True)
     evaluated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    good: Mapped[float] = mapped_column(Float)
-    total: Mapped[float] = mapped_column(Float)
+    good: Mapped[float | None] = mapped_column(Float, nullable=True)
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
     sli: Mapped[float | None] = mapped_column(Float, nullable=True)
     budget_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
-    burn_rates: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    burn_rates: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
     window_slis: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
     exhaustion_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    window_counts: Mapped[dict[str, list[int]] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class SLOHistory(Base):
-    """Evaluations kept at a coarser cadence so SLIs, budgets and burn rates can be charted."""
+    """Evaluations kept at a coarser cadence so SLIs, budgets and burn rates can be charted.
+
+    Window figures are stored as in SLOStatusRecord: counts and objective since 0005,
+    ``burn_rates`` and ``window_slis`` before.
+    """
 
     __tablename__ = "slo_history"
     __table_args__ = (Index("ix_slo_history_slo_id_at", "slo_id", "at"),)
@@ -66,8 +81,10 @@ class SLOHistory(Base):
     total: Mapped[float] = mapped_column(Float)
     sli: Mapped[float | None] = mapped_column(Float, nullable=True)
     budget_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
-    burn_rates: Mapped[dict[str, float | None]] = mapped_column(JSON)
+    burn_rates: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
     window_slis: Mapped[dict[str, float | None] | None] = mapped_column(JSON, nullable=True)
+    objective: Mapped[float | None] = mapped_column(Float, nullable=True)
+    window_counts: Mapped[dict[str, list[int]] | None] = mapped_column(JSON, nullable=True)
 
 
 class AlertState(Base):

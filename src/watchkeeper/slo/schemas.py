@@ -35,7 +35,10 @@ class ForecastRead(BaseModel):
 
 
 class SLOStatusRead(BaseModel):
-    """An SLO's figures at one instant. Values are unrounded; null where there is no data."""
+    """An SLO's figures at one instant. Values are unrounded; null where there is no data.
+
+    A failing SLO (its stored definition cannot be evaluated) has ``error`` set and no figures.
+    """
 
     service: str
     name: str
@@ -56,6 +59,13 @@ class SLOStatusRead(BaseModel):
     alerts: list[AlertRead] = Field(default_factory=list)
     exhaustion_at: datetime | None = None
     forecasts: list[ForecastRead] = Field(default_factory=list)
+    error: str | None = Field(
+        default=None,
+        description=(
+            "Set when the SLO cannot be evaluated (why, e.g. a stored spec that no longer "
+            "parses); the figures are then null."
+        ),
+    )
 
 
 class SLORead(BaseModel):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -13,19 +15,26 @@ from watchkeeper.core.evaluation import SLOStatus, evaluate
 from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import SLO, SourceKind
 from watchkeeper.core.windows import window_start
-from watchkeeper.events import repository as events_repository
 from watchkeeper.events import service as events_service
 from watchkeeper.slo import repository
-from watchkeeper.slo.buckets import hour_span_for, load_grid, minute_span_for
+from watchkeeper.slo.buckets import (
+    evaluation_problem,
+    hour_span_for,
+    load_grid,
+    minute_span_for,
+)
 from watchkeeper.slo.exceptions import (
+    EvaluationFailed,
     NotEvaluable,
     ServiceNotFound,
     SLONotFound,
     check_evaluation_time,
 )
-from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
+from watchkeeper.slo.figures import window_figures
+from watchkeeper.slo.models import AlertState, SLOHistory, SLORecord, SLOStatusRecord
+from watchkeeper.slo.parsed import parsed_slo
 from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
-from watchkeeper.specs.native import slo_from_dict, slo_to_dict
+from watchkeeper.specs.native import slo_to_dict
 
 
 @dataclass
@@ -38,8 +47,11 @@ class SLOChanges:
 
 
 def to_core(record: SLORecord) -> SLO:
-    """The core SLO stored in a record."""
-    return slo_from_dict(record.spec)
+    """The core SLO stored in a record, parsed once per stored version.
+
+    Raises EvaluationFailed (a NotEvaluable) when the stored spec no longer parses.
+    """
+    return parsed_slo(record)
 
 
 def upsert(
@@ -131,12 +143,12 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
     worker's grid). Timeslice SLOs: every stored bucket of the window, so slices keep the
     stored resolution (1-minute buckets last WATCHKEEPER_MINUTE_RETENTION_DAYS).
     """
-    sli_ids = list(events_repository.sli_ids_by_name(session, [slo.sli.store_key]).values())
+    sli_ids = list(events_service.sli_ids_by_name(session, [slo.sli.store_key]).values())
     if slo.sli.is_sliced:
         if not sli_ids:
             return EventSeries.empty()
         start = window_start(slo.window, at)
-        stored = events_repository.read_buckets(session, sli_ids, start, at).get(sli_ids[0])
+        stored = events_service.read_buckets(session, sli_ids, start=start, end=at).get(sli_ids[0])
         return EventSeries.empty() if stored is None else EventSeries.from_counts(*stored)
     grid = load_grid(
         session,
@@ -150,7 +162,11 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
 
 
 def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
-    """Evaluate one SLO at ``at`` from the event store (no stored state used)."""
+    """Evaluate one SLO at ``at`` from the event store (no stored state used).
+
+    NotEvaluable for SLOs reading another source; EvaluationFailed (a NotEvaluable) for SLOs
+    whose stored definition cannot be evaluated, with the reason.
+    """
     check_evaluation_time(at)
     record = get(session, key=key)
     slo = to_core(record)
@@ -163,8 +179,23 @@ def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
         raise NotEvaluable(
             f"SLO {key!r} reads Prometheus; Watchkeeper evaluates built-in event-store SLIs only"
         )
+    problem = evaluation_problem(slo, at)
+    if problem is not None:
+        raise EvaluationFailed(key, problem)
     series = series_for(session, slo=slo, at=at)
-    return Evaluation(record, slo, evaluate(slo, series, at), series)
+    return Evaluation(record, slo, evaluate_or_fail(slo, series, at), series)
+
+
+def evaluate_or_fail(slo: SLO, series: EventSeries, at: datetime) -> SLOStatus:
+    """``evaluate(slo, series, at)``, its failures turned into EvaluationFailed.
+
+    Evaluation is pure arithmetic over the stored spec and counts: whatever it raises
+    (OverflowError on a window beyond the calendar, say) is a fault of that SLO alone.
+    """
+    try:
+        return evaluate(slo, series, at)
+    except Exception as exc:
+        raise EvaluationFailed(slo.key, f"{type(exc).__name__}: {exc}") from exc
 
 
 def stored_status(session: Session, *, record: SLORecord) -> SLOStatusRead | None:
@@ -193,7 +224,13 @@ def _status_from_rows(
 ) -> SLOStatusRead | None:
     if row is None:
         return None
+    if row.error is not None:
+        # A failing SLO: the worker stored why, and no figures.
+        return SLOStatusRead(
+            **record_identity(record), at=row.evaluated_at, burn_rates={}, error=row.error
+        )
     slo = to_core(record)
+    burn_rates, slis = _window_figures(row, slo.objective)
     return SLOStatusRead(
         **slo_identity(slo),
         window_start=window_start(slo.window, row.evaluated_at),
@@ -202,8 +239,8 @@ def _status_from_rows(
         total=row.total,
         sli=row.sli,
         error_budget_remaining=row.budget_remaining,
-        burn_rates=row.burn_rates,
-        slis=row.window_slis or {},
+        burn_rates=burn_rates,
+        slis=slis,
         alerts=[
             AlertRead(
                 severity=s.severity,
@@ -211,12 +248,8 @@ def _status_from_rows(
                 short=format_duration(timedelta(seconds=s.short_seconds)),
                 factor=s.factor,
                 firing=s.firing,
-                long_burn_rate=row.burn_rates.get(
-                    format_duration(timedelta(seconds=s.long_seconds))
-                ),
-                short_burn_rate=row.burn_rates.get(
-                    format_duration(timedelta(seconds=s.short_seconds))
-                ),
+                long_burn_rate=burn_rates.get(format_duration(timedelta(seconds=s.long_seconds))),
+                short_burn_rate=burn_rates.get(format_duration(timedelta(seconds=s.short_seconds))),
                 since=s.since,
             )
             for s in states
@@ -225,20 +258,68 @@ def _status_from_rows(
     )
 
 
+def _window_figures(
+    row: SLOStatusRecord | SLOHistory, objective: float
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Burn rates and SLIs per window of a stored row: from its counts, or as rows written
+    before 0005 stored them."""
+    if row.window_counts is not None:
+        return window_figures(
+            row.window_counts, row.objective if row.objective is not None else objective
+        )
+    return row.burn_rates or {}, row.window_slis or {}
+
+
+def evaluated_by(record: SLORecord) -> str | None:
+    """What computes the SLO's figures (see SLI.evaluated_by).
+
+    A stored spec that no longer parses is Watchkeeper's: the worker reports it as failing.
+    """
+    try:
+        return to_core(record).sli.evaluated_by
+    except NotEvaluable:
+        return SourceKind.WATCHKEEPER.value
+
+
+def record_identity(record: SLORecord) -> dict[str, Any]:
+    """The identity fields of an SLO's status document, even when its spec no longer parses
+    (then from the record's columns and the stored spec as written)."""
+    try:
+        return slo_identity(to_core(record))
+    except EvaluationFailed:
+        spec = record.spec if isinstance(record.spec, dict) else {}
+        objective = spec.get("objective")
+        window = spec.get("window")
+        return {
+            "service": record.service,
+            "name": record.name,
+            "key": record.key,
+            "objective": objective
+            if isinstance(objective, int | float) and not isinstance(objective, bool)
+            else math.nan,
+            "window": window if isinstance(window, str) else str(window),
+            "sli_name": record.sli_name,
+        }
+
+
 def history(
     session: Session, *, key: str, since: datetime, until: datetime, limit: int = 5000
 ) -> list[HistoryPoint]:
     """Stored evaluations of one SLO between two instants."""
     record = get(session, key=key)
-    return [
-        HistoryPoint(
-            at=h.at,
-            good=h.good,
-            total=h.total,
-            sli=h.sli,
-            error_budget_remaining=h.budget_remaining,
-            burn_rates=h.burn_rates,
-            slis=h.window_slis or {},
+    objective = record_identity(record)["objective"]
+    points = []
+    for h in repository.history(session, record.id, since=since, until=until, limit=limit):
+        burn_rates, slis = _window_figures(h, objective)
+        points.append(
+            HistoryPoint(
+                at=h.at,
+                good=h.good,
+                total=h.total,
+                sli=h.sli,
+                error_budget_remaining=h.budget_remaining,
+                burn_rates=burn_rates,
+                slis=slis,
+            )
         )
-        for h in repository.history(session, record.id, since=since, until=until, limit=limit)
-    ]
+    return points

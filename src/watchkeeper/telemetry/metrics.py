@@ -23,6 +23,7 @@ class SLOSample:
     burn_rates: dict[str, float | None]
     window_slis: dict[str, float | None]
     alerts: list[tuple[str, str, str, bool]]  # severity, long, short, firing
+    failing: bool = False  # its stored definition cannot be evaluated: no figures
 
 
 class AppMetrics:
@@ -82,8 +83,14 @@ class SLOCollector(Collector):
             "1 while a multiwindow burn-rate alert fires.",
             labels=[*labels, "severity", "long", "short"],
         )
+        failing = GaugeMetricFamily(
+            "watchkeeper_slo_evaluation_failing",
+            "1 while the SLO cannot be evaluated (its figures are then absent).",
+            labels=labels,
+        )
         for sample in samples:
             key = [sample.service, sample.slo]
+            failing.add_metric(key, 1.0 if sample.failing else 0.0)
             objective.add_metric(key, sample.objective)
             sli.add_metric(key, _value(sample.sli))
             budget.add_metric(key, _value(sample.budget_remaining))
@@ -93,7 +100,7 @@ class SLOCollector(Collector):
                 window_sli.add_metric([*key, window], _value(value))
             for severity, long, short, is_firing in sample.alerts:
                 firing.add_metric([*key, severity, long, short], 1.0 if is_firing else 0.0)
-        yield from (objective, sli, budget, window_sli, burn, firing)
+        yield from (objective, sli, budget, window_sli, burn, firing, failing)
 
 
 def _value(value: float | None) -> float:

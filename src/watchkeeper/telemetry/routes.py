@@ -10,7 +10,6 @@ from sqlalchemy import text
 from watchkeeper.db import session_scope
 from watchkeeper.migrate import is_current
 from watchkeeper.slo import service as slo_service
-from watchkeeper.slo.service import to_core
 from watchkeeper.telemetry.metrics import SLOSample
 
 router = APIRouter(tags=["operations"])
@@ -52,12 +51,14 @@ def slo_samples(request: Request) -> list[SLOSample]:
     samples = []
     for record in records:
         status = statuses.get(record.id)
-        slo = to_core(record)
+        # The identity holds even for an SLO whose stored spec no longer parses.
+        objective = slo_service.record_identity(record)["objective"]
         samples.append(
             SLOSample(
                 service=record.service,
                 slo=record.name,
-                objective=slo.objective,
+                objective=objective,
+                failing=status is not None and status.error is not None,
                 sli=status.sli if status else None,
                 budget_remaining=status.error_budget_remaining if status else None,
                 burn_rates=status.burn_rates if status else {},
