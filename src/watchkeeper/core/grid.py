@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+# Bucket resolutions of the event store, in seconds (the one definition).
 MINUTE = 60
 HOUR = 3600
 

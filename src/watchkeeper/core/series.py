@@ -10,7 +10,7 @@ left out of every sum.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -24,13 +24,6 @@ IntArray = NDArray[np.intp]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_SECOND = timedelta(seconds=1)
-
-_COMPARATORS: dict[Operator, Callable[[FloatArray, float], NDArray[np.bool_]]] = {
-    Operator.LT: np.less,
-    Operator.LTE: np.less_equal,
-    Operator.GT: np.greater,
-    Operator.GTE: np.greater_equal,
-}
 
 
 class CountSource(Protocol):
@@ -107,7 +100,7 @@ class EventSeries:
         observations = _as_float_vector(values, "values")
         if np.any(np.isnan(observations)):
             raise ValueError("observations must be numbers, not NaN")
-        good = _COMPARATORS[operator](observations, threshold).astype(np.float64)
+        good = operator.good_mask(observations, threshold).astype(np.float64)
         return cls(times, good, np.ones_like(observations))
 
     @classmethod

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
+
+import numpy as np
+from numpy.typing import NDArray
 
 
 class SLIKind(StrEnum):
@@ -37,6 +40,18 @@ class Operator(StrEnum):
         if self is Operator.GT:
             return value > threshold
         return value >= threshold
+
+    def good_mask(self, values: NDArray[np.float64], threshold: float) -> NDArray[np.bool_]:
+        """Which of many observations count as good against ``threshold`` (one array op)."""
+        return _UFUNCS[self](values, threshold)
+
+
+_UFUNCS: dict[Operator, Callable[[NDArray[np.float64], float], NDArray[np.bool_]]] = {
+    Operator.LT: np.less,
+    Operator.LTE: np.less_equal,
+    Operator.GT: np.greater,
+    Operator.GTE: np.greater_equal,
+}
 
 
 class SourceKind(StrEnum):

@@ -7,12 +7,12 @@ every bad row and every unknown SLI name. The report is bounded: the first
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from watchkeeper.errors import InvalidInput, PayloadTooLarge
+from watchkeeper.suggest import closest
 
 MAX_REPORTED_PROBLEMS = 50
 # Rows listed for each unknown SLI name; the rest are counted.
@@ -192,7 +192,7 @@ class ProblemLog:
                 entry.rows,
                 tuple(entry.locations),
                 by_index=entry.by_index,
-                suggestion=next(iter(difflib.get_close_matches(name, known_names, n=1)), None),
+                suggestion=closest(name, known_names),
             )
             for name, entry in entries[: self.cap]
         ]

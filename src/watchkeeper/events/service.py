@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
+from watchkeeper.core.grid import HOUR, MINUTE
 from watchkeeper.core.slo import SLI, Operator, SLIKind, SourceKind
 from watchkeeper.errors import InvalidInput
 from watchkeeper.events import bucket_limits, datafile, repository
@@ -30,8 +31,6 @@ from watchkeeper.events.repository import BucketRows as BucketRows
 from watchkeeper.events.repository import BucketSeries as BucketSeries
 from watchkeeper.events.rows import report_kind_mismatches, tally
 
-MINUTE = 60
-HOUR = 3600
 RESOLUTIONS = (MINUTE, HOUR)
 KIND_COUNTS = "counts"
 KIND_OBSERVATIONS = "observations"
@@ -44,13 +43,6 @@ _SLOT_MASK = (1 << _SLOT_BITS) - 1
 _MAX_PACKED_ID = 1 << 25
 _REGROUP_AT = 1_000_000  # pending aggregated entries before they are merged again
 _COMPACT_SPAN = 86_400  # minute buckets folded per DELETE ... RETURNING round
-
-_COMPARE: dict[Operator, Callable[[NDArray[np.float64], float], NDArray[np.bool_]]] = {
-    Operator.LT: np.less,
-    Operator.LTE: np.less_equal,
-    Operator.GT: np.greater,
-    Operator.GTE: np.greater_equal,
-}
 
 
 @dataclass(frozen=True)
@@ -263,8 +255,8 @@ class _Batch:
             self.total_bound += float(len(values))
             for record in observers[code]:
                 assert record.threshold is not None
-                compare = _COMPARE[Operator(record.operator or Operator.LTE)]
-                good = compare(values, record.threshold).astype(np.int64)
+                operator = Operator(record.operator or Operator.LTE)
+                good = operator.good_mask(values, record.threshold).astype(np.int64)
                 self._fold(
                     (np.int64(record.id) << _SLOT_BITS) | slots[rows],
                     good,

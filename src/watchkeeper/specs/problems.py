@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from watchkeeper.errors import InvalidInput
+from watchkeeper.suggest import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,6 @@ class SpecError(InvalidInput):
         return self.detail
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice, or an empty string."""
-    by_lower = {choice.lower(): choice for choice in choices}
-    matches = difflib.get_close_matches(word.lower(), list(by_lower), n=1, cutoff=0.6)
-    return f"; did you mean {by_lower[matches[0]]!r}?" if matches else ""
-
-
 def sort_problems(problems: Iterable[Problem], file_order: Sequence[str]) -> list[Problem]:
     """Problems ordered by file (in load order), document and line."""
     rank = {name: index for index, name in enumerate(file_order)}
@@ -68,3 +61,6 @@ def sort_problems(problems: Iterable[Problem], file_order: Sequence[str]) -> lis
         problems,
         key=lambda p: (rank.get(p.file, len(rank)), p.document, p.line or 0),
     )
+
+
+__all__ = ["Problem", "SpecError", "did_you_mean", "sort_problems"]
