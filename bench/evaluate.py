@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -40,10 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Table, bindparam, create_engine, text
+from postgres import postgres_schema  # bench/postgres.py, beside this script
+from sqlalchemy import Table, bindparam
 from sqlalchemy.orm import Session
 
-from watchkeeper.config import Settings, normalise_database_url
 from watchkeeper.core.batch import evaluate_batch
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.grid import MINUTE, minute_index
@@ -59,7 +58,6 @@ from watchkeeper.slo.models import SLOStatusRecord
 from watchkeeper.specs import SpecSet
 
 START = datetime(2026, 11, 23, 12, 0, 30, tzinfo=UTC)
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 TARGET_SECONDS = 0.5
 TARGET_MIB = 1024
 
@@ -346,29 +344,6 @@ def print_table(m: dict[str, Any]) -> None:
         f"target <= {TARGET_SECONDS} s per tick (evaluate + store) and <= 1 GiB: "
         f"{'meets' if meets else 'MISSES'}"
     )
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str | None]:
-    """A URL whose search_path is a fresh schema, dropped afterwards; None if unreachable."""
-    base = normalise_database_url(Settings().test_database_url or DEFAULT_POSTGRES)
-    schema = f"wk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: not reachable at {base}: {exc.__class__.__name__}")
-        admin.dispose()
-        yield None
-        return
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def main() -> None:

@@ -32,10 +32,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from postgres import postgres_schema  # bench/postgres.py, beside this script
 
 from watchkeeper.auth import service as auth_service
-from watchkeeper.config import Settings, normalise_database_url
 from watchkeeper.core.slo import SLI, SLIKind
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
 from watchkeeper.events import service
@@ -45,7 +44,6 @@ FILE_TARGET = 200_000
 HTTP_TARGET = 50_000
 BATCH = 1_000
 SLIS = [SLI("availability"), SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.3)]
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 SERVER = """
 import sys, uvicorn
@@ -122,29 +120,6 @@ def csv_baseline(path: Path) -> int:
 def jsonl_baseline(path: Path) -> int:
     with path.open() as handle:
         return sum(1 for line in handle if json.loads(line))
-
-
-@contextmanager
-def postgres_schema() -> Iterator[str | None]:
-    """A URL whose search_path is a fresh schema, dropped afterwards; None if unreachable."""
-    base = normalise_database_url(Settings().test_database_url or DEFAULT_POSTGRES)
-    schema = f"wk_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        print(f"PostgreSQL skipped: not reachable at {base}: {exc.__class__.__name__}")
-        admin.dispose()
-        yield None
-        return
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def prepare(url: str) -> str:

@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
+from tests.cli_runner import invoke
 from watchkeeper.auth import service as auth_service
 from watchkeeper.auth.roles import Permission
-from watchkeeper.cli.main import app
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
 from watchkeeper.errors import Forbidden, Unauthorized
@@ -19,11 +18,7 @@ from watchkeeper.migrate import is_current
 
 
 def run(data_dir: Path, *args: str, database_url: str = "") -> Result:
-    env = {"WATCHKEEPER_DATA_DIR": str(data_dir), "WATCHKEEPER_DATABASE_URL": database_url}
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
+    return invoke(*args, data_dir=data_dir, WATCHKEEPER_DATABASE_URL=database_url)
 
 
 def test_db_upgrade_creates_a_current_database(tmp_path: Path) -> None:

@@ -13,12 +13,11 @@ from alembic.script import ScriptDirectory
 from click.testing import Result
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
-from typer.testing import CliRunner
 
+from tests.cli_runner import invoke
 from tests.slo import scenario
 from watchkeeper.cli import context as cli_context
 from watchkeeper.cli import server as cli_server
-from watchkeeper.cli.main import app
 from watchkeeper.config import Settings, normalise_database_url
 from watchkeeper.db import make_engine
 from watchkeeper.migrate import alembic_config, schema_state
@@ -45,10 +44,7 @@ HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def run(*args: str, **env: str) -> Result:
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
+    return invoke(*args, **env)
 
 
 @pytest.fixture

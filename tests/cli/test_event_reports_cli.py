@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
+from tests.cli_runner import invoke
 from tests.slo import scenario
-from watchkeeper.cli.main import app
 from watchkeeper.config import Settings
 from watchkeeper.core.slo import SLI, SLIKind
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
@@ -43,11 +42,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def run(data_dir: Path, *args: str) -> Result:
-    env = {"WATCHKEEPER_DATA_DIR": str(data_dir), "WATCHKEEPER_DATABASE_URL": ""}
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
+    return invoke(*args, data_dir=data_dir)
 
 
 def stored(data_dir: Path) -> int:

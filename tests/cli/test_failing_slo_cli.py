@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import Result
-from typer.testing import CliRunner
 
+from tests.cli_runner import invoke
 from tests.slo import scenario, unevaluable
-from watchkeeper.cli.main import app
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope
 from watchkeeper.events import service as events_service
@@ -20,11 +19,7 @@ from watchkeeper.specs import load_text
 
 
 def run(data_dir: Path, *args: str) -> Result:
-    env = {"WATCHKEEPER_DATA_DIR": str(data_dir), "WATCHKEEPER_DATABASE_URL": ""}
-    result = CliRunner().invoke(app, list(args), env=env)
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit)
-    return result
+    return invoke(*args, data_dir=data_dir)
 
 
 def prepare(data_dir: Path) -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
+from tests.cli_runner import upgraded
 from tests.policy import traffic
-from watchkeeper.cli.main import app
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
 from watchkeeper.events import service as events_service
@@ -22,16 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.fixture
 def run(tmp_path: Path) -> Run:
-    env = {"WATCHKEEPER_DATA_DIR": str(tmp_path / "data"), "WATCHKEEPER_DATABASE_URL": ""}
-
-    def invoke(*args: str) -> Result:
-        result = CliRunner().invoke(app, list(args), env=env)
-        assert "Traceback" not in result.output
-        assert result.exception is None or isinstance(result.exception, SystemExit)
-        return result
-
-    assert invoke("db", "upgrade").exit_code == 0
-    return invoke
+    return upgraded(tmp_path / "data")
 
 
 @pytest.fixture

@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from typer.testing import CliRunner
 
+from tests.cli_runner import upgraded
 from tests.slo import scenario
-from watchkeeper.cli.main import app
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
 from watchkeeper.events import service as events_service
@@ -32,18 +31,8 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run(data_dir: Path) -> Run:
-    """Invoke the real ``watchkeeper`` app against a SQLite file in a temp dir."""
-
-    def invoke(*args: str) -> Result:
-        env = {"WATCHKEEPER_DATA_DIR": str(data_dir), "WATCHKEEPER_DATABASE_URL": ""}
-        result = CliRunner().invoke(app, list(args), env=env)
-        # A caller's mistake is an stderr line and exit 1, never a traceback.
-        assert "Traceback" not in result.output
-        assert result.exception is None or isinstance(result.exception, SystemExit)
-        return result
-
-    assert invoke("db", "upgrade").exit_code == 0
-    return invoke
+    """The real ``watchkeeper`` app against a SQLite file in a temp dir (upgraded)."""
+    return upgraded(data_dir)
 
 
 def in_database(data_dir: Path, work: Callable[[Any], None]) -> None:

@@ -1,0 +1,38 @@
+"""Running the real ``watchkeeper`` CLI in-process, as the CLI tests do."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from click.testing import Result
+from typer.testing import CliRunner
+
+from watchkeeper.cli.main import app
+
+Run = Callable[..., Result]
+
+
+def invoke(*args: str, data_dir: Path | None = None, **env: str) -> Result:
+    """One command against ``data_dir``'s SQLite file (or ``env``'s database).
+
+    A caller's mistake is an stderr line and an exit code, never a traceback: any test that
+    provokes one fails here.
+    """
+    environment = {"WATCHKEEPER_DATABASE_URL": "", **env}
+    if data_dir is not None:
+        environment["WATCHKEEPER_DATA_DIR"] = str(data_dir)
+    result = CliRunner().invoke(app, list(args), env=environment)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def upgraded(data_dir: Path) -> Run:
+    """A runner on ``data_dir`` after ``watchkeeper db upgrade`` created its database."""
+
+    def run(*args: str) -> Result:
+        return invoke(*args, data_dir=data_dir)
+
+    assert run("db", "upgrade").exit_code == 0
+    return run
