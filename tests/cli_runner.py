@@ -6,9 +6,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import Result
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from watchkeeper.cli.main import app
+from watchkeeper.config import Settings
+from watchkeeper.db import make_engine, make_session_factory, session_scope
 
 Run = Callable[..., Result]
 
@@ -36,3 +39,13 @@ def upgraded(data_dir: Path) -> Run:
 
     assert run("db", "upgrade").exit_code == 0
     return run
+
+
+def in_database(data_dir: Path, work: Callable[[Session], None]) -> None:
+    """Run ``work(session)`` in one committed transaction on the CLI's database."""
+    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url())
+    try:
+        with session_scope(make_session_factory(engine)) as session:
+            work(session)
+    finally:
+        engine.dispose()

@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import Result
 from sqlalchemy.orm import Session
 
-from tests.cli_runner import upgraded
+from tests.cli_runner import Run, in_database
 from tests.slo import scenario, unevaluable
-from watchkeeper.config import Settings
-from watchkeeper.db import make_engine, make_session_factory, session_scope
 from watchkeeper.events import service as events_service
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.specs import load_paths, load_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def run(data_dir: Path) -> Run:
-    """The real ``watchkeeper`` app against a SQLite file in a temp dir (upgraded)."""
-    return upgraded(data_dir)
-
-
-def in_database(data_dir: Path, work: Callable[[Session], None]) -> None:
-    """Run ``work(session)`` in one committed transaction on the CLI's database."""
-    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url())
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            work(session)
-    finally:
-        engine.dispose()
 
 
 CATALOGUED = EXAMPLES / "openslo" / "search-datadog.yaml"

@@ -3,46 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import Result
 
-from tests.cli_runner import upgraded
+from tests.cli_runner import Run, in_database
 from tests.slo import scenario
-from watchkeeper.config import Settings
-from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.events import service as events_service
 from watchkeeper.slo.evaluator import Evaluator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BURN_WINDOWS = ["5m", "30m", "1h", "2h", "6h", "1d", "3d"]
-
-Run = Callable[..., Result]
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    return tmp_path / "data"
-
-
-@pytest.fixture
-def run(data_dir: Path) -> Run:
-    """The real ``watchkeeper`` app against a SQLite file in a temp dir (upgraded)."""
-    return upgraded(data_dir)
-
-
-def in_database(data_dir: Path, work: Callable[[Any], None]) -> None:
-    """Run ``work(session)`` in one committed transaction on the CLI's database."""
-    engine = make_engine(Settings(data_dir=data_dir).resolved_database_url())
-    try:
-        with session_scope(make_session_factory(engine)) as session:
-            work(session)
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture

@@ -167,6 +167,54 @@ def test_slice_duration_must_be_positive(duration: timedelta) -> None:
         slice_outcomes(FIVE_SLICES, T, T + 300, duration, 0.9)
 
 
+def _computed_and_naive(
+    events: list[tuple[int, int, int]],
+    windows: list[tuple[int, int]],
+    far_window: bool,
+    slice_seconds: int,
+    target: float | None,
+    maintenance: list[tuple[int, int]],
+) -> tuple[np.ndarray, np.ndarray, list[list[tuple[int, int]]]]:
+    """slice_counts for the generated case, and per window the (good, total) of every slice
+    with data, counted by a plain loop over the events outside maintenance."""
+    if far_window:  # forces the path that evaluates distant windows separately
+        windows = [*windows, (100_000, 100_000 + 2 * slice_seconds)]
+    gaps = [(start, start + length) for start, length in maintenance]
+    kept = [
+        (t, min(a, b), max(a, b))
+        for t, a, b in events
+        if not any(start <= t < end for start, end in gaps)
+    ]
+    series = EventSeries.from_counts(
+        [t for t, _, _ in events],
+        [min(a, b) for _, a, b in events],
+        [max(a, b) for _, a, b in events],
+    )
+    score, data = slice_counts(
+        series,
+        [s for s, _ in windows],
+        [e for _, e in windows],
+        timedelta(seconds=slice_seconds),
+        target,
+        [s for s, _ in gaps],
+        [e for _, e in gaps],
+    )
+    assert score.dtype == data.dtype == np.float64
+    naive: list[list[tuple[int, int]]] = []
+    for start, end in windows:
+        slices = []
+        k = -(-start // slice_seconds)
+        while (k + 1) * slice_seconds <= end:
+            lo, hi = k * slice_seconds, (k + 1) * slice_seconds
+            slice_good = sum(g for t, g, _ in kept if lo <= t < hi)
+            slice_total = sum(n for t, _, n in kept if lo <= t < hi)
+            if slice_total > 0:
+                slices.append((slice_good, slice_total))
+            k += 1
+        naive.append(slices)
+    return score, data, naive
+
+
 @FAST
 @given(
     events=st.lists(
@@ -188,40 +236,12 @@ def test_slice_counts_equal_a_naive_loop(
     target: float,
     maintenance: list[tuple[int, int]],
 ) -> None:
-    if far_window:  # forces the path that evaluates distant windows separately
-        windows = [*windows, (100_000, 100_000 + 2 * slice_seconds)]
-    gaps = [(start, start + length) for start, length in maintenance]
-    kept = [
-        (t, min(a, b), max(a, b))
-        for t, a, b in events
-        if not any(start <= t < end for start, end in gaps)
-    ]
-    series = EventSeries.from_counts(
-        [t for t, _, _ in events],
-        [min(a, b) for _, a, b in events],
-        [max(a, b) for _, a, b in events],
+    good, data, naive = _computed_and_naive(
+        events, windows, far_window, slice_seconds, target, maintenance
     )
-    good, data = slice_counts(
-        series,
-        [s for s, _ in windows],
-        [e for _, e in windows],
-        timedelta(seconds=slice_seconds),
-        target,
-        [s for s, _ in gaps],
-        [e for _, e in gaps],
-    )
-    for i, (start, end) in enumerate(windows):
-        naive_good = naive_data = 0
-        k = -(-start // slice_seconds)
-        while (k + 1) * slice_seconds <= end:
-            lo, hi = k * slice_seconds, (k + 1) * slice_seconds
-            slice_good = sum(g for t, g, _ in kept if lo <= t < hi)
-            slice_total = sum(n for t, _, n in kept if lo <= t < hi)
-            if slice_total > 0:
-                naive_data += 1
-                naive_good += slice_good / slice_total >= target
-            k += 1
-        assert (good[i], data[i]) == (naive_good, naive_data)
+    for i, slices in enumerate(naive):
+        naive_good = sum(slice_good / total >= target for slice_good, total in slices)
+        assert (good[i], data[i]) == (naive_good, len(slices))
     assert good.dtype == data.dtype == np.float64
 
 
@@ -274,38 +294,11 @@ def test_ratio_slice_counts_equal_a_naive_average(
     slice_seconds: int,
     maintenance: list[tuple[int, int]],
 ) -> None:
-    if far_window:
-        windows = [*windows, (100_000, 100_000 + 2 * slice_seconds)]
-    gaps = [(start, start + length) for start, length in maintenance]
-    kept = [
-        (t, min(a, b), max(a, b))
-        for t, a, b in events
-        if not any(start <= t < end for start, end in gaps)
-    ]
-    series = EventSeries.from_counts(
-        [t for t, _, _ in events],
-        [min(a, b) for _, a, b in events],
-        [max(a, b) for _, a, b in events],
+    score, data, naive = _computed_and_naive(
+        events, windows, far_window, slice_seconds, None, maintenance
     )
-    score, data = slice_counts(
-        series,
-        [s for s, _ in windows],
-        [e for _, e in windows],
-        timedelta(seconds=slice_seconds),
-        None,
-        [s for s, _ in gaps],
-        [e for _, e in gaps],
-    )
-    for i, (start, end) in enumerate(windows):
-        ratios = []
-        k = -(-start // slice_seconds)
-        while (k + 1) * slice_seconds <= end:
-            lo, hi = k * slice_seconds, (k + 1) * slice_seconds
-            slice_good = sum(g for t, g, _ in kept if lo <= t < hi)
-            slice_total = sum(n for t, _, n in kept if lo <= t < hi)
-            if slice_total > 0:
-                ratios.append(slice_good / slice_total)
-            k += 1
+    for i, slices in enumerate(naive):
+        ratios = [slice_good / total for slice_good, total in slices]
         assert data[i] == len(ratios)
         # Sums of the same ratios in another order may differ in the last bits only.
         assert score[i] == pytest.approx(math.fsum(ratios), abs=1e-9)
