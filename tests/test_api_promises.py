@@ -334,6 +334,39 @@ def test_a_huge_unauthenticated_body_is_refused_without_being_read(
         assert time.monotonic() - started < 5
 
 
+def test_a_body_that_never_finishes_holds_no_lock_or_connection(
+    committing_engine: Engine, tmp_path: Path
+) -> None:
+    admin = _issue_token(committing_engine)
+    fresh = _issue_token(committing_engine, "ingest")  # its first use records its last use
+    other = _issue_token(committing_engine, "ingest")
+    with serving(_app(committing_engine, tmp_path)) as base, httpx2.Client(base_url=base) as http:
+        assert http.post("/api/v1/slos", content=SPEC, headers=admin).status_code == 200
+        address = urlsplit(base)
+        stalled = []
+        for _ in range(3):  # each: the head and the first byte of a body that never ends
+            sock = socket.create_connection((address.hostname, address.port), timeout=5)
+            sock.sendall(
+                b"POST /api/v1/events HTTP/1.1\r\nHost: test\r\n"
+                + f"Authorization: {fresh['Authorization']}\r\n".encode()
+                + b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + b"1\r\n[\r\n"
+            )
+            stalled.append(sock)
+        try:
+            time.sleep(0.3)  # time for the server to check the stalled requests' token
+            # Neither the same token nor another waits on what the stalled requests hold.
+            for headers in (fresh, other):
+                started = time.monotonic()
+                response = http.post("/api/v1/events", json=EVENTS, headers=headers)
+                assert response.status_code == 200, response.text
+                assert time.monotonic() - started < 2
+        finally:
+            for sock in stalled:
+                sock.close()
+    assert _count(committing_engine, SLIBucket) == 1
+
+
 def test_a_malformed_content_length_is_400(client: TestClient) -> None:
     # The test client would fix the header; send the request as an ASGI scope directly.
     app = client.app

@@ -53,15 +53,21 @@ def bearer_token(request: Request) -> str:
 
 
 @functools.cache
-def require(permission: Permission) -> Callable[[Request, Session], APIToken]:
+def require(permission: Permission) -> Callable[[Request], APIToken]:
     """A dependency that authenticates the request's token for ``permission``."""
     # Cached: one function per permission, so FastAPI checks a request's token once even when
     # both an endpoint and its body reader ask for it.
 
-    def dependency(request: Request, session: SessionDep) -> APIToken:
-        return auth_service.authenticate(
-            session, token=bearer_token(request), permission=permission, now=utcnow()
-        )
+    def dependency(request: Request) -> APIToken:
+        token = bearer_token(request)
+        # A unit of work of its own, committed at once (it may record the token's last use):
+        # the request's session opens no transaction, and holds no connection or lock, while
+        # the body is still arriving.
+        factory: sessionmaker[Session] = request.app.state.session_factory
+        with session_scope(factory) as session:
+            return auth_service.authenticate(
+                session, token=token, permission=permission, now=utcnow()
+            )
 
     return dependency
 

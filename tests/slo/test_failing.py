@@ -237,3 +237,36 @@ def test_stale_status_rows_go_when_an_slo_reads_another_source(
     session.expire_all()
     assert record.id not in repository.status_errors(session)
     assert service.stored_status(session, record=service.get(session, key="shop/latency")) is None
+
+
+def test_figures_stored_before_a_spec_stopped_parsing_show_as_failing(
+    client: TestClient,
+    viewer_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    # An SLO evaluated by an older Watchkeeper (its status row has figures and no error)
+    # whose stored spec the current reader refuses (a 500d window): until the next tick, every
+    # listing must show it as failing instead of breaking.
+    with session_factory() as session:
+        spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
+        events_service.ingest(session, scenario.event_rows(), now=AT)
+        Evaluator().tick(session, now=AT)
+        record = service.get(session, key="shop/availability")
+        record.spec = {**record.spec, "window": "500d"}
+        record.updated_at = AT + MINUTE
+        session.commit()
+    listing = client.get("/api/v1/slos", headers=viewer_headers)
+    assert listing.status_code == 200
+    statuses = {item["key"]: item["status"] for item in listing.json()}
+    assert "window" in statuses["shop/availability"]["error"]
+    assert statuses["shop/availability"]["sli"] is None
+    assert statuses["shop/latency"]["error"] is None and statuses["shop/latency"]["sli"] is not None
+    one = client.get("/api/v1/slos/shop/availability/status", headers=viewer_headers)
+    assert one.status_code == 200 and "window" in one.json()["error"]
+    page = client.get("/")
+    assert page.status_code == 200 and "cannot be evaluated" in page.text
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'watchkeeper_slo_evaluation_failing{service="shop",slo="availability"} 1.0' in (
+        metrics.text
+    )

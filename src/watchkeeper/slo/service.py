@@ -224,12 +224,19 @@ def _status_from_rows(
 ) -> SLOStatusRead | None:
     if row is None:
         return None
-    if row.error is not None:
-        # A failing SLO: the worker stored why, and no figures.
+    error = row.error
+    if error is None:
+        try:
+            slo = to_core(record)
+        except EvaluationFailed as exc:
+            # Figures stored while its spec still parsed (before an upgrade refused it): the
+            # SLO is failing now, whatever the last tick stored.
+            error = exc.problem
+    if error is not None:
+        # A failing SLO: why, and no figures.
         return SLOStatusRead(
-            **record_identity(record), at=row.evaluated_at, burn_rates={}, error=row.error
+            **record_identity(record), at=row.evaluated_at, burn_rates={}, error=error
         )
-    slo = to_core(record)
     burn_rates, slis = _window_figures(row, slo.objective)
     return SLOStatusRead(
         **slo_identity(slo),
