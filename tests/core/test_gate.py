@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from watchkeeper.core.gate import (
+    NOT_EVALUATED_RULE,
     RuleMatch,
     SLOFacts,
     condition_holds,
@@ -370,9 +371,41 @@ def test_an_slo_the_gate_could_not_evaluate_counts_as_no_data() -> None:
         GateAction.DENY,
         "not evaluated: reads Prometheus",
     )
-    # A policy without a no_data rule treats it as it treats silence: no rule holds.
-    lenient = decide([prometheus], [ErrorBudgetPolicy("r", (FREEZE,), services=("checkout",))])
-    assert (lenient.action, lenient.policies, lenient.matches) == (GateAction.ALLOW, ("r",), ())
+    # A policy with nothing to say about it does not let it through unchecked: a person must
+    # approve, and the output says why.
+    silent = decide([prometheus], [ErrorBudgetPolicy("r", (FREEZE,), services=("checkout",))])
+    assert (silent.action, silent.policies) == (GateAction.REQUIRE_APPROVAL, ("r",))
+    assert silent.decided_by == RuleMatch(
+        "r",
+        NOT_EVALUATED_RULE,
+        "checkout/payments",
+        GateAction.REQUIRE_APPROVAL,
+        "not evaluated: reads Prometheus; no rule of r decides for an SLO without data, so a "
+        "person must approve",
+    )
+    # Only a rule that says so lets an unchecked SLO through...
+    allow_blind = PolicyRule("blind", PolicyCondition(ConditionKind.NO_DATA), GateAction.ALLOW)
+    lenient = decide(
+        [prometheus], [ErrorBudgetPolicy("r", (FREEZE, allow_blind), services=("checkout",))]
+    )
+    assert lenient.action is GateAction.ALLOW
+    assert lenient.decided_by is not None and lenient.decided_by.rule == "blind"
+    # ... or an exemption of the change type from the rule that would hold.
+    exempt_blind = PolicyRule(
+        "blind",
+        PolicyCondition(ConditionKind.NO_DATA),
+        GateAction.DENY,
+        exempt_change_types=("rollback",),
+    )
+    rollback = decide(
+        [prometheus],
+        [ErrorBudgetPolicy("r", (exempt_blind,), services=("checkout",))],
+        change_type="rollback",
+    )
+    assert rollback.action is GateAction.ALLOW
+    assert rollback.decided_by is not None and rollback.decided_by.exempt
+    # An SLO with figures that no rule matches is allowed as before.
+    assert decide([facts()], [ErrorBudgetPolicy("r", (FREEZE,), services=("checkout",))]).allowed
 
 
 def test_an_exemption_says_which_rule_it_passed() -> None:

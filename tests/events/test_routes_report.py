@@ -3,6 +3,7 @@ field, and one 422 body lists bad events and unknown SLI names together, bounded
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -150,3 +151,16 @@ def test_the_error_body_is_bounded(
     assert len(body["unknown_slis"]) == 50
     assert len(response.content) < 20_000
     assert count(session) == 0
+
+
+@pytest.mark.parametrize(
+    "name", ["\ud800", "check\x00out", "a\nb"], ids=["surrogate", "nul", "newline"]
+)
+def test_an_sli_name_that_is_not_printable_text_is_a_row_problem(
+    client: TestClient, headers: dict[str, str], name: str
+) -> None:
+    body = json.dumps({"events": [{"time": T0, "sli": name, "good": 1, "total": 1}]})
+    response = client.post("/api/v1/events", content=body.encode(), headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "sli"
+    assert "must be printable text" in response.json()["errors"][0]["message"]

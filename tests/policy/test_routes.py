@@ -132,16 +132,23 @@ def test_gate_names_the_rollback_exemption_and_unevaluated_slos(
     traffic_now(api, "exhausted")
     params = {"service": "api", "change_type": "rollback"}
     body = client.get(GATE, params=params, headers=viewer_headers).json()
-    assert (body["decision"], body["allowed"]) == ("allow", True)
+    # The rollback passes both rules that hold for the evaluated SLO, and says so; the SLO
+    # read from Prometheus could not be checked and its policy has no rule for that, so a
+    # person must approve.
+    assert (body["decision"], body["allowed"]) == ("require_approval", False)
     assert body["decided_by"] == {
         "policy": "api-policy",
-        "rule": "budget-exhausted",
-        "slo": "api/availability",
-        "action": "allow",
-        "reason": "exempt from rule budget-exhausted: change type rollback "
-        "(error budget remaining -50.00% < 0.00%)",
-        "exempt": True,
+        "rule": "not-evaluated",
+        "slo": "api/authorisations",
+        "action": "require_approval",
+        "reason": "not evaluated: reads Prometheus; no rule of api-policy decides for an SLO "
+        "without data, so a person must approve",
+        "exempt": False,
     }
+    assert body["exemptions"][0]["reason"] == (
+        "exempt from rule budget-exhausted: change type rollback "
+        "(error budget remaining -50.00% < 0.00%)"
+    )
     assert [(m["rule"], m["slo"]) for m in body["exemptions"]] == [
         ("budget-exhausted", "api/availability"),
         ("fast-spend", "api/availability"),

@@ -10,7 +10,10 @@ fixes.
 The gate never allows what it cannot check:
 
 - an SLO the gate could not evaluate (it reads another system, or its evaluation failed)
-  has no figures and counts as having no data: ``no_data`` rules hold for it;
+  has no figures and counts as having no data: ``no_data`` rules hold for it; when no rule
+  of a policy decides for it (nor exempts the change), that policy requires approval
+  (rule ``not-evaluated``): a policy allows an unchecked SLO only through a rule that says
+  so, e.g. ``when: {no_data: true}, action: allow``;
 - an SLO naming a policy that has not been applied is denied;
 - a rule that cannot be checked (no threshold, no window, a figure that was not computed or
   is not a number) holds, with a reason saying so, instead of silently passing.
@@ -40,6 +43,8 @@ from watchkeeper.core.policy import (
 from watchkeeper.core.series import CountSource, to_unix_seconds
 from watchkeeper.core.slo import SLO, Severity
 
+# The rule named when a policy has nothing to say about an SLO the gate could not evaluate.
+NOT_EVALUATED_RULE = "not-evaluated"
 _RESTRICTIVENESS = {GateAction.ALLOW: 0, GateAction.REQUIRE_APPROVAL: 1, GateAction.DENY: 2}
 _NEEDS_VALUE = (
     ConditionKind.BUDGET_REMAINING_BELOW,
@@ -244,6 +249,15 @@ def decide(
             applied.add(policy.name)
             match, exempted = _rule_outcome(policy, slo, change_type)
             exemptions.extend(exempted)
+            if match is None and not exempted and slo.not_evaluated is not None:
+                match = RuleMatch(
+                    policy.name,
+                    NOT_EVALUATED_RULE,
+                    slo.key,
+                    GateAction.REQUIRE_APPROVAL,
+                    f"not evaluated: {slo.not_evaluated}; no rule of {policy.name} decides "
+                    "for an SLO without data, so a person must approve",
+                )
             if match is not None:
                 matches.append(match)
     restrictive = [m for m in matches if m.action is not GateAction.ALLOW]

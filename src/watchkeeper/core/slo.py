@@ -12,6 +12,9 @@ from types import MappingProxyType
 import numpy as np
 from numpy.typing import NDArray
 
+# The longest SLI name: the event-store key that event rows carry.
+MAX_SLI_NAME = 200
+
 
 class SLIKind(StrEnum):
     """How an SLI turns observations into good/total counts."""

@@ -28,7 +28,6 @@ from watchkeeper.events.exceptions import (
     InvalidEventFile,
     ProblemLog,
     UnreadableEventFile,
-    shown,
 )
 from watchkeeper.events.rows import (
     DEFAULT_CHUNK_ROWS,
@@ -40,6 +39,7 @@ from watchkeeper.events.rows import (
     cached_time,
     parse_time,
 )
+from watchkeeper.messages import shown
 
 FileFormat = Literal["csv", "jsonl", "json"]
 Progress = Callable[[int, int], None]

@@ -12,38 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from watchkeeper.errors import InvalidInput, PayloadTooLarge
-from watchkeeper.suggest import closest
+from watchkeeper.messages import closest, plural, shown
 
 MAX_REPORTED_PROBLEMS = 50
 # Rows listed for each unknown SLI name; the rest are counted.
 MAX_LISTED_ROWS = 5
-_SHOWN_CHARS = 40
 _DETAIL_NAMES = 5
-# Integers past this many bits print only past Python's int-to-text digit limit.
-_PRINTABLE_INT_BITS = 14_000
-
-
-def shown(raw: object) -> str:
-    """``raw`` as a message shows it: its repr, shortened when long (a 400-digit number)."""
-    if isinstance(raw, bool):
-        return "true" if raw else "false"  # as JSON writes it
-    if isinstance(raw, int) and not isinstance(raw, bool) and raw.bit_length() > 64:
-        if raw.bit_length() >= _PRINTABLE_INT_BITS:
-            return f"{'-' if raw < 0 else ''}an integer of over 4000 digits"
-        sign, digits = ("-", str(-raw)) if raw < 0 else ("", str(raw))
-        if len(digits) > 24:
-            return f"{sign}{digits[:12]}...{digits[-4:]} ({len(digits)} digits)"
-        return sign + digits
-    if isinstance(raw, str) and len(raw) > _SHOWN_CHARS:
-        text = raw.strip()
-        sign, digits = (text[0], text[1:]) if text[:1] in ("+", "-") else ("", text)
-        if digits.isdecimal():
-            return f"'{sign}{digits[:12]}...{digits[-4:]}' ({len(digits)} digits)"
-        return f"{raw[:24]!r}... ({len(raw)} characters)"
-    text = repr(raw)
-    if len(text) > _SHOWN_CHARS + 20:
-        return f"{text[:_SHOWN_CHARS]}... ({len(text)} characters)"
-    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +189,6 @@ def kind_mismatch(name: str, *, row_has_value: bool) -> tuple[str, str]:
     return "good", f"SLI {shown(name)} takes observations: send value, not good and total"
 
 
-def _plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 class InvalidEvents(InvalidInput):
     """Some events are malformed or name unknown SLIs; nothing was stored.
 
@@ -278,22 +248,22 @@ class InvalidEvents(InvalidInput):
         """What was wrong, counted: "3 invalid events and 1 unknown SLI name"."""
         parts = []
         if self.total:
-            events = _plural(self.rows, "invalid event")
+            events = plural(self.rows, "invalid event")
             if self.total != self.rows:
-                events += f" ({_plural(self.total, 'problem')})"
+                events += f" ({plural(self.total, 'problem')})"
             parts.append(events)
         if self.unknown_total:
-            parts.append(_plural(self.unknown_total, "unknown SLI name"))
+            parts.append(plural(self.unknown_total, "unknown SLI name"))
         return " and ".join(parts) or "invalid events"
 
     def lines(self) -> list[str]:
         """One line per listed problem, then one per unknown SLI name, with counts of the rest."""
         described = [p.describe(self.source) for p in self.problems]
         if self.omitted:
-            described.append(f"... and {_plural(self.omitted, 'more problem')}")
+            described.append(f"... and {plural(self.omitted, 'more problem')}")
         described.extend(u.describe(self.source) for u in self.unknown_names)
         if self.unknown_omitted:
-            described.append(f"... and {_plural(self.unknown_omitted, 'more unknown SLI name')}")
+            described.append(f"... and {plural(self.unknown_omitted, 'more unknown SLI name')}")
         if self.unknown_total and self.hint:
             described.append(self.hint)
         return described

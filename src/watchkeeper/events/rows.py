@@ -22,8 +22,8 @@ from watchkeeper.events.exceptions import (
     EventProblem,
     ProblemLog,
     kind_mismatch,
-    shown,
 )
+from watchkeeper.messages import shown
 
 DEFAULT_CHUNK_ROWS = 65_536
 # Year 10000: later than anything RFC 3339 can write; earlier than 1970 is no SLI event.
@@ -333,6 +333,9 @@ class RowBuilder:
             ok = False
         elif not sli.strip():
             self.report(where, "sli", "must not be empty")
+            ok = False
+        elif not sli.strip().isprintable():  # control characters, lone surrogates
+            self.report(where, "sli", f"must be printable text, got {shown(sli)}")
             ok = False
         else:
             code = self.code_of(sli)

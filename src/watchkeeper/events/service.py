@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from watchkeeper.core.grid import HOUR, MINUTE
-from watchkeeper.core.slo import SLI, Operator, SLIKind, SourceKind
+from watchkeeper.core.slo import MAX_SLI_NAME, SLI, Operator, SLIKind, SourceKind
 from watchkeeper.errors import InvalidInput
 from watchkeeper.events import bucket_limits, datafile, repository
 from watchkeeper.events.datafile import MAX_COUNT, EventChunk, EventRow
@@ -34,7 +34,6 @@ from watchkeeper.events.rows import report_kind_mismatches, tally
 RESOLUTIONS = (MINUTE, HOUR)
 KIND_COUNTS = "counts"
 KIND_OBSERVATIONS = "observations"
-MAX_SLI_NAME = 200
 
 # Bucket keys pack (sli_id, start // resolution) into one int64 for a fast group-by:
 # slots below 2**38 cover 1-second buckets up to year 9999, ids below 2**25 keep it positive.

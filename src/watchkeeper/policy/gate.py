@@ -15,14 +15,20 @@ from watchkeeper.core.gate import (
     rule_windows,
     unevaluated_facts,
 )
-from watchkeeper.core.slo import SourceKind
+from watchkeeper.core.slo import SLO, SourceKind
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import NotEvaluable
 from watchkeeper.slo.schemas import SLOStatusRead, status_read
 
+
 # How the gate names the systems an SLO may read instead of the built-in event store.
-SOURCE_NAMES = {SourceKind.PROMETHEUS: "Prometheus"}
+def _source_name(slo: SLO) -> str:
+    """The system an SLO's SLI reads, as people call it."""
+    external = slo.sli.external
+    if slo.sli.source is SourceKind.EXTERNAL and external is not None:
+        return f"{external.source_type} (catalogued)"
+    return {SourceKind.PROMETHEUS: "Prometheus"}.get(slo.sli.source, slo.sli.source.value)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
             )
             continue
         if slo.sli.source is not SourceKind.WATCHKEEPER:
-            reason = f"reads {SOURCE_NAMES.get(slo.sli.source, slo.sli.source.value)}"
+            reason = f"reads {_source_name(slo)}"
         else:
             try:
                 evaluation = slo_service.evaluate_now(session, key=record.key, at=now)

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from watchkeeper.core.duration import parse_duration
+from watchkeeper.messages import shown
 from watchkeeper.specs.problems import Problem, did_you_mean
 from watchkeeper.specs.yaml_nodes import MAX_INTEGER, OutOfRangeNumber, YamlList, YamlMap
 
@@ -202,7 +203,7 @@ class Cursor:
         """A string matching ``pattern`` (``rule`` explains it in messages)."""
         value = self.text()
         if value is not None and not pattern.fullmatch(value):
-            self.error(f"{value!r} is not a valid name ({rule})")
+            self.error(f"{shown(value)} is not a valid name ({rule})")
             return None
         return value
 

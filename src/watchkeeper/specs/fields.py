@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.slo import (
+    MAX_SLI_NAME,
     SLO,
     Alerting,
     AlertTarget,
@@ -38,12 +39,18 @@ from watchkeeper.core.windows import (
     longest_alert_window,
     nominal_period,
 )
+from watchkeeper.messages import shown
 from watchkeeper.specs.cursor import Cursor
 from watchkeeper.specs.problems import did_you_mean
 from watchkeeper.specs.promql import query_problem
 
-NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9\-_.]*")
-NAME_RULE = "lowercase letters, digits, '-', '_' and '.', starting with a letter or digit"
+# Services, SLOs and policies: at most 128 characters, so service/name keys fit what is stored.
+MAX_NAME = 128
+NAME_PATTERN = re.compile(rf"[a-z0-9][a-z0-9\-_.]{{0,{MAX_NAME - 1}}}")
+NAME_RULE = (
+    f"1 to {MAX_NAME} lowercase letters, digits, '-', '_' and '.', starting with a letter or digit"
+)
+
 WINDOW_PLACEHOLDER = re.compile(r"\{\{\s*\.window\s*\}\}")
 ONE_MINUTE = timedelta(minutes=1)
 
@@ -73,8 +80,16 @@ def read_name(cursor: Cursor) -> str | None:
 def read_sli_name(cursor: Cursor) -> str | None:
     """An SLI name (the event-store key): any text without spaces."""
     value = cursor.text()
-    if value is not None and (not value or any(char.isspace() for char in value)):
-        cursor.error(f"{value!r} is not a valid SLI name (non-empty, no spaces)")
+    if value is not None and (
+        not value
+        or len(value) > MAX_SLI_NAME
+        or any(char.isspace() for char in value)
+        or not value.isprintable()
+    ):
+        cursor.error(
+            f"{shown(value)} is not a valid SLI name "
+            f"(1 to {MAX_SLI_NAME} printable characters, no spaces)"
+        )
         return None
     return value
 

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from watchkeeper.errors import InvalidInput
-from watchkeeper.suggest import did_you_mean
+from watchkeeper.messages import did_you_mean
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from watchkeeper.core.duration import format_duration
 from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.messages import plural
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
@@ -34,12 +35,6 @@ def _percent(value: float | None, digits: int = 3) -> str:
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``1 SLO``, ``2 SLOs``, ``1 policy``, ``3 policies``."""
-    many = nouns if nouns is not None else f"{noun}s"
-    return f"{count:,} {noun if count == 1 else many}"
 
 
 _templates.filters["percent"] = _percent

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from watchkeeper.suggest import closest, did_you_mean
+from watchkeeper.messages import closest, did_you_mean
 
 
 def test_the_closest_name_is_offered_ignoring_case() -> None:
