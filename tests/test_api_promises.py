@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from tests.live_server import serving
 from watchkeeper.app import create_app
 from watchkeeper.auth import service as auth_service
+from watchkeeper.auth.models import APIToken
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, utcnow
 from watchkeeper.dependencies import get_session
@@ -92,6 +93,12 @@ def _refuse_commits_after(engine: Engine, table: str, operation: str) -> None:
             )
 
 
+def _used_tokens(engine: Engine) -> int:
+    with Session(engine) as session:
+        used = select(func.count()).where(APIToken.last_used_at.is_not(None))
+        return session.scalar(used) or 0
+
+
 def _count(engine: Engine, model: type[object]) -> int:
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(model)) or 0  # type: ignore[arg-type]
@@ -120,6 +127,8 @@ def test_events_whose_commit_fails_get_a_5xx_and_nothing_is_stored(
     assert response.json()["error"] == "StorageFailed"
     assert "nothing was stored" in response.json()["detail"]
     assert _count(committing_engine, SLIBucket) == 0
+    registry = client_on.app.state.metrics.registry  # type: ignore[attr-defined]
+    assert registry.get_sample_value("watchkeeper_events_ingested_total") == 0
 
 
 def test_an_slo_apply_whose_commit_fails_gets_a_5xx(
@@ -354,7 +363,8 @@ def test_a_body_that_never_finishes_holds_no_lock_or_connection(
             )
             stalled.append(sock)
         try:
-            time.sleep(0.3)  # time for the server to check the stalled requests' token
+            # The stalled requests' token has been checked (and its first use recorded).
+            _wait_for(lambda: _used_tokens(committing_engine) == 2)
             # Neither the same token nor another waits on what the stalled requests hold.
             for headers in (fresh, other):
                 started = time.monotonic()
@@ -367,7 +377,8 @@ def test_a_body_that_never_finishes_holds_no_lock_or_connection(
     assert _count(committing_engine, SLIBucket) == 1
 
 
-def test_a_malformed_content_length_is_400(client: TestClient) -> None:
+@pytest.mark.parametrize("length", [b"12abc", b"\xc2\xb2", b"", b"-1"])
+def test_a_malformed_content_length_is_400(client: TestClient, length: bytes) -> None:
     # The test client would fix the header; send the request as an ASGI scope directly.
     app = client.app
     messages: list[dict[str, object]] = []
@@ -384,7 +395,7 @@ def test_a_malformed_content_length_is_400(client: TestClient) -> None:
         "path": "/api/v1/slos",
         "raw_path": b"/api/v1/slos",
         "query_string": b"",
-        "headers": [(b"content-length", b"12abc")],
+        "headers": [(b"content-length", length)],
         "http_version": "1.1",
         "scheme": "http",
         "server": ("test", 80),
@@ -435,6 +446,11 @@ def test_an_unreachable_database_is_a_json_503(
 def test_healthz_answers_while_the_database_is_down(unreachable_database: TestClient) -> None:
     assert unreachable_database.get("/healthz").json() == {"status": "ok"}
     assert unreachable_database.get("/readyz").status_code == 503
+    # The status page is a page even then: it says what is wrong, in HTML.
+    page = unreachable_database.get("/")
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert 'id="error-banner"' in page.text and "database unavailable" in page.text
 
 
 def test_an_unexpected_failure_is_a_json_500(tmp_path: Path) -> None:
@@ -456,6 +472,14 @@ def test_an_unexpected_failure_is_a_json_500(tmp_path: Path) -> None:
 
 
 # -- hostile specs cannot stall the server -------------------------------------------------
+
+
+def _wait_for(condition: Callable[[], bool], deadline: float = 10.0) -> None:
+    """Poll ``condition`` until it holds (failing after ``deadline`` seconds)."""
+    give_up = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < give_up, "condition not met in time"
+        time.sleep(0.01)
 
 
 def _alias_bomb(levels: int, fan_out: int = 10) -> str:
@@ -510,11 +534,12 @@ def test_a_spec_bomb_is_refused_quickly_while_healthz_keeps_answering(
         poller.start()
         try:
             with httpx2.Client(base_url=base, timeout=30) as http:
-                time.sleep(0.1)
+                _wait_for(lambda: len(latencies) >= 3)
                 started = time.monotonic()
                 response = http.post("/api/v1/slos", content=body, headers=headers)
                 elapsed = time.monotonic() - started
-                time.sleep(0.1)
+                polled = len(latencies)
+                _wait_for(lambda: len(latencies) >= polled + 3)
         finally:
             stop.set()
             poller.join()

@@ -11,17 +11,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
+from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.config import Settings
-from watchkeeper.db import make_engine, make_session_factory
-from watchkeeper.errors import StorageFailed, Unavailable, WatchkeeperError
+from watchkeeper.db import database_error, make_engine, make_session_factory
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.limits import BodySizeLimit, limit_by_prefix
 from watchkeeper.telemetry.metrics import AppMetrics
 
@@ -91,19 +85,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     for router in _routers():
         app.include_router(router)
     return app
-
-
-def database_error(exc: SQLAlchemyError) -> WatchkeeperError:
-    """The caller's view of a database failure: 503 when it is unreachable, else 500."""
-    first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-    # Unreachable, locked, disk full: the server cannot store now, a retry may succeed.
-    if isinstance(exc, DisconnectionError | OperationalError | InterfaceError) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    ):
-        return Unavailable(f"database unavailable: {first_line[:300]}")
-    return StorageFailed(
-        f"the database refused the request, nothing was stored: {first_line[:300]}"
-    )
 
 
 def _routers() -> list[Any]:

@@ -10,8 +10,17 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from watchkeeper.errors import StorageFailed, Unavailable, WatchkeeperError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -114,3 +123,16 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (adapters pass it into services and core)."""
     return datetime.now(UTC)
+
+
+def database_error(exc: SQLAlchemyError) -> WatchkeeperError:
+    """The caller's view of a database failure: 503 when it is unreachable, else 500."""
+    first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    # Unreachable, locked, disk full: the server cannot store now, a retry may succeed.
+    if isinstance(exc, DisconnectionError | OperationalError | InterfaceError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    ):
+        return Unavailable(f"database unavailable: {first_line[:300]}")
+    return StorageFailed(
+        f"the database refused the request, nothing was stored: {first_line[:300]}"
+    )

@@ -55,7 +55,7 @@ class BodySizeLimit:
         path: str = scope.get("path", "")
         limit = self.limit_for(path)
         declared = _content_length(scope)
-        if declared is not None and declared != "" and not declared.isdigit():
+        if declared is not None and not (declared.isascii() and declared.isdigit()):
             await _send_error(send, 400, InvalidInput(f"invalid Content-Length {declared!r}"))
             return
         if declared and int(declared) > limit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,7 @@ DATABASE_COMMANDS = {
     "token create": ["token", "create", "--name", "ci", "--role", "viewer"],
     "token list": ["token", "list"],
     "token revoke": ["token", "revoke", "ci"],
-    "serve": ["serve"],
+    "serve": ["serve", "--port", "0"],
     "worker": ["worker"],
 }
 
@@ -58,7 +59,9 @@ def files(tmp_path: Path) -> dict[str, str]:
 def no_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record instead of serving or looping: only whether they got as far as starting."""
     started: list[str] = []
-    monkeypatch.setattr(cli_server.uvicorn, "run", lambda *a, **k: started.append("serve"))
+    monkeypatch.setattr(
+        cli_server.uvicorn.Server, "run", lambda self, sockets=None: started.append("serve")
+    )
     monkeypatch.setattr(
         cli_server.Worker, "run_forever", lambda self, stop: started.append("worker")
     )
@@ -183,7 +186,7 @@ def test_db_upgrade_then_every_command_runs(
     ):
         result = run(*argv(name, files), **env)
         assert result.exit_code == 0, (name, result.stderr)
-    assert run("serve", **env).exit_code == 0
+    assert run("serve", "--port", "0", **env).exit_code == 0
     assert run("worker", **env).exit_code == 0
     assert no_server == ["serve", "worker"]
 
@@ -247,7 +250,7 @@ def test_one_engine_per_command_disposed_when_it_ends(
 def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
     # Nothing listens on port 1 of the loopback interface.
     url = "postgresql://nobody:hunter2@127.0.0.1:1/none?connect_timeout=2"
-    for args in (["slo", "list"], ["db", "upgrade"], ["serve"]):
+    for args in (["slo", "list"], ["db", "upgrade"], ["serve", "--port", "0"]):
         result = run(*args, WATCHKEEPER_DATABASE_URL=url)
         assert result.exit_code == 1, args
         assert result.stderr.startswith(
@@ -275,7 +278,7 @@ def test_a_data_dir_that_cannot_be_created_is_one_clear_line(tmp_path: Path) -> 
     ],
 )
 def test_an_unsupported_database_url_is_named(tmp_path: Path, url: str, scheme: str) -> None:
-    for args in (["db", "upgrade"], ["slo", "list"], ["serve"]):
+    for args in (["db", "upgrade"], ["slo", "list"], ["serve", "--port", "0"]):
         result = run(*args, WATCHKEEPER_DATABASE_URL=url)
         assert result.exit_code == 1, args
         assert result.stderr.startswith(
@@ -317,12 +320,12 @@ def test_postgresql_empty_schema_is_refused_until_db_upgrade(
     refused = run("slo", "list", **env)
     assert refused.exit_code == 1
     assert "has no Watchkeeper schema yet: run `watchkeeper db upgrade` first" in refused.stderr
-    assert run("serve", **env).exit_code == 1
+    assert run("serve", "--port", "0", **env).exit_code == 1
     assert no_server == []
     assert run("db", "upgrade", **env).exit_code == 0
     assert run(*argv("slo apply", files), **env).exit_code == 0
     assert run("slo", "list", **env).exit_code == 0
-    assert run("serve", **env).exit_code == 0
+    assert run("serve", "--port", "0", **env).exit_code == 0
     assert no_server == ["serve"]
 
 
@@ -339,3 +342,20 @@ def test_a_database_failing_mid_command_is_one_clear_line(
     result = run("slo", "list", **env)
     assert result.exit_code == 1
     assert result.stderr == "error: database error: server closed the connection\n"
+
+
+def test_serve_on_a_port_in_use_stops_before_the_worker_runs(
+    tmp_path: Path, no_server: list[str]
+) -> None:
+    data_dir = tmp_path / "data"
+    env = {"WATCHKEEPER_DATA_DIR": str(data_dir)}
+    assert run("db", "upgrade", **env).exit_code == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("serve", "--port", str(port), **env)
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert "in use" in result.stderr
+    assert no_server == []  # neither the server nor the in-process worker started

@@ -101,8 +101,8 @@ def test_ingest_output_is_bounded_for_a_huge_bad_file(data_dir: Path, tmp_path: 
     assert len(lines) == 52
     assert lines[0] == f"{path}:2: good: good (2) exceeds total (1)"
     assert lines[49] == f"{path}:51: good: good (2) exceeds total (1)"
-    assert lines[50] == "... and 4950 more problems"
-    assert lines[51] == f"error: 5000 invalid events in {path}; nothing was stored"
+    assert lines[50] == "... and 4,950 more problems"
+    assert lines[51] == f"error: 5,000 invalid events in {path}; nothing was stored"
 
 
 @pytest.mark.parametrize(

@@ -50,11 +50,28 @@ def runner() -> CliRunner:
 def test_validate_prints_a_summary_per_file(app: typer.Typer, runner: CliRunner) -> None:
     result = runner.invoke(app, ["slo", "validate", *SPEC_PATHS], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "valid: 14 SLOs, 1 policies" in result.stdout
+    assert "valid: 14 SLOs, 1 policy" in result.stdout
     assert "checkout.yaml" in result.stdout
     for spec_format in ("native", "openslo", "sloth"):
         assert spec_format in result.stdout
     assert result.stderr == ""
+
+
+def test_validate_fits_80_columns_without_cutting_file_names(
+    app: typer.Typer, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from watchkeeper.cli import output
+
+    monkeypatch.setattr(output.console, "_width", 80)
+    result = runner.invoke(app, ["slo", "validate", *SPEC_PATHS])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in result.stdout
+    # A file name folded over several lines reads whole when its column's pieces are joined.
+    first_column = "".join(line.split("│")[1].strip() for line in lines if line.startswith("│"))
+    for summary in load_paths([Path(p) for p in SPEC_PATHS]).files:
+        assert summary.path in first_column
 
 
 def test_validate_json(app: typer.Typer, runner: CliRunner) -> None:
@@ -139,7 +156,7 @@ def test_convert_to_a_file(app: typer.Typer, runner: CliRunner, tmp_path: Path) 
     result = runner.invoke(app, ["slo", "convert", source, "--to", "native", "-o", str(target)])
     assert result.exit_code == 0
     assert result.stdout == ""
-    assert "wrote 1 SLOs as native" in result.stderr
+    assert "wrote 1 SLO as native" in result.stderr
     assert load_paths([target]).slos == load_paths([Path(source)]).slos
     assert target.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["out.yaml"]  # no temporary left behind

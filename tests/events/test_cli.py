@@ -77,7 +77,7 @@ def test_ingest_jsonl_prints_a_summary(data_dir: Path, tmp_path: Path) -> None:
     path.write_text(json.dumps({"time": T0, "sli": "checkout", "good": 1, "total": 1}) + "\n")
     code, out, _ = run(data_dir, "ingest", str(path))
     assert code == 0
-    assert f"Ingested 1 events into 1 buckets from {path}" in out
+    assert f"Ingested 1 event into 1 bucket from {path}" in out
 
 
 def test_invalid_rows_print_file_line_reasons_and_store_nothing(

@@ -164,3 +164,17 @@ def test_an_sli_name_that_is_not_printable_text_is_a_row_problem(
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "sli"
     assert "must be printable text" in response.json()["errors"][0]["message"]
+
+
+def test_long_unknown_names_are_clipped_in_the_answer(
+    client: TestClient, headers: dict[str, str], registered: None
+) -> None:
+    names = [f"{i}-" + "x" * 150_000 for i in range(20)]
+    body = {"events": [{"time": T0, "sli": name, "good": 1, "total": 1} for name in names]}
+    response = client.post("/api/v1/events", json=body, headers=headers)
+    assert response.status_code == 422
+    assert len(response.content) < 40_000  # not the 3 MB of names sent
+    answer = response.json()
+    assert len(answer["unknown"]) == 20
+    assert answer["unknown"][0] == "0-" + "x" * 198 + "... (150,002 characters)"
+    assert answer["unknown_slis"][0]["sli"] == answer["unknown"][0]

@@ -132,17 +132,24 @@ def record(record_id: int, name: str) -> SLORecord:
     )
 
 
-def test_the_cache_is_bounded_and_keeps_the_most_recent() -> None:
+def test_the_cache_is_bounded_and_keeps_the_most_recent(parses: list[str]) -> None:
     cache = ParsedSLOCache(max_entries=2)
     a, b, c = record(1, "a"), record(2, "b"), record(3, "c")
     cache.get(a)
     cache.get(b)
     cache.get(a)  # a is now the most recent
-    cache.get(c)  # evicts b
+    assert parses == ["a", "b"]
+    cache.get(c)  # evicts b, the least recently used
     assert len(cache) == 2
     kept = cache.get(a)
     assert cache.get(a) is kept and kept.name == "a"
-    assert cache.get(b) is not None and len(cache) == 2  # parsed again, evicting c
+    assert parses == ["a", "b", "c"]  # a was kept: not parsed again
+    cache.get(b)  # b was evicted: parsed again, evicting c
+    assert parses == ["a", "b", "c", "b"]
+    cache.get(a)
+    assert len(cache) == 2 and parses[-1] == "b"
+    cache.get(c)
+    assert parses[-1] == "c"  # c was the one evicted
 
 
 def test_the_cache_serves_threads_at_once() -> None:

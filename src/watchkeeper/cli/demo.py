@@ -79,7 +79,8 @@ def demo(
             target=simulator.run, args=(stop,), name="demo-simulator", daemon=True
         )
         thread.start()
-        bind_host, bind_port = host or settings.host, port or settings.port
+        bind_host = host if host is not None else settings.host
+        bind_port = port if port is not None else settings.port
         _print_welcome(
             database_url=settings.resolved_database_url(),
             base_url=f"http://{_client_host(bind_host)}:{bind_port}",

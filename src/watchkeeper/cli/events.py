@@ -23,6 +23,7 @@ from watchkeeper.cli.output import console, error_console, fail, print_json, rep
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.events import service
 from watchkeeper.events.exceptions import InvalidEvents, UnreadableEventFile
+from watchkeeper.messages import plural
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -52,7 +53,8 @@ def ingest(
         print_json({"accepted": result.accepted, "buckets": result.buckets, "file": str(file)})
     else:
         console.print(
-            f"Ingested {result.accepted} events into {result.buckets} buckets from {file}",
+            f"Ingested {plural(result.accepted, 'event')} into "
+            f"{plural(result.buckets, 'bucket')} from {file}",
             highlight=False,
             markup=False,
             soft_wrap=True,

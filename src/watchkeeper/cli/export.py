@@ -12,6 +12,7 @@ from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import error_console, guarded
 from watchkeeper.cli.specs import TargetFormat, write_atomically
 from watchkeeper.core.policy import ErrorBudgetPolicy
+from watchkeeper.messages import plural
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service
 from watchkeeper.slo.exceptions import NotEvaluable
@@ -73,7 +74,8 @@ def export_slos(
         return
     write_atomically(output, text)
     error_console.print(
-        f"wrote {len(spec_set.slos)} SLOs and {len(spec_set.policies)} policies as {to.value} "
+        f"wrote {plural(len(spec_set.slos), 'SLO')} and "
+        f"{plural(len(spec_set.policies), 'policy')} as {to.value} "
         f"to {output}",
         markup=False,
         highlight=False,

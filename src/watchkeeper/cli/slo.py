@@ -145,10 +145,16 @@ def list_command(
     for key, _, _, status in rows:
         if status is not None and status.error:
             console.print(f"{key} cannot be evaluated: {status.error}", markup=False)
-    if any(status is None and evaluated_by[key] for key, _, _, status in rows):
+    if any(status is None and evaluated_by[key] == "watchkeeper" for key, _, _, status in rows):
         console.print(
             "SLOs without figures have not been evaluated yet: `watchkeeper serve` or "
             "`watchkeeper worker` evaluates them; `watchkeeper slo status NAME` evaluates now.",
+            markup=False,
+        )
+    if any(evaluated_by[key] == "prometheus" for key, _, _, _ in rows):
+        console.print(
+            "SLOs reading Prometheus keep their PromQL but are not evaluated by Watchkeeper "
+            "itself yet; the deploy gate counts them as having no data.",
             markup=False,
         )
     if any(evaluated_by[key] is None for key, _, _, _ in rows):

@@ -15,7 +15,9 @@ import typer
 from rich.table import Table
 
 from watchkeeper.cli.output import console, error_console, fail, print_json
+from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import parse_duration
+from watchkeeper.messages import plural
 from watchkeeper.specs import SpecError, SpecSet, convert, load_paths
 
 
@@ -51,25 +53,26 @@ def _print_problems(error: SpecError) -> None:
     for problem in error.problems:
         error_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     count = len(error.problems)
-    error_console.print(
-        f"{count} problem{'s' if count != 1 else ''} found", markup=False, highlight=False
-    )
+    error_console.print(f"{plural(count, 'problem')} found", markup=False, highlight=False)
 
 
 def _summary(spec_set: SpecSet) -> Table:
-    table = Table(title="Specs", title_justify="left")
-    table.add_column("file")
-    table.add_column("format")
-    table.add_column("SLOs", justify="right")
-    table.add_column("policies", justify="right")
-    for summary in spec_set.files:
-        table.add_row(
+    columns = [
+        Column("file", kind="fold"),
+        Column("format", kind="wrap"),
+        Column("SLOs", justify="right"),
+        Column("policies", justify="right"),
+    ]
+    rows = [
+        [
             summary.path,
             ", ".join(summary.formats) or "-",
-            str(len(summary.slos)),
-            str(len(summary.policies)),
-        )
-    return table
+            f"{len(summary.slos):,}",
+            f"{len(summary.policies):,}",
+        ]
+        for summary in spec_set.files
+    ]
+    return fitted_table(columns, rows, width=console.width, title="Specs")
 
 
 def validate(
@@ -118,7 +121,8 @@ def validate(
             highlight=False,
         )
     console.print(
-        f"[green]valid:[/] {len(spec_set.slos)} SLOs, {len(spec_set.policies)} policies",
+        f"[green]valid:[/] {plural(len(spec_set.slos), 'SLO')}, "
+        f"{plural(len(spec_set.policies), 'policy')}",
         highlight=False,
     )
 
@@ -146,7 +150,9 @@ def convert_specs(
         return
     write_atomically(output, text)
     error_console.print(
-        f"wrote {len(spec_set.slos)} SLOs as {to.value} to {output}", markup=False, highlight=False
+        f"wrote {plural(len(spec_set.slos), 'SLO')} as {to.value} to {output}",
+        markup=False,
+        highlight=False,
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from watchkeeper.core.slo import MAX_SLI_NAME
 from watchkeeper.errors import InvalidInput, PayloadTooLarge
 from watchkeeper.messages import closest, plural, shown
 
@@ -92,11 +93,18 @@ class UnknownName:
         """The API form: name, row count, first places and any suggestion."""
         key = "indexes" if self.by_index else "lines"
         return {
-            "sli": self.name,
+            "sli": _clipped(self.name),
             "count": self.rows,
             key: list(self.locations),
             "did_you_mean": self.suggestion,
         }
+
+
+def _clipped(name: str) -> str:
+    """An unknown name as an API body repeats it: whole up to the longest SLI name."""
+    if len(name) <= MAX_SLI_NAME:
+        return name
+    return f"{name[:MAX_SLI_NAME]}... ({len(name):,} characters)"
 
 
 @dataclass(slots=True)
@@ -223,7 +231,7 @@ class InvalidEvents(InvalidInput):
         if self.omitted:
             extra["errors_omitted"] = self.omitted
         if self.unknown_total:
-            extra["unknown"] = self.unknown
+            extra["unknown"] = [_clipped(name) for name in self.unknown]
             extra["unknown_slis"] = [u.as_dict() for u in self.unknown_names]
             if self.unknown_omitted:
                 extra["unknown_omitted"] = self.unknown_omitted

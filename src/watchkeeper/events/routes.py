@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import event
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.db import utcnow
@@ -89,5 +90,7 @@ def post_events(
             metrics.ingest_rejected.inc()
         raise
     if metrics is not None:
-        metrics.events_ingested.inc(result.accepted)
+        # Counted once stored: the commit runs after this function returns, and may fail.
+        counter, accepted = metrics.events_ingested, result.accepted
+        event.listen(session, "after_commit", lambda _session: counter.inc(accepted), once=True)
     return IngestResultRead(accepted=result.accepted, buckets=result.buckets)

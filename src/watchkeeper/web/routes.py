@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -10,11 +11,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import database_error, session_scope, utcnow
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.messages import plural
 from watchkeeper.policy import service as policy_service
@@ -22,6 +24,7 @@ from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.schemas import SLOStatusRead
 
+log = logging.getLogger("watchkeeper.web")
 router = APIRouter(include_in_schema=False)
 _templates = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -106,6 +109,22 @@ def _policy_count(session: Session) -> int | None:
 @router.get("/", response_class=HTMLResponse)
 def status_page(request: Request) -> HTMLResponse:
     """All SLOs with SLI, budget remaining, burn rates and firing alerts."""
+    try:
+        return _status_page(request)
+    except (WatchkeeperError, SQLAlchemyError) as exc:
+        # A page, not the API's JSON: what went wrong, in the page a person has open.
+        error = exc if isinstance(exc, WatchkeeperError) else database_error(exc)
+        log.error("status page failed: %s", error.detail)
+        page = _templates.get_template("error.html").render(
+            title="Unavailable" if error.status_code == 503 else "Cannot show the SLOs",
+            detail=error.detail,
+            status=error.status_code,
+            now=utcnow(),
+        )
+        return HTMLResponse(page, status_code=error.status_code)
+
+
+def _status_page(request: Request) -> HTMLResponse:
     with session_scope(request.app.state.session_factory) as session:
         records = slo_service.list_slos(session)
         statuses = slo_service.stored_statuses(session, records=records)
