@@ -35,8 +35,12 @@ from watchkeeper.core.slo import (
 from watchkeeper.core.windows import default_alert_windows, longest_alert_window, nominal_period
 
 names = st.from_regex(r"[a-z0-9][a-z0-9\-_.]{0,12}", fullmatch=True)
+# Printable, no spaces: what an SLI name may be (format characters such as a soft hyphen are
+# invisible and refused).
 words = st.text(
-    st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_categories=("Cs", "Cc", "Z")),
+    st.characters(
+        min_codepoint=33, max_codepoint=0x2FF, exclude_categories=("Cs", "Cc", "Cf", "Z")
+    ),
     min_size=1,
     max_size=12,
 )
