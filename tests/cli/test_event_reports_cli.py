@@ -11,13 +11,11 @@ from click.testing import Result
 from sqlalchemy import func, select
 
 from tests.cli_runner import invoke
+from tests.events.support import registered_data_dir
 from tests.slo import scenario
 from watchkeeper.config import Settings
-from watchkeeper.core.slo import SLI, SLIKind
-from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
-from watchkeeper.events import service
+from watchkeeper.db import make_engine
 from watchkeeper.events.models import SLIBucket
-from watchkeeper.migrate import upgrade_to_head
 
 T0 = 1_795_428_000  # 2026-11-23T10:00:00Z
 MOMENT = 1_795_435_140  # a minute before scenario.AT
@@ -28,17 +26,7 @@ EXPECTED = "expected time,sli,good,total or time,sli,value"
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """A SQLite data dir that knows the SLIs 'checkout' (counts) and 'latency' (values)."""
-    directory = tmp_path / "data"
-    engine = make_engine(Settings(data_dir=directory).resolved_database_url())
-    upgrade_to_head(engine)
-    with session_scope(make_session_factory(engine)) as session:
-        service.register_slis(
-            session,
-            [SLI("checkout"), SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.3)],
-            now=utcnow(),
-        )
-    engine.dispose()
-    return directory
+    return registered_data_dir(tmp_path)
 
 
 def run(data_dir: Path, *args: str) -> Result:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,13 +10,11 @@ import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from tests.events.support import registered_data_dir
 from watchkeeper.cli.events import app as events_app
 from watchkeeper.config import Settings
-from watchkeeper.core.slo import SLI, SLIKind
-from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
-from watchkeeper.events import service
+from watchkeeper.db import make_engine
 from watchkeeper.events.models import SLIBucket
-from watchkeeper.migrate import upgrade_to_head
 
 T0 = 1_795_428_000
 
@@ -27,19 +24,9 @@ root.add_typer(events_app, name="events")
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    """A data dir whose SQLite database knows the SLIs 'checkout' and 'latency'."""
-    directory = tmp_path / "data"
-    engine = make_engine(Settings(data_dir=directory).resolved_database_url())
-    upgrade_to_head(engine)
-    with session_scope(make_session_factory(engine)) as session:
-        service.register_slis(
-            session,
-            [SLI("checkout"), SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.3)],
-            now=utcnow(),
-        )
-    engine.dispose()
-    yield directory
+def data_dir(tmp_path: Path) -> Path:
+    """A SQLite data dir that knows the SLIs 'checkout' (counts) and 'latency' (values)."""
+    return registered_data_dir(tmp_path)
 
 
 def run(data_dir: Path, *args: str) -> tuple[int, str, str]:

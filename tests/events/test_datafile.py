@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.events.support import problems_of, write
 from watchkeeper.events.datafile import (
     EventRow,
     chunks_from_rows,
@@ -19,7 +20,6 @@ from watchkeeper.events.datafile import (
     read_rows,
 )
 from watchkeeper.events.exceptions import (
-    EventProblem,
     InvalidEventFile,
     InvalidEvents,
     ProblemLog,
@@ -27,18 +27,6 @@ from watchkeeper.events.exceptions import (
 )
 
 T0 = 1_795_428_000  # 2026-11-23T10:00:00Z
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems_of(path: Path) -> list[EventProblem]:
-    with pytest.raises(InvalidEvents) as caught:
-        list(read_rows(path))
-    return caught.value.problems
 
 
 def test_csv_rows_with_counts_values_and_line_numbers(tmp_path: Path) -> None:

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.events.support import problems_of, write
 from watchkeeper.events.datafile import EventRow, parse_records, read_rows
 from watchkeeper.events.exceptions import (
-    EventProblem,
     InvalidEventFile,
-    InvalidEvents,
     ProblemLog,
     shown,
 )
@@ -24,18 +23,6 @@ DIGITS_400 = "1" + "0" * 400  # 1e400 written out: far beyond the float range
 DIGITS_5000 = "1" + "0" * 5000  # past Python's 4300-digit limit for int()
 VALID = json.dumps({"time": T0, "sli": "latency", "value": 0.25})
 VALID_COUNTS = json.dumps({"time": T0, "sli": "checkout", "good": 1, "total": 1})
-
-
-def write(tmp_path: Path, name: str, text: str) -> Path:
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def problems_of(path: Path) -> list[EventProblem]:
-    with pytest.raises(InvalidEvents) as caught:
-        list(read_rows(path))
-    return caught.value.problems
 
 
 @pytest.mark.parametrize(

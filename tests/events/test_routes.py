@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from watchkeeper.auth import service as auth_service
 from watchkeeper.config import Settings
-from watchkeeper.core.slo import SLI, SLIKind
-from watchkeeper.db import utcnow
-from watchkeeper.events import service
 from watchkeeper.events.models import SLIBucket
 
 T0 = 1_795_428_000
@@ -25,26 +20,6 @@ MAX_BATCH = 5
 def settings(tmp_path: Path) -> Settings:
     """App settings with a small batch limit, so 413 is cheap to reach."""
     return Settings(data_dir=tmp_path, run_worker_in_process=False, max_event_batch=MAX_BATCH)
-
-
-@pytest.fixture
-def registered(session: Session) -> None:
-    service.register_slis(
-        session,
-        [SLI("checkout"), SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.3)],
-        now=utcnow(),
-    )
-    session.commit()
-
-
-@pytest.fixture
-def ingest_headers(session_factory: sessionmaker[Session]) -> dict[str, str]:
-    with session_factory() as db_session:
-        issued = auth_service.create(
-            db_session, name=f"collector-{uuid.uuid4().hex[:6]}", role="ingest", now=utcnow()
-        )
-        db_session.commit()
-    return {"Authorization": f"Bearer {issued.token}"}
 
 
 def buckets(session: Session) -> list[tuple[int, int, int]]:

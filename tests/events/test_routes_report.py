@@ -4,17 +4,12 @@ field, and one 422 body lists bad events and unknown SLI names together, bounded
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from watchkeeper.auth import service as auth_service
-from watchkeeper.core.slo import SLI, SLIKind
-from watchkeeper.db import utcnow
-from watchkeeper.events import service
 from watchkeeper.events.models import SLIBucket
 
 T0 = 1_795_428_000
@@ -24,23 +19,9 @@ VALID_COUNTS = f'{{"time": {T0}, "sli": "checkout", "good": 1, "total": 1}}'
 
 
 @pytest.fixture
-def registered(session: Session) -> None:
-    service.register_slis(
-        session,
-        [SLI("checkout"), SLI("latency", kind=SLIKind.THRESHOLD, threshold=0.3)],
-        now=utcnow(),
-    )
-    session.commit()
-
-
-@pytest.fixture
-def headers(session_factory: sessionmaker[Session]) -> dict[str, str]:
-    with session_factory() as db_session:
-        issued = auth_service.create(
-            db_session, name=f"collector-{uuid.uuid4().hex[:6]}", role="ingest", now=utcnow()
-        )
-        db_session.commit()
-    return {"Authorization": f"Bearer {issued.token}", "Content-Type": "application/json"}
+def headers(ingest_headers: dict[str, str]) -> dict[str, str]:
+    """An ingest token's headers for a JSON body."""
+    return {**ingest_headers, "Content-Type": "application/json"}
 
 
 def count(session: Session) -> int:
