@@ -167,6 +167,13 @@ def test_slice_duration_must_be_positive(duration: timedelta) -> None:
         slice_outcomes(FIVE_SLICES, T, T + 300, duration, 0.9)
 
 
+# Generated cases for the slice-count properties: events (second, a, b: good and total are
+# the smaller and larger), windows [start, end) in seconds, maintenance (start, length).
+EVENTS = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 3), st.integers(0, 3)), max_size=40)
+WINDOWS = st.lists(st.tuples(st.integers(-20, 220), st.integers(-20, 220)), min_size=1, max_size=5)
+MAINTENANCE = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 40)), max_size=3)
+
+
 def _computed_and_naive(
     events: list[tuple[int, int, int]],
     windows: list[tuple[int, int]],
@@ -217,16 +224,12 @@ def _computed_and_naive(
 
 @FAST
 @given(
-    events=st.lists(
-        st.tuples(st.integers(0, 200), st.integers(0, 3), st.integers(0, 3)), max_size=40
-    ),
-    windows=st.lists(
-        st.tuples(st.integers(-20, 220), st.integers(-20, 220)), min_size=1, max_size=5
-    ),
+    events=EVENTS,
+    windows=WINDOWS,
     far_window=st.booleans(),
     slice_seconds=st.integers(1, 30),
     target=st.sampled_from([0.0, 0.5, 0.75, 0.9, 1.0]),
-    maintenance=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 40)), max_size=3),
+    maintenance=MAINTENANCE,
 )
 def test_slice_counts_equal_a_naive_loop(
     events: list[tuple[int, int, int]],
@@ -277,15 +280,11 @@ def test_ratio_slice_parameters_have_no_target() -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(
-    events=st.lists(
-        st.tuples(st.integers(0, 200), st.integers(0, 3), st.integers(0, 3)), max_size=40
-    ),
-    windows=st.lists(
-        st.tuples(st.integers(-20, 220), st.integers(-20, 220)), min_size=1, max_size=5
-    ),
+    events=EVENTS,
+    windows=WINDOWS,
     far_window=st.booleans(),
     slice_seconds=st.integers(1, 30),
-    maintenance=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 40)), max_size=3),
+    maintenance=MAINTENANCE,
 )
 def test_ratio_slice_counts_equal_a_naive_average(
     events: list[tuple[int, int, int]],
