@@ -21,36 +21,62 @@ from watchkeeper.migrate import upgrade_to_head
 DEFAULT_TEST_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 
-def _env_settings() -> Settings:
-    return Settings()
+def _postgres_url() -> str:
+    settings = Settings()
+    return normalise_database_url(settings.test_database_url or DEFAULT_TEST_POSTGRES)
 
 
-def _postgres_engine(schema: str) -> Engine:
-    settings = _env_settings()
-    url = normalise_database_url(settings.test_database_url or DEFAULT_TEST_POSTGRES)
+@contextlib.contextmanager
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A fresh, empty schema in the local PostgreSQL, dropped afterwards; yields its name.
+
+    Skips the test when PostgreSQL does not answer, or fails it when integration components
+    are required (WATCHKEEPER_REQUIRE_INTEGRATION=1).
+    """
+    url = _postgres_url()
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, connect_args={"connect_timeout": 3})
     try:
         with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
             connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     except Exception as exc:
         admin.dispose()
-        if settings.require_integration:
+        if Settings().require_integration:
             pytest.fail(f"PostgreSQL required but not reachable at {url}: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
-    admin.dispose()
-    return create_engine(
-        url, connect_args={"options": f"-csearch_path={schema}"}, pool_pre_ping=True
-    )
+    try:
+        yield schema
+    finally:
+        with contextlib.suppress(Exception), admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
 
 
-def _drop_schema(schema: str) -> None:
-    settings = _env_settings()
-    url = normalise_database_url(settings.test_database_url or DEFAULT_TEST_POSTGRES)
-    admin = create_engine(url)
-    with contextlib.suppress(Exception), admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
+def postgres_schema_url(schema: str) -> str:
+    """The test PostgreSQL's URL with ``schema`` as the search path (as the CLI takes it)."""
+    url = _postgres_url()
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}options=-csearch_path%3D{schema}"
+
+
+@contextlib.contextmanager
+def migrated_engine(
+    backend: str, sqlite_path: Path, *, prefix: str, **options: bool
+) -> Iterator[Engine]:
+    """A database at the newest schema: a SQLite file, or a schema of the local PostgreSQL."""
+    with contextlib.ExitStack() as stack:
+        if backend == "sqlite":
+            db_engine = make_engine(f"sqlite:///{sqlite_path}", **options)
+        else:
+            schema = stack.enter_context(postgres_schema(prefix))
+            db_engine = create_engine(
+                _postgres_url(),
+                connect_args={"options": f"-csearch_path={schema}"},
+                pool_pre_ping=True,
+            )
+        stack.callback(db_engine.dispose)
+        upgrade_to_head(db_engine)
+        yield db_engine
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -58,18 +84,12 @@ def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Engine]:
     """A migrated database: a temp SQLite file, or a fresh schema in the local PostgreSQL."""
-    schema = None
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("db") / "watchkeeper.db"
-        db_engine = make_engine(f"sqlite:///{path}", explicit_sqlite_transactions=True)
-    else:
-        schema = f"wk_test_{uuid.uuid4().hex[:8]}"
-        db_engine = _postgres_engine(schema)
-    upgrade_to_head(db_engine)
-    yield db_engine
-    db_engine.dispose()
-    if schema is not None:
-        _drop_schema(schema)
+    path = tmp_path_factory.mktemp("db") / "watchkeeper.db"
+    # Explicit SQLite transactions, so SAVEPOINTs nest inside a test's rolled-back one.
+    with migrated_engine(
+        request.param, path, prefix="wk_test", explicit_sqlite_transactions=True
+    ) as db_engine:
+        yield db_engine
 
 
 @pytest.fixture
@@ -140,14 +160,5 @@ def viewer_headers(session_factory: sessionmaker[Session]) -> dict[str, str]:
 def committing_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A migrated database of the test's own whose commits are real (no outer transaction),
     for tests of what happens at COMMIT."""
-    schema = None
-    if request.param == "sqlite":
-        db_engine = make_engine(f"sqlite:///{tmp_path / 'committing.db'}")
-    else:
-        schema = f"wk_commit_{uuid.uuid4().hex[:8]}"
-        db_engine = _postgres_engine(schema)
-    upgrade_to_head(db_engine)
-    yield db_engine
-    db_engine.dispose()
-    if schema is not None:
-        _drop_schema(schema)
+    with migrated_engine(request.param, tmp_path / "committing.db", prefix="wk_commit") as db:
+        yield db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,9 +51,16 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+@functools.cache
+def packaged_migrations() -> ScriptDirectory:
+    """The migrations shipped in the package, read from disk once per process."""
+    # /readyz asks on every probe; the scripts never change while the process runs.
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def schema_state(engine: Engine) -> SchemaState:
     """The database's revision next to the newest one (connects; raises if it cannot)."""
-    scripts = ScriptDirectory.from_config(alembic_config())
+    scripts = packaged_migrations()
     head = scripts.get_current_head()
     assert head is not None, "the packaged migrations have a head"
     with engine.connect() as connection:

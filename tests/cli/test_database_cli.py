@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from click.testing import Result
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import OperationalError
 
+from tests import conftest
 from tests.cli_runner import invoke
 from tests.slo import scenario
 from watchkeeper.cli import context as cli_context
 from watchkeeper.cli import server as cli_server
-from watchkeeper.config import Settings, normalise_database_url
+from watchkeeper.config import Settings
 from watchkeeper.db import make_engine
-from watchkeeper.migrate import alembic_config, schema_state
+from watchkeeper.migrate import alembic_config, packaged_migrations, schema_state
 from watchkeeper.slo import service as slo_service
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 
 # Every command that reads or writes the database (arguments need not name anything real).
 DATABASE_COMMANDS = {
@@ -41,7 +37,7 @@ DATABASE_COMMANDS = {
     "worker": ["worker"],
 }
 
-HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+HEAD = packaged_migrations().get_current_head()
 
 
 def run(*args: str, **env: str) -> Result:
@@ -290,24 +286,9 @@ def test_an_unsupported_database_url_is_named(tmp_path: Path, url: str, scheme: 
 
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
-    """A fresh, empty schema in the local PostgreSQL (dropped afterwards)."""
-    url = normalise_database_url(Settings().test_database_url or POSTGRES)
-    schema = f"wk_cli_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        admin.dispose()
-        if Settings().require_integration:
-            pytest.fail(f"PostgreSQL required but not reachable at {url}: {exc}")
-        pytest.skip(f"PostgreSQL not reachable at {url}: {exc}")
-    try:
-        yield f"{url}?options=-csearch_path%3D{schema}"
-    finally:
-        with contextlib.suppress(Exception), admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
+    """The URL of a fresh, empty schema in the local PostgreSQL (dropped afterwards)."""
+    with conftest.postgres_schema("wk_cli") as schema:
+        yield conftest.postgres_schema_url(schema)
 
 
 def test_postgresql_empty_schema_is_refused_until_db_upgrade(

@@ -106,21 +106,11 @@ def test_gate_without_policy_or_service(run: Run, tmp_path: Path) -> None:
     assert run("gate").exit_code == 2  # --service is required: a usage error
 
 
-NO_DATA_DENY = """\
-apiVersion: watchkeeper/v1
-kind: ErrorBudgetPolicy
-name: payments-policy
-services: [payments-gateway]
-rules:
-  - name: blind
-    when: {no_data: true}
-    action: deny
-"""
-
-
 def test_an_slo_reading_prometheus_is_named_and_counts_as_no_data(run: Run, tmp_path: Path) -> None:
     spec = tmp_path / "payments.yaml"
-    spec.write_text((EXAMPLES / "sloth" / "payments-raw.yaml").read_text() + "---\n" + NO_DATA_DENY)
+    spec.write_text(
+        (EXAMPLES / "sloth" / "payments-raw.yaml").read_text() + "---\n" + traffic.NO_DATA_DENY
+    )
     assert run("slo", "apply", str(spec)).exit_code == 0
     as_json = run("gate", "--service", "payments-gateway", "--json")
     # Skipped before, this answered ALLOW, exit 0, with no policy applied.

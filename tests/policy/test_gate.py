@@ -122,21 +122,9 @@ def test_the_most_restrictive_slo_decides_and_prometheus_slos_are_named(
     assert [s.key for s in result.slos] == ["api/availability", "api/search"]
 
 
-NO_DATA_DENY = """\
-apiVersion: watchkeeper/v1
-kind: ErrorBudgetPolicy
-name: payments-policy
-services: [payments-gateway]
-rules:
-  - name: blind
-    when: {no_data: true}
-    action: deny
-"""
-
-
 def test_an_slo_reading_prometheus_counts_as_no_data(session: Session) -> None:
     sloth = (EXAMPLES / "sloth" / "payments-raw.yaml").read_text()
-    spec_flows.apply(session, spec_set=load_text(sloth + "---\n" + NO_DATA_DENY), now=AT)
+    spec_flows.apply(session, spec_set=load_text(sloth + "---\n" + traffic.NO_DATA_DENY), now=AT)
     result = gate.check(session, service="payments-gateway", change_type=None, now=AT)
     # Skipping the SLO answered allow with no policy at all; it is now judged as no data.
     assert result.decision.action.value == "deny"

@@ -45,6 +45,18 @@ rules:
     exempt: [rollback]
 """
 
+# For Sloth's payments example (examples/sloth/payments-raw.yaml), whose SLO reads Prometheus.
+NO_DATA_DENY = """\
+apiVersion: watchkeeper/v1
+kind: ErrorBudgetPolicy
+name: payments-policy
+services: [payments-gateway]
+rules:
+  - name: blind
+    when: {no_data: true}
+    action: deny
+"""
+
 BAD = {"healthy": 0, "fast": 70, "exhausted": 150}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +51,20 @@ def assert_failing(status: SLOStatusRead, *, mentions: str) -> None:
         None,
     )
     assert (status.burn_rates, status.slis, status.alerts) == ({}, {}, [])
+
+
+def shop_evaluated(
+    session_factory: sessionmaker[Session],
+    *,
+    before_tick: Callable[[Session], None] = lambda _session: None,
+) -> None:
+    """The shop scenario applied with its events and evaluated once, committed."""
+    with session_factory() as session:
+        spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
+        events_service.ingest(session, scenario.event_rows(), now=AT)
+        before_tick(session)
+        Evaluator().tick(session, now=AT)
+        session.commit()
 
 
 def test_a_tick_stores_every_other_slo_and_each_failure(session: Session, mixed: None) -> None:
@@ -195,12 +210,7 @@ def test_the_api_shows_failing_slos_and_refuses_to_evaluate_them(
     viewer_headers: dict[str, str],
     session_factory: sessionmaker[Session],
 ) -> None:
-    with session_factory() as session:
-        spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
-        events_service.ingest(session, scenario.event_rows(), now=AT)
-        unevaluable.insert_both(session)
-        Evaluator().tick(session, now=AT)
-        session.commit()
+    shop_evaluated(session_factory, before_tick=unevaluable.insert_both)
     listing = client.get("/api/v1/slos", headers=viewer_headers)
     assert listing.status_code == 200
     statuses = {item["key"]: item["status"] for item in listing.json()}
@@ -247,10 +257,8 @@ def test_figures_stored_before_a_spec_stopped_parsing_show_as_failing(
     # An SLO evaluated by an older Watchkeeper (its status row has figures and no error)
     # whose stored spec the current reader refuses (a 500d window): until the next tick, every
     # listing must show it as failing instead of breaking.
+    shop_evaluated(session_factory)
     with session_factory() as session:
-        spec_flows.apply(session, spec_set=load_text(scenario.SPEC), now=AT)
-        events_service.ingest(session, scenario.event_rows(), now=AT)
-        Evaluator().tick(session, now=AT)
         record = service.get(session, key="shop/availability")
         record.spec = {**record.spec, "window": "500d"}
         record.updated_at = AT + MINUTE
