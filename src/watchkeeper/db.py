@@ -125,9 +125,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def driver_message(exc: SQLAlchemyError) -> str:
+    """The first line of what the database driver said (or the error's class name)."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def database_error(exc: SQLAlchemyError) -> WatchkeeperError:
     """The caller's view of a database failure: 503 when it is unreachable, else 500."""
-    first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    first_line = driver_message(exc)
     # Unreachable, locked, disk full: the server cannot store now, a retry may succeed.
     if isinstance(exc, DisconnectionError | OperationalError | InterfaceError) or (
         isinstance(exc, DBAPIError) and exc.connection_invalidated

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.config import Settings
-from watchkeeper.db import make_engine, make_session_factory, session_scope
+from watchkeeper.db import driver_message, make_engine, make_session_factory, session_scope
 from watchkeeper.errors import InvalidInput, Unavailable
 from watchkeeper.events.rows import parse_time as event_time
 from watchkeeper.migrate import SchemaNotCurrent, require_current, schema_state, upgrade_to_head
@@ -136,10 +136,7 @@ def _reported_connection_errors(shown: str) -> Iterator[None]:
     try:
         yield
     except DBAPIError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()
-        raise Unavailable(
-            f"cannot open database {shown}: {reason[0] if reason else type(exc).__name__}"
-        ) from None
+        raise Unavailable(f"cannot open database {shown}: {driver_message(exc)}") from None
 
 
 def parse_time(text: str) -> datetime:

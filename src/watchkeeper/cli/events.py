@@ -16,7 +16,6 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, error_console, fail, print_json, reported_errors
@@ -47,8 +46,6 @@ def ingest(
                 result = service.ingest_file(session, file, clock=utcnow, progress=update)
         except InvalidEvents as exc:
             report_invalid_events(exc, file, outcome="nothing was stored")
-        except SQLAlchemyError as exc:
-            fail(f"database error: {exc.__class__.__name__}: {_first_line(exc)}")
     if as_json:
         print_json({"accepted": result.accepted, "buckets": result.buckets, "file": str(file)})
     else:
@@ -88,7 +85,3 @@ def _progress_bar(file: Path) -> Iterator[Callable[[int, int], None]]:
 
     with progress:
         yield update
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else ""

@@ -12,8 +12,9 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 
+from watchkeeper.db import driver_message
 from watchkeeper.errors import WatchkeeperError
 
 console = Console()
@@ -45,9 +46,8 @@ def reported_errors() -> Iterator[None]:
             for e in exc.errors()
         )
         fail(f"invalid setting: {problems}")
-    except DBAPIError as exc:  # the database failed mid-command (it answered at the start)
-        lines = str(exc.orig or exc).strip().splitlines()
-        fail(f"database error: {lines[0] if lines else type(exc).__name__}")
+    except SQLAlchemyError as exc:  # the database failed mid-command (it answered at the start)
+        fail(f"database error: {driver_message(exc)}")
 
 
 def guarded(function: Callable[..., Any]) -> Callable[..., Any]:
