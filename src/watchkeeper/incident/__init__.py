@@ -1,0 +1,1 @@
+"""Incidents: severities, lifecycle, roles, timeline, links to alert groups and SLOs, metrics."""

@@ -1,0 +1,130 @@
+"""SQL of incidents, severities, roles, timeline entries and links."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from watchkeeper.incident.models import (
+    AlertGroupLink,
+    IncidentRecord,
+    RoleRecord,
+    SeverityRecord,
+    SLOLink,
+    TimelineRecord,
+)
+
+
+def severities(session: Session) -> list[SeverityRecord]:
+    """Every configured severity, worst first."""
+    return list(session.scalars(select(SeverityRecord).order_by(SeverityRecord.rank)))
+
+
+def replace_severities(session: Session, records: Sequence[SeverityRecord]) -> None:
+    """Delete every severity and insert ``records``."""
+    session.execute(delete(SeverityRecord))
+    session.add_all(records)
+    session.flush()
+
+
+def severities_in_use(session: Session) -> set[str]:
+    """Severity names some incident carries."""
+    return set(session.scalars(select(IncidentRecord.severity).distinct()))
+
+
+def add(session: Session, record: IncidentRecord) -> IncidentRecord:
+    """Insert an incident row."""
+    session.add(record)
+    session.flush()
+    return record
+
+
+def get(session: Session, incident_id: int) -> IncidentRecord | None:
+    """The incident with this id."""
+    return session.get(IncidentRecord, incident_id)
+
+
+def list_incidents(
+    session: Session,
+    *,
+    statuses: Sequence[str] | None = None,
+    service: str | None = None,
+    severities: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[IncidentRecord]:
+    """Incidents, newest declared first, filtered by status, service and severity."""
+    query = select(IncidentRecord)
+    if statuses is not None:
+        query = query.where(IncidentRecord.status.in_(statuses))
+    if service is not None:
+        query = query.where(IncidentRecord.service == service)
+    if severities is not None:
+        query = query.where(IncidentRecord.severity.in_(severities))
+    query = query.order_by(IncidentRecord.declared_at.desc(), IncidentRecord.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def for_metrics(
+    session: Session, *, started_before: datetime, open_or_started_since: datetime
+) -> list[IncidentRecord]:
+    """Incidents started before ``started_before`` that are open or started since the other."""
+    query = select(IncidentRecord).where(
+        IncidentRecord.started_at < started_before,
+        (IncidentRecord.started_at >= open_or_started_since) | IncidentRecord.resolved_at.is_(None),
+    )
+    return list(session.scalars(query.order_by(IncidentRecord.started_at)))
+
+
+def roles(session: Session, incident_id: int) -> list[RoleRecord]:
+    """Roles of an incident, in assignment order."""
+    query = select(RoleRecord).where(RoleRecord.incident_id == incident_id)
+    return list(session.scalars(query.order_by(RoleRecord.assigned_at, RoleRecord.id)))
+
+
+def add_role(session: Session, record: RoleRecord) -> None:
+    """Insert a role row."""
+    session.add(record)
+    session.flush()
+
+
+def remove_roles(session: Session, records: Iterable[RoleRecord]) -> None:
+    """Delete role rows."""
+    for record in records:
+        session.delete(record)
+    session.flush()
+
+
+def timeline(session: Session, incident_id: int) -> list[TimelineRecord]:
+    """Timeline of an incident, oldest first."""
+    query = select(TimelineRecord).where(TimelineRecord.incident_id == incident_id)
+    return list(session.scalars(query.order_by(TimelineRecord.at, TimelineRecord.id)))
+
+
+def add_timeline(session: Session, record: TimelineRecord) -> TimelineRecord:
+    """Insert a timeline entry."""
+    session.add(record)
+    session.flush()
+    return record
+
+
+def alert_groups(session: Session, incident_id: int) -> list[AlertGroupLink]:
+    """Alert groups linked to an incident."""
+    query = select(AlertGroupLink).where(AlertGroupLink.incident_id == incident_id)
+    return list(session.scalars(query.order_by(AlertGroupLink.alert_group_id)))
+
+
+def slos(session: Session, incident_id: int) -> list[SLOLink]:
+    """SLOs linked to an incident."""
+    query = select(SLOLink).where(SLOLink.incident_id == incident_id)
+    return list(session.scalars(query.order_by(SLOLink.slo_key)))
+
+
+def add_link(session: Session, record: AlertGroupLink | SLOLink) -> None:
+    """Insert a link row."""
+    session.add(record)
+    session.flush()

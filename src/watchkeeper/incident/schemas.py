@@ -1,0 +1,271 @@
+"""API and CLI shapes of incidents, severities and incident metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.incident import IncidentMetrics
+from watchkeeper.incident.figures import BudgetBurned, MetricsReport
+from watchkeeper.incident.models import IncidentRecord, RoleRecord, TimelineRecord
+from watchkeeper.incident.severities import Severity
+
+
+class IncidentCreate(BaseModel):
+    """A new incident."""
+
+    title: str = Field(min_length=1, max_length=300)
+    severity: str = Field(min_length=1, max_length=50, examples=["SEV2"])
+    service: str | None = Field(default=None, min_length=1, max_length=200)
+    summary: str | None = Field(default=None, max_length=10_000)
+    commander: str | None = Field(default=None, min_length=1, max_length=200)
+    alert_group_ids: list[int] = Field(default_factory=list, max_length=1000)
+    slo_keys: list[str] = Field(default_factory=list, max_length=100)
+    started_at: datetime | None = Field(
+        default=None, description="Impact start (RFC 3339 with offset); default: now."
+    )
+
+
+class StatusUpdate(BaseModel):
+    """Move an incident to another status."""
+
+    status: str = Field(examples=["identified"])
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class ResolveBody(BaseModel):
+    """Resolve an incident, optionally with a note."""
+
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class SeverityUpdate(BaseModel):
+    """Change an incident's severity."""
+
+    severity: str = Field(min_length=1, max_length=50)
+
+
+class RoleAssign(BaseModel):
+    """Give a person a role."""
+
+    role: str = Field(examples=["commander"])
+    user: str = Field(min_length=1, max_length=200)
+
+
+class NoteCreate(BaseModel):
+    """A timeline note."""
+
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class LinkCreate(BaseModel):
+    """Link alert groups and/or SLOs to an incident."""
+
+    alert_group_ids: list[int] = Field(default_factory=list, max_length=1000)
+    slo_keys: list[str] = Field(default_factory=list, max_length=100)
+
+
+class RoleRead(BaseModel):
+    """A person in a role."""
+
+    role: str
+    user: str
+    assigned_at: datetime
+
+
+class TimelineRead(BaseModel):
+    """One timeline entry."""
+
+    at: datetime
+    kind: str
+    text: str
+    actor: str | None
+    details: dict[str, Any] | None
+
+
+class BudgetRead(BaseModel):
+    """Error budget of a linked SLO burned during the incident (``burned``: share of the
+    SLO window's budget; null with ``problem`` when it cannot be computed)."""
+
+    slo: str
+    start: datetime
+    end: datetime
+    objective: float | None
+    window: str | None
+    good: float | None
+    total: float | None
+    burn_rate: float | None
+    burned: float | None
+    problem: str | None
+
+
+class IncidentRead(BaseModel):
+    """An incident's fields."""
+
+    id: int
+    title: str
+    service: str | None
+    severity: str
+    status: str
+    summary: str | None
+    declared_at: datetime
+    declared_by: str
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    identified_at: datetime | None
+    monitoring_at: datetime | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    started_at: datetime
+    updated_at: datetime
+
+
+class IncidentDetail(IncidentRead):
+    """An incident with its roles, timeline, links and the budget it burned."""
+
+    roles: list[RoleRead]
+    timeline: list[TimelineRead]
+    alert_group_ids: list[int]
+    slo_keys: list[str]
+    budgets: list[BudgetRead]
+
+
+class SeverityRead(BaseModel):
+    """A configured severity; targets as durations (``5m``) and seconds, null when none."""
+
+    name: str
+    rank: int
+    description: str
+    response_target: str | None
+    response_target_seconds: float | None
+    resolution_target: str | None
+    resolution_target_seconds: float | None
+
+
+class MetricsRead(BaseModel):
+    """Response metrics of a group of incidents; durations in seconds, null when unmeasured."""
+
+    count: int
+    open: int
+    acknowledged: int
+    resolved: int
+    mtta_seconds: float | None
+    mttr_seconds: float | None
+    mtbf_seconds: float | None
+    response_breaches: int
+    resolution_breaches: int
+
+
+class GroupMetricsRead(MetricsRead):
+    """Metrics of one service and/or severity (``service`` null: incidents without one)."""
+
+    service: str | None = None
+    severity: str | None = None
+
+
+class MetricsReportRead(BaseModel):
+    """Metrics of the incidents whose impact started in ``[since, until)``."""
+
+    since: datetime
+    until: datetime
+    at: datetime
+    open_now: int
+    overall: MetricsRead
+    by_service: list[GroupMetricsRead]
+    by_severity: list[GroupMetricsRead]
+    by_service_severity: list[GroupMetricsRead]
+
+
+def incident_read(incident: IncidentRecord) -> IncidentRead:
+    """The JSON document of an incident."""
+    return IncidentRead.model_validate(incident, from_attributes=True)
+
+
+def incident_detail(
+    incident: IncidentRecord,
+    *,
+    roles: list[RoleRecord],
+    timeline: list[TimelineRecord],
+    alert_group_ids: list[int],
+    slo_keys: list[str],
+    budgets: list[BudgetBurned],
+) -> IncidentDetail:
+    """The JSON document of an incident with everything attached to it."""
+    return IncidentDetail(
+        **incident_read(incident).model_dump(),
+        roles=[RoleRead(role=r.role, user=r.user_name, assigned_at=r.assigned_at) for r in roles],
+        timeline=[
+            TimelineRead(at=t.at, kind=t.kind, text=t.text, actor=t.actor, details=t.details)
+            for t in timeline
+        ],
+        alert_group_ids=alert_group_ids,
+        slo_keys=slo_keys,
+        budgets=[BudgetRead(**b.__dict__) for b in budgets],
+    )
+
+
+def _duration(value: timedelta | None) -> str | None:
+    return None if value is None else format_duration(value)
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def severity_read(severity: Severity) -> SeverityRead:
+    """The JSON document of a severity."""
+    return SeverityRead(
+        name=severity.name,
+        rank=severity.rank,
+        description=severity.description,
+        response_target=_duration(severity.response),
+        response_target_seconds=_seconds(severity.response),
+        resolution_target=_duration(severity.resolution),
+        resolution_target_seconds=_seconds(severity.resolution),
+    )
+
+
+def _metrics(metrics: IncidentMetrics) -> dict[str, Any]:
+    return {
+        "count": metrics.count,
+        "open": metrics.open,
+        "acknowledged": metrics.acknowledged,
+        "resolved": metrics.resolved,
+        "mtta_seconds": _seconds(metrics.mtta),
+        "mttr_seconds": _seconds(metrics.mttr),
+        "mtbf_seconds": _seconds(metrics.mtbf),
+        "response_breaches": metrics.response_breaches,
+        "resolution_breaches": metrics.resolution_breaches,
+    }
+
+
+def metrics_read(report: MetricsReport) -> MetricsReportRead:
+    """The JSON document of a metrics report (groups sorted by name, no service last)."""
+
+    def order(name: str | None) -> tuple[bool, str]:
+        return (name is None, name or "")
+
+    return MetricsReportRead(
+        since=report.since,
+        until=report.until,
+        at=report.at,
+        open_now=report.open_now,
+        overall=MetricsRead(**_metrics(report.overall)),
+        by_service=[
+            GroupMetricsRead(service=k, **_metrics(v))
+            for k, v in sorted(report.by_service.items(), key=lambda kv: order(kv[0]))
+        ],
+        by_severity=[
+            GroupMetricsRead(severity=k, **_metrics(v))
+            for k, v in sorted(report.by_severity.items())
+        ],
+        by_service_severity=[
+            GroupMetricsRead(service=k[0], severity=k[1], **_metrics(v))
+            for k, v in sorted(
+                report.by_service_severity.items(), key=lambda kv: (*order(kv[0][0]), kv[0][1])
+            )
+        ],
+    )
