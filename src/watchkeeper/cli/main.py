@@ -9,6 +9,7 @@ import typer
 from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
+from watchkeeper.cli import incident as incident_cli
 from watchkeeper.cli import slo as slo_cli
 from watchkeeper.cli.context import CLIState
 from watchkeeper.cli.output import error_console
@@ -36,6 +37,7 @@ app.command()(demo.demo)
 app.command()(gate_cli.gate)
 app.add_typer(slo_cli.app, name="slo")
 app.add_typer(events_cli.app, name="events", help="Send SLI events to the built-in store.")
+app.add_typer(incident_cli.app, name="incident")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
 
