@@ -422,7 +422,8 @@ def metrics(
         return
     overall = report.overall
     _say(
-        f"{plural(overall.count, 'incident')} started {_when(report.since)} to {_when(report.until)}; "
+        f"{plural(overall.count, 'incident')} started "
+        f"{_when(report.since)} to {_when(report.until)}; "
         f"{report.open_now} open now; MTTA {_seconds(overall.mtta_seconds)}, "
         f"MTTR {_seconds(overall.mttr_seconds)}, MTBF {_seconds(overall.mtbf_seconds)}"
     )
