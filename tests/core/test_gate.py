@@ -7,12 +7,17 @@ from datetime import timedelta
 import pytest
 
 from watchkeeper.core.gate import (
+    BUILT_IN_POLICY,
     NOT_EVALUATED_RULE,
+    OPEN_INCIDENT_RULE,
+    OpenIncident,
     RuleMatch,
     SLOFacts,
+    blocking_severities,
     condition_holds,
     decide,
     facts_for,
+    incident_rules,
     policies_for,
     rule_windows,
     unevaluated_facts,
@@ -21,6 +26,8 @@ from watchkeeper.core.policy import (
     ConditionKind,
     ErrorBudgetPolicy,
     GateAction,
+    IncidentDecision,
+    IncidentRule,
     PolicyCondition,
     PolicyRule,
 )
@@ -466,3 +473,67 @@ def test_an_exemption_is_named_before_a_plain_allow_rule() -> None:
     # With nothing exempted, the allow rule is named.
     alone = decide([silent], [quiet_ok, freeze], change_type="fix")
     assert alone.decided_by is not None and alone.decided_by.rule == "quiet-ok"
+
+
+INCIDENT = OpenIncident(12, "Checkout down", "SEV1", "identified")
+
+
+def test_an_open_incident_requires_approval_by_default() -> None:
+    decision = decide([facts()], [POLICY], incidents=[INCIDENT], service="checkout")
+    assert decision.action is GateAction.REQUIRE_APPROVAL
+    assert decision.decided_by == RuleMatch(
+        "release",
+        OPEN_INCIDENT_RULE,
+        "checkout",
+        GateAction.REQUIRE_APPROVAL,
+        "SEV1 incident #12 is open on checkout (identified): Checkout down",
+        incident=INCIDENT,
+    )
+
+
+@pytest.mark.parametrize(
+    ("rule", "severity", "change_type", "action"),
+    [
+        (IncidentRule(), "sev2", None, GateAction.REQUIRE_APPROVAL),  # names match in any case
+        (IncidentRule(), "SEV3", None, GateAction.ALLOW),
+        (IncidentRule(("SEV3",), IncidentDecision.DENY), "SEV3", None, GateAction.DENY),
+        (IncidentRule(decision=IncidentDecision.IGNORE), "SEV1", None, GateAction.ALLOW),
+        (IncidentRule(exempt_change_types=("rollback",)), "SEV1", "rollback", GateAction.ALLOW),
+        (
+            IncidentRule(exempt_change_types=("rollback",)),
+            "SEV1",
+            "fix",
+            GateAction.REQUIRE_APPROVAL,
+        ),
+    ],
+)
+def test_incident_rules(
+    rule: IncidentRule, severity: str, change_type: str | None, action: GateAction
+) -> None:
+    policy = ErrorBudgetPolicy("release", (BLIND,), services=("checkout",), incidents=rule)
+    incident = OpenIncident(3, "t", severity, "investigating")
+    decision = decide(
+        [facts()], [policy], change_type=change_type, incidents=[incident], service="checkout"
+    )
+    assert decision.action is action
+    if change_type == "rollback":
+        assert decision.exemptions[0].incident == incident
+
+
+def test_the_strictest_policy_decides_and_no_policy_means_built_in() -> None:
+    strict = ErrorBudgetPolicy(
+        "strict",
+        (BLIND,),
+        services=("checkout",),
+        incidents=IncidentRule(decision=IncidentDecision.DENY),
+    )
+    decision = decide([facts()], [POLICY, strict], incidents=[INCIDENT], service="checkout")
+    assert decision.action is GateAction.DENY
+    assert [m.policy for m in decision.matches] == ["release", "strict"]
+    rules = incident_rules([facts()], [])
+    assert rules == {BUILT_IN_POLICY: IncidentRule()}
+    assert blocking_severities(rules) == {"SEV1", "SEV2"}
+    ignored = {"p": IncidentRule(decision=IncidentDecision.IGNORE)}
+    assert blocking_severities(ignored) == set()
+    built_in = decide([facts()], [], incidents=[INCIDENT], service="checkout")
+    assert built_in.decided_by is not None and built_in.decided_by.policy == BUILT_IN_POLICY

@@ -136,7 +136,7 @@ def test_roles_one_holder_except_responders(session: Session) -> None:
     held = sorted((r.role, r.user_name) for r in service.roles(session, incident.id))
     assert held == [("commander", "carol"), ("responder", "dan"), ("responder", "erin")]
     assert service.timeline(session, incident.id)[2].text == "carol is commander (was bob)"
-    with pytest.raises(InvalidInput, match="role: 'comander'.*did you mean 'commander'"):
+    with pytest.raises(InvalidInput, match=r"role: 'comander'.*did you mean 'commander'"):
         service.assign_role(
             session, incident_id=incident.id, role="comander", user="x", actor="a", now=NOW
         )

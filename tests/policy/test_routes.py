@@ -144,6 +144,7 @@ def test_gate_names_the_rollback_exemption_and_unevaluated_slos(
         "reason": "not evaluated: reads Prometheus; no rule of api-policy decides for an SLO "
         "without data, so a person must approve",
         "exempt": False,
+        "incident": None,
     }
     assert body["exemptions"][0]["reason"] == (
         "exempt from rule budget-exhausted: change type rollback "

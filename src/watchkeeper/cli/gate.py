@@ -77,5 +77,9 @@ def _print(document: GateRead) -> None:
         console.print(
             status_table(document.slos, width=console.width, title=f"SLOs of {document.service}")
         )
+    for incident in document.incidents:
+        _say(
+            f"open incident #{incident.id} {incident.severity} ({incident.status}): {incident.title}"
+        )
     for unevaluated in document.not_evaluated:
         _say(f"{unevaluated.slo}: not evaluated: {unevaluated.reason} (counts as no data)")

@@ -20,6 +20,11 @@ The gate never allows what it cannot check:
 
 A window without events has no figures (``None``): rules on those figures do not hold, and
 ``no_data`` rules speak for an SLO with no events in its whole window.
+
+Open incidents hold deploys too: while an incident at a blocking severity is open on the
+service, each policy covering the service answers its ``incidents`` decision (default:
+SEV1 and SEV2 require approval; rule ``open-incident``). A service no policy covers gets
+that default from the built-in rule (policy ``(built-in)``).
 """
 
 from __future__ import annotations
@@ -34,9 +39,11 @@ import numpy as np
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, window_sums
 from watchkeeper.core.policy import (
+    DEFAULT_INCIDENT_RULE,
     ConditionKind,
     ErrorBudgetPolicy,
     GateAction,
+    IncidentRule,
     PolicyCondition,
     PolicyRule,
 )
@@ -45,6 +52,9 @@ from watchkeeper.core.slo import SLO, Severity
 
 # The rule named when a policy has nothing to say about an SLO the gate could not evaluate.
 NOT_EVALUATED_RULE = "not-evaluated"
+# The rule named when an open incident holds a deploy, and the policy of services without one.
+OPEN_INCIDENT_RULE = "open-incident"
+BUILT_IN_POLICY = "(built-in)"
 _RESTRICTIVENESS = {GateAction.ALLOW: 0, GateAction.REQUIRE_APPROVAL: 1, GateAction.DENY: 2}
 _NEEDS_VALUE = (
     ConditionKind.BUDGET_REMAINING_BELOW,
@@ -85,11 +95,22 @@ def unevaluated_facts(*, key: str, service: str, policy: str | None, reason: str
 
 
 @dataclass(frozen=True)
+class OpenIncident:
+    """An open incident on the service about to deploy."""
+
+    id: int
+    title: str
+    severity: str
+    status: str
+
+
+@dataclass(frozen=True)
 class RuleMatch:
-    """A rule that held for an SLO, with the figure that made it hold.
+    """A rule that held for an SLO (or an open incident), with what made it hold.
 
     ``exempt`` marks a rule that held but exempts the deploy's change type: it let the
-    deploy through (``action`` is allow) and its reason says so.
+    deploy through (``action`` is allow) and its reason says so. A match of rule
+    ``open-incident`` names the incident in ``incident`` and the service in ``slo``.
     """
 
     policy: str
@@ -98,6 +119,7 @@ class RuleMatch:
     action: GateAction
     reason: str
     exempt: bool = False
+    incident: OpenIncident | None = None
 
 
 @dataclass(frozen=True)
@@ -225,15 +247,74 @@ def _rule_outcome(
     return None, exemptions
 
 
+def incident_rules(
+    slos: Sequence[SLOFacts], policies: Sequence[ErrorBudgetPolicy]
+) -> dict[str, IncidentRule]:
+    """The incident rule of each policy covering the SLOs (the built-in one when none does)."""
+    rules = {
+        policy.name: policy.incidents for slo in slos for policy in policies_for(slo, policies)
+    }
+    return rules or {BUILT_IN_POLICY: DEFAULT_INCIDENT_RULE}
+
+
+def blocking_severities(rules: Mapping[str, IncidentRule]) -> set[str]:
+    """Every severity some rule holds deploys for (ignored rules hold none)."""
+    return {s for rule in rules.values() if rule.action is not None for s in rule.severities}
+
+
+def incident_matches(
+    incidents: Sequence[OpenIncident],
+    rules: Mapping[str, IncidentRule],
+    *,
+    service: str,
+    change_type: str | None,
+) -> tuple[list[RuleMatch], list[RuleMatch]]:
+    """Matches and exemptions of the open incidents under each policy's incident rule.
+
+    Severity names compare without regard to case (``sev1`` in a policy means SEV1).
+    """
+    matches: list[RuleMatch] = []
+    exemptions: list[RuleMatch] = []
+    for name, rule in sorted(rules.items()):
+        action = rule.action
+        if action is None:
+            continue
+        blocking = {severity.lower() for severity in rule.severities}
+        for incident in incidents:
+            if incident.severity.lower() not in blocking:
+                continue
+            what = (
+                f"{incident.severity} incident #{incident.id} is open on {service} "
+                f"({incident.status}): {incident.title}"
+            )
+            if change_type is not None and change_type in rule.exempt_change_types:
+                reason = (
+                    f"exempt from rule {OPEN_INCIDENT_RULE}: change type {change_type} ({what})"
+                )
+                exemptions.append(
+                    RuleMatch(
+                        name, OPEN_INCIDENT_RULE, service, GateAction.ALLOW, reason, True, incident
+                    )
+                )
+            else:
+                matches.append(
+                    RuleMatch(name, OPEN_INCIDENT_RULE, service, action, what, incident=incident)
+                )
+    return matches, exemptions
+
+
 def decide(
     slos: Sequence[SLOFacts],
     policies: Sequence[ErrorBudgetPolicy],
     *,
     change_type: str | None = None,
+    incidents: Sequence[OpenIncident] = (),
+    service: str | None = None,
 ) -> GateDecision:
     """Decide a deploy for the SLOs of a service under the given policies.
 
     An SLO naming a policy that does not exist is denied: a typo must not open the gate.
+    ``incidents`` are the open incidents on ``service``; see :func:`incident_matches`.
     """
     matches: list[RuleMatch] = []
     exemptions: list[RuleMatch] = []
@@ -260,6 +341,12 @@ def decide(
                 )
             if match is not None:
                 matches.append(match)
+    if incidents:
+        rules = incident_rules(slos, policies)
+        shown = service or (slos[0].service if slos else "the service")
+        held, passed = incident_matches(incidents, rules, service=shown, change_type=change_type)
+        matches.extend(held)
+        exemptions.extend(passed)
     restrictive = [m for m in matches if m.action is not GateAction.ALLOW]
     deciding = max(restrictive, key=lambda m: _RESTRICTIVENESS[m.action], default=None)
     if deciding is None:
@@ -315,13 +402,19 @@ def rule_windows(policies: Sequence[ErrorBudgetPolicy]) -> set[timedelta]:
 
 
 __all__ = [
+    "BUILT_IN_POLICY",
+    "OPEN_INCIDENT_RULE",
     "GateDecision",
+    "OpenIncident",
     "PolicyRule",
     "RuleMatch",
     "SLOFacts",
+    "blocking_severities",
     "condition_holds",
     "decide",
     "facts_for",
+    "incident_matches",
+    "incident_rules",
     "rule_windows",
     "unevaluated_facts",
 ]

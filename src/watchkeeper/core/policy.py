@@ -51,6 +51,42 @@ class PolicyRule:
     description: str = ""
 
 
+class IncidentDecision(StrEnum):
+    """What the gate answers while a blocking incident is open on a covered service."""
+
+    REQUIRE_APPROVAL = "require_approval"
+    DENY = "deny"
+    IGNORE = "ignore"
+
+
+# Severity names are configurable; these are the seeded worst two.
+DEFAULT_BLOCKING_SEVERITIES = ("SEV1", "SEV2")
+
+
+@dataclass(frozen=True)
+class IncidentRule:
+    """How open incidents on a covered service hold deploys.
+
+    While an incident at one of ``severities`` is open on the service, the gate answers
+    ``decision`` (``ignore``: incidents do not hold deploys). ``exempt_change_types`` lets
+    change types (e.g. ``rollback``) through anyway.
+    """
+
+    severities: tuple[str, ...] = DEFAULT_BLOCKING_SEVERITIES
+    decision: IncidentDecision = IncidentDecision.REQUIRE_APPROVAL
+    exempt_change_types: tuple[str, ...] = ()
+
+    @property
+    def action(self) -> GateAction | None:
+        """The gate action of a blocking incident; None when incidents are ignored."""
+        if self.decision is IncidentDecision.IGNORE:
+            return None
+        return GateAction(self.decision.value)
+
+
+DEFAULT_INCIDENT_RULE = IncidentRule()
+
+
 @dataclass(frozen=True)
 class ErrorBudgetPolicy:
     """A named, ordered list of rules attached to services and/or individual SLOs."""
@@ -60,3 +96,4 @@ class ErrorBudgetPolicy:
     services: tuple[str, ...] = ()
     slos: tuple[str, ...] = ()  # ``service/name`` keys
     description: str = ""
+    incidents: IncidentRule = DEFAULT_INCIDENT_RULE

@@ -276,7 +276,9 @@ def list_incidents(
 
 def open_blocking(session: Session, *, service: str, severities: Iterable[str]) -> list[Incident]:
     """Open incidents on ``service`` at any of ``severities`` (the deploy gate asks this)."""
-    wanted = list(severities)
+    # Policies may write severity names in any case; incidents carry the configured spelling.
+    configured = {name.lower(): name for name in severity_names(session)}
+    wanted = sorted({configured.get(name.lower(), name) for name in severities})
     if not wanted:
         return []
     return repository.list_incidents(

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from watchkeeper.core.gate import (
     GateDecision,
+    OpenIncident,
     SLOFacts,
+    blocking_severities,
     decide,
     facts_for,
+    incident_rules,
     rule_windows,
     unevaluated_facts,
 )
 from watchkeeper.core.slo import SLO, SourceKind
+from watchkeeper.incident import service as incident_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import NotEvaluable
@@ -49,13 +53,15 @@ class GateResult:
     decision: GateDecision
     slos: list[SLOStatusRead]
     not_evaluated: list[NotEvaluated]
+    incidents: list[OpenIncident] = field(default_factory=list)
 
 
 def check(session: Session, *, service: str, change_type: str | None, now: datetime) -> GateResult:
     """Decide whether ``service`` may deploy now (a ``change_type`` may be exempt by a rule).
 
     An SLO Watchkeeper cannot evaluate (another source, or an evaluation that fails) is not
-    skipped: it counts as having no data, so ``no_data`` rules hold for it.
+    skipped: it counts as having no data, so ``no_data`` rules hold for it. Open incidents on
+    the service at a blocking severity hold the deploy as the covering policies say.
     """
     records = slo_service.for_service(session, service=service)
     policies = policy_service.list_policies(session)
@@ -99,5 +105,12 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
                     key=slo.key, service=slo.service, policy=slo.policy, reason=reason
                 )
             )
-    decision = decide(facts, policies, change_type=change_type)
-    return GateResult(service, change_type, now, decision, statuses, not_evaluated)
+    severities = blocking_severities(incident_rules(facts, policies))
+    incidents = [
+        OpenIncident(i.id, i.title, i.severity, i.status)
+        for i in incident_service.open_blocking(session, service=service, severities=severities)
+    ]
+    decision = decide(
+        facts, policies, change_type=change_type, incidents=incidents, service=service
+    )
+    return GateResult(service, change_type, now, decision, statuses, not_evaluated, incidents)

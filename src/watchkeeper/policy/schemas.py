@@ -7,13 +7,26 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from watchkeeper.core.gate import RuleMatch
+from watchkeeper.core.gate import OpenIncident, RuleMatch
 from watchkeeper.policy.gate import GateResult
 from watchkeeper.slo.schemas import SLOStatusRead
 
 
+class OpenIncidentRead(BaseModel):
+    """An open incident on the service that the gate took into account."""
+
+    id: int
+    title: str
+    severity: str
+    status: str
+
+
 class RuleMatchRead(BaseModel):
-    """A policy rule that held for an SLO (``exempt``: it held, but let this change through)."""
+    """A policy rule that held for an SLO (``exempt``: it held, but let this change through).
+
+    Rule ``open-incident`` held for an open incident: ``incident`` names it and ``slo`` holds
+    the service.
+    """
 
     policy: str
     rule: str
@@ -21,6 +34,7 @@ class RuleMatchRead(BaseModel):
     action: str
     reason: str
     exempt: bool = False
+    incident: OpenIncidentRead | None = None
 
 
 class NotEvaluatedRead(BaseModel):
@@ -44,6 +58,10 @@ class GateRead(BaseModel):
     policies: list[str]
     slos: list[SLOStatusRead]
     not_evaluated: list[NotEvaluatedRead]
+    incidents: list[OpenIncidentRead] = Field(
+        default_factory=list,
+        description="Open incidents on the service at a severity some covering policy blocks.",
+    )
 
 
 class PolicyRead(BaseModel):
@@ -51,6 +69,12 @@ class PolicyRead(BaseModel):
 
     name: str
     spec: dict[str, Any]
+
+
+def _incident(incident: OpenIncident) -> OpenIncidentRead:
+    return OpenIncidentRead(
+        id=incident.id, title=incident.title, severity=incident.severity, status=incident.status
+    )
 
 
 def _match(match: RuleMatch) -> RuleMatchRead:
@@ -61,6 +85,7 @@ def _match(match: RuleMatch) -> RuleMatchRead:
         action=match.action.value,
         reason=match.reason,
         exempt=match.exempt,
+        incident=_incident(match.incident) if match.incident is not None else None,
     )
 
 
@@ -79,4 +104,5 @@ def gate_read(result: GateResult) -> GateRead:
         policies=list(decision.policies),
         slos=result.slos,
         not_evaluated=[NotEvaluatedRead(slo=n.slo, reason=n.reason) for n in result.not_evaluated],
+        incidents=[_incident(i) for i in result.incidents],
     )

@@ -6,6 +6,10 @@ rules:
     when: {budget_remaining_below: 0}
     action: deny
     exempt: [fix, rollback]
+incidents:                      # optional; this is the default
+  severities: [SEV1, SEV2]      # open incidents at these severities hold deploys
+  decision: require_approval    # or deny, or ignore
+  exempt: [rollback]            # change types let through anyway (default none)
 ```
 Each rule has exactly one condition in ``when`` (plus ``within`` where it takes a window).
 """
@@ -17,9 +21,12 @@ from typing import Any
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.policy import (
+    DEFAULT_INCIDENT_RULE,
     ConditionKind,
     ErrorBudgetPolicy,
     GateAction,
+    IncidentDecision,
+    IncidentRule,
     PolicyCondition,
     PolicyRule,
 )
@@ -28,7 +35,17 @@ from watchkeeper.specs.cursor import Cursor, DocumentContext
 from watchkeeper.specs.fields import NAME_PATTERN, read_name
 from watchkeeper.specs.problems import Problem, SpecError
 
-POLICY_FIELDS = ("apiVersion", "kind", "name", "description", "services", "slos", "rules")
+POLICY_FIELDS = (
+    "apiVersion",
+    "kind",
+    "name",
+    "description",
+    "services",
+    "slos",
+    "rules",
+    "incidents",
+)
+INCIDENT_FIELDS = ("severities", "decision", "exempt")
 RULE_FIELDS = ("name", "description", "when", "action", "exempt")
 CONDITION_KINDS = tuple(kind.value for kind in ConditionKind)
 WHEN_FIELDS = (*CONDITION_KINDS, "within")
@@ -43,6 +60,7 @@ def read_policy(doc: Cursor) -> ErrorBudgetPolicy | None:
     description = doc.read("description", Cursor.text) or ""
     services = doc.read("services", _read_names) or []
     slos = doc.read("slos", _read_slo_keys) or []
+    incidents = doc.read("incidents", _read_incidents)
     rules_at = doc.require("rules", " (a list of rules)")
     items = rules_at.items() if rules_at is not None else None
     if items == []:
@@ -67,6 +85,28 @@ def read_policy(doc: Cursor) -> ErrorBudgetPolicy | None:
         services=tuple(services),
         slos=tuple(slos),
         description=description,
+        incidents=incidents or DEFAULT_INCIDENT_RULE,
+    )
+
+
+def _read_incidents(cursor: Cursor) -> IncidentRule | None:
+    """The ``incidents`` block: which open incidents hold deploys, and how."""
+    mark = cursor.mark()
+    if not cursor.fields(INCIDENT_FIELDS):
+        return None
+    severities = cursor.read("severities", Cursor.string_list)
+    if severities == []:
+        cursor.error_at(
+            "severities", "must list at least one severity (write decision: ignore instead)"
+        )
+    decision = cursor.read("decision", lambda c: c.choice(IncidentDecision))
+    exempt = cursor.read("exempt", Cursor.string_list) or []
+    if not cursor.clean_since(mark):
+        return None
+    return IncidentRule(
+        severities=tuple(severities) if severities else DEFAULT_INCIDENT_RULE.severities,
+        decision=decision or DEFAULT_INCIDENT_RULE.decision,
+        exempt_change_types=tuple(exempt),
     )
 
 
@@ -167,6 +207,15 @@ def policy_to_dict(policy: ErrorBudgetPolicy) -> dict[str, Any]:
     if policy.slos:
         result["slos"] = list(policy.slos)
     result["rules"] = [_rule_to_dict(rule) for rule in policy.rules]
+    if policy.incidents != DEFAULT_INCIDENT_RULE:
+        # Only when it differs, so policies stored before incidents existed read back equal.
+        incidents: dict[str, Any] = {
+            "severities": list(policy.incidents.severities),
+            "decision": policy.incidents.decision.value,
+        }
+        if policy.incidents.exempt_change_types:
+            incidents["exempt"] = list(policy.incidents.exempt_change_types)
+        result["incidents"] = incidents
     return result
 
 
