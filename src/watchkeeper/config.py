@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         description="Largest request body of any other endpoint (SLO specs included), in bytes.",
     )
     log_level: str = "INFO"
+    # incidents
+    incident_metrics_window_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="Trailing window (days) of the incident MTTA/MTTR gauges on /metrics.",
+    )
     # Kept in Settings (not read elsewhere) so tests can point at PostgreSQL.
     test_database_url: str | None = None
     require_integration: bool = False

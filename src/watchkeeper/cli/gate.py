@@ -78,8 +78,7 @@ def _print(document: GateRead) -> None:
             status_table(document.slos, width=console.width, title=f"SLOs of {document.service}")
         )
     for incident in document.incidents:
-        _say(
-            f"open incident #{incident.id} {incident.severity} ({incident.status}): {incident.title}"
-        )
+        what = f"#{incident.id} {incident.severity} ({incident.status})"
+        _say(f"open incident {what}: {incident.title}")
     for unevaluated in document.not_evaluated:
         _say(f"{unevaluated.slo}: not evaluated: {unevaluated.reason} (counts as no data)")

@@ -62,7 +62,8 @@ def _when(moment: datetime | None) -> str:
 def _seconds(value: float | None) -> str:
     if value is None:
         return "-"
-    return format_duration(timedelta(seconds=round(value)))
+    whole = round(value)
+    return format_duration(timedelta(seconds=whole)) if whole > 0 else "0s"
 
 
 def _list_table(incidents: list[IncidentRead]) -> None:

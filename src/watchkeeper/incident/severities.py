@@ -104,8 +104,8 @@ def parse_severities(text: str, filename: str) -> list[Severity]:
             response = item.read("response", Cursor.duration)
             resolution = item.read("resolution", Cursor.duration)
             for field, value in (("response", response), ("resolution", resolution)):
-                if value is not None and value <= timedelta():
-                    item.error_at(field, "must be longer than zero")
+                if value is not None and value < timedelta(seconds=1):
+                    item.error_at(field, "must be at least 1s")
             if name is None:
                 continue
             if name.lower() in seen:

@@ -103,5 +103,52 @@ class SLOCollector(Collector):
         yield from (objective, sli, budget, window_sli, burn, firing, failing)
 
 
+@dataclass(frozen=True)
+class IncidentSample:
+    """Incident figures for /metrics, by (service, severity); service "" when none."""
+
+    window_seconds: float
+    open: dict[tuple[str, str], int]
+    mtta: dict[tuple[str, str], float]
+    mttr: dict[tuple[str, str], float]
+
+
+class IncidentCollector(Collector):
+    """Exports open incidents and MTTA/MTTR over a trailing window, read at scrape time."""
+
+    def __init__(self, source: Callable[[], IncidentSample]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """Gauges of open incidents, MTTA and MTTR per service and severity."""
+        sample = self._source()
+        labels = ["service", "severity"]
+        window = GaugeMetricFamily(
+            "watchkeeper_incident_metrics_window_seconds",
+            "The trailing window MTTA and MTTR are computed over.",
+            value=sample.window_seconds,
+        )
+        open_incidents = GaugeMetricFamily(
+            "watchkeeper_incidents_open", "Incidents not yet resolved.", labels=labels
+        )
+        mtta = GaugeMetricFamily(
+            "watchkeeper_incident_mtta_seconds",
+            "Mean time from declaration to acknowledgement of incidents started in the window.",
+            labels=labels,
+        )
+        mttr = GaugeMetricFamily(
+            "watchkeeper_incident_mttr_seconds",
+            "Mean time from impact start to resolution of incidents started in the window.",
+            labels=labels,
+        )
+        for key in sorted({*sample.open, *sample.mtta, *sample.mttr}):
+            open_incidents.add_metric(list(key), float(sample.open.get(key, 0)))
+        for key, seconds in sorted(sample.mtta.items()):
+            mtta.add_metric(list(key), seconds)
+        for key, seconds in sorted(sample.mttr.items()):
+            mttr.add_metric(list(key), seconds)
+        yield from (window, open_incidents, mtta, mttr)
+
+
 def _value(value: float | None) -> float:
     return math.nan if value is None else value

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from watchkeeper.db import session_scope
+from watchkeeper.db import session_scope, utcnow
+from watchkeeper.incident import figures as incident_figures
 from watchkeeper.migrate import is_current
 from watchkeeper.slo import service as slo_service
-from watchkeeper.telemetry.metrics import SLOSample
+from watchkeeper.telemetry.metrics import IncidentSample, SLOSample
 
 router = APIRouter(tags=["operations"])
 
@@ -71,15 +74,24 @@ def slo_samples(request: Request) -> list[SLOSample]:
     return samples
 
 
+def incident_sample(request: Request) -> IncidentSample:
+    """Open incidents and MTTA/MTTR over the configured trailing window, for /metrics."""
+    window = timedelta(days=request.app.state.settings.incident_metrics_window_days)
+    with session_scope(request.app.state.session_factory) as session:
+        gauges = incident_figures.gauges(session, window=window, now=utcnow())
+    return IncidentSample(window.total_seconds(), gauges.open, gauges.mtta, gauges.mttr)
+
+
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    """Prometheus exposition: Watchkeeper's request/ingest metrics and each SLO's figures."""
+    """Prometheus exposition: request/ingest metrics, each SLO's figures, incident figures."""
     from prometheus_client import CollectorRegistry
 
-    from watchkeeper.telemetry.metrics import SLOCollector
+    from watchkeeper.telemetry.metrics import IncidentCollector, SLOCollector
 
     app_metrics = request.app.state.metrics
     slo_registry = CollectorRegistry(auto_describe=False)
     slo_registry.register(SLOCollector(lambda: slo_samples(request)))
+    slo_registry.register(IncidentCollector(lambda: incident_sample(request)))
     body = generate_latest(app_metrics.registry) + generate_latest(slo_registry)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,161 @@
+"""The incident API: declare and run an incident over HTTP; metrics on the API and /metrics."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session, sessionmaker
+
+from watchkeeper.db import utcnow
+from watchkeeper.incident import service
+
+BASE = "/api/v1/incidents"
+
+
+def test_declare_and_run_an_incident(client: TestClient, admin_headers: dict[str, str]) -> None:
+    created = client.post(
+        BASE,
+        json={
+            "title": "Checkout 500s",
+            "severity": "SEV2",
+            "service": "checkout",
+            "commander": "bob",
+        },
+        headers=admin_headers,
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    incident_id = body["id"]
+    assert (body["status"], body["severity"]) == ("investigating", "SEV2")
+    assert body["roles"][0]["role"] == "commander"
+    assert body["declared_by"].startswith("token:admin-")
+    url = f"{BASE}/{incident_id}"
+    assert client.post(f"{url}/ack", headers=admin_headers).json()["acknowledged_at"]
+    status = client.post(f"{url}/status", json={"status": "identified"}, headers=admin_headers)
+    assert status.json()["status"] == "identified"
+    severity = client.post(f"{url}/severity", json={"severity": "sev1"}, headers=admin_headers)
+    assert severity.json()["severity"] == "SEV1"
+    role = client.post(
+        f"{url}/roles", json={"role": "scribe", "user": "carol"}, headers=admin_headers
+    )
+    assert {(r["role"], r["user"]) for r in role.json()["roles"]} == {
+        ("commander", "bob"),
+        ("scribe", "carol"),
+    }
+    note = client.post(f"{url}/notes", json={"text": "rolled back"}, headers=admin_headers)
+    assert (note.status_code, note.json()["kind"]) == (201, "note")
+    links = client.post(f"{url}/links", json={"alert_group_ids": [4]}, headers=admin_headers)
+    assert links.json()["alert_group_ids"] == [4]
+    resolved = client.post(f"{url}/resolve", json={"note": "fixed"}, headers=admin_headers)
+    assert resolved.json()["status"] == "resolved"
+    shown = client.get(url, headers=admin_headers).json()
+    assert [e["kind"] for e in shown["timeline"]] == [
+        "declared",
+        "role",
+        "acknowledged",
+        "status",
+        "severity",
+        "role",
+        "note",
+        "alert",
+        "resolved",
+    ]
+    listed = client.get(BASE, params={"status": "resolved"}, headers=admin_headers).json()
+    assert [i["id"] for i in listed] == [incident_id]
+    again = client.post(f"{url}/status", json={"status": "monitoring"}, headers=admin_headers)
+    assert again.status_code == 409
+    assert again.json()["error"] == "InvalidTransition"
+    reopened = client.post(f"{url}/reopen", json={}, headers=admin_headers)
+    assert reopened.json()["status"] == "investigating"
+
+
+def test_errors(
+    client: TestClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    bad = client.post(BASE, json={"title": "t", "severity": "SEV9"}, headers=admin_headers)
+    assert bad.status_code == 422
+    assert bad.json()["error"] == "UnknownSeverity" and "did you mean" in bad.json()["detail"]
+    missing = client.post(BASE, json={"severity": "SEV1"}, headers=admin_headers)
+    assert (missing.status_code, missing.json()["error"]) == (422, "InvalidInput")
+    assert "title" in missing.json()["detail"]
+    assert client.get(f"{BASE}/424242", headers=admin_headers).status_code == 404
+    # Viewers read but do not change; no token is refused before the body is read.
+    assert client.get(BASE, headers=viewer_headers).status_code == 200
+    assert (
+        client.post(
+            BASE, json={"title": "t", "severity": "SEV1"}, headers=viewer_headers
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(BASE, content=b"{", headers={"content-type": "application/json"}).status_code
+        == 401
+    )
+    role = client.post(BASE, json={"title": "t", "severity": "SEV1"}, headers=admin_headers).json()
+    wrong = client.post(
+        f"{BASE}/{role['id']}/roles", json={"role": "boss", "user": "x"}, headers=admin_headers
+    )
+    assert wrong.status_code == 422 and "role" in wrong.json()["detail"]
+    period = client.get(f"{BASE}/metrics", params={"since": "soon"}, headers=viewer_headers)
+    assert period.status_code == 422 and "since" in period.json()["detail"]
+
+
+def test_severities_and_metrics(
+    client: TestClient, viewer_headers: dict[str, str], session_factory: sessionmaker[Session]
+) -> None:
+    now = utcnow()
+    with session_factory() as session:
+        first = service.declare(
+            session,
+            title="a",
+            severity="SEV1",
+            actor="a",
+            now=now - timedelta(hours=3),
+            service="api",
+        )
+        service.acknowledge(
+            session,
+            incident_id=first.id,
+            actor="a",
+            now=now - timedelta(hours=3) + timedelta(minutes=4),
+        )
+        service.resolve(session, incident_id=first.id, actor="a", now=now - timedelta(hours=1))
+        service.declare(
+            session,
+            title="b",
+            severity="SEV2",
+            actor="a",
+            now=now - timedelta(minutes=5),
+            service="api",
+        )
+        session.commit()
+    severities = client.get(f"{BASE}/severities", headers=viewer_headers).json()
+    assert severities[0] == {
+        "name": "SEV1",
+        "rank": 1,
+        "description": severities[0]["description"],
+        "response_target": "5m",
+        "response_target_seconds": 300.0,
+        "resolution_target": "4h",
+        "resolution_target_seconds": 14400.0,
+    }
+    report = client.get(f"{BASE}/metrics", params={"since": "1d"}, headers=viewer_headers).json()
+    assert report["overall"]["count"] == 2 and report["open_now"] == 1
+    assert report["overall"]["mtta_seconds"] == 240.0
+    assert report["overall"]["mttr_seconds"] == 7200.0
+    assert [g["severity"] for g in report["by_severity"]] == ["SEV1", "SEV2"]
+    text = client.get("/metrics").text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    api_sev2 = (("service", "api"), ("severity", "SEV2"))
+    api_sev1 = (("service", "api"), ("severity", "SEV1"))
+    assert samples[("watchkeeper_incidents_open", api_sev2)] == 1.0
+    assert samples[("watchkeeper_incidents_open", api_sev1)] == 0.0
+    assert samples[("watchkeeper_incident_mtta_seconds", api_sev1)] == 240.0
+    assert samples[("watchkeeper_incident_mttr_seconds", api_sev1)] == 7200.0
+    assert samples[("watchkeeper_incident_metrics_window_seconds", ())] == 30 * 86400.0
