@@ -254,7 +254,7 @@ def test_metrics_over_a_period(session: Session) -> None:
     service.declare(
         session, title="old", severity="SEV1", actor="a", now=NOW - 40 * 24 * H, service="api"
     )
-    report = figures.metrics(session, since=NOW - H, until=NOW + 11 * H, now=NOW + 12 * H)
+    report = service.metrics(session, since=NOW - H, until=NOW + 11 * H, now=NOW + 12 * H)
     assert report.overall.count == 2  # the old one started before the period
     assert report.open_now == 2  # but it is still open
     assert report.overall.mtta == (3 * M + 7 * M) / 2

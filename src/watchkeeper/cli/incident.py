@@ -417,7 +417,7 @@ def metrics(
     now = utcnow()
     with cli_state(ctx).session() as session:
         start, end = figures.period(since=since, until=until, now=now)
-        report = metrics_read(figures.metrics(session, since=start, until=end, now=now))
+        report = metrics_read(service.metrics(session, since=start, until=end, now=now))
     if json_output:
         print_json(report.model_dump(mode="json"))
         return

@@ -110,7 +110,7 @@ def incident_metrics(
     """MTTA, MTTR, MTBF and target breaches of incidents that started in [since, until)."""
     now = utcnow()
     start, end = figures.period(since=since, until=until, now=now)
-    return metrics_read(figures.metrics(session, since=start, until=end, now=now))
+    return metrics_read(service.metrics(session, since=start, until=end, now=now))
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)

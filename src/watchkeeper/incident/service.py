@@ -22,13 +22,13 @@ from watchkeeper.core.incident import (
     transition_problem,
 )
 from watchkeeper.errors import InvalidInput
-from watchkeeper.incident import repository
+from watchkeeper.incident import figures, repository
 from watchkeeper.incident.exceptions import (
     IncidentNotFound,
     InvalidTransition,
     UnknownSeverity,
 )
-from watchkeeper.incident.figures import incident_budgets
+from watchkeeper.incident.figures import MetricsReport, incident_budgets
 from watchkeeper.incident.models import (
     AlertGroupLink,
     IncidentRecord,
@@ -554,3 +554,8 @@ def show(session: Session, *, incident_id: int, now: datetime) -> IncidentDetail
         slo_keys=keys,
         budgets=incident_budgets(session, incident=incident, slo_keys=keys, now=now),
     )
+
+
+def metrics(session: Session, *, since: datetime, until: datetime, now: datetime) -> MetricsReport:
+    """MTTA, MTTR, MTBF and target breaches per service and severity over ``[since, until)``."""
+    return figures.metrics(session, since=since, until=until, now=now)
