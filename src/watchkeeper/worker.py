@@ -155,18 +155,21 @@ class Worker:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Evaluate every ``evaluation_interval_seconds`` and deliver in a second thread."""
+        if stop.is_set():
+            return
         delivery = threading.Thread(
             target=self.deliver_forever, args=(stop,), name="watchkeeper-outbox", daemon=True
         )
         delivery.start()
         interval = self.settings.evaluation_interval_seconds
         try:
-            while not stop.is_set():
+            while True:
                 try:
                     self.run_once()
                 except Exception:  # a failing tick must not kill the worker; the next retries
                     log.exception("evaluation tick failed")
-                stop.wait(interval)
+                if stop.wait(interval):
+                    break
         finally:
             self._wake.set()
             delivery.join(timeout=30)

@@ -13,11 +13,11 @@ def backoff_ceiling(attempt: int, *, base: timedelta, cap: timedelta) -> timedel
     """The largest delay after failed attempt ``attempt`` (1-based): min(cap, base·2^(n-1))."""
     if attempt < 1:
         raise ValueError("attempt counts from 1")
-    # Compare exponents rather than computing 2**attempt for huge attempt numbers.
     if base <= timedelta(0):
         return timedelta(0)
     doublings = attempt - 1
-    if doublings >= 64 or base * (2**doublings) >= cap:
+    # Compared in float seconds first: base·2^n as a timedelta overflows for large n.
+    if doublings >= 64 or base.total_seconds() * 2.0**doublings >= cap.total_seconds():
         return cap
     return base * (2**doublings)
 

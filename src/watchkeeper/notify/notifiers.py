@@ -253,4 +253,3 @@ def unconfigured_reason(kind: str) -> str:
     if hint is not None:
         return f"the {kind} notifier is not configured: {hint}"
     return f"no notifier for channel {kind!r}"
-

@@ -84,9 +84,7 @@ def claim(
             Notification.status == status,
             Notification.attempts == attempts,
         )
-        .values(
-            status=NotificationStatus.SENDING, attempts=attempts + 1, lease_until=lease_until
-        )
+        .values(status=NotificationStatus.SENDING, attempts=attempts + 1, lease_until=lease_until)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
