@@ -127,7 +127,7 @@ def test_list_filters_and_orders_newest_first(session: Session) -> None:
     only = service.list_notifications(session, alert_group_id=0)
     assert [row.idempotency_key for row in only] == ["k0"]
     assert service.list_notifications(session, status="failed") == []
-    with pytest.raises(InvalidNotification, match="status: 'faild'.*did you mean 'failed'"):
+    with pytest.raises(InvalidNotification, match=r"status: 'faild'.*did you mean 'failed'"):
         service.list_notifications(session, status="faild")
 
 

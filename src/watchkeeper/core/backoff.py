@@ -19,7 +19,7 @@ def backoff_ceiling(attempt: int, *, base: timedelta, cap: timedelta) -> timedel
     # Compared in float seconds first: base·2^n as a timedelta overflows for large n.
     if doublings >= 64 or base.total_seconds() * 2.0**doublings >= cap.total_seconds():
         return cap
-    return base * (2**doublings)
+    return base * int(2**doublings)
 
 
 def full_jitter(attempt: int, *, base: timedelta, cap: timedelta, draw: float) -> timedelta:

@@ -18,7 +18,7 @@ class NotRetryable(Conflict):
 
 
 class DeliveryError(Exception):
-    """A notifier could not hand a message over; ``retryable`` says whether trying again may help."""
+    """A notifier could not hand a message over; ``retryable``: trying again may help."""
 
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import smtplib
-import socket
 import ssl
 import sys
 import time
@@ -194,7 +193,7 @@ class EmailNotifier:
                 f"the SMTP server answered {exc.smtp_code}: {exc.smtp_error!r}",
                 retryable=exc.smtp_code < 500,
             ) from None
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(
                 f"cannot send through {config.host}:{config.port}: {type(exc).__name__}: {exc}",
                 retryable=True,
