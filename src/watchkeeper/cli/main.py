@@ -9,6 +9,7 @@ import typer
 from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
+from watchkeeper.cli import notify as notify_cli
 from watchkeeper.cli import slo as slo_cli
 from watchkeeper.cli.context import CLIState
 from watchkeeper.cli.output import error_console
@@ -38,6 +39,7 @@ app.add_typer(slo_cli.app, name="slo")
 app.add_typer(events_cli.app, name="events", help="Send SLI events to the built-in store.")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
+app.add_typer(notify_cli.app, name="notify")
 
 
 def main() -> None:
