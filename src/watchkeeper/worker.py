@@ -157,8 +157,13 @@ class Worker:
         """Evaluate every ``evaluation_interval_seconds`` and deliver in a second thread."""
         if stop.is_set():
             return
+        # Its own stop event: the loop ends whenever this one does (stop set, Ctrl-C, ...).
+        delivery_stop = threading.Event()
         delivery = threading.Thread(
-            target=self.deliver_forever, args=(stop,), name="watchkeeper-outbox", daemon=True
+            target=self.deliver_forever,
+            args=(delivery_stop,),
+            name="watchkeeper-outbox",
+            daemon=True,
         )
         delivery.start()
         interval = self.settings.evaluation_interval_seconds
@@ -171,6 +176,7 @@ class Worker:
                 if stop.wait(interval):
                     break
         finally:
+            delivery_stop.set()
             self._wake.set()
             delivery.join(timeout=30)
 
