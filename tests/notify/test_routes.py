@@ -79,3 +79,14 @@ def test_retry_needs_write_and_a_failed_row(
     conflict = client.post(f"/api/v1/notifications/{pending}/retry", headers=admin_headers)
     assert conflict.status_code == 409
     assert conflict.json()["error"] == "NotRetryable"
+
+
+def test_metrics_count_notifications_by_channel_and_status(
+    client: TestClient, session: Session
+) -> None:
+    _add(session, "a", 1)
+    _add(session, "b", 1, "failed")
+    _add(session, "c", 2, "failed")
+    body = client.get("/metrics").text
+    assert 'watchkeeper_notifications{channel="slack",status="failed"} 2.0' in body
+    assert 'watchkeeper_notifications{channel="slack",status="pending"} 1.0' in body

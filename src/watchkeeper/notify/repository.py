@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.notify.models import Notification, NotificationStatus
@@ -123,3 +123,11 @@ def cancel_pending(session: Session, *, alert_group_id: int, kinds: Collection[s
     )
     session.expire_all()
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """Rows per (channel, status)."""
+    query = select(Notification.channel, Notification.status, func.count()).group_by(
+        Notification.channel, Notification.status
+    )
+    return {(channel, status): int(n) for channel, status, n in session.execute(query)}

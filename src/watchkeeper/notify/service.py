@@ -143,3 +143,8 @@ def retry(session: Session, *, notification_id: int, now: datetime) -> Notificat
     session.flush()
     wakeup.after_commit(session)
     return record
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many notifications each channel has in each status (for /metrics)."""
+    return repository.counts(session)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from watchkeeper.db import session_scope
 from watchkeeper.migrate import is_current
+from watchkeeper.notify import service as notify_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.telemetry.metrics import SLOSample
 
@@ -71,15 +72,22 @@ def slo_samples(request: Request) -> list[SLOSample]:
     return samples
 
 
+def notification_counts(request: Request) -> dict[tuple[str, str], int]:
+    """The outbox's rows per channel and status, for the /metrics collector."""
+    with session_scope(request.app.state.session_factory) as session:
+        return notify_service.counts(session)
+
+
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     """Prometheus exposition: Watchkeeper's request/ingest metrics and each SLO's figures."""
     from prometheus_client import CollectorRegistry
 
-    from watchkeeper.telemetry.metrics import SLOCollector
+    from watchkeeper.telemetry.metrics import NotificationCollector, SLOCollector
 
     app_metrics = request.app.state.metrics
     slo_registry = CollectorRegistry(auto_describe=False)
     slo_registry.register(SLOCollector(lambda: slo_samples(request)))
+    slo_registry.register(NotificationCollector(lambda: notification_counts(request)))
     body = generate_latest(app_metrics.registry) + generate_latest(slo_registry)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
