@@ -296,3 +296,21 @@ def test_registry_holds_only_configured_notifiers(settings: Settings) -> None:
     assert set(notifiers(settings)) == {"console", "slack"}
     full = _settings(settings, webhook_secret=SecretStr("x"), smtp_host="127.0.0.1")
     assert set(notifiers(full)) == {"console", "slack", "webhook", "email"}
+
+
+def test_a_row_whose_sender_died_on_the_last_attempt_fails(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    row_id = add(session)
+    row = reread(session, row_id)
+    row.status, row.attempts, row.lease_until = "sending", 3, AT
+    row.last_error = "timed out"
+    session.commit()
+    console = RecordingNotifier("console")
+    assert deliver(session_factory, {"console": console}, max_attempts=3).outcomes == []
+    assert console.sent == []
+    failed = reread(session, row_id)
+    assert failed.status == "failed"
+    assert failed.last_error == (
+        "the sender stopped during attempt 3 of 3 (lease expired); last error: timed out"
+    )

@@ -130,3 +130,13 @@ def test_email_has_subject_text_and_html() -> None:
     assert "Burn rate" in plain.get_content()
     assert "https://runbooks.example/checkout" in html.get_content()
     assert "<th align='left'>Budget left</th>" in html.get_content()
+
+
+def test_slack_text_is_escaped() -> None:
+    message = Message(
+        "notice", "p99 > 2s & rising", "latency <b>high</b>", fields=(("a<b", "x&y"),)
+    )
+    payload = slack_payload(message)
+    assert payload["text"] == "p99 &gt; 2s &amp; rising\nlatency &lt;b&gt;high&lt;/b&gt;"
+    assert payload["blocks"][0]["text"]["text"] == "p99 > 2s & rising"  # plain_text: as is
+    assert payload["blocks"][2]["fields"][0]["text"] == "*a&lt;b*\nx&amp;y"

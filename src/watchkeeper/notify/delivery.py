@@ -81,7 +81,7 @@ def deliver_due(
 ) -> DeliveryReport:
     """Send every due notification (up to ``limit``) once and record each outcome."""
     draw = rng if rng is not None else random.Random()
-    claimed = _claim(session_factory, now=now, limit=limit, lease=lease)
+    claimed = _claim(session_factory, now=now, limit=limit, lease=lease, max_attempts=max_attempts)
     report = DeliveryReport()
     for delivery in claimed:
         error, retryable = _send(delivery, notifiers)
@@ -132,12 +132,32 @@ def deliver_due(
 
 
 def _claim(
-    session_factory: sessionmaker[Session], *, now: datetime, limit: int, lease: timedelta
+    session_factory: sessionmaker[Session],
+    *,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    max_attempts: int,
 ) -> list[Delivery]:
     """Claim due rows in one short transaction, committed before anything is sent."""
     deliveries: list[Delivery] = []
     with session_scope(session_factory) as session:
         for row in repository.due(session, now=now, limit=limit):
+            if row.status == NotificationStatus.SENDING and row.attempts >= max_attempts:
+                # Its sender died during the last allowed attempt (perhaps the message itself
+                # kills senders): failed, rather than sent again without end.
+                repository.record_outcome(
+                    session,
+                    notification_id=row.id,
+                    attempts=row.attempts,
+                    values={
+                        "status": NotificationStatus.FAILED,
+                        "lease_until": None,
+                        "last_error": f"the sender stopped during attempt {row.attempts} of "
+                        f"{max_attempts} (lease expired); last error: {row.last_error or 'none'}",
+                    },
+                )
+                continue
             taken = repository.claim(
                 session,
                 notification_id=row.id,

@@ -26,13 +26,20 @@ def console_text(message: Message) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _slack_escaped(text: str) -> str:
+    """Text for Slack mrkdwn: &, < and > escaped as Slack requires (links stay buttons)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def slack_payload(message: Message) -> dict[str, Any]:
     """A Slack incoming-webhook body: ``text`` as the fallback, plus Block Kit blocks."""
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": message.title[:150]}}
     ]
     if message.summary:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": message.summary}})
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escaped(message.summary)}}
+        )
     if message.fields:
         # Slack allows at most 10 fields per section.
         for start in range(0, len(message.fields), 10):
@@ -41,7 +48,11 @@ def slack_payload(message: Message) -> dict[str, Any]:
                 {
                     "type": "section",
                     "fields": [
-                        {"type": "mrkdwn", "text": f"*{label}*\n{value}"} for label, value in chunk
+                        {
+                            "type": "mrkdwn",
+                            "text": f"*{_slack_escaped(label)}*\n{_slack_escaped(value)}",
+                        }
+                        for label, value in chunk
                     ],
                 }
             )
@@ -60,7 +71,7 @@ def slack_payload(message: Message) -> dict[str, Any]:
             }
         )
     text = message.title if not message.summary else f"{message.title}\n{message.summary}"
-    return {"text": text, "blocks": blocks}
+    return {"text": _slack_escaped(text), "blocks": blocks}
 
 
 def webhook_payload(message: Message, *, event_id: str, created_at: datetime) -> dict[str, Any]:
