@@ -314,3 +314,27 @@ def test_a_row_whose_sender_died_on_the_last_attempt_fails(
     assert failed.last_error == (
         "the sender stopped during attempt 3 of 3 (lease expired); last error: timed out"
     )
+
+
+def test_worker_deliver_once_uses_the_settings_and_its_clock(
+    session: Session, session_factory: sessionmaker[Session], settings: Settings
+) -> None:
+    import io
+
+    from watchkeeper.worker import Worker
+
+    add(session)
+    stream = io.StringIO()
+    worker = Worker(
+        settings,
+        session_factory,
+        clock=lambda: AT,
+        notifiers=notifiers(settings, console_stream=stream),
+    )
+    report = worker.deliver_once()
+    assert report.delivered == 1
+    assert worker.last_delivery is report
+    assert page().title in stream.getvalue()
+    assert "Runbook: https://runbooks.example/checkout" in stream.getvalue()
+    default = Worker(settings, session_factory)
+    assert set(default.notifiers) == {"console", "slack"}

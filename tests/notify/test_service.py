@@ -146,3 +146,33 @@ def test_retry_moves_a_failed_row_back_to_pending(session: Session) -> None:
     assert (retried.status, retried.attempts, retried.next_attempt_at) == ("pending", 0, later)
     with pytest.raises(NotificationNotFound):
         service.retry(session, notification_id=row.id + 1000, now=AT)
+
+
+def test_a_key_taken_concurrently_returns_the_winners_row(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    winner = service.enqueue(
+        session, channel="console", address="a", message=page(), idempotency_key="k", now=AT
+    )
+    other = service.enqueue(
+        session, channel="console", address="a", message=page(), idempotency_key="o", now=AT
+    )
+    session.commit()
+    real_get = service.repository.get_by_key
+    calls: list[str] = []
+
+    def missed_once(db: Session, key: str) -> object:
+        calls.append(key)
+        # The first look misses, as if the winner committed just after it.
+        return None if len(calls) == 1 else real_get(db, key)
+
+    monkeypatch.setattr(service.repository, "get_by_key", missed_once)
+    again = service.enqueue(
+        session, channel="console", address="b", message=page(), idempotency_key="k", now=AT
+    )
+    assert again.id == winner.id
+    assert again.address == "a"
+    # The caller's transaction survives the clash: its earlier work is still there.
+    assert session.get(type(other), other.id) is other
+    session.commit()
+    assert len(service.list_notifications(session)) == 2
