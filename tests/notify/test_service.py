@@ -176,3 +176,24 @@ def test_a_key_taken_concurrently_returns_the_winners_row(
     assert session.get(type(other), other.id) is other
     session.commit()
     assert len(service.list_notifications(session)) == 2
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("slack:https://hooks.example/T0/B0/x", ("slack", "https://hooks.example/T0/B0/x")),
+        ("email:alice@example.com", ("email", "alice@example.com")),
+        ("console:ops", ("console", "ops")),
+    ],
+)
+def test_channel_specs(spec: str, expected: tuple[str, str]) -> None:
+    assert service.parse_channel_spec(spec) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("slack", "not CHANNEL:ADDRESS"), ("sms:123", "channel 'sms'"), ("email:bob", "bob")],
+)
+def test_bad_channel_specs(spec: str, message: str) -> None:
+    with pytest.raises(InvalidNotification, match=message):
+        service.parse_channel_spec(spec)

@@ -51,6 +51,17 @@ def validate_address(channel: str, address: str) -> None:
             )
 
 
+def parse_channel_spec(spec: str) -> tuple[str, str]:
+    """A target spec like ``slack:https://…`` or ``email:a@b`` as a checked (channel, address)."""
+    channel, separator, address = spec.partition(":")
+    if not separator:
+        raise InvalidNotification(
+            f"channel spec {spec[:100]!r} is not CHANNEL:ADDRESS (e.g. slack:https://hooks…)"
+        )
+    validate_address(channel, address)
+    return channel, address
+
+
 def enqueue(
     session: Session,
     *,
