@@ -92,6 +92,7 @@ def _routers() -> list[Any]:
     from watchkeeper.auth.routes import router as auth_router
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.incident.routes import router as incident_router
+    from watchkeeper.notify.routes import router as notify_router
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
@@ -104,5 +105,6 @@ def _routers() -> list[Any]:
         policy_router,
         incident_router,
         auth_router,
+        notify_router,
         web_router,
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -67,6 +67,38 @@ class Settings(BaseSettings):
         gt=0,
         description="Trailing window (days) of the incident MTTA/MTTR gauges on /metrics.",
     )
+    # Notifications (notify/): the outbox delivery loop and the notifiers' connections.
+    outbox_poll_seconds: float = Field(
+        default=0.5, gt=0, description="How often the worker looks for notifications to send."
+    )
+    notify_max_attempts: int = Field(
+        default=10, ge=1, description="Sends of one notification before it is marked failed."
+    )
+    notify_backoff_base_seconds: float = Field(
+        default=5.0, gt=0, description="First retry delay cap; doubles per attempt (full jitter)."
+    )
+    notify_backoff_cap_seconds: float = Field(
+        default=900.0, gt=0, description="Largest retry delay of a notification."
+    )
+    notify_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a claimed notification stays with its sender before another "
+        "worker may take it over (a sender that died mid-send).",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Timeout of each HTTP or SMTP call of a notifier."
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="HMAC-SHA256 key signing webhook notifications; unset: webhooks fail.",
+    )
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_from: str = "watchkeeper@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
     # Kept in Settings (not read elsewhere) so tests can point at PostgreSQL.
     test_database_url: str | None = None
     require_integration: bool = False

@@ -4,7 +4,16 @@ from watchkeeper.auth import models as auth_models
 from watchkeeper.db import Base
 from watchkeeper.events import models as events_models
 from watchkeeper.incident import models as incident_models
+from watchkeeper.notify import models as notify_models
 from watchkeeper.policy import models as policy_models
 from watchkeeper.slo import models as slo_models
 
-__all__ = ["Base", "auth_models", "events_models", "incident_models", "policy_models", "slo_models"]
+__all__ = [
+    "Base",
+    "auth_models",
+    "events_models",
+    "incident_models",
+    "notify_models",
+    "policy_models",
+    "slo_models",
+]

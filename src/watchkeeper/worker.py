@@ -1,15 +1,17 @@
-"""Background jobs: the SLO evaluation tick and event-store compaction.
+"""Background jobs: the SLO evaluation tick, event-store compaction and outbox delivery.
 
 Runs inside ``watchkeeper serve`` (embedded) or as ``watchkeeper worker``. On PostgreSQL the
 tick takes a transaction-level advisory lock so that with several workers only one evaluates
-at a time; the others skip that tick.
+at a time; the others skip that tick. Delivery runs in a thread of its own, every
+``outbox_poll_seconds`` and at once when this process commits a notification, so a slow or
+failing evaluation never delays a page; several workers share the outbox (rows are claimed).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -19,9 +21,14 @@ from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.events import service as events_service
+from watchkeeper.notify import wakeup
+from watchkeeper.notify.delivery import DeliveryReport, deliver_due
+from watchkeeper.notify.notifiers import Notifier
+from watchkeeper.notify.notifiers import notifiers as configured_notifiers
 from watchkeeper.slo.evaluator import Evaluator, TickReport
 
 log = logging.getLogger("watchkeeper.worker")
+outbox_log = logging.getLogger("watchkeeper.outbox")
 
 EVALUATION_LOCK_KEY = 0x57_4B_45_56  # "WKEV"
 COMPACTION_INTERVAL = timedelta(hours=1)
@@ -46,8 +53,12 @@ class Worker:
         session_factory: sessionmaker[Session],
         *,
         clock: Callable[[], datetime] = utcnow,
+        notifiers: Mapping[str, Notifier] | None = None,
     ) -> None:
         self.settings = settings
+        self._notifiers = notifiers
+        self._wake = threading.Event()
+        self.last_delivery: DeliveryReport | None = None
         self.session_factory = session_factory
         self.clock = clock
         self.evaluator = Evaluator(
@@ -116,15 +127,76 @@ class Worker:
             log.warning("SLO %s is evaluated again", key)
         self._failing = failing
 
+    @property
+    def notifiers(self) -> Mapping[str, Notifier]:
+        """The notifiers deliveries use (built from the settings on first use)."""
+        if self._notifiers is None:
+            self._notifiers = configured_notifiers(self.settings)
+        return self._notifiers
+
+    def deliver_once(self, now: datetime | None = None) -> DeliveryReport:
+        """One delivery pass over the due notifications of the outbox."""
+        settings = self.settings
+        report = deliver_due(
+            self.session_factory,
+            now=now or self.clock(),
+            notifiers=self.notifiers,
+            max_attempts=settings.notify_max_attempts,
+            lease=timedelta(seconds=settings.notify_lease_seconds),
+            backoff_base=timedelta(seconds=settings.notify_backoff_base_seconds),
+            backoff_cap=timedelta(seconds=settings.notify_backoff_cap_seconds),
+        )
+        self.last_delivery = report
+        return report
+
+    def wake(self) -> None:
+        """Run a delivery pass now instead of at the next poll."""
+        self._wake.set()
+
     def run_forever(self, stop: threading.Event) -> None:
-        """Tick every ``evaluation_interval_seconds`` until ``stop`` is set; errors are logged."""
+        """Evaluate every ``evaluation_interval_seconds`` and deliver in a second thread."""
+        if stop.is_set():
+            return
+        # Its own stop event: the loop ends whenever this one does (stop set, Ctrl-C, ...).
+        delivery_stop = threading.Event()
+        delivery = threading.Thread(
+            target=self.deliver_forever,
+            args=(delivery_stop,),
+            name="watchkeeper-outbox",
+            daemon=True,
+        )
+        delivery.start()
         interval = self.settings.evaluation_interval_seconds
-        while not stop.is_set():
-            try:
-                self.run_once()
-            except Exception:  # a failing tick must not kill the worker; the next one retries
-                log.exception("evaluation tick failed")
-            stop.wait(interval)
+        try:
+            while True:
+                try:
+                    self.run_once()
+                except Exception:  # a failing tick must not kill the worker; the next retries
+                    log.exception("evaluation tick failed")
+                if stop.wait(interval):
+                    break
+        finally:
+            delivery_stop.set()
+            self._wake.set()
+            delivery.join(timeout=30)
+
+    def deliver_forever(self, stop: threading.Event) -> None:
+        """Deliver every ``outbox_poll_seconds``, or at once when woken, until ``stop``."""
+        poll = self.settings.outbox_poll_seconds
+        wakeup.subscribe(self.wake)
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                try:
+                    report = self.deliver_once()
+                except Exception:  # e.g. the database is away: the next pass retries
+                    outbox_log.exception("delivery pass failed")
+                    report = None
+                if report is not None and report.outcomes:
+                    continue  # there may be more due rows than one pass takes
+                self._wake.wait(poll)
+        finally:
+            wakeup.unsubscribe(self.wake)
 
 
 def _rate(value: float | None) -> str:

@@ -10,6 +10,7 @@ from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import incident as incident_cli
+from watchkeeper.cli import notify as notify_cli
 from watchkeeper.cli import slo as slo_cli
 from watchkeeper.cli.context import CLIState
 from watchkeeper.cli.output import error_console
@@ -40,6 +41,7 @@ app.add_typer(events_cli.app, name="events", help="Send SLI events to the built-
 app.add_typer(incident_cli.app, name="incident")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
+app.add_typer(notify_cli.app, name="notify")
 
 
 def main() -> None:

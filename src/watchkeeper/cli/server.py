@@ -97,7 +97,7 @@ def serve(ctx: typer.Context, host: HostOption = None, port: PortOption = None) 
 
 @guarded
 def worker(ctx: typer.Context) -> None:
-    """Run background jobs only (SLO evaluation, compaction) until interrupted.
+    """Run background jobs only (SLO evaluation, compaction, notifications) until interrupted.
 
     Refuses to start unless the schema is current: run `watchkeeper db upgrade` first.
     """
@@ -107,7 +107,8 @@ def worker(ctx: typer.Context) -> None:
     factory = state.session_factory()
     stop = threading.Event()
     console.print(
-        f"worker evaluating every {settings.evaluation_interval_seconds:g}s; Ctrl-C stops"
+        f"worker evaluating every {settings.evaluation_interval_seconds:g}s, delivering "
+        f"notifications every {settings.outbox_poll_seconds:g}s; Ctrl-C stops"
     )
     try:
         Worker(settings, factory).run_forever(stop)

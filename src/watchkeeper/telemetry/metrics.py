@@ -152,3 +152,21 @@ class IncidentCollector(Collector):
 
 def _value(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+class NotificationCollector(Collector):
+    """Exports the outbox's rows per channel and status, read through ``source`` at scrape time."""
+
+    def __init__(self, source: Callable[[], dict[tuple[str, str], int]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """One gauge: notifications by channel and status (delivered, failed, pending, ...)."""
+        gauge = GaugeMetricFamily(
+            "watchkeeper_notifications",
+            "Notifications in the outbox by channel and status.",
+            labels=["channel", "status"],
+        )
+        for (channel, status), count in sorted(self._source().items()):
+            gauge.add_metric([channel, status], count)
+        yield gauge

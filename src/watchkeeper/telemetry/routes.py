@@ -12,6 +12,7 @@ from sqlalchemy import text
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.incident import figures as incident_figures
 from watchkeeper.migrate import is_current
+from watchkeeper.notify import service as notify_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.telemetry.metrics import IncidentSample, SLOSample
 
@@ -82,16 +83,27 @@ def incident_sample(request: Request) -> IncidentSample:
     return IncidentSample(window.total_seconds(), gauges.open, gauges.mtta, gauges.mttr)
 
 
+def notification_counts(request: Request) -> dict[tuple[str, str], int]:
+    """The outbox's rows per channel and status, for the /metrics collector."""
+    with session_scope(request.app.state.session_factory) as session:
+        return notify_service.counts(session)
+
+
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
     """Prometheus exposition: request/ingest metrics, each SLO's figures, incident figures."""
     from prometheus_client import CollectorRegistry
 
-    from watchkeeper.telemetry.metrics import IncidentCollector, SLOCollector
+    from watchkeeper.telemetry.metrics import (
+        IncidentCollector,
+        NotificationCollector,
+        SLOCollector,
+    )
 
     app_metrics = request.app.state.metrics
     slo_registry = CollectorRegistry(auto_describe=False)
     slo_registry.register(SLOCollector(lambda: slo_samples(request)))
     slo_registry.register(IncidentCollector(lambda: incident_sample(request)))
+    slo_registry.register(NotificationCollector(lambda: notification_counts(request)))
     body = generate_latest(app_metrics.registry) + generate_latest(slo_registry)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)

@@ -3,7 +3,7 @@
 Alert groups are linked by id without a foreign key until the alerting tables are merged.
 
 Revision ID: 0010_incidents
-Revises: 0006_status_error
+Revises: 0008_notify_outbox
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import watchkeeper.db
 
 revision: str = "0010_incidents"
-down_revision: str | None = "0006_status_error"
+down_revision: str | None = "0008_notify_outbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

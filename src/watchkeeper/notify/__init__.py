@@ -1,0 +1,1 @@
+"""Notifications: messages, the notifiers that send them and the durable outbox."""

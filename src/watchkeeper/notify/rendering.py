@@ -1,0 +1,121 @@
+"""One rendering of a :class:`Message` per channel: console text, Slack, webhook, email."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any
+
+from watchkeeper.notify.message import Message
+
+# The generic webhook's payload schema; bump on an incompatible change (docs/notifications.md).
+WEBHOOK_SCHEMA = "watchkeeper.notification/v1"
+
+
+def console_text(message: Message) -> str:
+    """The whole message as plain text: title, summary, every field and every link."""
+    lines = [f"== {message.title} ==", f"kind: {message.kind}   urgency: {message.urgency}"]
+    if message.summary:
+        lines += ["", *message.summary.splitlines()]
+    if message.fields:
+        width = max(len(label) for label, _ in message.fields)
+        lines += ["", *(f"{label.ljust(width)} : {value}" for label, value in message.fields)]
+    if message.links:
+        lines += ["", *(f"{label}: {url}" for label, url in message.links)]
+    return "\n".join(lines) + "\n"
+
+
+def _slack_escaped(text: str) -> str:
+    """Text for Slack mrkdwn: &, < and > escaped as Slack requires (links stay buttons)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(message: Message) -> dict[str, Any]:
+    """A Slack incoming-webhook body: ``text`` as the fallback, plus Block Kit blocks."""
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": message.title[:150]}}
+    ]
+    if message.summary:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": _slack_escaped(message.summary)}}
+        )
+    if message.fields:
+        # Slack allows at most 10 fields per section.
+        for start in range(0, len(message.fields), 10):
+            chunk = message.fields[start : start + 10]
+            blocks.append(
+                {
+                    "type": "section",
+                    "fields": [
+                        {
+                            "type": "mrkdwn",
+                            "text": f"*{_slack_escaped(label)}*\n{_slack_escaped(value)}",
+                        }
+                        for label, value in chunk
+                    ],
+                }
+            )
+    if message.links:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "text": {"type": "plain_text", "text": label[:75]},
+                        "url": url,
+                    }
+                    for label, url in message.links[:25]
+                ],
+            }
+        )
+    text = message.title if not message.summary else f"{message.title}\n{message.summary}"
+    return {"text": _slack_escaped(text), "blocks": blocks}
+
+
+def webhook_payload(message: Message, *, event_id: str, created_at: datetime) -> dict[str, Any]:
+    """The generic webhook body (schema ``watchkeeper.notification/v1``)."""
+    return {
+        "schema": WEBHOOK_SCHEMA,
+        "event_id": event_id,
+        "kind": message.kind,
+        "title": message.title,
+        "summary": message.summary,
+        "urgency": message.urgency,
+        "fields": [{"label": label, "value": value} for label, value in message.fields],
+        "links": [{"label": label, "url": url} for label, url in message.links],
+        "alert_group_id": message.alert_group_id,
+        "incident_id": message.incident_id,
+        "created_at": created_at.isoformat(),
+    }
+
+
+def email_message(message: Message, *, sender: str, recipient: str) -> EmailMessage:
+    """An email: subject = title, a text/plain body and a simple HTML alternative."""
+    email = EmailMessage()
+    email["Subject"] = " ".join(message.title.splitlines())
+    email["From"] = sender
+    email["To"] = recipient
+    email.set_content(console_text(message))
+    email.add_alternative(_html(message), subtype="html")
+    return email
+
+
+def _html(message: Message) -> str:
+    parts = [f"<h2>{html.escape(message.title)}</h2>"]
+    if message.summary:
+        parts.append(f"<p>{html.escape(message.summary).replace(chr(10), '<br>')}</p>")
+    if message.fields:
+        rows = "".join(
+            f"<tr><th align='left'>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>"
+            for label, value in message.fields
+        )
+        parts.append(f"<table>{rows}</table>")
+    if message.links:
+        items = "".join(
+            f"<li><a href='{html.escape(url, quote=True)}'>{html.escape(label)}</a></li>"
+            for label, url in message.links
+        )
+        parts.append(f"<ul>{items}</ul>")
+    return "<html><body>" + "".join(parts) + "</body></html>\n"

@@ -1,0 +1,133 @@
+"""SQL of the notification outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from watchkeeper.notify.models import Notification, NotificationStatus
+
+
+def get(session: Session, notification_id: int) -> Notification | None:
+    """The notification with this id."""
+    return session.get(Notification, notification_id)
+
+
+def get_by_key(session: Session, idempotency_key: str) -> Notification | None:
+    """The notification with this idempotency key."""
+    return session.scalars(
+        select(Notification).where(Notification.idempotency_key == idempotency_key)
+    ).first()
+
+
+def add(session: Session, record: Notification) -> Notification:
+    """Insert a notification row."""
+    session.add(record)
+    session.flush()
+    return record
+
+
+def list_recent(
+    session: Session, *, status: str | None, alert_group_id: int | None, limit: int
+) -> list[Notification]:
+    """Notifications, newest first, optionally of one status and one alert group."""
+    query = select(Notification)
+    if status is not None:
+        query = query.where(Notification.status == status)
+    if alert_group_id is not None:
+        query = query.where(Notification.alert_group_id == alert_group_id)
+    query = query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+def due(session: Session, *, now: datetime, limit: int) -> list[Notification]:
+    """Rows to send now: pending and due, or sending with an expired lease (a dead sender).
+
+    On PostgreSQL the rows are locked and rows another transaction holds are skipped.
+    """
+    query = (
+        select(Notification)
+        .where(
+            or_(
+                and_(
+                    Notification.status == NotificationStatus.PENDING,
+                    Notification.next_attempt_at <= now,
+                ),
+                and_(
+                    Notification.status == NotificationStatus.SENDING,
+                    Notification.lease_until <= now,
+                ),
+            )
+        )
+        .order_by(Notification.next_attempt_at, Notification.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def claim(
+    session: Session, *, notification_id: int, status: str, attempts: int, lease_until: datetime
+) -> bool:
+    """Mark a row as being sent if it is still as read (status and attempts); True if taken."""
+    # The condition makes the claim safe without row locks too (SQLite, or a reader that
+    # raced us): only one transaction can move a row from this (status, attempts).
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == status,
+            Notification.attempts == attempts,
+        )
+        .values(status=NotificationStatus.SENDING, attempts=attempts + 1, lease_until=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_outcome(
+    session: Session, *, notification_id: int, attempts: int, values: dict[str, Any]
+) -> bool:
+    """Store the outcome of a send if the row is still this sender's claim."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.id == notification_id,
+            Notification.status == NotificationStatus.SENDING,
+            Notification.attempts == attempts,
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def cancel_pending(session: Session, *, alert_group_id: int, kinds: Collection[str]) -> int:
+    """Cancel the group's pending notifications of these message kinds; returns how many."""
+    if not kinds:
+        return 0
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.alert_group_id == alert_group_id,
+            Notification.status == NotificationStatus.PENDING,
+            Notification.kind.in_(list(kinds)),
+        )
+        .values(status=NotificationStatus.CANCELLED, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire_all()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """Rows per (channel, status)."""
+    query = select(Notification.channel, Notification.status, func.count()).group_by(
+        Notification.channel, Notification.status
+    )
+    return {(channel, status): int(n) for channel, status, n in session.execute(query)}

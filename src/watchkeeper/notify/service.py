@@ -1,0 +1,161 @@
+"""Use cases of the outbox: enqueue, cancel, list, show and retry notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from email.utils import parseaddr
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from watchkeeper.messages import did_you_mean
+from watchkeeper.notify import repository, wakeup
+from watchkeeper.notify.exceptions import (
+    InvalidNotification,
+    NotificationNotFound,
+    NotRetryable,
+)
+from watchkeeper.notify.message import Message
+from watchkeeper.notify.models import Notification, NotificationStatus
+
+CHANNELS = ("console", "slack", "webhook", "email")
+MAX_KEY_LENGTH = 200
+MAX_ADDRESS_LENGTH = 2000
+
+
+def validate_address(channel: str, address: str) -> None:
+    """Raise InvalidNotification unless ``address`` suits ``channel``."""
+    if channel not in CHANNELS:
+        raise InvalidNotification(
+            f"channel {channel!r} is not one of {', '.join(CHANNELS)}"
+            + did_you_mean(channel, CHANNELS)
+        )
+    if not address.strip() or len(address) > MAX_ADDRESS_LENGTH:
+        raise InvalidNotification(
+            f"address: must be 1 to {MAX_ADDRESS_LENGTH} characters for channel {channel}"
+        )
+    if channel in ("slack", "webhook"):
+        parts = urlsplit(address)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidNotification(
+                f"address: a {channel} address is an http(s) URL, not {address[:100]!r}"
+            )
+    elif channel == "email":
+        _, mailbox = parseaddr(address)
+        local, at, domain = mailbox.partition("@")
+        if not (local and at and domain) or any(c in address for c in "\r\n"):
+            raise InvalidNotification(
+                f"address: {address[:100]!r} is not an email address (name@example.com)"
+            )
+
+
+def parse_channel_spec(spec: str) -> tuple[str, str]:
+    """A target spec like ``slack:https://…`` or ``email:a@b`` as a checked (channel, address)."""
+    channel, separator, address = spec.partition(":")
+    if not separator:
+        raise InvalidNotification(
+            f"channel spec {spec[:100]!r} is not CHANNEL:ADDRESS (e.g. slack:https://hooks…)"
+        )
+    validate_address(channel, address)
+    return channel, address
+
+
+def enqueue(
+    session: Session,
+    *,
+    channel: str,
+    address: str,
+    message: Message,
+    idempotency_key: str,
+    now: datetime,
+    recipient: str | None = None,
+    not_before: datetime | None = None,
+) -> Notification:
+    """Add a notification to the outbox in the caller's transaction (an existing key wins)."""
+    if not idempotency_key or len(idempotency_key) > MAX_KEY_LENGTH:
+        raise InvalidNotification(f"idempotency_key: must be 1 to {MAX_KEY_LENGTH} characters")
+    existing = repository.get_by_key(session, idempotency_key)
+    if existing is not None:
+        return existing
+    validate_address(channel, address)
+    record = Notification(
+        channel=channel,
+        address=address,
+        recipient=recipient,
+        kind=message.kind,
+        message=message.to_json(),
+        idempotency_key=idempotency_key,
+        status=NotificationStatus.PENDING,
+        attempts=0,
+        next_attempt_at=max(now, not_before) if not_before is not None else now,
+        created_at=now,
+        alert_group_id=message.alert_group_id,
+        incident_id=message.incident_id,
+    )
+    try:
+        # A savepoint: a concurrent enqueue of the same key must not undo the caller's work.
+        with session.begin_nested():
+            repository.add(session, record)
+    except IntegrityError:
+        raced = repository.get_by_key(session, idempotency_key)
+        if raced is None:
+            raise
+        return raced
+    wakeup.after_commit(session)
+    return record
+
+
+def cancel_pending(session: Session, *, alert_group_id: int, kinds: Collection[str]) -> int:
+    """Cancel the group's not-yet-sent notifications of these kinds; returns how many."""
+    return repository.cancel_pending(session, alert_group_id=alert_group_id, kinds=kinds)
+
+
+def list_notifications(
+    session: Session,
+    *,
+    status: str | None = None,
+    alert_group_id: int | None = None,
+    limit: int = 100,
+) -> list[Notification]:
+    """Notifications, newest first."""
+    if status is not None and status not in set(NotificationStatus):
+        names = [s.value for s in NotificationStatus]
+        raise InvalidNotification(
+            f"status: {status!r} is not one of {', '.join(names)}" + did_you_mean(status, names)
+        )
+    if limit < 1:
+        raise InvalidNotification("limit: must be at least 1")
+    return repository.list_recent(
+        session, status=status, alert_group_id=alert_group_id, limit=limit
+    )
+
+
+def get(session: Session, *, notification_id: int) -> Notification:
+    """The notification with this id, or NotificationNotFound."""
+    record = repository.get(session, notification_id)
+    if record is None:
+        raise NotificationNotFound(f"no notification with id {notification_id}")
+    return record
+
+
+def retry(session: Session, *, notification_id: int, now: datetime) -> Notification:
+    """Send a failed notification again: back to pending, due now, attempts reset."""
+    record = get(session, notification_id=notification_id)
+    if record.status != NotificationStatus.FAILED:
+        raise NotRetryable(
+            f"notification {notification_id} is {record.status}; only a failed one can be retried"
+        )
+    record.status = NotificationStatus.PENDING
+    record.attempts = 0
+    record.next_attempt_at = now
+    record.lease_until = None
+    session.flush()
+    wakeup.after_commit(session)
+    return record
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many notifications each channel has in each status (for /metrics)."""
+    return repository.counts(session)
