@@ -25,13 +25,14 @@ Everything here is pure: instants are timezone-aware and the zone is data.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from watchkeeper.core.duration import parse_duration
+from watchkeeper.core.duration import format_duration, parse_duration
 
 DAY = timedelta(days=1)
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -78,8 +79,6 @@ def format_turn(turn: timedelta) -> str:
         return "daily"
     if turn == timedelta(weeks=1):
         return "weekly"
-    from watchkeeper.core.duration import format_duration
-
     return format_duration(turn)
 
 
@@ -419,15 +418,15 @@ def final_schedule(schedule: Schedule, start: datetime, end: datetime) -> list[S
         points.update(p for p in (override.start, override.end) if start < p < end)
     ordered = sorted(points)
     shifts: list[Shift] = []
-    for begin, finish in zip(ordered, ordered[1:], strict=False):
-        users, layer = _resolve(schedule, begin)
+    for begin, finish in itertools.pairwise(ordered):
+        users, source = _resolve(schedule, begin)
         if not users:
             continue
         last = shifts[-1] if shifts else None
-        if last is not None and last.end == begin and last.users == users and last.layer == layer:
-            shifts[-1] = Shift(users, last.start, finish, layer)
+        if last is not None and last.end == begin and (last.users, last.layer) == (users, source):
+            shifts[-1] = Shift(users, last.start, finish, source)
         else:
-            shifts.append(Shift(users, begin, finish, layer))
+            shifts.append(Shift(users, begin, finish, source))
     return shifts
 
 
