@@ -3,7 +3,8 @@
 from watchkeeper.auth import models as auth_models
 from watchkeeper.db import Base
 from watchkeeper.events import models as events_models
+from watchkeeper.oncall import models as oncall_models
 from watchkeeper.policy import models as policy_models
 from watchkeeper.slo import models as slo_models
 
-__all__ = ["Base", "auth_models", "events_models", "policy_models", "slo_models"]
+__all__ = ["Base", "auth_models", "events_models", "oncall_models", "policy_models", "slo_models"]

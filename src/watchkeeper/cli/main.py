@@ -9,7 +9,9 @@ import typer
 from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
+from watchkeeper.cli import oncall as oncall_cli
 from watchkeeper.cli import slo as slo_cli
+from watchkeeper.cli import users as users_cli
 from watchkeeper.cli.context import CLIState
 from watchkeeper.cli.output import error_console
 
@@ -38,6 +40,9 @@ app.add_typer(slo_cli.app, name="slo")
 app.add_typer(events_cli.app, name="events", help="Send SLI events to the built-in store.")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
+# people and on-call
+app.add_typer(users_cli.app, name="user")
+app.add_typer(oncall_cli.app, name="oncall")
 
 
 def main() -> None:
