@@ -72,37 +72,28 @@ def test_unknown_users_fail_the_whole_apply(session: Session) -> None:
     assert service.list_schedules(session) == [] and service.list_policies(session) == []
 
 
+HEAD = "kind: Schedule\nname: s\ntime_zone: UTC\n"
+LAYER = HEAD + "layers:\n  - name: l\n    start: 2026-01-01\n"
+POLICY = "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
+        (HEAD.replace("UTC", "Nowhere/Land") + "layers: []\n", "time_zone: unknown time zone"),
+        (LAYER + "    users: []\n", "the rotation is empty"),
+        (LAYER + "    users: [ann]\n    turn: 0h\n", "turn"),
         (
-            "kind: Schedule\nname: s\ntime_zone: Nowhere/Land\nlayers: []\n",
-            "time_zone: unknown time zone",
-        ),
-        (
-            "kind: Schedule\nname: s\ntime_zone: UTC\nlayers:\n  - name: l\n    users: []\n    start: 2026-01-01\n",
-            "the rotation is empty",
-        ),
-        (
-            "kind: Schedule\nname: s\ntime_zone: UTC\nlayers:\n  - name: l\n    users: [ann]\n    start: 2026-01-01\n    turn: 0h\n",
-            "turn",
-        ),
-        (
-            'kind: Schedule\nname: s\ntime_zone: UTC\nlayers:\n  - name: l\n    users: [ann]\n    start: 2026-01-01\n    restrictions: ["mon-fry 09:00-17:00"]\n',
+            LAYER + "    users: [ann]\n    restrictions: ['mon-fry 09:00-17:00']\n",
             "unknown day 'fry'",
         ),
         (
-            "kind: Schedule\nname: s\ntime_zone: UTC\nlayers:\n  - name: l\n    users: [ann]\n    start: 2026-01-01\noverrides:\n  - {user: ann, start: 2026-01-02T00:00:00Z, end: 2026-01-01T00:00:00Z}\n",
+            LAYER + "    users: [ann]\noverrides:\n  - {user: ann, start: 2026-01-02T00:00:00Z, "
+            "end: 2026-01-01T00:00:00Z}\n",
             "overrides[0].end",
         ),
-        (
-            "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n    targets: [{channel: 'pager:1'}]\n",
-            "is not KIND:ADDRESS",
-        ),
-        (
-            "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n    targets: [{schedule: nope}]\n",
-            "unknown schedule 'nope'",
-        ),
+        (POLICY + "    targets: [{channel: 'pager:1'}]\n", "is not KIND:ADDRESS"),
+        (POLICY + "    targets: [{schedule: nope}]\n", "unknown schedule 'nope'"),
         ("kind: Rota\nname: p\n", "unknown kind"),
     ],
 )
