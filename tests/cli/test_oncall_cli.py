@@ -117,7 +117,8 @@ def test_bad_input_is_one_line(run: Run, tmp_path: Path) -> None:
     create_team(run)
     broken = tmp_path / "broken.yaml"
     broken.write_text(
-        "kind: Schedule\nname: s\ntime_zone: UTC\nlayers:\n  - name: l\n    users: [ann]\n    start: 2026-01-01\n    turn: fortnightly\n"
+        "kind: Schedule\nname: s\ntime_zone: UTC\nlayers:\n  - name: l\n    users: [ann]\n"
+        "    start: 2026-01-01\n    turn: fortnightly\n"
     )
     result = run("oncall", "apply", str(broken))
     assert result.exit_code == 1

@@ -66,8 +66,8 @@ def test_unknown_users_fail_the_whole_apply(session: Session) -> None:
     with pytest.raises(SpecError, match="unknown users bob"):
         apply(
             session,
-            SCHEDULE
-            + "---\nkind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n    targets: [{user: ann}]\n",
+            SCHEDULE + "---\nkind: EscalationPolicy\nname: p\n"
+            "steps:\n  - wait: 5m\n    targets: [{user: ann}]\n",
         )
     assert service.list_schedules(session) == [] and service.list_policies(session) == []
 
