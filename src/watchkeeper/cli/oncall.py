@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +16,7 @@ from watchkeeper.core.duration import format_duration
 from watchkeeper.core.escalation import EscalationPolicy
 from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput
-from watchkeeper.oncall import service
+from watchkeeper.oncall import ical, service
 from watchkeeper.oncall.documents import DocumentSet, read_text
 from watchkeeper.specs.problems import Problem, SpecError
 
@@ -234,3 +235,84 @@ def policy_show(
     ]
     console.print(fitted_table(columns, cells, width=console.width, title=f"policy {name}"))
     _say(f"repeats {policy.repeat} more time(s) after the last step")
+
+
+@app.command("export")
+@guarded
+def export_command(
+    ctx: typer.Context,
+    schedule: Annotated[str | None, typer.Option("--schedule", help="A schedule's shifts.")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="A user's shifts, all schedules.")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Horizon from now, in days.", min=1, max=366)] = 30,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout).")
+    ] = None,
+) -> None:
+    """Export shifts as iCalendar (one VEVENT per shift) for a schedule or a user."""
+    if (schedule is None) == (user is None):
+        raise InvalidInput("give exactly one of --schedule or --user")
+    start = utcnow()
+    end = start + timedelta(days=days)
+    with cli_state(ctx).session() as session:
+        if schedule is not None:
+            data = service.schedule_ical(session, name=schedule, start=start, end=end)
+        else:
+            data = service.user_ical(session, user=user or "", start=start, end=end)
+    if output is None:
+        sys.stdout.write(data.decode())
+        return
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise InvalidInput(f"cannot write {output}: {exc.strerror or exc}") from None
+    _say(f"wrote {output}")
+
+
+@app.command("import")
+@guarded
+def import_command(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Schedule to make or replace.")],
+    ical_source: Annotated[str, typer.Option("--ical", help="iCalendar file or http(s) URL.")],
+    time_zone: Annotated[
+        str | None, typer.Option(help="Zone for floating times (default: the calendar's, or UTC).")
+    ] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="Window start (default now).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Window end (default 90 days on).")] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Make or replace a schedule from a calendar whose events' summaries name users."""
+    start = parse_time(from_) if from_ else utcnow()
+    end = parse_time(to) if to else start + timedelta(days=90)
+    if end - start > timedelta(days=731):
+        raise InvalidInput("--from/--to: import at most two years at once")
+    state = cli_state(ctx)
+    limit = state.settings.ical_max_bytes
+    if ical_source.startswith(("http://", "https://")):
+        data = ical.fetch(
+            ical_source, timeout=state.settings.ical_fetch_timeout_seconds, max_bytes=limit
+        )
+    else:
+        path = Path(ical_source)
+        try:
+            if path.stat().st_size > limit:
+                raise InvalidInput(f"--ical: {path} is larger than {limit:,} bytes")
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"--ical: cannot read {path}: {exc.strerror or exc}") from None
+    with state.session() as session:
+        result = service.import_calendar(
+            session,
+            name=name,
+            calendar=data,
+            start=start,
+            end=end,
+            now=utcnow(),
+            time_zone=time_zone,
+        )
+    if json_output:
+        print_json(result.__dict__)
+        return
+    _say(f"schedule {name} {result.outcome}: {result.shifts} shift(s) in {result.time_zone}")

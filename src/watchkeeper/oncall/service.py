@@ -5,21 +5,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
 from watchkeeper.core.escalation import EscalationPolicy, Target, TargetKind
-from watchkeeper.core.schedule import Schedule, Shift, final_schedule, gaps, oncall_at
+from watchkeeper.core.schedule import (
+    Layer,
+    Schedule,
+    ScheduleError,
+    Shift,
+    final_schedule,
+    gaps,
+    oncall_at,
+    zone_named,
+)
 from watchkeeper.messages import did_you_mean, shown
-from watchkeeper.oncall import repository
+from watchkeeper.oncall import ical, repository
 from watchkeeper.oncall.documents import (
+    NAME,
+    NAME_RULE,
     DocumentSet,
     Located,
     schedule_document,
     stored_schedule,
 )
-from watchkeeper.oncall.exceptions import PolicyNotFound, ScheduleNotFound
+from watchkeeper.oncall.exceptions import InvalidCalendar, PolicyNotFound, ScheduleNotFound
 from watchkeeper.oncall.models import EscalationPolicyRecord, ScheduleRecord
 from watchkeeper.oncall.schemas import Recipient
 from watchkeeper.specs.problems import Problem, SpecError
@@ -283,3 +295,70 @@ def recipients(
     for channel in channels:
         found.setdefault((None, channel.kind, channel.address), channel)
     return list(found.values())
+
+
+def schedule_ical(session: Session, *, name: str, start: datetime, end: datetime) -> bytes:
+    """The final schedule of [start, end) as an iCalendar, one VEVENT per shift."""
+    shifts, _ = final(session, name=name, start=start, end=end)
+    return ical.calendar_of(name, [(name, shift) for shift in shifts], now=start)
+
+
+def user_ical(session: Session, *, user: str, start: datetime, end: datetime) -> bytes:
+    """A user's shifts of [start, end) in every schedule, as an iCalendar."""
+    return ical.calendar_of(user, user_shifts(session, user=user, start=start, end=end), now=start)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an iCalendar import stored."""
+
+    name: str
+    outcome: str
+    shifts: int
+    time_zone: str
+
+
+def import_calendar(
+    session: Session,
+    *,
+    name: str,
+    calendar: bytes,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    time_zone: str | None = None,
+) -> ImportResult:
+    """Make or replace schedule ``name`` from a calendar whose event summaries name users.
+
+    The occurrences of [start, end) (recurrences expanded) become one layer, ``calendar``, of
+    explicit shifts: a snapshot, refreshed by importing again.
+    """
+    if not NAME.fullmatch(name):
+        raise InvalidCalendar(f"name: {shown(name)} is not a schedule name ({NAME_RULE})")
+    if end <= start:
+        raise InvalidCalendar("--to must be after --from")
+    probe = ical.read_calendar(calendar, zone=ZoneInfo("UTC"), start=start, end=end)
+    zone_name = time_zone or probe.zone_hint or "UTC"
+    try:
+        zone = zone_named(zone_name)
+    except ScheduleError as exc:
+        raise InvalidCalendar(str(exc)) from None
+    imported = ical.read_calendar(calendar, zone=zone, start=start, end=end)
+    missing = people.missing_users(session, names=imported.names)
+    if missing:
+        raise InvalidCalendar(
+            f"the calendar names unknown users: {', '.join(missing)} (event summaries must be "
+            "user names; create them with `watchkeeper user create`)"
+        )
+    if not imported.shifts:
+        raise InvalidCalendar("the calendar has no events between --from and --to")
+    layer = Layer(
+        "calendar",
+        (),
+        start.astimezone(zone).replace(tzinfo=None),
+        shifts=imported.shifts,
+    )
+    outcome = store_schedule(
+        session, schedule=Schedule(name, zone, (layer,)), source="ical", now=now
+    )
+    return ImportResult(name, outcome, len(imported.shifts), zone.key)
