@@ -91,9 +91,18 @@ def _routers() -> list[Any]:
     # Imported here so importing watchkeeper.app stays cheap for the CLI.
     from watchkeeper.auth.routes import router as auth_router
     from watchkeeper.events.routes import router as events_router
+    from watchkeeper.oncall.routes import router as oncall_router
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
     from watchkeeper.web.routes import router as web_router
 
-    return [telemetry_router, events_router, slo_router, policy_router, auth_router, web_router]
+    return [
+        telemetry_router,
+        events_router,
+        slo_router,
+        policy_router,
+        auth_router,
+        oncall_router,
+        web_router,
+    ]
