@@ -433,11 +433,18 @@ def final_schedule(schedule: Schedule, start: datetime, end: datetime) -> list[S
 def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """The intervals of [start, end) when nobody is on call."""
     start, end = _aware(start, "start"), _aware(end, "end")
+    return gaps_between(final_schedule(schedule, start, end), start, end)
+
+
+def gaps_between(
+    shifts: Sequence[Shift], start: datetime, end: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The intervals of [start, end) that ordered ``shifts`` leave uncovered."""
     found: list[tuple[datetime, datetime]] = []
     cursor = start
-    for shift in final_schedule(schedule, start, end):
+    for shift in shifts:
         if shift.start > cursor:
-            found.append((cursor, shift.start))
+            found.append((cursor, min(shift.start, end)))
         cursor = max(cursor, shift.end)
     if cursor < end:
         found.append((cursor, end))

@@ -17,7 +17,7 @@ from watchkeeper.core.schedule import (
     ScheduleError,
     Shift,
     final_schedule,
-    gaps,
+    gaps_between,
     oncall_at,
     zone_named,
 )
@@ -229,8 +229,8 @@ def final(
     session: Session, *, name: str, start: datetime, end: datetime
 ) -> tuple[list[Shift], list[tuple[datetime, datetime]]]:
     """The final schedule of [start, end) and its gaps."""
-    resolved = schedule(session, name=name)
-    return final_schedule(resolved, start, end), gaps(resolved, start, end)
+    shifts = final_schedule(schedule(session, name=name), start, end)
+    return shifts, gaps_between(shifts, start, end)
 
 
 def user_shifts(
