@@ -72,3 +72,23 @@ def test_export_round_trips(session: Session) -> None:
         service.final(session, name="copy", start=START, end=END)[0]
         == service.final(session, name="imported", start=START, end=END)[0]
     )
+
+
+def test_fetch_over_http_with_a_size_limit() -> None:
+    from fastapi import FastAPI, Response
+
+    from tests.live_server import serving
+    from watchkeeper.oncall.ical import fetch
+
+    feed = FastAPI()
+
+    @feed.get("/team.ics")
+    def calendar() -> Response:
+        return Response(ROTATION, media_type="text/calendar")
+
+    with serving(feed) as base:
+        assert fetch(f"{base}/team.ics", timeout=5, max_bytes=len(ROTATION)) == ROTATION
+        with pytest.raises(InvalidCalendar, match="larger than"):
+            fetch(f"{base}/team.ics", timeout=5, max_bytes=100)
+        with pytest.raises(InvalidCalendar, match="HTTP 404"):
+            fetch(f"{base}/missing.ics", timeout=5, max_bytes=10_000)
