@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -305,3 +306,60 @@ def test_an_override_always_wins(at: datetime, length: int, offset: int, zone: s
     )
     schedule = Schedule("s", zone_named(zone), layers, (override,))
     assert oncall_at(schedule, at) == ("boss",)
+
+
+RESTRICTIONS = st.sampled_from(
+    ["mon-fri 09:00-17:00", "sat,sun 22:00-06:00", "daily 01:30-03:00", "sun 00:00-24:00"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone=ZONES,
+    turn=st.sampled_from([DAY, 7 * DAY, 12 * HOUR]),
+    handoff=st.integers(0, 1439),
+    restriction=RESTRICTIONS,
+    override_at=st.integers(0, 20 * 24 * 60),
+    start=st.datetimes(datetime(2026, 3, 1), datetime(2026, 11, 10)).map(
+        lambda d: d.replace(tzinfo=UTC)
+    ),
+    probes=st.lists(st.integers(0, 21 * 24 * 60 - 1), min_size=1, max_size=30),
+)
+def test_final_schedule_agrees_with_oncall_at(
+    zone: str,
+    turn: timedelta,
+    handoff: int,
+    restriction: str,
+    override_at: int,
+    start: datetime,
+    probes: list[int],
+) -> None:
+    begin = datetime(2026, 2, 2) + timedelta(minutes=handoff)
+    layers = (
+        Layer("base", ("ann", "bob", "cid"), begin, turn=turn),
+        Layer(
+            "part",
+            ("dan", "eve"),
+            begin,
+            priority=1,
+            restrictions=(Restriction.parse(restriction),),
+        ),
+        Layer("night", ("fay",), begin, restrictions=(Restriction.parse("daily 23:00-01:00"),)),
+    )
+    override_start = start + timedelta(minutes=override_at)
+    schedule = Schedule(
+        "s", zone_named(zone), layers, (Override("zed", override_start, override_start + 5 * HOUR),)
+    )
+    end = start + 21 * DAY
+    shifts = final_schedule(schedule, start, end)
+    for minutes in probes:
+        at = start + timedelta(minutes=minutes)
+        covering = [s for s in shifts if s.start <= at < s.end]
+        expected = covering[0].users if covering else ()
+        assert oncall_at(schedule, at) == expected
+    for earlier, later in itertools.pairwise(shifts):
+        assert earlier.end <= later.start
+        assert (earlier.users, earlier.layer) != (
+            later.users,
+            later.layer,
+        ) or earlier.end < later.start
