@@ -146,3 +146,22 @@ def test_not_found_suggests(session: Session) -> None:
         service.who(session, name="primry", at=NOW)
     with pytest.raises(PolicyNotFound):
         service.escalation_policy(session, "none")
+
+
+def test_a_user_named_on_call_cannot_be_deleted(session: Session) -> None:
+    from watchkeeper.auth.exceptions import UserInUse
+    from watchkeeper.flows import people as people_flows
+
+    users(session, "ann", "bob", "cid")
+    apply(
+        session,
+        SCHEDULE + "---\nkind: EscalationPolicy\nname: p\n"
+        "steps:\n  - wait: 5m\n    targets: [{user: cid}]\n",
+    )
+    with pytest.raises(UserInUse, match="schedule primary"):
+        people_flows.delete_user(session, name="ann")
+    with pytest.raises(UserInUse, match="policy p"):
+        people_flows.delete_user(session, name="cid")
+    people.create_user(session, name="dan", role="viewer", now=NOW)
+    people_flows.delete_user(session, name="dan")
+    assert people.missing_users(session, names=["dan"]) == ["dan"]

@@ -41,3 +41,7 @@ class UserNameTaken(Conflict):
 
 class InvalidUser(InvalidInput):
     """A user, contact method or notification rule field is unusable; the message names it."""
+
+
+class UserInUse(Conflict):
+    """A user still named by a schedule or an escalation policy cannot be deleted."""

@@ -14,6 +14,7 @@ from watchkeeper.cli.output import console, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import format_duration, parse_duration
 from watchkeeper.db import utcnow
+from watchkeeper.flows import people as people_flows
 
 app = typer.Typer(no_args_is_help=True, help="People: responders and their contact methods.")
 contact_app = typer.Typer(no_args_is_help=True, help="A user's contact methods.")
@@ -116,7 +117,7 @@ def _print_contacts(contacts: list[ContactRead]) -> None:
 def delete(ctx: typer.Context, name: NameArgument) -> None:
     """Delete a user with their contact methods and rules."""
     with cli_state(ctx).session() as session:
-        people.delete_user(session, name=name)
+        people_flows.delete_user(session, name=name)
     _say(f"user {name} deleted")
 
 

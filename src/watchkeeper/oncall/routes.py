@@ -23,6 +23,7 @@ from watchkeeper.dependencies import (
 )
 from watchkeeper.errors import InvalidInput
 from watchkeeper.events.rows import parse_time
+from watchkeeper.flows import people as people_flows
 from watchkeeper.limits import read_body
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import DocumentSet, read_text
@@ -102,10 +103,14 @@ def create_user(body: UserBody, session: SessionDep, _token: AdminToken) -> User
     return user_read(people.profile(session, name=body.name))
 
 
-@router.delete("/users/{name}", status_code=204)
+@router.delete(
+    "/users/{name}",
+    status_code=204,
+    responses={409: {"description": "A schedule or policy names the user (UserInUse)."}},
+)
 def delete_user(name: str, session: SessionDep, _token: AdminToken) -> Response:
-    """Delete a user with their contact methods and rules."""
-    people.delete_user(session, name=name)
+    """Delete a user with their contact methods and rules, unless on-call still names them."""
+    people_flows.delete_user(session, name=name)
     return Response(status_code=204)
 
 

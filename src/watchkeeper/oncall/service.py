@@ -362,3 +362,22 @@ def import_calendar(
         session, schedule=Schedule(name, zone, (layer,)), source="ical", now=now
     )
     return ImportResult(name, outcome, len(imported.shifts), zone.key)
+
+
+def user_references(session: Session, *, user: str) -> list[str]:
+    """The schedules and escalation policies naming ``user`` (``schedule X``, ``policy Y``)."""
+    found = [
+        f"schedule {record.name}"
+        for record in repository.list_schedules(session)
+        if user in stored_schedule(record.spec, record.name).users
+    ]
+    found.extend(
+        f"policy {policy.name}"
+        for policy in list_policies(session)
+        if any(
+            target.kind is TargetKind.USER and target.name == user
+            for step in policy.steps
+            for target in step.targets
+        )
+    )
+    return found
