@@ -125,3 +125,27 @@ def test_bad_input_is_one_line(run: Run, tmp_path: Path) -> None:
     assert f"{broken}:8" in result.stderr and "turn" in result.stderr
     missing = run("oncall", "who", "--schedule", "nope", "--json")
     assert missing.exit_code == 1 and "no schedule named 'nope'" in missing.stderr
+
+
+def test_ical_import_and_export(run: Run, tmp_path: Path) -> None:
+    for name in ("ann", "bob"):
+        assert run("user", "create", name, "--role", "viewer").exit_code == 0
+    rotation = Path(__file__).parents[1] / "oncall" / "data" / "rotation.ics"
+    window = ("--from", "2026-03-01T00:00:00Z", "--to", "2026-04-15T00:00:00Z")
+    imported = run("oncall", "import", "team", "--ical", str(rotation), *window, "--json")
+    assert imported.exit_code == 0, imported.stderr
+    assert json.loads(imported.stdout) == {
+        "name": "team",
+        "outcome": "created",
+        "shifts": 6,
+        "time_zone": "America/New_York",
+    }
+    who = run("oncall", "who", "--schedule", "team", "--at", "2026-03-10T00:00:00Z", "--json")
+    assert json.loads(who.stdout)["oncall"] == ["bob"]
+    out = tmp_path / "ann.ics"
+    assert run("oncall", "export", "--user", "ann", "-o", str(out)).exit_code == 0
+    assert out.read_text().startswith("BEGIN:VCALENDAR")
+    both = run("oncall", "export", "--user", "ann", "--schedule", "team")
+    assert both.exit_code == 1 and "exactly one of" in both.stderr
+    missing = run("oncall", "import", "team", "--ical", str(tmp_path / "none.ics"))
+    assert missing.exit_code == 1 and "--ical: cannot read" in missing.stderr

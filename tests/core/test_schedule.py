@@ -363,3 +363,14 @@ def test_final_schedule_agrees_with_oncall_at(
             later.users,
             later.layer,
         ) or earlier.end < later.start
+
+
+def test_overlapping_overrides_put_both_on_call() -> None:
+    long = Override("amy", utc(2026, 3, 1), utc(2026, 3, 10))
+    short = Override("ben", utc(2026, 3, 5), utc(2026, 3, 6))
+    schedule = Schedule("s", NEW_YORK, (rotation(),), (short, long))
+    assert oncall_at(schedule, utc(2026, 3, 5, 12)) == ("amy", "ben")
+    assert oncall_at(schedule, utc(2026, 3, 8)) == ("amy",)
+    assert oncall_at(schedule, utc(2026, 3, 10)) == (
+        "cid",
+    )  # turn 8 (9 March 09:00 local): 8 % 3 = 2

@@ -332,6 +332,12 @@ class Schedule:
     zone: ZoneInfo
     layers: tuple[Layer, ...]
     overrides: tuple[Override, ...] = ()
+    _override_starts: tuple[datetime, ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
+    _longest_override: timedelta = field(
+        default=timedelta(0), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not self.layers and not self.overrides:
@@ -340,9 +346,23 @@ class Schedule:
         for name in names:
             if names.count(name) > 1:
                 raise ScheduleError("layers.name", f"layer {name!r} is defined twice")
-        object.__setattr__(
-            self, "overrides", tuple(sorted(self.overrides, key=lambda o: (o.start, o.end)))
-        )
+        ordered = tuple(sorted(self.overrides, key=lambda o: (o.start, o.end)))
+        object.__setattr__(self, "overrides", ordered)
+        object.__setattr__(self, "_override_starts", tuple(o.start for o in ordered))
+        longest = max((o.end - o.start for o in ordered), default=timedelta(0))
+        object.__setattr__(self, "_longest_override", longest)
+
+    def overriding_at(self, at: datetime) -> tuple[str, ...]:
+        """The users of the overrides covering ``at``, earliest start first."""
+        found: list[str] = []
+        position = bisect.bisect_right(self._override_starts, at) - 1
+        # Only overrides starting within the longest override's length can still cover ``at``.
+        while position >= 0 and at - self._override_starts[position] < self._longest_override:
+            override = self.overrides[position]
+            if override.end > at:
+                found.append(override.user)
+            position -= 1
+        return tuple(dict.fromkeys(reversed(found)))
 
     @property
     def time_zone(self) -> str:
@@ -381,14 +401,9 @@ def _aware(at: datetime, what: str) -> datetime:
 
 
 def _resolve(schedule: Schedule, at: datetime) -> tuple[tuple[str, ...], str]:
-    overriding: list[str] = []
-    for override in schedule.overrides:
-        if override.start > at:
-            break
-        if at < override.end and override.user not in overriding:
-            overriding.append(override.user)
+    overriding = schedule.overriding_at(at)
     if overriding:
-        return tuple(overriding), OVERRIDE
+        return overriding, OVERRIDE
     best: tuple[str, ...] = ()
     best_layer = ""
     best_priority = 0
