@@ -165,3 +165,19 @@ def test_a_user_named_on_call_cannot_be_deleted(session: Session) -> None:
     people.create_user(session, name="dan", role="viewer", now=NOW)
     people_flows.delete_user(session, name="dan")
     assert people.missing_users(session, names=["dan"]) == ["dan"]
+
+
+@pytest.mark.parametrize(
+    ("handoff", "expected"),
+    [("09:30", "09:30"), ('"07:15"', "07:15"), ("25:00", None), ('"7h"', None)],
+)
+def test_handoff_times_of_day(session: Session, handoff: str, expected: str | None) -> None:
+    users(session, "ann")
+    text = LAYER + f"    users: [ann]\n    handoff: {handoff}\n"
+    if expected is None:
+        with pytest.raises(SpecError, match="handoff"):
+            apply(session, text)
+        return
+    apply(session, text)
+    stored = service.schedule(session, name="s")
+    assert stored.layers[0].start.strftime("%H:%M") == expected

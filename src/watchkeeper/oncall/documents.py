@@ -157,11 +157,12 @@ def _read_layer(item: Cursor, zone: ZoneInfo | None) -> Layer | None:
     users_at = item.get("users")
     shifts = _read_shifts(item.get("shifts"), zone)
     if users_at is not None:
-        for user_at in users_at.items() or []:
+        user_items = users_at.items()
+        for user_at in user_items or []:
             user = user_at.text()
             if user is not None:
                 users.append(user)
-        if users_at.items() == [] and not shifts:
+        if user_items == [] and not shifts:
             users_at.error("the rotation is empty: name at least one user")
     elif not shifts:
         item.error_at("users", "is required (the rotation, in turn order)")
@@ -205,8 +206,11 @@ def _scalar_text(cursor: Cursor) -> str | None:
 def _clock(cursor: Cursor, what: str) -> int | None:
     value = cursor.value
     # YAML 1.1 reads an unquoted 09:00 as the base-60 number 540: the minutes since midnight.
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 1440:
-        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value <= 1440:
+            return value
+        cursor.error("is not a time of day (use HH:MM, from 00:00 to 24:00)")
+        return None
     text = cursor.text()
     if text is None:
         return None
