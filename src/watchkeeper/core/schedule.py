@@ -25,6 +25,7 @@ Everything here is pure: instants are timezone-aware and the zone is data.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import re
 from collections.abc import Iterable, Sequence
@@ -160,11 +161,15 @@ class Restriction:
         """The UTC window starting on local ``day``, if this restriction has one that day."""
         if day.weekday() not in self.days:
             return None
-        midnight = datetime.combine(day, time())
-        return (
-            _to_utc(midnight + timedelta(minutes=self.start), zone),
-            _to_utc(midnight + timedelta(minutes=self.start) + self.length, zone),
-        )
+        return _window(self, day, zone)
+
+
+# Lookups and final schedules ask for the same few days' windows over and over; converting
+# local times to UTC is most of their cost.
+@functools.lru_cache(maxsize=65_536)
+def _window(restriction: Restriction, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    opening = datetime.combine(day, time()) + timedelta(minutes=restriction.start)
+    return _to_utc(opening, zone), _to_utc(opening + restriction.length, zone)
 
 
 def _clock_text(minutes: int) -> str:
@@ -217,7 +222,7 @@ class Layer:
         longest = max((s.end - s.start for s in ordered), default=timedelta(0))
         object.__setattr__(self, "_longest", longest)
 
-    @property
+    @functools.cached_property
     def calendar_days(self) -> bool:
         """Whether turns are whole days (handoffs at a fixed local time)."""
         return self.turn % DAY == timedelta(0)
