@@ -93,6 +93,7 @@ def _routers() -> list[Any]:
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.incident.routes import router as incident_router
     from watchkeeper.notify.routes import router as notify_router
+    from watchkeeper.oncall.routes import router as oncall_router
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
@@ -106,5 +107,6 @@ def _routers() -> list[Any]:
         incident_router,
         auth_router,
         notify_router,
+        oncall_router,
         web_router,
     ]

@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
+    # On-call: importing iCalendar feeds by URL (`watchkeeper oncall import --ical URL`).
+    ical_fetch_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    ical_max_bytes: int = Field(
+        default=5_242_880, gt=0, description="Largest iCalendar feed or file imported, in bytes."
+    )
     # Kept in Settings (not read elsewhere) so tests can point at PostgreSQL.
     test_database_url: str | None = None
     require_integration: bool = False

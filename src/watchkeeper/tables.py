@@ -5,6 +5,7 @@ from watchkeeper.db import Base
 from watchkeeper.events import models as events_models
 from watchkeeper.incident import models as incident_models
 from watchkeeper.notify import models as notify_models
+from watchkeeper.oncall import models as oncall_models
 from watchkeeper.policy import models as policy_models
 from watchkeeper.slo import models as slo_models
 
@@ -14,6 +15,7 @@ __all__ = [
     "events_models",
     "incident_models",
     "notify_models",
+    "oncall_models",
     "policy_models",
     "slo_models",
 ]

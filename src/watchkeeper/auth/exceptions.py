@@ -29,3 +29,19 @@ class TokenNameTaken(Conflict):
 
 class TokenNotFound(NotFound):
     """No token has that name."""
+
+
+class UserNotFound(NotFound):
+    """No user has that name (or no contact method that id)."""
+
+
+class UserNameTaken(Conflict):
+    """A user with that name already exists."""
+
+
+class InvalidUser(InvalidInput):
+    """A user, contact method or notification rule field is unusable; the message names it."""
+
+
+class UserInUse(Conflict):
+    """A user still named by a schedule or an escalation policy cannot be deleted."""

@@ -1,11 +1,13 @@
-"""SQL for API tokens."""
+"""SQL for API tokens, users, contact methods and notification rules."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from watchkeeper.auth.models import APIToken
+from watchkeeper.auth.models import APIToken, ContactMethod, NotificationRule, User
 
 
 def get_by_digest(session: Session, digest: str) -> APIToken | None:
@@ -28,3 +30,62 @@ def add(session: Session, token: APIToken) -> APIToken:
     session.add(token)
     session.flush()
     return token
+
+
+def get_user(session: Session, name: str) -> User | None:
+    """The user with this name."""
+    return session.scalars(select(User).where(User.name == name)).first()
+
+
+def list_users(session: Session) -> list[User]:
+    """Every user, by name."""
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+def user_names(session: Session) -> list[str]:
+    """Every user's name."""
+    return list(session.scalars(select(User.name).order_by(User.name)))
+
+
+def users_named(session: Session, names: Sequence[str]) -> list[User]:
+    """The users among ``names`` that exist."""
+    if not names:
+        return []
+    return list(session.scalars(select(User).where(User.name.in_(list(names)))))
+
+
+def add_user(session: Session, user: User) -> User:
+    """Insert a user row."""
+    session.add(user)
+    session.flush()
+    return user
+
+
+def delete_user(session: Session, user: User) -> None:
+    """Delete a user with its contact methods and rules."""
+    session.execute(delete(NotificationRule).where(NotificationRule.user_id == user.id))
+    session.execute(delete(ContactMethod).where(ContactMethod.user_id == user.id))
+    session.delete(user)
+    session.flush()
+
+
+def contact_methods(session: Session, user_ids: Sequence[int]) -> list[ContactMethod]:
+    """The contact methods of these users, oldest first."""
+    if not user_ids:
+        return []
+    query = select(ContactMethod).where(ContactMethod.user_id.in_(list(user_ids)))
+    return list(session.scalars(query.order_by(ContactMethod.id)))
+
+
+def notification_rules(session: Session, user_ids: Sequence[int]) -> list[NotificationRule]:
+    """The notification rules of these users, oldest first."""
+    if not user_ids:
+        return []
+    query = select(NotificationRule).where(NotificationRule.user_id.in_(list(user_ids)))
+    return list(session.scalars(query.order_by(NotificationRule.id)))
+
+
+def add_row(session: Session, row: ContactMethod | NotificationRule) -> None:
+    """Insert a contact method or notification rule."""
+    session.add(row)
+    session.flush()

@@ -1,4 +1,4 @@
-"""Pydantic schemas of the token API."""
+"""Pydantic schemas of the token and user APIs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from watchkeeper.auth.people import Profile
 from watchkeeper.auth.roles import Role
 from watchkeeper.auth.service import TokenState
 
@@ -44,3 +45,89 @@ class TokenIssued(BaseModel):
     name: str
     role: str
     expires_at: datetime | None
+
+
+class UserCreate(BaseModel):
+    """A user to create; an email also becomes their first contact method."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(examples=["ann"])
+    role: str = Field(examples=["editor"], description="admin, editor or viewer")
+    email: str | None = None
+    time_zone: str = "UTC"
+
+
+class ContactCreate(BaseModel):
+    """A contact method to add: kind email, slack, webhook or console, and its address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(examples=["slack"])
+    address: str = Field(examples=["https://hooks.slack.com/services/T000/B000/XXX"])
+    label: str = ""
+
+
+class RuleCreate(BaseModel):
+    """A notification rule: which contact method, for which urgency, how long after the page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact: int
+    urgency: str = Field(examples=["high"])
+    delay: str = Field(default="0m", examples=["5m"], description="0m, or a duration")
+
+
+class ContactRead(BaseModel):
+    """A contact method."""
+
+    id: int
+    kind: str
+    address: str
+    label: str
+
+
+class RuleRead(BaseModel):
+    """A notification rule; ``delay_seconds`` after the page."""
+
+    id: int
+    contact: int
+    urgency: str
+    delay_seconds: int
+
+
+class UserRead(BaseModel):
+    """A user with their contact methods and notification rules."""
+
+    name: str
+    role: str
+    email: str | None
+    time_zone: str
+    created_at: datetime
+    contact_methods: list[ContactRead]
+    notification_rules: list[RuleRead]
+
+
+def user_read(profile: Profile) -> UserRead:
+    """A user's profile as the API and ``--json`` show it."""
+    user = profile.user
+    return UserRead(
+        name=user.name,
+        role=user.role,
+        email=user.email,
+        time_zone=user.time_zone,
+        created_at=user.created_at,
+        contact_methods=[
+            ContactRead(id=c.id, kind=c.kind, address=c.address, label=c.label)
+            for c in profile.contacts
+        ],
+        notification_rules=[
+            RuleRead(
+                id=r.id,
+                contact=r.contact_method_id,
+                urgency=r.urgency,
+                delay_seconds=r.delay_seconds,
+            )
+            for r in profile.rules
+        ],
+    )

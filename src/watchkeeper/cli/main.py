@@ -11,7 +11,9 @@ from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import incident as incident_cli
 from watchkeeper.cli import notify as notify_cli
+from watchkeeper.cli import oncall as oncall_cli
 from watchkeeper.cli import slo as slo_cli
+from watchkeeper.cli import users as users_cli
 from watchkeeper.cli.context import CLIState
 from watchkeeper.cli.output import error_console
 
@@ -42,6 +44,9 @@ app.add_typer(incident_cli.app, name="incident")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(notify_cli.app, name="notify")
+# people and on-call
+app.add_typer(users_cli.app, name="user")
+app.add_typer(oncall_cli.app, name="oncall")
 
 
 def main() -> None:

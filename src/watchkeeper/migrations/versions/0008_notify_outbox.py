@@ -1,7 +1,7 @@
 """Notification outbox: one row per message to send, with its delivery state
 
 Revision ID: 0008_notify_outbox
-Revises: 0006_status_error
+Revises: 0007_people_oncall
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from watchkeeper.db import UTCDateTime
 
 revision: str = "0008_notify_outbox"
-down_revision: str | None = "0006_status_error"
+down_revision: str | None = "0007_people_oncall"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

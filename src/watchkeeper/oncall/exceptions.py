@@ -1,0 +1,15 @@
+"""Errors of the on-call domain."""
+
+from watchkeeper.errors import InvalidInput, NotFound
+
+
+class ScheduleNotFound(NotFound):
+    """No schedule has that name."""
+
+
+class PolicyNotFound(NotFound):
+    """No escalation policy has that name."""
+
+
+class InvalidCalendar(InvalidInput):
+    """An iCalendar feed or file cannot be read or names unknown users."""

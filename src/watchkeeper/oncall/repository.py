@@ -1,0 +1,36 @@
+"""SQL for schedules and escalation policies."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from watchkeeper.oncall.models import EscalationPolicyRecord, ScheduleRecord
+
+
+def get_schedule(session: Session, name: str) -> ScheduleRecord | None:
+    """The schedule with this name."""
+    return session.scalars(select(ScheduleRecord).where(ScheduleRecord.name == name)).first()
+
+
+def list_schedules(session: Session) -> list[ScheduleRecord]:
+    """Every schedule, by name."""
+    return list(session.scalars(select(ScheduleRecord).order_by(ScheduleRecord.name)))
+
+
+def get_policy(session: Session, name: str) -> EscalationPolicyRecord | None:
+    """The escalation policy with this name."""
+    query = select(EscalationPolicyRecord).where(EscalationPolicyRecord.name == name)
+    return session.scalars(query).first()
+
+
+def list_policies(session: Session) -> list[EscalationPolicyRecord]:
+    """Every escalation policy, by name."""
+    query = select(EscalationPolicyRecord).order_by(EscalationPolicyRecord.name)
+    return list(session.scalars(query))
+
+
+def add(session: Session, row: ScheduleRecord | EscalationPolicyRecord) -> None:
+    """Insert a schedule or policy row."""
+    session.add(row)
+    session.flush()

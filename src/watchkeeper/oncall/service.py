@@ -1,0 +1,383 @@
+"""On-call use cases: applying schedules and policies, who is on call, who to notify."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.auth import people
+from watchkeeper.core.escalation import EscalationPolicy, Target, TargetKind
+from watchkeeper.core.schedule import (
+    Layer,
+    Schedule,
+    ScheduleError,
+    Shift,
+    final_schedule,
+    gaps_between,
+    oncall_at,
+    zone_named,
+)
+from watchkeeper.messages import did_you_mean, shown
+from watchkeeper.oncall import ical, repository
+from watchkeeper.oncall.documents import (
+    NAME,
+    NAME_RULE,
+    DocumentSet,
+    Located,
+    schedule_document,
+    stored_schedule,
+)
+from watchkeeper.oncall.exceptions import InvalidCalendar, PolicyNotFound, ScheduleNotFound
+from watchkeeper.oncall.models import EscalationPolicyRecord, ScheduleRecord
+from watchkeeper.oncall.schemas import Recipient
+from watchkeeper.specs.problems import Problem, SpecError
+
+
+@dataclass
+class ApplyResult:
+    """Names of what an apply created, updated or left unchanged."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    policies_created: list[str] = field(default_factory=list)
+    policies_updated: list[str] = field(default_factory=list)
+    policies_unchanged: list[str] = field(default_factory=list)
+
+
+def _problem(where: Located, field_name: str, message: str) -> Problem:
+    return Problem(where.file, where.document, where.line, field_name, message)
+
+
+def check_references(session: Session, *, documents: DocumentSet) -> list[Problem]:
+    """Problems with what documents name: unknown users, schedules and layers."""
+    problems: list[Problem] = []
+    known_users = set(people.all_user_names(session))
+    for applied, where in documents.schedules.values():
+        unknown = [user for user in applied.users if user not in known_users]
+        if unknown:
+            problems.append(
+                _problem(
+                    where,
+                    "users",
+                    f"unknown users {', '.join(unknown)} (create them with "
+                    "`watchkeeper user create`)",
+                )
+            )
+    schedules = {name: s for name, (s, _) in documents.schedules.items()}
+    for policy, where in documents.policies.values():
+        for index, step in enumerate(policy.steps):
+            for target in step.targets:
+                where_field = f"steps[{index}].targets"
+                if target.kind is TargetKind.USER and target.name not in known_users:
+                    problems.append(
+                        _problem(
+                            where,
+                            where_field,
+                            f"unknown user {target.name!r}{did_you_mean(target.name, known_users)}",
+                        )
+                    )
+                elif target.kind in (TargetKind.SCHEDULE, TargetKind.SCHEDULE_LAYER):
+                    named: Schedule | None = schedules.get(target.name)
+                    if named is None:
+                        record = repository.get_schedule(session, target.name)
+                        if record is None:
+                            names = [
+                                *schedules,
+                                *(r.name for r in repository.list_schedules(session)),
+                            ]
+                            problems.append(
+                                _problem(
+                                    where,
+                                    where_field,
+                                    f"unknown schedule {target.name!r}"
+                                    + did_you_mean(target.name, names),
+                                )
+                            )
+                            continue
+                        named = stored_schedule(record.spec, record.name)
+                    layers = [layer.name for layer in named.layers]
+                    if target.layer is not None and target.layer not in layers:
+                        problems.append(
+                            _problem(
+                                where,
+                                where_field,
+                                f"schedule {target.name!r} has no layer {target.layer!r}"
+                                + did_you_mean(target.layer, layers),
+                            )
+                        )
+    return problems
+
+
+def apply(session: Session, *, documents: DocumentSet, now: datetime) -> ApplyResult:
+    """Create or replace every schedule and policy of ``documents``, all or nothing."""
+    problems = [*documents.problems, *check_references(session, documents=documents)]
+    if problems:
+        raise SpecError(problems)
+    result = ApplyResult()
+    for name, (schedule, _) in documents.schedules.items():
+        spec = schedule_document(schedule)
+        outcome = _upsert_schedule(
+            session, name=name, schedule=schedule, spec=spec, source="yaml", now=now
+        )
+        {"created": result.created, "updated": result.updated, "unchanged": result.unchanged}[
+            outcome
+        ].append(name)
+    for name, (policy, _) in documents.policies.items():
+        spec = policy.to_json()
+        record = repository.get_policy(session, name)
+        if record is None:
+            repository.add(
+                session,
+                EscalationPolicyRecord(name=name, spec=spec, created_at=now, updated_at=now),
+            )
+            result.policies_created.append(name)
+        elif record.spec == spec:
+            result.policies_unchanged.append(name)
+        else:
+            record.spec, record.updated_at = spec, now
+            result.policies_updated.append(name)
+    session.flush()
+    return result
+
+
+def _upsert_schedule(
+    session: Session,
+    *,
+    name: str,
+    schedule: Schedule,
+    spec: dict[str, object],
+    source: str,
+    now: datetime,
+) -> str:
+    record = repository.get_schedule(session, name)
+    if record is None:
+        repository.add(
+            session,
+            ScheduleRecord(
+                name=name,
+                time_zone=schedule.time_zone,
+                source=source,
+                spec=spec,
+                created_at=now,
+                updated_at=now,
+            ),
+        )
+        return "created"
+    if record.spec == spec and record.source == source:
+        return "unchanged"
+    record.spec, record.time_zone, record.source, record.updated_at = (
+        spec,
+        schedule.time_zone,
+        source,
+        now,
+    )
+    return "updated"
+
+
+def store_schedule(session: Session, *, schedule: Schedule, source: str, now: datetime) -> str:
+    """Create or replace one schedule (users checked); ``created``, ``updated`` or ``unchanged``."""
+    missing = people.missing_users(session, names=schedule.users)
+    if missing:
+        raise SpecError(
+            [
+                Problem(
+                    f"schedule {schedule.name}",
+                    0,
+                    None,
+                    "users",
+                    f"unknown users {', '.join(missing)}",
+                )
+            ]
+        )
+    spec = schedule_document(schedule)
+    return _upsert_schedule(
+        session, name=schedule.name, schedule=schedule, spec=dict(spec), source=source, now=now
+    )
+
+
+def list_schedules(session: Session) -> list[ScheduleRecord]:
+    """Every stored schedule, by name."""
+    return repository.list_schedules(session)
+
+
+def schedule_record(session: Session, *, name: str) -> ScheduleRecord:
+    """The stored schedule ``name``, or ScheduleNotFound with a suggestion."""
+    record = repository.get_schedule(session, name)
+    if record is None:
+        names = [r.name for r in repository.list_schedules(session)]
+        raise ScheduleNotFound(f"no schedule named {shown(name)}{did_you_mean(name, names)}")
+    return record
+
+
+def schedule(session: Session, *, name: str) -> Schedule:
+    """The schedule ``name`` as a core Schedule."""
+    record = schedule_record(session, name=name)
+    return stored_schedule(record.spec, record.name)
+
+
+def who(session: Session, *, name: str, at: datetime) -> tuple[str, ...]:
+    """Who is on call in schedule ``name`` at ``at`` (empty in a gap)."""
+    return oncall_at(schedule(session, name=name), at)
+
+
+def final(
+    session: Session, *, name: str, start: datetime, end: datetime
+) -> tuple[list[Shift], list[tuple[datetime, datetime]]]:
+    """The final schedule of [start, end) and its gaps."""
+    shifts = final_schedule(schedule(session, name=name), start, end)
+    return shifts, gaps_between(shifts, start, end)
+
+
+def user_shifts(
+    session: Session, *, user: str, start: datetime, end: datetime
+) -> list[tuple[str, Shift]]:
+    """Every shift of ``user`` in [start, end) across all schedules, as (schedule, shift)."""
+    people.get_user(session, name=user)
+    found: list[tuple[str, Shift]] = []
+    for record in repository.list_schedules(session):
+        resolved = stored_schedule(record.spec, record.name)
+        if user not in resolved.users:
+            continue
+        found.extend(
+            (record.name, shift)
+            for shift in final_schedule(resolved, start, end)
+            if user in shift.users
+        )
+    found.sort(key=lambda item: item[1].start)
+    return found
+
+
+def list_policies(session: Session) -> list[EscalationPolicy]:
+    """Every escalation policy, by name."""
+    return [EscalationPolicy.from_json(r.spec) for r in repository.list_policies(session)]
+
+
+def escalation_policy(session: Session, name: str) -> EscalationPolicy:
+    """The escalation policy ``name``, or PolicyNotFound with a suggestion."""
+    record = repository.get_policy(session, name)
+    if record is None:
+        names = [r.name for r in repository.list_policies(session)]
+        raise PolicyNotFound(f"no escalation policy named {shown(name)}{did_you_mean(name, names)}")
+    return EscalationPolicy.from_json(record.spec)
+
+
+def recipients(
+    session: Session, *, targets: Sequence[Target], at: datetime, urgency: str
+) -> list[Recipient]:
+    """Who to notify, how and when, for a step's targets at ``at`` (deduplicated)."""
+    users: list[str] = []
+    channels: list[Recipient] = []
+    for target in targets:
+        if target.kind is TargetKind.USER:
+            users.append(target.name)
+        elif target.kind is TargetKind.SCHEDULE:
+            users.extend(oncall_at(schedule(session, name=target.name), at))
+        elif target.kind is TargetKind.SCHEDULE_LAYER:
+            resolved = schedule(session, name=target.name)
+            for layer in resolved.layers:
+                if layer.name == target.layer:
+                    users.extend(layer.users)
+                    users.extend(s.user for s in layer.shifts)
+        else:
+            kind, _, address = target.name.partition(":")
+            channels.append(Recipient(None, kind, address, timedelta(0)))
+    unique_users = list(dict.fromkeys(users))
+    found: dict[tuple[str | None, str, str], Recipient] = {}
+    for delivery in people.deliveries(session, names=unique_users, urgency=urgency):
+        key = (delivery.user, delivery.kind, delivery.address)
+        if key not in found or found[key].delay > delivery.delay:
+            found[key] = Recipient(delivery.user, delivery.kind, delivery.address, delivery.delay)
+    for channel in channels:
+        found.setdefault((None, channel.kind, channel.address), channel)
+    return list(found.values())
+
+
+def schedule_ical(session: Session, *, name: str, start: datetime, end: datetime) -> bytes:
+    """The final schedule of [start, end) as an iCalendar, one VEVENT per shift."""
+    shifts, _ = final(session, name=name, start=start, end=end)
+    return ical.calendar_of(name, [(name, shift) for shift in shifts], now=start)
+
+
+def user_ical(session: Session, *, user: str, start: datetime, end: datetime) -> bytes:
+    """A user's shifts of [start, end) in every schedule, as an iCalendar."""
+    return ical.calendar_of(user, user_shifts(session, user=user, start=start, end=end), now=start)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an iCalendar import stored."""
+
+    name: str
+    outcome: str
+    shifts: int
+    time_zone: str
+
+
+def import_calendar(
+    session: Session,
+    *,
+    name: str,
+    calendar: bytes,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    time_zone: str | None = None,
+) -> ImportResult:
+    """Make or replace schedule ``name`` from a calendar whose event summaries name users.
+
+    The occurrences of [start, end) (recurrences expanded) become one layer, ``calendar``, of
+    explicit shifts: a snapshot, refreshed by importing again.
+    """
+    if not NAME.fullmatch(name):
+        raise InvalidCalendar(f"name: {shown(name)} is not a schedule name ({NAME_RULE})")
+    if end <= start:
+        raise InvalidCalendar("--to must be after --from")
+    probe = ical.read_calendar(calendar, zone=ZoneInfo("UTC"), start=start, end=end)
+    zone_name = time_zone or probe.zone_hint or "UTC"
+    try:
+        zone = zone_named(zone_name)
+    except ScheduleError as exc:
+        raise InvalidCalendar(str(exc)) from None
+    imported = ical.read_calendar(calendar, zone=zone, start=start, end=end)
+    missing = people.missing_users(session, names=imported.names)
+    if missing:
+        raise InvalidCalendar(
+            f"the calendar names unknown users: {', '.join(missing)} (event summaries must be "
+            "user names; create them with `watchkeeper user create`)"
+        )
+    if not imported.shifts:
+        raise InvalidCalendar("the calendar has no events between --from and --to")
+    layer = Layer(
+        "calendar",
+        (),
+        start.astimezone(zone).replace(tzinfo=None),
+        shifts=imported.shifts,
+    )
+    outcome = store_schedule(
+        session, schedule=Schedule(name, zone, (layer,)), source="ical", now=now
+    )
+    return ImportResult(name, outcome, len(imported.shifts), zone.key)
+
+
+def user_references(session: Session, *, user: str) -> list[str]:
+    """The schedules and escalation policies naming ``user`` (``schedule X``, ``policy Y``)."""
+    found = [
+        f"schedule {record.name}"
+        for record in repository.list_schedules(session)
+        if user in stored_schedule(record.spec, record.name).users
+    ]
+    found.extend(
+        f"policy {policy.name}"
+        for policy in list_policies(session)
+        if any(
+            target.kind is TargetKind.USER and target.name == user
+            for step in policy.steps
+            for target in step.targets
+        )
+    )
+    return found

@@ -1,0 +1,126 @@
+"""The on-call API: users, schedules, who is on call, iCal, policies; auth before bodies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import icalendar
+from fastapi.testclient import TestClient
+
+EXAMPLE = (Path(__file__).parents[2] / "examples" / "oncall" / "team.yaml").read_text()
+YAML = {"Content-Type": "application/yaml"}
+
+
+def team(client: TestClient, headers: dict[str, str]) -> None:
+    for name in ("ann", "bob", "cid", "dan"):
+        body = {"name": name, "role": "editor", "email": f"{name}@example.com"}
+        assert client.post("/api/v1/users", json=body, headers=headers).status_code == 201
+
+
+def test_users_api(
+    client: TestClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    created = client.post(
+        "/api/v1/users",
+        json={"name": "ann", "role": "editor", "time_zone": "Asia/Tokyo"},
+        headers=admin_headers,
+    )
+    assert created.status_code == 201 and created.json()["time_zone"] == "Asia/Tokyo"
+    contact = client.post(
+        "/api/v1/users/ann/contact-methods",
+        json={"kind": "webhook", "address": "https://hooks.example/ann"},
+        headers=admin_headers,
+    ).json()["contact_methods"][0]
+    ruled = client.post(
+        "/api/v1/users/ann/notification-rules",
+        json={"contact": contact["id"], "urgency": "low", "delay": "10m"},
+        headers=admin_headers,
+    )
+    assert ruled.json()["notification_rules"][0]["delay_seconds"] == 600
+    assert [u["name"] for u in client.get("/api/v1/users", headers=viewer_headers).json()] == [
+        "ann"
+    ]
+    refused = client.post(
+        "/api/v1/users", json={"name": "x", "role": "viewer"}, headers=viewer_headers
+    )
+    assert refused.status_code == 403
+    bad = client.post("/api/v1/users", json={"name": "x", "role": "boss"}, headers=admin_headers)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("role:")
+    missing = client.get("/api/v1/users/anne", headers=viewer_headers)
+    assert missing.status_code == 404 and "did you mean 'ann'" in missing.json()["detail"]
+    assert client.delete("/api/v1/users/ann", headers=admin_headers).status_code == 204
+
+
+def test_apply_who_ical_and_policies(
+    client: TestClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    team(client, admin_headers)
+    assert (
+        client.post(
+            "/api/v1/oncall", content=EXAMPLE, headers={**viewer_headers, **YAML}
+        ).status_code
+        == 403
+    )
+    applied = client.post("/api/v1/oncall", content=EXAMPLE, headers={**admin_headers, **YAML})
+    assert applied.status_code == 200 and applied.json()["created"] == ["checkout-primary"]
+    who = client.get(
+        "/api/v1/schedules/checkout-primary/oncall",
+        params={"at": "2026-03-14T12:00:00Z"},
+        headers=viewer_headers,
+    )
+    assert who.json() == {
+        "schedule": "checkout-primary",
+        "at": "2026-03-14T12:00:00Z",
+        "oncall": ["bob"],
+    }
+    shown = client.get(
+        "/api/v1/schedules/checkout-primary",
+        params={"from": "2026-01-04T00:00:00Z", "to": "2026-01-06T00:00:00Z"},
+        headers=viewer_headers,
+    ).json()
+    assert shown["gaps"][0]["end"].startswith("2026-01-05T08:00:00")
+    assert [s["name"] for s in client.get("/api/v1/schedules", headers=viewer_headers).json()] == [
+        "checkout-primary"
+    ]
+    calendar = client.get(
+        "/api/v1/schedules/checkout-primary/ical",
+        params={"from": "2026-03-14T00:00:00Z", "to": "2026-03-15T00:00:00Z"},
+        headers=viewer_headers,
+    )
+    assert calendar.headers["content-type"].startswith("text/calendar")
+    summaries = [
+        str(e["summary"]) for e in icalendar.Calendar.from_ical(calendar.content).walk("VEVENT")
+    ]
+    assert summaries == ["ann", "bob"]
+    user_calendar = client.get("/api/v1/users/bob/ical", headers=viewer_headers)
+    assert user_calendar.status_code == 200 and b"BEGIN:VCALENDAR" in user_calendar.content
+    policy = client.get("/api/v1/escalation-policies/checkout", headers=viewer_headers).json()
+    assert policy["repeat"] == 2 and policy["steps"][1]["targets"][0]["layer"] == "weekly"
+    assert len(client.get("/api/v1/escalation-policies", headers=viewer_headers).json()) == 1
+    bad_at = client.get(
+        "/api/v1/schedules/checkout-primary/oncall", params={"at": "soon"}, headers=viewer_headers
+    )
+    assert bad_at.status_code == 422 and bad_at.json()["detail"].startswith("at:")
+
+
+def test_bad_yaml_names_line_and_stores_nothing(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    answer = client.post(
+        "/api/v1/oncall",
+        content="kind: Schedule\nname: s\ntime_zone: Mars/Base\nlayers: []\n",
+        headers={**admin_headers, **YAML},
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("request body:3: document 1: time_zone")
+    assert client.get("/api/v1/schedules", headers=admin_headers).json() == []
+    assert (
+        client.post("/api/v1/oncall", content="x" * 2_000_000, headers=admin_headers).status_code
+        == 413
+    )
+
+
+def test_authentication_comes_first(client: TestClient) -> None:
+    assert client.post("/api/v1/oncall", content="kind: [").status_code == 401
+    assert client.post("/api/v1/users", content="{").status_code == 401
+    assert client.get("/api/v1/schedules").status_code == 401
