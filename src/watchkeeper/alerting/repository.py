@@ -155,7 +155,7 @@ def integration_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     rows = session.execute(
         select(Integration.id, Integration.name).where(Integration.id.in_(set(ids)))
     )
-    return {int(row_id): str(name) for row_id, name in rows.tuples()}
+    return {int(row.id): str(row.name) for row in rows}
 
 
 def active_silences(session: Session, now: datetime) -> list[Silence]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-_LABELS = Field(default_factory=dict, max_length=200)
+_LABELS: Any = Field(default_factory=dict, max_length=200)
 
 
 class IntegrationCreate(BaseModel):
@@ -94,6 +94,15 @@ class PagerDutyEvent(BaseModel):
     links: list[Any] = Field(default_factory=list, max_length=100)
     client: str | None = Field(default=None, max_length=1024)
     client_url: str | None = Field(default=None, max_length=4000)
+
+    @model_validator(mode="after")
+    def _required_by_action(self) -> PagerDutyEvent:
+        """A trigger needs a payload; acknowledge and resolve need the dedup key."""
+        if self.event_action == "trigger" and self.payload is None:
+            raise ValueError("'payload' is missing; a trigger event needs one")
+        if self.event_action != "trigger" and self.dedup_key is None:
+            raise ValueError(f"'dedup_key' is missing; an {self.event_action} event needs one")
+        return self
 
 
 class ChangePayload(BaseModel):

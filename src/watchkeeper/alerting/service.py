@@ -27,7 +27,7 @@ from watchkeeper.alerting.exceptions import (
     SilenceNotFound,
 )
 from watchkeeper.alerting.grouping import ACKNOWLEDGED, FIRING, RESOLVED, SILENCED, AlertFacts
-from watchkeeper.alerting.models import AlertGroup, Integration, Silence
+from watchkeeper.alerting.models import AlertGroup, AlertingSecret, Integration, Silence
 from watchkeeper.core.matchers import parse_matchers
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.messages import did_you_mean
@@ -494,3 +494,52 @@ def ingest_slo_transitions(session: Session, transitions: Sequence[Any], *, now:
         grouping.settle(session, group, alerts, now=now, actor="slo")
     session.flush()
     return len(transitions)
+
+
+def change_documents(
+    session: Session, *, service: str | None, since: datetime | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The change timeline, newest first, as the API shows it."""
+    return [
+        {
+            "id": c.id,
+            "at": _iso(c.at),
+            "summary": c.summary,
+            "source": c.source,
+            "service": c.service,
+            "custom_details": c.custom_details,
+            "links": c.links,
+            "received_at": _iso(c.received_at),
+        }
+        for c in repository.changes(session, service=service, since=since, limit=limit)
+    ]
+
+
+# --- action links --------------------------------------------------------------------------
+
+_LINK_SECRET = "action_links"
+
+
+def link_secret(session: Session, *, configured: str | None, now: datetime) -> str:
+    """The action-link signing key: the ``secret_key`` setting, else one generated once and
+    stored in the database (so every process and restart signs alike)."""
+    if configured:
+        return configured
+    stored = repository.secret(session, _LINK_SECRET)
+    if stored is None:
+        stored = AlertingSecret(name=_LINK_SECRET, value=secrets.token_urlsafe(48), created_at=now)
+        repository.add(session, stored)
+    return stored.value
+
+
+def perform_action(
+    session: Session, *, group_id: int, action: str, actor: str, now: datetime
+) -> AlertGroup:
+    """Do ``action`` (ack, unack, resolve) to a group as ``actor``."""
+    if action == "ack":
+        return acknowledge(session, group_id=group_id, actor=actor, now=now)
+    if action == "unack":
+        return unacknowledge(session, group_id=group_id, actor=actor, now=now)
+    if action == "resolve":
+        return resolve(session, group_id=group_id, actor=actor, now=now)
+    raise InvalidInput(f"action: unknown action {action!r}; choose ack, unack or resolve")
