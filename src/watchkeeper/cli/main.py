@@ -7,6 +7,7 @@ import sys
 import typer
 
 from watchkeeper.cli import admin, demo, server
+from watchkeeper.cli import alerting as alerting_cli
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import slo as slo_cli
@@ -38,6 +39,9 @@ app.add_typer(slo_cli.app, name="slo")
 app.add_typer(events_cli.app, name="events", help="Send SLI events to the built-in store.")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
+app.add_typer(alerting_cli.integration_app, name="integration")
+app.add_typer(alerting_cli.alert_app, name="alert")
+app.add_typer(alerting_cli.silence_app, name="silence")
 
 
 def main() -> None:
