@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.alerting.conftest import MakeIntegration, am_alert, am_message
-from watchkeeper.alerting import intake, service
+from watchkeeper.alerting import intake, routing, service, silences
 from watchkeeper.alerting.exceptions import InvalidSilence
 from watchkeeper.alerting.schemas import AlertmanagerMessage
 
@@ -30,7 +30,7 @@ def prom(session: Session) -> None:
 
 @pytest.mark.usefixtures("prom")
 def test_a_matching_silence_opens_the_group_silenced_and_releases_it(session: Session) -> None:
-    silence = service.create_silence(
+    silence = silences.create(
         session,
         matchers=["service=checkout", "severity=~crit.*"],
         starts_at=NOW - timedelta(minutes=1),
@@ -47,7 +47,7 @@ def test_a_matching_silence_opens_the_group_silenced_and_releases_it(session: Se
     )
     other = service.get_group(session, group_id=_notify(session, "g2", service="cart"))
     assert other.status == "firing"
-    service.expire_silence(session, silence_id=silence.id, now=NOW + timedelta(minutes=5))
+    silences.expire(session, silence_id=silence.id, now=NOW + timedelta(minutes=5))
     assert group.status == "firing"
     assert group.escalation_due_at == NOW + timedelta(minutes=5)
 
@@ -57,7 +57,7 @@ def test_a_new_silence_silences_open_groups_and_a_maintenance_window_counts(
     session: Session,
 ) -> None:
     group = service.get_group(session, group_id=_notify(session))
-    window = service.create_silence(
+    window = silences.create(
         session,
         matchers=["service=checkout"],
         starts_at=NOW,
@@ -79,7 +79,7 @@ def test_a_new_silence_silences_open_groups_and_a_maintenance_window_counts(
 )
 def test_bad_silences_name_the_problem(session: Session, matchers: list[str], field: str) -> None:
     with pytest.raises(InvalidSilence, match=field):
-        service.create_silence(
+        silences.create(
             session,
             matchers=matchers,
             starts_at=NOW,
@@ -92,7 +92,7 @@ def test_bad_silences_name_the_problem(session: Session, matchers: list[str], fi
 
 @pytest.mark.usefixtures("prom")
 def test_routing_rules_pick_policy_and_urgency_first_match_wins(session: Session) -> None:
-    service.apply_routes(
+    routing.apply(
         session,
         rules=[
             {

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.alerting import intake, links, service
+from watchkeeper.alerting import intake, links, service, silences
 from watchkeeper.alerting.exceptions import (
     AlertGroupNotFound,
     IntegrationNotFound,
@@ -193,8 +193,8 @@ def list_silences(
 ) -> list[dict[str, Any]]:
     """Silences and maintenance windows (expired ones with ``expired=true``)."""
     now = utcnow()
-    rows = service.list_silences(session, now=now, include_expired=expired)
-    return [service.silence_document(row, now=now) for row in rows]
+    rows = silences.list_silences(session, now=now, include_expired=expired)
+    return [silences.document(row, now=now) for row in rows]
 
 
 SilenceBody = Annotated[SilenceCreate, Depends(json_body(SilenceCreate, Permission.WRITE))]
@@ -211,7 +211,7 @@ def create_silence(body: SilenceBody, session: SessionDep, token: WriteToken) ->
         ends_at = starts_at + _duration("duration", body.duration)
     else:
         raise InvalidSilence("ends_at: give ends_at or duration")
-    row = service.create_silence(
+    row = silences.create(
         session,
         matchers=body.matchers,
         starts_at=starts_at,
@@ -221,16 +221,14 @@ def create_silence(body: SilenceBody, session: SessionDep, token: WriteToken) ->
         now=now,
         kind=body.kind,
     )
-    return service.silence_document(row, now=now)
+    return silences.document(row, now=now)
 
 
 @router.delete("/silences/{silence_id}")
 def expire_silence(silence_id: int, session: SessionDep, _token: WriteToken) -> dict[str, Any]:
     """End a silence now."""
     now = utcnow()
-    return service.silence_document(
-        service.expire_silence(session, silence_id=silence_id, now=now), now=now
-    )
+    return silences.document(silences.expire(session, silence_id=silence_id, now=now), now=now)
 
 
 @router.get("/changes")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,23 +23,17 @@ from watchkeeper.alerting.exceptions import (
     IntegrationNotFound,
     InvalidAlertAction,
     InvalidIntegration,
-    InvalidRoutes,
     InvalidSilence,
-    SilenceNotFound,
 )
 from watchkeeper.alerting.grouping import ACKNOWLEDGED, FIRING, RESOLVED, SILENCED, AlertFacts
 from watchkeeper.alerting.models import (
     AlertGroup,
     AlertingSecret,
     Integration,
-    RoutingRule,
-    Silence,
 )
-from watchkeeper.core.matchers import parse_matchers
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.messages import did_you_mean
 from watchkeeper.slo import service as slo_service
-from watchkeeper.specs.yaml_nodes import parse_documents
 
 INTEGRATION_TYPES = ("alertmanager", "pagerduty", "webhook")
 SLO_INTEGRATION = "watchkeeper-slo"
@@ -290,68 +284,7 @@ def group_detail(session: Session, *, group_id: int) -> dict[str, Any]:
     return document
 
 
-# --- silences and maintenance windows ----------------------------------------------------
-
-
-def create_silence(
-    session: Session,
-    *,
-    matchers: Sequence[str],
-    starts_at: datetime,
-    ends_at: datetime,
-    comment: str,
-    created_by: str,
-    now: datetime,
-    kind: str = "silence",
-) -> Silence:
-    """Create a silence (or maintenance window); matching firing groups are silenced now."""
-    if not matchers:
-        raise InvalidSilence("matchers: give at least one matcher, e.g. service=checkout")
-    try:
-        parsed = parse_matchers(matchers)
-    except ValueError as exc:
-        raise InvalidSilence(f"matchers: {exc}") from None
-    if ends_at <= starts_at:
-        raise InvalidSilence("ends_at: must be after starts_at")
-    if ends_at <= now:
-        raise InvalidSilence("ends_at: must be in the future")
-    row = Silence(
-        matchers=[str(m) for m in parsed],
-        starts_at=starts_at,
-        ends_at=ends_at,
-        comment=comment,
-        created_by=created_by,
-        created_at=now,
-        kind=kind,
-        silenced_count=0,
-    )
-    repository.add(session, row)
-    if starts_at <= now:
-        for group in repository.unresolved_groups(session):
-            grouping.silence_if_matched(session, group, row, now)
-    session.flush()
-    return row
-
-
-def list_silences(
-    session: Session, *, now: datetime, include_expired: bool = False
-) -> list[Silence]:
-    """Silences and maintenance windows, newest first."""
-    return repository.silences(session, include_expired=include_expired, now=now)
-
-
-def expire_silence(session: Session, *, silence_id: int, now: datetime) -> Silence:
-    """End a silence now; its groups fire again at once."""
-    row = repository.silence(session, silence_id)
-    if row is None:
-        raise SilenceNotFound(f"no silence {silence_id}")
-    if row.ends_at > now:
-        row.ends_at = max(now, row.starts_at)
-        for group in repository.unresolved_groups(session):
-            if group.silence_id == row.id and group.status == SILENCED:
-                group.silenced_until = row.ends_at
-    expire_silences(session, now=now)
-    return row
+# --- silences ---------------------------------------------------------------------------
 
 
 def expire_silences(session: Session, *, now: datetime) -> int:
@@ -371,22 +304,6 @@ def expire_silences(session: Session, *, now: datetime) -> int:
                         break
     session.flush()
     return len(due)
-
-
-def silence_document(row: Silence, *, now: datetime) -> dict[str, Any]:
-    """A silence as the API and CLI show it."""
-    state = "expired" if row.ends_at <= now else ("active" if row.starts_at <= now else "pending")
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "matchers": row.matchers,
-        "starts_at": _iso(row.starts_at),
-        "ends_at": _iso(row.ends_at),
-        "comment": row.comment,
-        "created_by": row.created_by,
-        "state": state,
-        "silenced_count": row.silenced_count,
-    }
 
 
 # --- SLO burn-rate alerts ------------------------------------------------------------------
@@ -551,88 +468,3 @@ def perform_action(
     if action == "resolve":
         return resolve(session, group_id=group_id, actor=actor, now=now)
     raise InvalidInput(f"action: unknown action {action!r}; choose ack, unack or resolve")
-
-
-# --- routing rules -------------------------------------------------------------------------
-
-_ROUTE_FIELDS = ("name", "match", "integration", "escalation_policy", "urgency")
-
-
-def _route_field(rule: Mapping[str, Any], index: int, field: str) -> str | None:
-    value = rule.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRoutes(f"routes[{index}].{field}: must be a non-empty string")
-    return value.strip()
-
-
-def apply_routes(session: Session, *, rules: Sequence[Any]) -> list[RoutingRule]:
-    """Replace the routing rules (first match wins) after checking every one of them."""
-    built: list[RoutingRule] = []
-    for index, rule in enumerate(rules):
-        if not isinstance(rule, Mapping):
-            raise InvalidRoutes(f"routes[{index}]: must be a mapping")
-        unknown = sorted(set(map(str, rule)) - set(_ROUTE_FIELDS))
-        if unknown:
-            raise InvalidRoutes(
-                f"routes[{index}].{unknown[0]}: unknown field; "
-                f"fields are {', '.join(_ROUTE_FIELDS)}"
-            )
-        match = rule.get("match", [])
-        if isinstance(match, str):
-            match = [match]
-        if not isinstance(match, list) or not all(isinstance(m, str) for m in match):
-            raise InvalidRoutes(f"routes[{index}].match: must be a list of matchers")
-        try:
-            parsed = parse_matchers(match)
-        except ValueError as exc:
-            raise InvalidRoutes(f"routes[{index}].match: {exc}") from None
-        urgency = _route_field(rule, index, "urgency")
-        if urgency is not None and urgency not in URGENCIES:
-            raise InvalidRoutes(f"routes[{index}].urgency: must be high or low, not {urgency!r}")
-        integration = _route_field(rule, index, "integration")
-        if integration is not None:
-            get_integration(session, name=integration)
-        built.append(
-            RoutingRule(
-                position=index,
-                name=_route_field(rule, index, "name") or f"route {index + 1}",
-                matchers=[str(m) for m in parsed],
-                integration=integration,
-                escalation_policy=_route_field(rule, index, "escalation_policy"),
-                urgency=urgency,
-            )
-        )
-    repository.replace_routing_rules(session, built)
-    return built
-
-
-def parse_routes_file(text: str, *, filename: str) -> list[Any]:
-    """The ``routes:`` list of a routing-rules YAML file (bounded loading)."""
-    documents, problem = parse_documents(text, filename)
-    if problem is not None:
-        raise InvalidRoutes(str(problem))
-    if len(documents) != 1 or not isinstance(documents[0].value, Mapping):
-        raise InvalidRoutes(f"{filename}: expected one YAML document with a 'routes:' list")
-    routes = documents[0].value.get("routes")
-    if not isinstance(routes, list):
-        raise InvalidRoutes(f"{filename}: routes: must be a list of rules")
-    return routes
-
-
-def list_routes(session: Session) -> list[RoutingRule]:
-    """Routing rules in order."""
-    return repository.routing_rules(session)
-
-
-def route_document(rule: RoutingRule) -> dict[str, Any]:
-    """A routing rule as the API and CLI show it."""
-    return {
-        "position": rule.position,
-        "name": rule.name,
-        "match": rule.matchers,
-        "integration": rule.integration,
-        "escalation_policy": rule.escalation_policy,
-        "urgency": rule.urgency,
-    }

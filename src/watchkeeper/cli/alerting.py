@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from watchkeeper.alerting import service
+from watchkeeper.alerting import routing, service, silences
 from watchkeeper.alerting.models import Integration
 from watchkeeper.cli.context import cli_state, parse_time
 from watchkeeper.cli.output import console, fail, guarded, print_json
@@ -293,7 +293,7 @@ def list_routes(ctx: typer.Context, json_output: JsonOption = False) -> None:
     if ctx.invoked_subcommand is not None:
         return
     with cli_state(ctx).session() as session:
-        documents = [service.route_document(r) for r in service.list_routes(session)]
+        documents = [routing.document(r) for r in routing.list_rules(session)]
     if json_output:
         print_json(documents)
         return
@@ -333,9 +333,9 @@ def apply_routes(
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"cannot read {path}: {exc}")
-    rules = service.parse_routes_file(text, filename=str(path))
+    rules = routing.parse_file(text, filename=str(path))
     with cli_state(ctx).session() as session:
-        applied = service.apply_routes(session, rules=rules)
+        applied = routing.apply(session, rules=rules)
     _print(f"applied {plural(len(applied), 'routing rule')}")
 
 
@@ -375,7 +375,7 @@ def create_silence(
     else:
         fail("give --for DURATION or --end TIME")
     with cli_state(ctx).session() as session:
-        row = service.create_silence(
+        row = silences.create(
             session,
             matchers=match,
             starts_at=starts_at,
@@ -385,7 +385,7 @@ def create_silence(
             now=now,
             kind="maintenance" if maintenance else "silence",
         )
-        document = service.silence_document(row, now=now)
+        document = silences.document(row, now=now)
     if json_output:
         print_json(document)
         return
@@ -402,8 +402,8 @@ def list_silences(
     """List silences and maintenance windows."""
     now = utcnow()
     with cli_state(ctx).session() as session:
-        rows = service.list_silences(session, now=now, include_expired=expired)
-        documents = [service.silence_document(r, now=now) for r in rows]
+        rows = silences.list_silences(session, now=now, include_expired=expired)
+        documents = [silences.document(r, now=now) for r in rows]
     if json_output:
         print_json(documents)
         return
@@ -446,8 +446,8 @@ def expire_silence(
     """End a silence now."""
     now = utcnow()
     with cli_state(ctx).session() as session:
-        document = service.silence_document(
-            service.expire_silence(session, silence_id=silence_id, now=now), now=now
+        document = silences.document(
+            silences.expire(session, silence_id=silence_id, now=now), now=now
         )
     if json_output:
         print_json(document)
