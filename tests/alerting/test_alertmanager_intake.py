@@ -7,6 +7,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from tests.alerting.conftest import MakeIntegration, am_alert, am_message
+from watchkeeper.alerting import service
+from watchkeeper.db import utcnow
 
 
 def _groups(client: TestClient, headers: dict[str, str]) -> list[dict[str, Any]]:
@@ -143,3 +145,15 @@ def test_an_oversize_body_is_413(client: TestClient, make_integration: MakeInteg
     limit = client.app.state.settings.max_alert_body_bytes  # type: ignore[attr-defined]
     response = client.post(f"/api/v1/integrations/{key}/alertmanager", content=b" " * (limit + 1))
     assert response.status_code == 413
+
+
+def test_a_disabled_key_is_the_same_404_as_an_unknown_one(
+    client: TestClient, make_integration: MakeIntegration, session_factory: Any
+) -> None:
+    key = make_integration()
+    with session_factory() as session:
+        service.set_disabled(session, name="prom", disabled=True, now=utcnow())
+        session.commit()
+    response = client.post(f"/api/v1/integrations/{key}/alertmanager", json=am_message())
+    assert response.status_code == 404
+    assert response.json()["detail"] == "no such integration"

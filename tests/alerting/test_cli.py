@@ -109,3 +109,36 @@ def test_routes_apply_and_list(run: Run, tmp_path: Path) -> None:
     path.write_text("routes:\n  - name: x\n    urgency: medium\n")
     bad = run("alert", "routes", "apply", str(path))
     assert bad.exit_code == 1 and "routes[0].urgency" in bad.output
+
+
+def test_a_disabled_integration_is_refused_until_enabled(run: Run) -> None:
+    run("integration", "create", "prom", "--type", "alertmanager")
+    assert run("integration", "disable", "prom").exit_code == 0
+    shown = json.loads(run("integration", "show", "prom", "--json").stdout)
+    assert shown["disabled_at"] is not None
+    assert run("integration", "enable", "prom").exit_code == 0
+    assert json.loads(run("integration", "show", "prom", "--json").stdout)["disabled_at"] is None
+    assert run("integration", "delete", "prom").exit_code == 0
+    assert json.loads(run("integration", "list", "--json").stdout) == []
+
+
+def test_a_maintenance_window_for_a_service(run: Run) -> None:
+    created = run(
+        "silence",
+        "create",
+        "--service",
+        "checkout",
+        "--maintenance",
+        "--start",
+        "2030-01-01T00:00:00Z",
+        "--end",
+        "2030-01-01T02:00:00Z",
+        "--comment",
+        "db upgrade",
+        "--json",
+    )
+    assert created.exit_code == 0, created.output
+    document = json.loads(created.stdout)
+    assert (document["kind"], document["state"]) == ("maintenance", "pending")
+    assert document["matchers"] == ["service=checkout"]
+    assert run("silence", "create", "--for", "1h").exit_code == 1

@@ -109,6 +109,17 @@ def delete_integration(session: Session, *, name: str) -> None:
     repository.delete_integration(session, get_integration(session, name=name))
 
 
+def set_disabled(session: Session, *, name: str, disabled: bool, now: datetime) -> Integration:
+    """Disable an integration (its key answers 404 until enabled again) or enable it."""
+    integration = get_integration(session, name=name)
+    if disabled and integration.disabled_at is None:
+        integration.disabled_at = now
+    elif not disabled:
+        integration.disabled_at = None
+    session.flush()
+    return integration
+
+
 def integration_for_key(session: Session, *, key: str) -> Integration:
     """The enabled integration with ``key``; the same 404 for unknown and disabled keys."""
     found = repository.integration_by_key(session, key) if KEY_PATTERN.fullmatch(key) else None

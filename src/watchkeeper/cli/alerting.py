@@ -130,6 +130,28 @@ def show_integration(
         _print(f"{field}: {document[field] if document[field] is not None else '-'}")
 
 
+@integration_app.command("disable")
+@guarded
+def disable_integration(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
+) -> None:
+    """Disable an integration: its key is refused (404) until it is enabled again."""
+    with cli_state(ctx).session() as session:
+        service.set_disabled(session, name=name, disabled=True, now=utcnow())
+    _print(f"integration {name!r} disabled")
+
+
+@integration_app.command("enable")
+@guarded
+def enable_integration(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
+) -> None:
+    """Enable a disabled integration again."""
+    with cli_state(ctx).session() as session:
+        service.set_disabled(session, name=name, disabled=False, now=utcnow())
+    _print(f"integration {name!r} enabled")
+
+
 @integration_app.command("delete")
 @guarded
 def delete_integration(
@@ -347,13 +369,17 @@ def apply_routes(
 def create_silence(
     ctx: typer.Context,
     match: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             "--match", help="Matcher such as service=checkout (repeatable).", show_default=False
         ),
-    ],
+    ] = None,
     for_: Annotated[
         str | None, typer.Option("--for", help="How long, e.g. 2h.", show_default=False)
+    ] = None,
+    service_name: Annotated[
+        str | None,
+        typer.Option("--service", help="Shorthand for --match service=NAME.", show_default=False),
     ] = None,
     start: Annotated[
         str | None, typer.Option(help="Start (RFC 3339; default now).", show_default=False)
@@ -367,6 +393,7 @@ def create_silence(
 ) -> None:
     """Silence alerts matching every --match, for a duration or between --start and --end."""
     now = utcnow()
+    matchers = list(match or []) + ([f"service={service_name}"] if service_name else [])
     starts_at: datetime = parse_time(start) if start else now
     if end is not None:
         ends_at = parse_time(end)
@@ -377,7 +404,7 @@ def create_silence(
     with cli_state(ctx).session() as session:
         row = silences.create(
             session,
-            matchers=match,
+            matchers=matchers,
             starts_at=starts_at,
             ends_at=ends_at,
             comment=comment,
