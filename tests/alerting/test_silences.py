@@ -136,3 +136,25 @@ def test_silence_api(
         "/api/v1/silences", json={"matchers": ["x=~("], "duration": "1h"}, headers=admin_headers
     )
     assert bad.status_code == 422 and "matchers" in bad.json()["detail"]
+
+
+@pytest.mark.usefixtures("prom")
+def test_a_scheduled_silence_applies_on_the_tick_after_it_starts(session: Session) -> None:
+    group = service.get_group(session, group_id=_notify(session))
+    start = NOW + timedelta(hours=1)
+    silences.create(
+        session,
+        matchers=["service=checkout"],
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        comment="",
+        created_by="ann",
+        now=NOW,
+        kind="maintenance",
+    )
+    service.expire_silences(session, now=start - timedelta(seconds=1))
+    assert group.status == "firing"
+    service.expire_silences(session, now=start)
+    assert (group.status, group.escalation_due_at) == ("silenced", None)
+    service.expire_silences(session, now=start + timedelta(hours=1))
+    assert group.status == "firing"

@@ -148,16 +148,16 @@ def _silence_by(session: Session, group: AlertGroup, silence: Silence, *, now: d
     escalation.stop(session, group)
 
 
-def silence_if_matched(
-    session: Session, group: AlertGroup, silence: Silence, now: datetime
-) -> bool:
-    """Silence a firing group that ``silence`` matches; True if it did."""
-    if group.status != FIRING:
-        return False
-    if not matches_all(parse_matchers(silence.matchers), label_strings(group.labels)):
-        return False
-    _silence_by(session, group, silence, now=now)
-    return True
+def apply_silence(session: Session, silence: Silence, *, now: datetime) -> int:
+    """Silence every open firing group that a silence which has started matches (once)."""
+    matchers = parse_matchers(silence.matchers)
+    silenced = 0
+    for group in repository.unresolved_groups(session):
+        if group.status == FIRING and matches_all(matchers, label_strings(group.labels)):
+            _silence_by(session, group, silence, now=now)
+            silenced += 1
+    silence.applied_at = now
+    return silenced
 
 
 def resolve(

@@ -135,6 +135,8 @@ class Silence(Base):
     # A maintenance window is a silence with a reason and, usually, a service matcher.
     kind: Mapped[str] = mapped_column(String(20))
     silenced_count: Mapped[int] = mapped_column(Integer)
+    # When the silence was applied to the groups open as it started (NULL: not yet started).
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class RoutingRule(Base):

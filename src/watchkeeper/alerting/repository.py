@@ -169,6 +169,17 @@ def active_silences(session: Session, now: datetime) -> list[Silence]:
     )
 
 
+def silences_to_apply(session: Session, now: datetime) -> list[Silence]:
+    """Silences that have started (and not ended) but were not applied to open groups yet."""
+    return list(
+        session.scalars(
+            select(Silence)
+            .where(Silence.applied_at.is_(None), Silence.starts_at <= now, Silence.ends_at > now)
+            .order_by(Silence.id)
+        )
+    )
+
+
 def silences(session: Session, *, include_expired: bool, now: datetime) -> list[Silence]:
     """Silences, newest first; expired ones only on request."""
     query = select(Silence).order_by(Silence.id.desc())

@@ -49,7 +49,10 @@ _PATHS = {
 
 
 def url_of(integration: Integration, *, base_url: str) -> str:
-    """The intake URL of an integration (PagerDuty's takes the key as routing_key)."""
+    """The intake URL of an integration (PagerDuty's takes the key as routing_key); the
+    internal SLO integration has none."""
+    if integration.type == "slo":
+        return ""
     return base_url.rstrip("/") + _PATHS[integration.type].format(key=integration.key)
 
 
@@ -301,18 +304,13 @@ def group_detail(session: Session, *, group_id: int) -> dict[str, Any]:
 def expire_silences(session: Session, *, now: datetime) -> int:
     """Groups whose silence ended fire again (and escalate); returns how many were released.
 
-    Also silences open firing groups matched by a silence that started since the last call.
+    Also silences the open firing groups matched by a silence that started since the last call.
     """
+    for started in repository.silences_to_apply(session, now):
+        grouping.apply_silence(session, started, now=now)
     due = repository.silenced_groups_due(session, now)
     for group in due:
         grouping.unsilence(session, group, now=now)
-    started = repository.active_silences(session, now)
-    if started:
-        for group in repository.unresolved_groups(session):
-            if group.status == FIRING:
-                for row in started:
-                    if grouping.silence_if_matched(session, group, row, now):
-                        break
     session.flush()
     return len(due)
 

@@ -55,8 +55,7 @@ def create(
     )
     repository.add(session, row)
     if starts_at <= now:
-        for group in repository.unresolved_groups(session):
-            grouping.silence_if_matched(session, group, row, now)
+        grouping.apply_silence(session, row, now=now)
     session.flush()
     return row
 

@@ -63,6 +63,7 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("silenced_count", sa.Integer(), nullable=False),
+        sa.Column("applied_at", UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_silence")),
     )
     with op.batch_alter_table("silence", schema=None) as batch_op:
