@@ -83,3 +83,21 @@ def test_ticket_burns_are_low_urgency_and_resolve_with_their_windows(session: Se
     # A stop for a group resolved already opens nothing.
     service.ingest_slo_transitions(session, [_transition("ticket", False)], now=later)
     assert len(service.list_groups(session)) == 1
+
+
+def test_the_worker_tick_releases_groups_whose_silence_ended(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    service.ingest_slo_transitions(session, [_transition("page", True, 3600, 300)], now=AT)
+    [group] = service.list_groups(session)
+    until = AT + timedelta(minutes=30)
+    service.silence(session, group_id=group.id, until=until, actor="ann", now=AT)
+    session.commit()
+    worker = Worker(settings, session_factory)
+    worker.run_once(until - timedelta(minutes=1))
+    session.expire_all()
+    assert service.get_group(session, group_id=group.id).status == "silenced"
+    worker.run_once(until)
+    session.expire_all()
+    released = service.get_group(session, group_id=group.id)
+    assert (released.status, released.escalation_due_at) == ("firing", until)
