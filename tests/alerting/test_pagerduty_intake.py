@@ -168,3 +168,13 @@ def test_change_events_go_to_the_change_timeline_once(
         "/api/v1/changes", params={"since": "2026-01-02T00:00:00Z"}, headers=viewer_headers
     ).json()
     assert later == []
+
+
+def test_a_silence_on_the_component_as_service_silences_a_pagerduty_group(
+    client: TestClient, make_integration: MakeIntegration, admin_headers: dict[str, str]
+) -> None:
+    key = make_integration("pd", "pagerduty")
+    silence = {"matchers": ["service=postgres"], "duration": "1h"}
+    assert client.post("/api/v1/silences", json=silence, headers=admin_headers).status_code == 201
+    client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
+    assert _groups(client, admin_headers)[0]["status"] == "silenced"

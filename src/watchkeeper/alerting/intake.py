@@ -41,6 +41,8 @@ from watchkeeper.alerting.schemas import (
     WebhookAlert,
 )
 
+# Longest label value taken from a PagerDuty event's custom_details.
+_LABEL_CHARS = 1000
 # Alertmanager's "no end" (Go's zero time).
 _ZERO_TIME_YEAR = 1
 
@@ -244,10 +246,16 @@ def ingest_pagerduty(
     dedup_key = event.dedup_key or digest[:32]
     payload = event.payload
     details = payload.custom_details if isinstance(payload.custom_details, dict) else {}
-    labels = {k: str(v) for k, v in details.items() if isinstance(v, str | int | float)}
+    labels = {
+        str(k)[:200]: str(v)[:_LABEL_CHARS]
+        for k, v in details.items()
+        if isinstance(v, str | int | float)
+    }
     labels.update({"severity": payload.severity, "source": payload.source})
     if payload.component:
         labels["component"] = payload.component
+        # Silences and routing rules match a service label on every source.
+        labels.setdefault("service", payload.component)
     if payload.group:
         labels["group"] = payload.group
     annotations: dict[str, Any] = {"summary": payload.summary}
