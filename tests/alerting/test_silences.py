@@ -158,3 +158,19 @@ def test_a_scheduled_silence_applies_on_the_tick_after_it_starts(session: Sessio
     assert (group.status, group.escalation_due_at) == ("silenced", None)
     service.expire_silences(session, now=start + timedelta(hours=1))
     assert group.status == "firing"
+
+
+def test_routing_rules_api(
+    client: TestClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    body = {"routes": [{"name": "shop", "match": ["service=checkout"], "urgency": "low"}]}
+    assert client.put("/api/v1/alert-routes", json=body, headers=viewer_headers).status_code == 403
+    applied = client.put("/api/v1/alert-routes", json=body, headers=admin_headers)
+    assert applied.status_code == 200, applied.text
+    listed = client.get("/api/v1/alert-routes", headers=viewer_headers).json()
+    assert [(r["name"], r["match"], r["urgency"]) for r in listed] == [
+        ("shop", ["service=checkout"], "low")
+    ]
+    bad = {"routes": [{"name": "x", "match": ["service=~("]}]}
+    response = client.put("/api/v1/alert-routes", json=bad, headers=admin_headers)
+    assert response.status_code == 422 and "routes[0].match" in response.json()["detail"]

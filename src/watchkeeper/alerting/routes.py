@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from watchkeeper.alerting import intake, links, service, silences
+from watchkeeper.alerting import intake, links, routing, service, silences
 from watchkeeper.alerting.exceptions import (
     AlertGroupNotFound,
     IntegrationNotFound,
@@ -29,6 +29,7 @@ from watchkeeper.alerting.schemas import (
     IntegrationCreate,
     IntegrationRead,
     PagerDutyEvent,
+    RoutesApply,
     SilenceAction,
     SilenceCreate,
     WebhookAlert,
@@ -182,6 +183,26 @@ def silence_alert_group(
     until = now + _duration("duration", body.duration)
     group = service.silence(session, group_id=group_id, until=until, actor=_actor(token), now=now)
     return service.group_summaries(session, [group])[0]
+
+
+# --- routing rules -----------------------------------------------------------------------
+
+
+@router.get("/alert-routes")
+def list_alert_routes(session: SessionDep, _token: ReadToken) -> list[dict[str, Any]]:
+    """Routing rules in order (first match wins)."""
+    return [routing.document(rule) for rule in routing.list_rules(session)]
+
+
+RoutesBody = Annotated[RoutesApply, Depends(json_body(RoutesApply, Permission.WRITE))]
+
+
+@router.put("/alert-routes", openapi_extra=json_body_openapi(RoutesApply))
+def apply_alert_routes(
+    body: RoutesBody, session: SessionDep, _token: WriteToken
+) -> list[dict[str, Any]]:
+    """Replace the routing rules (the same fields as the YAML file's ``routes:``)."""
+    return [routing.document(rule) for rule in routing.apply(session, rules=body.routes)]
 
 
 # --- silences, changes ---------------------------------------------------------------------

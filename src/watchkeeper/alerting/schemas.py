@@ -159,3 +159,11 @@ class SilenceAction(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     duration: str = Field(description="e.g. 2h")
+
+
+class RoutesApply(BaseModel):
+    """PUT /api/v1/alert-routes: the whole ordered list of routing rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    routes: list[dict[str, Any]] = Field(max_length=1000)
