@@ -15,10 +15,8 @@ def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
     group.escalation_round = 0
     group.escalation_step = 0
     group.escalation_due_at = now
-    session.flush()
 
 
 def stop(session: Session, group: AlertGroup) -> None:
     """Stop escalating a group (acknowledged, resolved or silenced)."""
     group.escalation_due_at = None
-    session.flush()

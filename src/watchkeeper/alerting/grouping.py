@@ -101,6 +101,7 @@ def open_group(
     """Create a group in its paging state (firing, or silenced when a silence matches)."""
     labels = dict(facts.labels or {})
     policy, routed_urgency = route(session, integration, labels)
+    silence = matching_silence(session, labels, now)  # read before writing: no autoflush
     group = AlertGroup(
         integration_id=integration.id,
         dedup_key=facts.dedup_key,
@@ -123,7 +124,6 @@ def open_group(
     )
     repository.add(session, group)
     log(session, group, kind="opened", message=f"opened by {facts.source}", at=now)
-    silence = matching_silence(session, labels, now)
     if silence is not None:
         _silence_by(session, group, silence, now=now)
     else:

@@ -117,7 +117,9 @@ def ingest_alertmanager(
             now=now,
         )
         facts = fresh + [f for f in facts if not f.firing]
-    alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+        alerts: dict[str | None, Alert] = {}  # a new group has none yet
+    else:
+        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
     changed = False
     for fact in facts:
         if _stale(alerts, fact):
@@ -128,7 +130,6 @@ def ingest_alertmanager(
         changed = True
     if changed:
         group.last_event_at = now
-        session.flush()
     grouping.settle(session, group, alerts, now=now, actor=actor)
     session.flush()
     return group
