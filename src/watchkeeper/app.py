@@ -42,7 +42,13 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(app.state.engine)
     app.state.metrics = AppMetrics()
     app.state.body_limit = limit_by_prefix(
-        {"/api/v1/events": settings.event_body_bytes()}, settings.max_body_bytes
+        {
+            "/api/v1/events": settings.event_body_bytes(),
+            "/api/v1/integrations": settings.max_alert_body_bytes,
+            "/v2": settings.max_alert_body_bytes,
+            "/integration": settings.max_alert_body_bytes,
+        },
+        settings.max_body_bytes,
     )
     # Added before the metrics middleware, so it runs inside it and its 413s are counted.
     app.add_middleware(BodySizeLimit, limit_for=app.state.body_limit)
@@ -89,6 +95,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
 def _routers() -> list[Any]:
     # Imported here so importing watchkeeper.app stays cheap for the CLI.
+    from watchkeeper.alerting.routes import intake_router, links_router
+    from watchkeeper.alerting.routes import router as alerting_router
     from watchkeeper.auth.routes import router as auth_router
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.incident.routes import router as incident_router
@@ -108,5 +116,8 @@ def _routers() -> list[Any]:
         auth_router,
         notify_router,
         oncall_router,
+        alerting_router,
+        intake_router,
+        links_router,
         web_router,
     ]

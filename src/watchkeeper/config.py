@@ -104,6 +104,18 @@ class Settings(BaseSettings):
     ical_max_bytes: int = Field(
         default=5_242_880, gt=0, description="Largest iCalendar feed or file imported, in bytes."
     )
+    # Alerting: intake URLs, intake body limit, signing key of action links.
+    public_url: str = Field(
+        default="http://127.0.0.1:8080",
+        description="Base URL people and senders reach Watchkeeper at (intake and action links).",
+    )
+    max_alert_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest alert intake request body, in bytes."
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Signs action links; unset: a random key generated once, kept in the database.",
+    )
     # Kept in Settings (not read elsewhere) so tests can point at PostgreSQL.
     test_database_url: str | None = None
     require_integration: bool = False

@@ -1,5 +1,6 @@
 """Imports every table module so ``Base.metadata`` is complete (Alembic, schema checks)."""
 
+from watchkeeper.alerting import models as alerting_models
 from watchkeeper.auth import models as auth_models
 from watchkeeper.db import Base
 from watchkeeper.events import models as events_models
@@ -11,6 +12,7 @@ from watchkeeper.slo import models as slo_models
 
 __all__ = [
     "Base",
+    "alerting_models",
     "auth_models",
     "events_models",
     "incident_models",

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
 from watchkeeper.db import session_scope, utcnow
@@ -81,6 +82,10 @@ class Worker:
                 # minute buckets the evaluator reads (custom alert windows may exceed the
                 # retention setting); compacting before a first load would fold those away.
                 report = self.evaluator.tick(session, now=at)
+                # Burn-rate transitions enter alert intake in the tick's transaction, so a
+                # transition and its alert group commit together.
+                alerting_service.ingest_slo_transitions(session, report.transitions, now=at)
+                alerting_service.expire_silences(session, now=at)
                 if (
                     self._last_compaction is None
                     or at - self._last_compaction >= COMPACTION_INTERVAL

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from watchkeeper.cli import admin, demo, server
+from watchkeeper.cli import alerting as alerting_cli
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import incident as incident_cli
@@ -47,6 +48,9 @@ app.add_typer(notify_cli.app, name="notify")
 # people and on-call
 app.add_typer(users_cli.app, name="user")
 app.add_typer(oncall_cli.app, name="oncall")
+app.add_typer(alerting_cli.integration_app, name="integration")
+app.add_typer(alerting_cli.alert_app, name="alert")
+app.add_typer(alerting_cli.silence_app, name="silence")
 
 
 def main() -> None:

@@ -88,7 +88,9 @@ class AlertGroupLink(Base):
     incident_id: Mapped[int] = mapped_column(
         ForeignKey("incident.id", ondelete="CASCADE"), primary_key=True
     )
-    alert_group_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    alert_group_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_group.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -3,7 +3,7 @@
 Alert groups are linked by id without a foreign key until the alerting tables are merged.
 
 Revision ID: 0010_incidents
-Revises: 0008_notify_outbox
+Revises: 0009_alerting
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ from alembic import op
 import watchkeeper.db
 
 revision: str = "0010_incidents"
-down_revision: str | None = "0008_notify_outbox"
+down_revision: str | None = "0009_alerting"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -127,6 +127,12 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("alert_group_id", sa.Integer(), nullable=False),
         sa.Column("linked_at", watchkeeper.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["alert_group_id"],
+            ["alert_group.id"],
+            name=op.f("fk_incident_alert_group_alert_group_id_alert_group"),
+            ondelete="CASCADE",
+        ),
         sa.ForeignKeyConstraint(
             ["incident_id"],
             ["incident.id"],

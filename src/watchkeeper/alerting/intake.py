@@ -1,0 +1,419 @@
+"""Alert intake: Alertmanager webhook v4, PagerDuty Events API v2 (alert and change events)
+and the generic webhook, each folded into alert groups idempotently.
+
+Alertmanager (decided from what it sends, see docs/alerting.md):
+
+- Every notification carries the whole group as Alertmanager sees it; alerts are tracked by
+  ``fingerprint`` inside the group of ``groupKey`` (opaque, never parsed).
+- An alert missing from a later notification is NOT resolved by its absence: with
+  ``send_resolved: true`` (the webhook default) Alertmanager sends a resolved alert as
+  resolved before it drops out, and with ``send_resolved: false`` absence means nothing.
+- A resolved alert never seen firing is stored resolved; it does not open (page) a group.
+- ``endsAt`` of ``0001-01-01T00:00:00Z`` (firing alerts) is stored as no end.
+- An alert already stored resolved that arrives firing with the same ``startsAt`` is a
+  replayed old notification and is ignored; a new firing has a new ``startsAt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerting import escalation, grouping, repository
+from watchkeeper.alerting.grouping import (
+    ACKNOWLEDGED,
+    FIRING,
+    RESOLVED,
+    AlertFacts,
+    GroupFacts,
+)
+from watchkeeper.alerting.models import Alert, AlertGroup, ChangeEvent, Integration
+from watchkeeper.alerting.schemas import (
+    AlertmanagerAlert,
+    AlertmanagerMessage,
+    ChangeEventIn,
+    PagerDutyEvent,
+    WebhookAlert,
+)
+
+# Longest label value taken from a PagerDuty event's custom_details.
+_LABEL_CHARS = 1000
+# Alertmanager's "no end" (Go's zero time).
+_ZERO_TIME_YEAR = 1
+
+
+def _no_zero(value: datetime | None) -> datetime | None:
+    if value is None or value.year <= _ZERO_TIME_YEAR:
+        return None
+    return value.astimezone(UTC)
+
+
+def _digest(document: Any) -> str:
+    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _fingerprint(alert: AlertmanagerAlert) -> str:
+    if alert.fingerprint:
+        return alert.fingerprint
+    # Alertmanager always sends one since 0.19; older senders get a stable one from labels.
+    return _digest(alert.labels)[:16]
+
+
+def _alertmanager_facts(alert: AlertmanagerAlert) -> AlertFacts:
+    return AlertFacts(
+        fingerprint=_fingerprint(alert),
+        firing=alert.status == "firing",
+        labels=alert.labels,
+        annotations=alert.annotations,
+        starts_at=_no_zero(alert.startsAt),
+        ends_at=_no_zero(alert.endsAt),
+        generator_url=alert.generatorURL or None,
+    )
+
+
+def _stale(previous: dict[str | None, Alert], facts: AlertFacts) -> bool:
+    """A firing alert of a replayed notification: stored resolved with the same start."""
+    stored = previous.get(facts.fingerprint)
+    return (
+        facts.firing
+        and stored is not None
+        and stored.status == RESOLVED
+        and stored.starts_at == facts.starts_at
+    )
+
+
+def ingest_alertmanager(
+    session: Session, *, integration: Integration, message: AlertmanagerMessage, now: datetime
+) -> AlertGroup:
+    """Fold one Alertmanager notification into the group of its ``groupKey``."""
+    actor = integration.name
+    facts = [_alertmanager_facts(alert) for alert in message.alerts]
+    group = repository.open_group(session, integration.id, message.groupKey)
+    if group is None:
+        latest = repository.latest_group(session, integration.id, message.groupKey)
+        previous = _by_fingerprint(repository.alerts_of(session, latest.id)) if latest else {}
+        fresh = [f for f in facts if f.firing and not _stale(previous, f)]
+        if not fresh:
+            return _record_resolved(session, integration, message, facts, latest, now=now)
+        labels = {**message.groupLabels, **message.commonLabels}
+        group = grouping.open_group(
+            session,
+            integration,
+            GroupFacts(
+                dedup_key=message.groupKey,
+                title=_alertmanager_title(message),
+                source="alertmanager",
+                service=labels.get("service"),
+                severity=labels.get("severity"),
+                labels=labels,
+                annotations=message.commonAnnotations,
+            ),
+            now=now,
+        )
+        facts = fresh + [f for f in facts if not f.firing]
+        alerts: dict[str | None, Alert] = {}  # a new group has none yet
+    else:
+        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+    changed = False
+    for fact in facts:
+        if _stale(alerts, fact):
+            continue
+        changed |= grouping.apply_alert(session, group, alerts, fact, now=now, actor=actor)
+    if group.truncated_alerts != message.truncatedAlerts:
+        group.truncated_alerts = message.truncatedAlerts
+        changed = True
+    if changed:
+        group.last_event_at = now
+    grouping.settle(session, group, alerts, now=now, actor=actor)
+    session.flush()
+    return group
+
+
+def _record_resolved(
+    session: Session,
+    integration: Integration,
+    message: AlertmanagerMessage,
+    facts: list[AlertFacts],
+    latest: AlertGroup | None,
+    *,
+    now: datetime,
+) -> AlertGroup:
+    """Resolved alerts with no open group: stored on the last group, or on a new resolved one."""
+    if latest is None:
+        labels = {**message.groupLabels, **message.commonLabels}
+        latest = AlertGroup(
+            integration_id=integration.id,
+            dedup_key=message.groupKey,
+            open_key=None,
+            status=RESOLVED,
+            title=_alertmanager_title(message),
+            service=labels.get("service"),
+            severity=labels.get("severity"),
+            urgency=integration.default_urgency,
+            labels=labels,
+            annotations=dict(message.commonAnnotations),
+            source="alertmanager",
+            created_at=now,
+            last_event_at=now,
+            resolved_at=now,
+            resolved_how="source",
+            resolved_by=integration.name,
+            truncated_alerts=message.truncatedAlerts,
+            escalation_policy=integration.escalation_policy,
+            escalation_round=0,
+            escalation_step=0,
+        )
+        repository.add(session, latest)
+        grouping.log(
+            session,
+            latest,
+            kind="resolved",
+            message="resolved alerts never seen firing: stored, not paged",
+            at=now,
+            actor=integration.name,
+        )
+    alerts = _by_fingerprint(repository.alerts_of(session, latest.id))
+    for fact in facts:
+        if fact.firing:
+            continue  # a stale firing copy of an alert resolved since
+        grouping.apply_alert(session, latest, alerts, fact, now=now, actor=integration.name)
+    session.flush()
+    return latest
+
+
+def _by_fingerprint(alerts: Iterable[Alert]) -> dict[str | None, Alert]:
+    return {alert.fingerprint: alert for alert in alerts}
+
+
+def _alertmanager_title(message: AlertmanagerMessage) -> str:
+    annotations, labels = message.commonAnnotations, {**message.groupLabels, **message.commonLabels}
+    for candidate in (
+        annotations.get("summary"),
+        annotations.get("title"),
+        labels.get("alertname"),
+    ):
+        if candidate:
+            return candidate
+    return f"alerts of {message.receiver or 'Alertmanager'}"
+
+
+def _event_digest(event: PagerDutyEvent) -> str:
+    return _digest(event.model_dump(mode="json", exclude={"routing_key"}, by_alias=True))
+
+
+def ingest_pagerduty(
+    session: Session, *, integration: Integration, event: PagerDutyEvent, now: datetime
+) -> str:
+    """Apply one PagerDuty v2 event; returns its dedup key (generated for a keyless trigger)."""
+    actor = integration.name
+    if event.event_action != "trigger":
+        # PagerDuty accepts acknowledge/resolve for an unknown dedup key and does nothing.
+        dedup_key = event.dedup_key or ""
+        group = repository.open_group(session, integration.id, dedup_key)
+        if group is None:
+            return dedup_key
+        if event.event_action == "resolve":
+            for alert in repository.alerts_of(session, group.id):
+                if alert.status != RESOLVED:
+                    alert.status = RESOLVED
+                    alert.ends_at = now
+                    alert.last_changed_at = now
+            grouping.resolve(session, group, now=now, how="source", actor=actor)
+        elif group.status == FIRING:
+            group.status = ACKNOWLEDGED
+            group.acknowledged_at = now
+            group.acknowledged_by = actor
+            grouping.log(
+                session,
+                group,
+                kind="acknowledged",
+                message="acknowledged by event",
+                at=now,
+                actor=actor,
+            )
+            escalation.stop(session, group)
+        session.flush()
+        return dedup_key
+    assert event.payload is not None  # checked by the caller's validation
+    digest = _event_digest(event)
+    # A keyless trigger gets a key derived from its content (PagerDuty makes a random one):
+    # a replay then finds its group, and a different event gets another key.
+    dedup_key = event.dedup_key or digest[:32]
+    payload = event.payload
+    details = payload.custom_details if isinstance(payload.custom_details, dict) else {}
+    labels = {
+        str(k)[:200]: str(v)[:_LABEL_CHARS]
+        for k, v in details.items()
+        if isinstance(v, str | int | float)
+    }
+    labels.update({"severity": payload.severity, "source": payload.source})
+    if payload.component:
+        labels["component"] = payload.component
+        # Silences and routing rules match a service label on every source.
+        labels.setdefault("service", payload.component)
+    if payload.group:
+        labels["group"] = payload.group
+    annotations: dict[str, Any] = {"summary": payload.summary}
+    if payload.custom_details is not None:
+        annotations["custom_details"] = payload.custom_details
+    if event.links:
+        annotations["links"] = event.links
+    if event.client_url:
+        annotations["client_url"] = event.client_url
+    group = repository.open_group(session, integration.id, dedup_key)
+    if group is None:
+        latest = repository.latest_group(session, integration.id, dedup_key)
+        if latest is not None and latest.last_event_digest == digest:
+            return dedup_key  # a replayed trigger of a group resolved since
+        group = grouping.open_group(
+            session,
+            integration,
+            GroupFacts(
+                dedup_key=dedup_key,
+                title=payload.summary,
+                source="pagerduty",
+                service=payload.component or payload.source,
+                severity=payload.severity,
+                labels=labels,
+                annotations=annotations,
+            ),
+            now=now,
+        )
+    elif group.last_event_digest == digest:
+        return dedup_key
+    else:
+        group.title = payload.summary
+        group.severity = payload.severity
+        group.annotations = annotations
+        group.last_event_at = now
+        grouping.log(
+            session, group, kind="alert_firing", message="triggered again", at=now, actor=actor
+        )
+    group.last_event_digest = digest
+    alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+    grouping.apply_alert(
+        session,
+        group,
+        alerts,
+        AlertFacts(
+            fingerprint=None,
+            firing=True,
+            labels=labels,
+            annotations=annotations,
+            starts_at=payload.timestamp.astimezone(UTC) if payload.timestamp else now,
+            ends_at=None,
+            generator_url=event.client_url,
+        ),
+        now=now,
+        actor=actor,
+    )
+    session.flush()
+    return dedup_key
+
+
+def ingest_webhook(
+    session: Session, *, integration: Integration, alert: WebhookAlert, now: datetime
+) -> AlertGroup | None:
+    """Apply one generic webhook alert (``dedup_key`` defaults to the title)."""
+    actor = integration.name
+    dedup_key = alert.dedup_key or alert.title[:255]
+    digest = _digest(alert.model_dump(mode="json"))
+    annotations: dict[str, Any] = {"summary": alert.title}
+    if alert.message:
+        annotations["description"] = alert.message
+    if alert.link:
+        annotations["link"] = alert.link
+    labels = dict(alert.labels)
+    if alert.severity:
+        labels.setdefault("severity", alert.severity)
+    group = repository.open_group(session, integration.id, dedup_key)
+    if alert.state == "resolved":
+        if group is None:
+            return None
+        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+        for row in alerts.values():
+            if row.status != RESOLVED:
+                row.status, row.ends_at, row.last_changed_at = RESOLVED, now, now
+        grouping.resolve(session, group, now=now, how="source", actor=actor)
+        session.flush()
+        return group
+    if group is None:
+        latest = repository.latest_group(session, integration.id, dedup_key)
+        if latest is not None and latest.last_event_digest == digest:
+            return latest
+        group = grouping.open_group(
+            session,
+            integration,
+            GroupFacts(
+                dedup_key=dedup_key,
+                title=alert.title,
+                source="webhook",
+                service=labels.get("service"),
+                severity=alert.severity,
+                labels=labels,
+                annotations=annotations,
+            ),
+            now=now,
+        )
+    elif group.last_event_digest == digest:
+        return group
+    else:
+        group.title = alert.title
+        group.annotations = annotations
+        group.last_event_at = now
+        grouping.log(
+            session, group, kind="alert_firing", message="fired again", at=now, actor=actor
+        )
+    group.last_event_digest = digest
+    alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+    grouping.apply_alert(
+        session,
+        group,
+        alerts,
+        AlertFacts(
+            fingerprint=None,
+            firing=True,
+            labels=labels,
+            annotations=annotations,
+            starts_at=alerts[None].starts_at if None in alerts else now,
+            ends_at=None,
+            generator_url=alert.link,
+        ),
+        now=now,
+        actor=actor,
+    )
+    session.flush()
+    return group
+
+
+def ingest_change(
+    session: Session, *, integration: Integration, event: ChangeEventIn, now: datetime
+) -> ChangeEvent:
+    """Store a change event once (a replay finds the stored one)."""
+    document = event.model_dump(mode="json", exclude={"routing_key"})
+    digest = _digest({"integration": integration.id, "event": document})
+    found = repository.change_by_digest(session, digest)
+    if found is not None:
+        return found
+    payload = event.payload
+    details = payload.custom_details
+    service = details.get("service") if isinstance(details.get("service"), str) else None
+    change = ChangeEvent(
+        integration_id=integration.id,
+        digest=digest,
+        at=payload.timestamp.astimezone(UTC) if payload.timestamp else now,
+        summary=payload.summary,
+        source=payload.source,
+        service=service or payload.source,
+        custom_details=details,
+        links=event.links,
+        received_at=now,
+    )
+    repository.add(session, change)
+    return change

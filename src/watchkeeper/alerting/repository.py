@@ -1,0 +1,228 @@
+"""All SQL of alert intake: integrations, groups, alerts, log, silences, routes, changes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import case, delete, func, select
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerting.models import (
+    Alert,
+    AlertGroup,
+    AlertGroupLog,
+    AlertingSecret,
+    ChangeEvent,
+    Integration,
+    RoutingRule,
+    Silence,
+)
+
+
+def add(session: Session, row: Any) -> None:
+    """Stage a new row and flush it (so it has its id)."""
+    session.add(row)
+    session.flush()
+
+
+def integration_by_name(session: Session, name: str) -> Integration | None:
+    """The integration named ``name``."""
+    return session.scalars(select(Integration).where(Integration.name == name)).first()
+
+
+def integration_by_key(session: Session, key: str) -> Integration | None:
+    """The integration with ``key`` (unique index)."""
+    return session.scalars(select(Integration).where(Integration.key == key)).first()
+
+
+def integration_by_id(session: Session, integration_id: int) -> Integration | None:
+    """The integration with that id."""
+    return session.get(Integration, integration_id)
+
+
+def integrations(session: Session) -> list[Integration]:
+    """Every integration, by name."""
+    return list(session.scalars(select(Integration).order_by(Integration.name)))
+
+
+def delete_integration(session: Session, integration: Integration) -> None:
+    """Delete an integration with its groups (cascade)."""
+    session.execute(delete(Alert).where(Alert.group_id.in_(_group_ids(integration.id))))
+    session.execute(
+        delete(AlertGroupLog).where(AlertGroupLog.group_id.in_(_group_ids(integration.id)))
+    )
+    session.execute(delete(AlertGroup).where(AlertGroup.integration_id == integration.id))
+    session.execute(delete(ChangeEvent).where(ChangeEvent.integration_id == integration.id))
+    session.delete(integration)
+    session.flush()
+
+
+def _group_ids(integration_id: int) -> Any:
+    return select(AlertGroup.id).where(AlertGroup.integration_id == integration_id)
+
+
+def open_group(session: Session, integration_id: int, dedup_key: str) -> AlertGroup | None:
+    """The unresolved group of a dedup key, if any."""
+    return session.scalars(
+        select(AlertGroup).where(
+            AlertGroup.integration_id == integration_id, AlertGroup.open_key == dedup_key
+        )
+    ).first()
+
+
+def latest_group(session: Session, integration_id: int, dedup_key: str) -> AlertGroup | None:
+    """The newest group of a dedup key, resolved or not."""
+    return session.scalars(
+        select(AlertGroup)
+        .where(AlertGroup.integration_id == integration_id, AlertGroup.dedup_key == dedup_key)
+        .order_by(AlertGroup.id.desc())
+        .limit(1)
+    ).first()
+
+
+def group(session: Session, group_id: int) -> AlertGroup | None:
+    """The group with that id."""
+    return session.get(AlertGroup, group_id)
+
+
+def groups(
+    session: Session,
+    *,
+    status: str | None = None,
+    service: str | None = None,
+    limit: int = 100,
+) -> list[AlertGroup]:
+    """Groups newest first, optionally of one status and service."""
+    query = select(AlertGroup).order_by(AlertGroup.created_at.desc(), AlertGroup.id.desc())
+    if status is not None:
+        query = query.where(AlertGroup.status == status)
+    if service is not None:
+        query = query.where(AlertGroup.service == service)
+    return list(session.scalars(query.limit(limit)))
+
+
+def unresolved_groups(session: Session) -> list[AlertGroup]:
+    """Every group that is not resolved."""
+    return list(session.scalars(select(AlertGroup).where(AlertGroup.open_key.is_not(None))))
+
+
+def silenced_groups_due(session: Session, now: datetime) -> list[AlertGroup]:
+    """Silenced groups whose silence ended at or before ``now``."""
+    return list(
+        session.scalars(
+            select(AlertGroup).where(
+                AlertGroup.status == "silenced", AlertGroup.silenced_until <= now
+            )
+        )
+    )
+
+
+def alert_counts(session: Session, group_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """{group id: (firing alerts, all alerts)}."""
+    if not group_ids:
+        return {}
+    firing = func.sum(case((Alert.status == "firing", 1), else_=0))
+    rows = session.execute(
+        select(Alert.group_id, firing, func.count())
+        .where(Alert.group_id.in_(group_ids))
+        .group_by(Alert.group_id)
+    )
+    return {group_id: (int(f or 0), int(n)) for group_id, f, n in rows}
+
+
+def alerts_of(session: Session, group_id: int) -> list[Alert]:
+    """The alerts of a group, oldest first."""
+    return list(session.scalars(select(Alert).where(Alert.group_id == group_id).order_by(Alert.id)))
+
+
+def log_of(session: Session, group_id: int) -> list[AlertGroupLog]:
+    """The log of a group, oldest first."""
+    return list(
+        session.scalars(
+            select(AlertGroupLog)
+            .where(AlertGroupLog.group_id == group_id)
+            .order_by(AlertGroupLog.at, AlertGroupLog.id)
+        )
+    )
+
+
+def integration_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
+    """{integration id: name}."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Integration.id, Integration.name).where(Integration.id.in_(set(ids)))
+    )
+    return {int(row.id): str(row.name) for row in rows}
+
+
+def active_silences(session: Session, now: datetime) -> list[Silence]:
+    """Silences in force at ``now``."""
+    return list(
+        session.scalars(
+            select(Silence)
+            .where(Silence.starts_at <= now, Silence.ends_at > now)
+            .order_by(Silence.id)
+        )
+    )
+
+
+def silences_to_apply(session: Session, now: datetime) -> list[Silence]:
+    """Silences that have started (and not ended) but were not applied to open groups yet."""
+    return list(
+        session.scalars(
+            select(Silence)
+            .where(Silence.applied_at.is_(None), Silence.starts_at <= now, Silence.ends_at > now)
+            .order_by(Silence.id)
+        )
+    )
+
+
+def silences(session: Session, *, include_expired: bool, now: datetime) -> list[Silence]:
+    """Silences, newest first; expired ones only on request."""
+    query = select(Silence).order_by(Silence.id.desc())
+    if not include_expired:
+        query = query.where(Silence.ends_at > now)
+    return list(session.scalars(query))
+
+
+def silence(session: Session, silence_id: int) -> Silence | None:
+    """The silence with that id."""
+    return session.get(Silence, silence_id)
+
+
+def routing_rules(session: Session) -> list[RoutingRule]:
+    """Routing rules in order."""
+    return list(session.scalars(select(RoutingRule).order_by(RoutingRule.position)))
+
+
+def replace_routing_rules(session: Session, rules: Sequence[RoutingRule]) -> None:
+    """Replace every routing rule with ``rules``."""
+    session.execute(delete(RoutingRule))
+    session.flush()
+    session.add_all(rules)
+    session.flush()
+
+
+def change_by_digest(session: Session, digest: str) -> ChangeEvent | None:
+    """The change event stored from a request with that digest."""
+    return session.scalars(select(ChangeEvent).where(ChangeEvent.digest == digest)).first()
+
+
+def changes(
+    session: Session, *, service: str | None, since: datetime | None, limit: int
+) -> list[ChangeEvent]:
+    """Change events newest first."""
+    query = select(ChangeEvent).order_by(ChangeEvent.at.desc(), ChangeEvent.id.desc())
+    if service is not None:
+        query = query.where(ChangeEvent.service == service)
+    if since is not None:
+        query = query.where(ChangeEvent.at >= since)
+    return list(session.scalars(query.limit(limit)))
+
+
+def secret(session: Session, name: str) -> AlertingSecret | None:
+    """A stored secret by name."""
+    return session.get(AlertingSecret, name)

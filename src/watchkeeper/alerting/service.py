@@ -1,0 +1,479 @@
+"""Use cases of alerting: integrations, alert-group actions and listings, silences and
+maintenance windows, routing rules, and SLO burn-rate alerts fed into intake.
+
+Integration keys are stored as they are (unique index), like PagerDuty routing keys: a key
+only lets its holder send alerts, and ``integration show`` can print the URL again.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerting import escalation, grouping, repository
+from watchkeeper.alerting.exceptions import (
+    AlertGroupNotFound,
+    IntegrationNameTaken,
+    IntegrationNotFound,
+    InvalidAlertAction,
+    InvalidIntegration,
+    InvalidSilence,
+)
+from watchkeeper.alerting.grouping import ACKNOWLEDGED, FIRING, RESOLVED, SILENCED, AlertFacts
+from watchkeeper.alerting.models import (
+    AlertGroup,
+    AlertingSecret,
+    Integration,
+)
+from watchkeeper.errors import InvalidInput, WatchkeeperError
+from watchkeeper.messages import did_you_mean
+from watchkeeper.slo import service as slo_service
+
+INTEGRATION_TYPES = ("alertmanager", "pagerduty", "webhook")
+SLO_INTEGRATION = "watchkeeper-slo"
+URGENCIES = ("high", "low")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,199}")
+KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+_PATHS = {
+    "alertmanager": "/api/v1/integrations/{key}/alertmanager",
+    "pagerduty": "/v2/enqueue",
+    "webhook": "/api/v1/integrations/{key}/webhook",
+    "slo": "",
+}
+
+
+def url_of(integration: Integration, *, base_url: str) -> str:
+    """The intake URL of an integration (PagerDuty's takes the key as routing_key); the
+    internal SLO integration has none."""
+    if integration.type == "slo":
+        return ""
+    return base_url.rstrip("/") + _PATHS[integration.type].format(key=integration.key)
+
+
+def create_integration(
+    session: Session,
+    *,
+    name: str,
+    type: str,
+    now: datetime,
+    escalation_policy: str | None = None,
+    default_urgency: str = "high",
+) -> Integration:
+    """Create an integration with a fresh 32-hex-character key."""
+    cleaned = name.strip()
+    if not NAME_PATTERN.fullmatch(cleaned):
+        raise InvalidIntegration(
+            f"name: {name!r} is not valid: 1-200 letters, digits and . _ @ : -, "
+            "starting with a letter or digit"
+        )
+    if type not in INTEGRATION_TYPES:
+        raise InvalidIntegration(
+            f"type: unknown integration type {type!r}; choose one of "
+            f"{', '.join(INTEGRATION_TYPES)}{did_you_mean(type, INTEGRATION_TYPES)}"
+        )
+    if default_urgency not in URGENCIES:
+        raise InvalidIntegration(f"default_urgency: must be high or low, not {default_urgency!r}")
+    if repository.integration_by_name(session, cleaned) is not None:
+        raise IntegrationNameTaken(f"an integration named {cleaned!r} already exists")
+    integration = Integration(
+        name=cleaned,
+        type=type,
+        key=secrets.token_hex(16),
+        escalation_policy=escalation_policy,
+        default_urgency=default_urgency,
+        created_at=now,
+    )
+    repository.add(session, integration)
+    return integration
+
+
+def list_integrations(session: Session) -> list[Integration]:
+    """Every integration by name."""
+    return repository.integrations(session)
+
+
+def get_integration(session: Session, *, name: str) -> Integration:
+    """The integration named ``name``, or IntegrationNotFound."""
+    found = repository.integration_by_name(session, name)
+    if found is None:
+        names = [i.name for i in repository.integrations(session)]
+        raise IntegrationNotFound(f"no integration named {name!r}{did_you_mean(name, names)}")
+    return found
+
+
+def delete_integration(session: Session, *, name: str) -> None:
+    """Delete an integration with its alert groups."""
+    repository.delete_integration(session, get_integration(session, name=name))
+
+
+def set_disabled(session: Session, *, name: str, disabled: bool, now: datetime) -> Integration:
+    """Disable an integration (its key answers 404 until enabled again) or enable it."""
+    integration = get_integration(session, name=name)
+    if disabled and integration.disabled_at is None:
+        integration.disabled_at = now
+    elif not disabled:
+        integration.disabled_at = None
+    session.flush()
+    return integration
+
+
+def integration_for_key(session: Session, *, key: str) -> Integration:
+    """The enabled integration with ``key``; the same 404 for unknown and disabled keys."""
+    found = repository.integration_by_key(session, key) if KEY_PATTERN.fullmatch(key) else None
+    if found is None or found.disabled_at is not None or found.type == "slo":
+        raise IntegrationNotFound("no such integration")
+    return found
+
+
+def integration_by_id(session: Session, *, integration_id: int) -> Integration:
+    """An integration by id (intake resolved its key in an earlier unit of work)."""
+    found = repository.integration_by_id(session, integration_id)
+    if found is None or found.disabled_at is not None:
+        raise IntegrationNotFound("no such integration")
+    return found
+
+
+# --- alert groups -------------------------------------------------------------------------
+
+
+def get_group(session: Session, *, group_id: int) -> AlertGroup:
+    """The group with that id, or AlertGroupNotFound."""
+    found = repository.group(session, group_id)
+    if found is None:
+        raise AlertGroupNotFound(f"no alert group {group_id}")
+    return found
+
+
+def acknowledge(session: Session, *, group_id: int, actor: str, now: datetime) -> AlertGroup:
+    """Acknowledge a firing (or silenced) group: escalation stops."""
+    group = get_group(session, group_id=group_id)
+    if group.status == RESOLVED:
+        raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be acknowledged")
+    if group.status == ACKNOWLEDGED:
+        return group
+    group.acknowledged_at, group.acknowledged_by = now, actor
+    if group.status == FIRING:
+        group.status = ACKNOWLEDGED
+    grouping.log(session, group, kind="acknowledged", message="acknowledged", at=now, actor=actor)
+    escalation.stop(session, group)
+    return group
+
+
+def unacknowledge(session: Session, *, group_id: int, actor: str, now: datetime) -> AlertGroup:
+    """Take back an acknowledgement: the group fires (and escalates) again."""
+    group = get_group(session, group_id=group_id)
+    if group.status == RESOLVED:
+        raise InvalidAlertAction(f"alert group {group_id} is resolved")
+    if group.acknowledged_at is None:
+        return group
+    group.acknowledged_at = group.acknowledged_by = None
+    grouping.log(
+        session, group, kind="unacknowledged", message="unacknowledged", at=now, actor=actor
+    )
+    if group.status == ACKNOWLEDGED:
+        group.status = FIRING
+        escalation.start(session, group, now=now)
+    session.flush()
+    return group
+
+
+def resolve(session: Session, *, group_id: int, actor: str, now: datetime) -> AlertGroup:
+    """Resolve a group by hand (its alerts are marked resolved too)."""
+    group = get_group(session, group_id=group_id)
+    if group.status == RESOLVED:
+        return group
+    for alert in repository.alerts_of(session, group.id):
+        if alert.status != RESOLVED:
+            alert.status, alert.last_changed_at = RESOLVED, now
+    grouping.resolve(session, group, now=now, how="user", actor=actor)
+    return group
+
+
+def silence(
+    session: Session, *, group_id: int, until: datetime, actor: str, now: datetime
+) -> AlertGroup:
+    """Silence one group until ``until``: no paging; it fires again afterwards if unresolved."""
+    group = get_group(session, group_id=group_id)
+    if group.status == RESOLVED:
+        raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be silenced")
+    if until <= now:
+        raise InvalidSilence("until: the silence must end in the future")
+    group.status, group.silenced_until, group.silence_id = SILENCED, until, None
+    grouping.log(
+        session,
+        group,
+        kind="silenced",
+        message=f"silenced until {until.isoformat()}",
+        at=now,
+        actor=actor,
+    )
+    escalation.stop(session, group)
+    return group
+
+
+def list_groups(
+    session: Session, *, status: str | None = None, service: str | None = None, limit: int = 100
+) -> list[AlertGroup]:
+    """Groups newest first."""
+    if status is not None and status not in grouping.STATUSES:
+        raise InvalidInput(
+            f"status: unknown status {status!r}; choose one of {', '.join(grouping.STATUSES)}"
+        )
+    return repository.groups(session, status=status, service=service, limit=limit)
+
+
+def group_summaries(session: Session, groups: Sequence[AlertGroup]) -> list[dict[str, Any]]:
+    """JSON documents of groups, as the list API and CLI show them."""
+    counts = repository.alert_counts(session, [g.id for g in groups])
+    names = repository.integration_names(session, [g.integration_id for g in groups])
+    return [_summary(g, names.get(g.integration_id, ""), counts.get(g.id, (0, 0))) for g in groups]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _summary(group: AlertGroup, integration: str, counts: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "id": group.id,
+        "status": group.status,
+        "dedup_key": group.dedup_key,
+        "integration": integration,
+        "title": group.title,
+        "service": group.service,
+        "severity": group.severity,
+        "urgency": group.urgency,
+        "source": group.source,
+        "slo_key": group.slo_key,
+        "alerts_firing": counts[0],
+        "alerts_total": counts[1],
+        "truncated_alerts": group.truncated_alerts,
+        "escalation_policy": group.escalation_policy,
+        "created_at": _iso(group.created_at),
+        "last_event_at": _iso(group.last_event_at),
+        "acknowledged_at": _iso(group.acknowledged_at),
+        "acknowledged_by": group.acknowledged_by,
+        "resolved_at": _iso(group.resolved_at),
+        "resolved_by": group.resolved_by,
+        "resolved_how": group.resolved_how,
+        "silenced_until": _iso(group.silenced_until),
+    }
+
+
+def group_detail(session: Session, *, group_id: int) -> dict[str, Any]:
+    """A group's document with its alerts and log."""
+    group = get_group(session, group_id=group_id)
+    document = group_summaries(session, [group])[0]
+    document["labels"] = group.labels
+    document["annotations"] = group.annotations
+    document["alerts"] = [
+        {
+            "fingerprint": a.fingerprint,
+            "status": a.status,
+            "labels": a.labels,
+            "annotations": a.annotations,
+            "starts_at": _iso(a.starts_at),
+            "ends_at": _iso(a.ends_at),
+            "generator_url": a.generator_url,
+            "last_changed_at": _iso(a.last_changed_at),
+        }
+        for a in repository.alerts_of(session, group.id)
+    ]
+    document["log"] = [
+        {
+            "at": _iso(entry.at),
+            "kind": entry.kind,
+            "message": entry.message,
+            "actor": entry.actor,
+            "details": entry.details,
+        }
+        for entry in repository.log_of(session, group.id)
+    ]
+    return document
+
+
+# --- silences ---------------------------------------------------------------------------
+
+
+def expire_silences(session: Session, *, now: datetime) -> int:
+    """Groups whose silence ended fire again (and escalate); returns how many were released.
+
+    Also silences the open firing groups matched by a silence that started since the last call.
+    """
+    for started in repository.silences_to_apply(session, now):
+        grouping.apply_silence(session, started, now=now)
+    due = repository.silenced_groups_due(session, now)
+    for group in due:
+        grouping.unsilence(session, group, now=now)
+    session.flush()
+    return len(due)
+
+
+# --- SLO burn-rate alerts ------------------------------------------------------------------
+
+
+def slo_integration(session: Session, *, now: datetime) -> Integration:
+    """The internal integration of Watchkeeper's own SLO alerts, created on first use."""
+    found = repository.integration_by_name(session, SLO_INTEGRATION)
+    if found is not None:
+        return found
+    integration = Integration(
+        name=SLO_INTEGRATION,
+        type="slo",
+        key=secrets.token_hex(16),
+        escalation_policy=None,
+        default_urgency="high",
+        created_at=now,
+    )
+    repository.add(session, integration)
+    return integration
+
+
+@dataclass(frozen=True)
+class _SLOContext:
+    service: str
+    runbook_url: str | None
+    labels: dict[str, str]
+
+
+def _slo_context(session: Session, slo_key: str, severity: str) -> _SLOContext:
+    service_name = slo_key.split("/", 1)[0]
+    try:
+        record = slo_service.get(session, key=slo_key)
+        service_name = record.service
+        slo = slo_service.to_core(record)
+    except WatchkeeperError:  # a deleted or unparsable SLO still gets its alert, with less context
+        return _SLOContext(service_name, None, {})
+    target = slo.alerting.page if severity == "page" else slo.alerting.ticket
+    return _SLOContext(service_name, target.runbook_url, dict(target.labels))
+
+
+def ingest_slo_transitions(session: Session, transitions: Sequence[Any], *, now: datetime) -> int:
+    """Turn burn-rate alert transitions (slo.alert_states.Transition) into intake on the
+    internal ``slo`` integration: one group per SLO and severity, one alert per window pair.
+    Returns how many transitions were applied."""
+    if not transitions:
+        return 0
+    integration = slo_integration(session, now=now)
+    for transition in transitions:
+        severity: str = transition.severity
+        dedup_key = f"{transition.slo_key}:{severity}"
+        context = _slo_context(session, transition.slo_key, severity)
+        window = f"{transition.long_seconds}s/{transition.short_seconds}s"
+        labels = {
+            **context.labels,
+            "service": context.service,
+            "slo": transition.slo_key,
+            "severity": severity,
+        }
+        annotations: dict[str, Any] = {
+            "summary": f"{transition.slo_key} is burning its error budget ({severity})",
+            "long_burn_rate": transition.long_burn_rate,
+            "short_burn_rate": transition.short_burn_rate,
+            "factor": transition.factor,
+            "long_window_seconds": transition.long_seconds,
+            "short_window_seconds": transition.short_seconds,
+        }
+        if context.runbook_url:
+            annotations["runbook_url"] = context.runbook_url
+        group = repository.open_group(session, integration.id, dedup_key)
+        if group is None:
+            if not transition.firing:
+                continue  # a window that stops firing in a group resolved already
+            group = grouping.open_group(
+                session,
+                integration,
+                grouping.GroupFacts(
+                    dedup_key=dedup_key,
+                    title=annotations["summary"],
+                    source="slo",
+                    service=context.service,
+                    severity=severity,
+                    labels=labels,
+                    annotations=annotations,
+                    slo_key=transition.slo_key,
+                    urgency="high" if severity == "page" else "low",
+                ),
+                now=now,
+            )
+        alerts = {a.fingerprint: a for a in repository.alerts_of(session, group.id)}
+        existing = alerts.get(window)
+        grouping.apply_alert(
+            session,
+            group,
+            alerts,
+            AlertFacts(
+                fingerprint=window,
+                firing=transition.firing,
+                labels={**labels, "window": window},
+                annotations=annotations,
+                starts_at=transition.at
+                if transition.firing or existing is None
+                else existing.starts_at,
+                ends_at=None if transition.firing else transition.at,
+            ),
+            now=now,
+            actor="slo",
+        )
+        if transition.firing:
+            group.annotations = annotations
+        group.last_event_at = now
+        session.flush()
+        grouping.settle(session, group, alerts, now=now, actor="slo")
+    session.flush()
+    return len(transitions)
+
+
+def change_documents(
+    session: Session, *, service: str | None, since: datetime | None, limit: int = 100
+) -> list[dict[str, Any]]:
+    """The change timeline, newest first, as the API shows it."""
+    return [
+        {
+            "id": c.id,
+            "at": _iso(c.at),
+            "summary": c.summary,
+            "source": c.source,
+            "service": c.service,
+            "custom_details": c.custom_details,
+            "links": c.links,
+            "received_at": _iso(c.received_at),
+        }
+        for c in repository.changes(session, service=service, since=since, limit=limit)
+    ]
+
+
+# --- action links --------------------------------------------------------------------------
+
+_LINK_SECRET = "action_links"
+
+
+def link_secret(session: Session, *, configured: str | None, now: datetime) -> str:
+    """The action-link signing key: the ``secret_key`` setting, else one generated once and
+    stored in the database (so every process and restart signs alike)."""
+    if configured:
+        return configured
+    stored = repository.secret(session, _LINK_SECRET)
+    if stored is None:
+        stored = AlertingSecret(name=_LINK_SECRET, value=secrets.token_urlsafe(48), created_at=now)
+        repository.add(session, stored)
+    return stored.value
+
+
+def perform_action(
+    session: Session, *, group_id: int, action: str, actor: str, now: datetime
+) -> AlertGroup:
+    """Do ``action`` (ack, unack, resolve) to a group as ``actor``."""
+    if action == "ack":
+        return acknowledge(session, group_id=group_id, actor=actor, now=now)
+    if action == "unack":
+        return unacknowledge(session, group_id=group_id, actor=actor, now=now)
+    if action == "resolve":
+        return resolve(session, group_id=group_id, actor=actor, now=now)
+    raise InvalidInput(f"action: unknown action {action!r}; choose ack, unack or resolve")

@@ -1,0 +1,482 @@
+"""``watchkeeper integration ...``, ``watchkeeper alert ...`` and ``watchkeeper silence ...``."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from watchkeeper.alerting import routing, service, silences
+from watchkeeper.alerting.models import Integration
+from watchkeeper.cli.context import cli_state, parse_time
+from watchkeeper.cli.output import console, fail, guarded, print_json
+from watchkeeper.cli.tables import Column, fitted_table
+from watchkeeper.core.duration import parse_duration
+from watchkeeper.db import utcnow
+from watchkeeper.messages import plural
+
+integration_app = typer.Typer(no_args_is_help=True, help="Alert sources and their intake URLs.")
+alert_app = typer.Typer(no_args_is_help=True, help="Alert groups: list, show, ack, resolve.")
+routes_app = typer.Typer(
+    invoke_without_command=True, help="Routing rules: pick escalation policy and urgency."
+)
+silence_app = typer.Typer(no_args_is_help=True, help="Silences and maintenance windows.")
+alert_app.add_typer(routes_app, name="routes")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+CLI_ACTOR = "cli"
+
+
+def _print(text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _integration_document(integration: Integration, base_url: str) -> dict[str, Any]:
+    return {
+        "key": integration.key,
+        "url": service.url_of(integration, base_url=base_url),
+        "name": integration.name,
+        "type": integration.type,
+        "escalation_policy": integration.escalation_policy,
+        "default_urgency": integration.default_urgency,
+        "created_at": integration.created_at.isoformat(),
+        "disabled_at": integration.disabled_at.isoformat() if integration.disabled_at else None,
+    }
+
+
+def _duration(value: str, option: str) -> timedelta:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+@integration_app.command("create")
+@guarded
+def create_integration(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A unique name, e.g. prometheus-prod.")],
+    type: Annotated[
+        str, typer.Option("--type", help="alertmanager, pagerduty or webhook.", show_default=False)
+    ],
+    escalation_policy: Annotated[
+        str | None, typer.Option(help="Default escalation policy name.", show_default=False)
+    ] = None,
+    urgency: Annotated[str, typer.Option(help="Default urgency: high or low.")] = "high",
+    json_output: JsonOption = False,
+) -> None:
+    """Create an integration and print its intake URL and key."""
+    state = cli_state(ctx)
+    with state.session() as session:
+        integration = service.create_integration(
+            session,
+            name=name,
+            type=type,
+            now=utcnow(),
+            escalation_policy=escalation_policy,
+            default_urgency=urgency,
+        )
+        document = _integration_document(integration, state.settings.public_url)
+    if json_output:
+        print_json(document)
+        return
+    _print(f"integration {document['name']!r} ({document['type']})")
+    _print(f"url: {document['url']}")
+    _print(f"key: {document['key']}")
+    if integration.type == "pagerduty":
+        _print("Send PagerDuty Events v2 to the URL with the key as routing_key.")
+
+
+@integration_app.command("list")
+@guarded
+def list_integrations(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """List integrations with their intake URLs."""
+    state = cli_state(ctx)
+    with state.session() as session:
+        documents = [
+            _integration_document(i, state.settings.public_url)
+            for i in service.list_integrations(session)
+        ]
+    if json_output:
+        print_json(documents)
+        return
+    if not documents:
+        _print("no integrations: create one with `watchkeeper integration create`")
+        return
+    rows = [[d["name"], d["type"], d["url"]] for d in documents]
+    columns = [Column("name", kind="fold"), Column("type"), Column("url", kind="fold")]
+    console.print(fitted_table(columns, rows, width=console.width, title="integrations"))
+
+
+@integration_app.command("show")
+@guarded
+def show_integration(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The integration's name.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show one integration with its key and URL."""
+    state = cli_state(ctx)
+    with state.session() as session:
+        document = _integration_document(
+            service.get_integration(session, name=name), state.settings.public_url
+        )
+    if json_output:
+        print_json(document)
+        return
+    for field in ("name", "type", "url", "key", "escalation_policy", "default_urgency"):
+        _print(f"{field}: {document[field] if document[field] is not None else '-'}")
+
+
+@integration_app.command("disable")
+@guarded
+def disable_integration(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
+) -> None:
+    """Disable an integration: its key is refused (404) until it is enabled again."""
+    with cli_state(ctx).session() as session:
+        service.set_disabled(session, name=name, disabled=True, now=utcnow())
+    _print(f"integration {name!r} disabled")
+
+
+@integration_app.command("enable")
+@guarded
+def enable_integration(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
+) -> None:
+    """Enable a disabled integration again."""
+    with cli_state(ctx).session() as session:
+        service.set_disabled(session, name=name, disabled=False, now=utcnow())
+    _print(f"integration {name!r} enabled")
+
+
+@integration_app.command("delete")
+@guarded
+def delete_integration(
+    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
+) -> None:
+    """Delete an integration and its alert groups."""
+    with cli_state(ctx).session() as session:
+        service.delete_integration(session, name=name)
+    _print(f"integration {name!r} deleted")
+
+
+# --- alerts --------------------------------------------------------------------------------
+
+
+def _when(value: str | None) -> str:
+    return "-" if value is None else value[:16].replace("T", " ")
+
+
+@alert_app.command("list")
+@guarded
+def list_alerts(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None,
+        typer.Option(help="firing, acknowledged, resolved or silenced.", show_default=False),
+    ] = None,
+    service_name: Annotated[
+        str | None, typer.Option("--service", help="Only this service.", show_default=False)
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 50,
+    json_output: JsonOption = False,
+) -> None:
+    """List alert groups, newest first."""
+    with cli_state(ctx).session() as session:
+        groups = service.list_groups(session, status=status, service=service_name, limit=limit)
+        documents = service.group_summaries(session, groups)
+    if json_output:
+        print_json(documents)
+        return
+    if not documents:
+        _print("no alert groups")
+        return
+    rows = [
+        [
+            str(d["id"]),
+            d["status"],
+            d["title"],
+            d["service"] or "-",
+            d["urgency"],
+            f"{d['alerts_firing']}/{d['alerts_total']}",
+            _when(d["created_at"]),
+            d["integration"],
+        ]
+        for d in documents
+    ]
+    columns = [
+        Column("id", justify="right"),
+        Column("status"),
+        Column("title", kind="wrap"),
+        Column("service", kind="fold", drop=2),
+        Column("urgency", drop=4),
+        Column("firing", justify="right", drop=3),
+        Column("opened", drop=1),
+        Column("integration", kind="fold", drop=5),
+    ]
+    console.print(fitted_table(columns, rows, width=console.width, title="alert groups"))
+
+
+@alert_app.command("show")
+@guarded
+def show_alert(
+    ctx: typer.Context,
+    group_id: Annotated[int, typer.Argument(help="The alert group's id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Show one alert group with its alerts and log."""
+    with cli_state(ctx).session() as session:
+        document = service.group_detail(session, group_id=group_id)
+    if json_output:
+        print_json(document)
+        return
+    _print(f"alert group {document['id']}: {document['title']}")
+    for field in ("status", "service", "severity", "urgency", "integration", "dedup_key"):
+        _print(f"  {field}: {document[field] if document[field] is not None else '-'}")
+    if document["truncated_alerts"]:
+        _print(f"  truncated alerts: {document['truncated_alerts']} (not sent by the source)")
+    runbook = document["annotations"].get("runbook_url")
+    if runbook:
+        _print(f"  runbook: {runbook}")
+    _print(f"{plural(len(document['alerts']), 'alert')}:")
+    for alert in document["alerts"]:
+        _print(
+            f"  {alert['fingerprint'] or '-'}  {alert['status']}  since {_when(alert['starts_at'])}"
+        )
+    _print("log:")
+    for entry in document["log"]:
+        actor = f" by {entry['actor']}" if entry["actor"] else ""
+        _print(f"  {_when(entry['at'])}  {entry['kind']}: {entry['message']}{actor}")
+
+
+def _act(ctx: typer.Context, group_id: int, action: str, json_output: bool) -> None:
+    with cli_state(ctx).session() as session:
+        group = service.perform_action(
+            session, group_id=group_id, action=action, actor=CLI_ACTOR, now=utcnow()
+        )
+        document = service.group_summaries(session, [group])[0]
+    if json_output:
+        print_json(document)
+        return
+    _print(f"alert group {group_id} is {document['status']}")
+
+
+GroupArgument = Annotated[int, typer.Argument(help="The alert group's id.")]
+
+
+@alert_app.command("ack")
+@guarded
+def ack(ctx: typer.Context, group_id: GroupArgument, json_output: JsonOption = False) -> None:
+    """Acknowledge an alert group: escalation stops."""
+    _act(ctx, group_id, "ack", json_output)
+
+
+@alert_app.command("unack")
+@guarded
+def unack(ctx: typer.Context, group_id: GroupArgument, json_output: JsonOption = False) -> None:
+    """Take back an acknowledgement: the group fires and escalates again."""
+    _act(ctx, group_id, "unack", json_output)
+
+
+@alert_app.command("resolve")
+@guarded
+def resolve(ctx: typer.Context, group_id: GroupArgument, json_output: JsonOption = False) -> None:
+    """Resolve an alert group by hand."""
+    _act(ctx, group_id, "resolve", json_output)
+
+
+@alert_app.command("silence")
+@guarded
+def silence_group(
+    ctx: typer.Context,
+    group_id: GroupArgument,
+    for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h.", show_default=False)],
+    json_output: JsonOption = False,
+) -> None:
+    """Silence one alert group for a while (it fires again afterwards if unresolved)."""
+    now = utcnow()
+    until = now + _duration(for_, "--for")
+    with cli_state(ctx).session() as session:
+        group = service.silence(session, group_id=group_id, until=until, actor=CLI_ACTOR, now=now)
+        document = service.group_summaries(session, [group])[0]
+    if json_output:
+        print_json(document)
+        return
+    _print(f"alert group {group_id} silenced until {until.strftime('%Y-%m-%d %H:%M UTC')}")
+
+
+@routes_app.callback()
+@guarded
+def list_routes(ctx: typer.Context, json_output: JsonOption = False) -> None:
+    """List routing rules in order (first match wins)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with cli_state(ctx).session() as session:
+        documents = [routing.document(r) for r in routing.list_rules(session)]
+    if json_output:
+        print_json(documents)
+        return
+    if not documents:
+        _print("no routing rules: integrations' defaults apply")
+        return
+    rows = [
+        [
+            str(d["position"] + 1),
+            d["name"],
+            ", ".join(d["match"]) or "(everything)",
+            d["integration"] or "any",
+            d["escalation_policy"] or "-",
+            d["urgency"] or "-",
+        ]
+        for d in documents
+    ]
+    columns = [
+        Column("#", justify="right"),
+        Column("name", kind="fold"),
+        Column("match", kind="fold"),
+        Column("integration", kind="fold", drop=1),
+        Column("policy", kind="fold"),
+        Column("urgency"),
+    ]
+    console.print(fitted_table(columns, rows, width=console.width, title="routing rules"))
+
+
+@routes_app.command("apply")
+@guarded
+def apply_routes(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="YAML file with a 'routes:' list.")],
+) -> None:
+    """Replace the routing rules with those of a YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {path}: {exc}")
+    rules = routing.parse_file(text, filename=str(path))
+    with cli_state(ctx).session() as session:
+        applied = routing.apply(session, rules=rules)
+    _print(f"applied {plural(len(applied), 'routing rule')}")
+
+
+# --- silences ------------------------------------------------------------------------------
+
+
+@silence_app.command("create")
+@guarded
+def create_silence(
+    ctx: typer.Context,
+    match: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--match", help="Matcher such as service=checkout (repeatable).", show_default=False
+        ),
+    ] = None,
+    for_: Annotated[
+        str | None, typer.Option("--for", help="How long, e.g. 2h.", show_default=False)
+    ] = None,
+    service_name: Annotated[
+        str | None,
+        typer.Option("--service", help="Shorthand for --match service=NAME.", show_default=False),
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="Start (RFC 3339; default now).", show_default=False)
+    ] = None,
+    end: Annotated[str | None, typer.Option(help="End (RFC 3339).", show_default=False)] = None,
+    comment: Annotated[str, typer.Option(help="Why.")] = "",
+    maintenance: Annotated[
+        bool, typer.Option("--maintenance", help="A maintenance window (counted apart).")
+    ] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """Silence alerts matching every --match, for a duration or between --start and --end."""
+    now = utcnow()
+    matchers = list(match or []) + ([f"service={service_name}"] if service_name else [])
+    starts_at: datetime = parse_time(start) if start else now
+    if end is not None:
+        ends_at = parse_time(end)
+    elif for_ is not None:
+        ends_at = starts_at + _duration(for_, "--for")
+    else:
+        fail("give --for DURATION or --end TIME")
+    with cli_state(ctx).session() as session:
+        row = silences.create(
+            session,
+            matchers=matchers,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            comment=comment,
+            created_by=CLI_ACTOR,
+            now=now,
+            kind="maintenance" if maintenance else "silence",
+        )
+        document = silences.document(row, now=now)
+    if json_output:
+        print_json(document)
+        return
+    _print(f"{document['kind']} {document['id']} until {_when(document['ends_at'])} UTC")
+
+
+@silence_app.command("list")
+@guarded
+def list_silences(
+    ctx: typer.Context,
+    expired: Annotated[bool, typer.Option("--expired", help="Include expired ones.")] = False,
+    json_output: JsonOption = False,
+) -> None:
+    """List silences and maintenance windows."""
+    now = utcnow()
+    with cli_state(ctx).session() as session:
+        rows = silences.list_silences(session, now=now, include_expired=expired)
+        documents = [silences.document(r, now=now) for r in rows]
+    if json_output:
+        print_json(documents)
+        return
+    if not documents:
+        _print("no silences")
+        return
+    table_rows = [
+        [
+            str(d["id"]),
+            d["kind"],
+            d["state"],
+            ", ".join(d["matchers"]),
+            _when(d["starts_at"]),
+            _when(d["ends_at"]),
+            str(d["silenced_count"]),
+            d["comment"],
+        ]
+        for d in documents
+    ]
+    columns = [
+        Column("id", justify="right"),
+        Column("kind", drop=3),
+        Column("state"),
+        Column("matchers", kind="fold"),
+        Column("starts", drop=2),
+        Column("ends"),
+        Column("silenced", justify="right", drop=4),
+        Column("comment", kind="wrap", drop=1),
+    ]
+    console.print(fitted_table(columns, table_rows, width=console.width, title="silences"))
+
+
+@silence_app.command("expire")
+@guarded
+def expire_silence(
+    ctx: typer.Context,
+    silence_id: Annotated[int, typer.Argument(help="The silence's id.")],
+    json_output: JsonOption = False,
+) -> None:
+    """End a silence now."""
+    now = utcnow()
+    with cli_state(ctx).session() as session:
+        document = silences.document(
+            silences.expire(session, silence_id=silence_id, now=now), now=now
+        )
+    if json_output:
+        print_json(document)
+        return
+    _print(f"silence {silence_id} expired")

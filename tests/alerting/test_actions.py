@@ -1,0 +1,86 @@
+"""Acknowledge, unacknowledge, resolve and silence: API and service, with escalation hooks."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.alerting.conftest import MakeIntegration, am_alert, am_message
+from watchkeeper.alerting import escalation, intake, service
+from watchkeeper.alerting.exceptions import InvalidAlertAction
+from watchkeeper.alerting.schemas import AlertmanagerMessage
+
+NOW = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+
+
+def _open(session: Session, *, labels: dict[str, str] | None = None) -> int:
+    integration = service.create_integration(session, name="prom", type="alertmanager", now=NOW)
+    message = AlertmanagerMessage.model_validate(am_message(am_alert("a1", **(labels or {}))))
+    if labels:
+        message.commonLabels.update(labels)
+    return intake.ingest_alertmanager(session, integration=integration, message=message, now=NOW).id
+
+
+def test_opening_starts_escalation_and_ack_stops_it(session: Session) -> None:
+    group = service.get_group(session, group_id=_open(session))
+    assert (group.escalation_round, group.escalation_step, group.escalation_due_at) == (0, 0, NOW)
+    service.acknowledge(session, group_id=group.id, actor="ann", now=NOW + timedelta(minutes=1))
+    assert group.status == "acknowledged"
+    assert group.acknowledged_by == "ann"
+    assert group.escalation_due_at is None
+    later = NOW + timedelta(minutes=2)
+    service.unacknowledge(session, group_id=group.id, actor="ann", now=later)
+    assert (group.status, group.escalation_due_at) == ("firing", later)
+    service.resolve(session, group_id=group.id, actor="bob", now=later)
+    assert (group.status, group.resolved_how, group.resolved_by) == ("resolved", "user", "bob")
+    assert group.escalation_due_at is None
+    with pytest.raises(InvalidAlertAction):
+        service.acknowledge(session, group_id=group.id, actor="ann", now=later)
+    kinds = [e["kind"] for e in service.group_detail(session, group_id=group.id)["log"]]
+    assert kinds == ["opened", "alert_firing", "acknowledged", "unacknowledged", "resolved"]
+
+
+def test_a_silenced_group_fires_again_when_its_silence_ends(session: Session) -> None:
+    group = service.get_group(session, group_id=_open(session))
+    until = NOW + timedelta(hours=2)
+    service.silence(session, group_id=group.id, until=until, actor="ann", now=NOW)
+    assert (group.status, group.escalation_due_at) == ("silenced", None)
+    assert service.expire_silences(session, now=until - timedelta(seconds=1)) == 0
+    assert group.status == "silenced"
+    assert service.expire_silences(session, now=until) == 1
+    assert (group.status, group.escalation_due_at) == ("firing", until)
+
+
+def test_escalation_stop_clears_the_timer(session: Session) -> None:
+    group = service.get_group(session, group_id=_open(session))
+    escalation.stop(session, group)
+    assert group.escalation_due_at is None
+
+
+def test_api_actions_need_a_write_token(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+) -> None:
+    key = make_integration()
+    client.post(f"/api/v1/integrations/{key}/alertmanager", json=am_message(am_alert("a1")))
+    [group] = client.get("/api/v1/alert-groups", headers=viewer_headers).json()
+    path = f"/api/v1/alert-groups/{group['id']}"
+    assert client.post(f"{path}/ack", headers=viewer_headers).status_code == 403
+    response = client.post(f"{path}/ack", headers=admin_headers)
+    assert response.status_code == 200
+    assert response.json()["status"] == "acknowledged"
+    assert response.json()["acknowledged_by"].startswith("token:")
+    response = client.post(f"{path}/silence", headers=admin_headers, json={"duration": "2h"})
+    assert response.json()["status"] == "silenced"
+    bad = client.post(f"{path}/silence", headers=admin_headers, json={"duration": "soon"})
+    assert bad.status_code == 422 and "duration" in bad.json()["detail"]
+    assert client.post(f"{path}/resolve", headers=admin_headers).json()["status"] == "resolved"
+    listed = client.get("/api/v1/alert-groups?status=resolved", headers=viewer_headers).json()
+    assert [g["id"] for g in listed] == [group["id"]]
+    assert client.get("/api/v1/alert-groups?status=nope", headers=viewer_headers).status_code == 422
+    assert client.post("/api/v1/alert-groups/999999/ack", headers=admin_headers).status_code == 404

@@ -1,0 +1,48 @@
+"""The generic webhook: firing and resolved by dedup key, idempotent."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.alerting.conftest import MakeIntegration
+
+
+def test_webhook_fires_and_resolves_idempotently(
+    client: TestClient, make_integration: MakeIntegration, viewer_headers: dict[str, str]
+) -> None:
+    key = make_integration("hook", "webhook")
+    url = f"/api/v1/integrations/{key}/webhook"
+    alert = {
+        "title": "queue backlog",
+        "message": "10k jobs waiting",
+        "dedup_key": "backlog",
+        "severity": "warning",
+        "labels": {"service": "jobs"},
+        "link": "https://runbooks/backlog",
+    }
+    for _ in range(2):
+        response = client.post(url, json=alert)
+        assert response.status_code == 202
+        assert response.json()["dedup_key"] == "backlog"
+    [group] = client.get("/api/v1/alert-groups", headers=viewer_headers).json()
+    assert (group["status"], group["service"], group["severity"]) == ("firing", "jobs", "warning")
+    detail = client.get(f"/api/v1/alert-groups/{group['id']}", headers=viewer_headers).json()
+    assert len(detail["log"]) == 2
+    for _ in range(2):
+        assert client.post(url, json={**alert, "state": "resolved"}).status_code == 202
+    [group] = client.get("/api/v1/alert-groups", headers=viewer_headers).json()
+    assert group["status"] == "resolved"
+    # The firing request replayed after the resolve opens nothing.
+    client.post(url, json=alert)
+    assert len(client.get("/api/v1/alert-groups", headers=viewer_headers).json()) == 1
+
+
+def test_webhook_refuses_unknown_fields_naming_them(
+    client: TestClient, make_integration: MakeIntegration
+) -> None:
+    key = make_integration("hook", "webhook")
+    response = client.post(
+        f"/api/v1/integrations/{key}/webhook", json={"title": "x", "state": "burning"}
+    )
+    assert response.status_code == 422
+    assert "state" in response.json()["detail"]
