@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.orm import Session
 
 from tests.policy import traffic
+from watchkeeper.alerting import intake
+from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting.exceptions import IntegrationNotFound
+from watchkeeper.alerting.schemas import WebhookAlert
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.specs import load_text
@@ -23,3 +27,36 @@ def api_slo(session: Session) -> str:
     events_service.ingest(session, traffic.rows("fast", NOW), now=NOW)
     session.flush()
     return "api/availability"
+
+
+def fire(
+    session: Session,
+    title: str,
+    *,
+    service: str = "api",
+    state: str = "firing",
+    at: datetime = NOW,
+    integration: str = "hooks",
+) -> int:
+    """Send a generic webhook alert through intake (making the integration on first use);
+    returns its alert group's id."""
+    try:
+        source = alerting_service.get_integration(session, name=integration)
+    except IntegrationNotFound:
+        source = alerting_service.create_integration(
+            session, name=integration, type="webhook", now=at
+        )
+    group = intake.ingest_webhook(
+        session,
+        integration=source,
+        alert=WebhookAlert(title=title, dedup_key=title, state=state, labels={"service": service}),
+        now=at,
+    )
+    assert group is not None
+    return group.id
+
+
+@pytest.fixture
+def groups(session: Session) -> list[int]:
+    """Three firing alert groups on ``api``, opened two hours before NOW."""
+    return [fire(session, f"alert {n}", at=NOW - timedelta(hours=2)) for n in range(3)]

@@ -8,13 +8,46 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting.exceptions import IntegrationNotFound
 from watchkeeper.db import utcnow
 from watchkeeper.incident import service
 
 BASE = "/api/v1/incidents"
 
 
-def test_declare_and_run_an_incident(client: TestClient, admin_headers: dict[str, str]) -> None:
+def webhook_group(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    title: str,
+    *,
+    service: str = "checkout",
+) -> int:
+    """Open an alert group through the generic webhook intake; returns its id."""
+    with session_factory() as session:
+        try:
+            key = alerting_service.get_integration(session, name="hooks").key
+        except IntegrationNotFound:
+            key = alerting_service.create_integration(
+                session, name="hooks", type="webhook", now=utcnow()
+            ).key
+        session.commit()
+    sent = client.post(
+        f"/api/v1/integrations/{key}/webhook",
+        json={"title": title, "dedup_key": title, "labels": {"service": service}},
+    )
+    assert sent.status_code < 300, sent.text
+    with session_factory() as session:
+        (group,) = [
+            g for g in alerting_service.list_groups(session, limit=1000) if g.dedup_key == title
+        ]
+        return group.id
+
+
+def test_declare_and_run_an_incident(
+    client: TestClient, admin_headers: dict[str, str], session_factory: sessionmaker[Session]
+) -> None:
+    group_id = webhook_group(client, session_factory, "checkout errors")
     created = client.post(
         BASE,
         json={
@@ -46,8 +79,12 @@ def test_declare_and_run_an_incident(client: TestClient, admin_headers: dict[str
     }
     note = client.post(f"{url}/notes", json={"text": "rolled back"}, headers=admin_headers)
     assert (note.status_code, note.json()["kind"]) == (201, "note")
-    links = client.post(f"{url}/links", json={"alert_group_ids": [4]}, headers=admin_headers)
-    assert links.json()["alert_group_ids"] == [4]
+    links = client.post(f"{url}/links", json={"alert_group_ids": [group_id]}, headers=admin_headers)
+    assert links.json()["alert_group_ids"] == [group_id]
+    unknown = client.post(
+        f"{url}/links", json={"alert_group_ids": [999_999]}, headers=admin_headers
+    )
+    assert unknown.status_code == 404 and "999999" in unknown.json()["detail"]
     resolved = client.post(f"{url}/resolve", json={"note": "fixed"}, headers=admin_headers)
     assert resolved.json()["status"] == "resolved"
     shown = client.get(url, headers=admin_headers).json()

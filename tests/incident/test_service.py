@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tests.incident.conftest import NOW
 from watchkeeper.errors import InvalidInput
+from watchkeeper.alerting.exceptions import AlertGroupNotFound
 from watchkeeper.incident import figures, service, severities
 from watchkeeper.incident.exceptions import (
     IncidentNotFound,
@@ -202,7 +203,8 @@ def test_open_blocking_and_listing(session: Session) -> None:
     assert [i.id for i in service.list_incidents(session, status="resolved")] == [done.id]
 
 
-def test_links_and_budget_burned(session: Session, api_slo: str) -> None:
+def test_links_and_budget_burned(session: Session, api_slo: str, groups: list[int]) -> None:
+    first, second, _ = groups
     incident = service.declare(
         session,
         title="API errors",
@@ -210,13 +212,16 @@ def test_links_and_budget_burned(session: Session, api_slo: str) -> None:
         actor="a",
         now=NOW,
         service="api",
-        alert_group_ids=[7],
+        alert_group_ids=[first],
         slo_keys=[api_slo],
         started_at=NOW - 2 * H,
     )
-    service.link_alert_group(session, incident_id=incident.id, alert_group_id=7, actor="a", now=NOW)
-    service.link_alert_group(session, incident_id=incident.id, alert_group_id=9, actor="a", now=NOW)
-    assert service.alert_group_ids(session, incident.id) == [7, 9]
+    link = service.link_alert_group
+    link(session, incident_id=incident.id, alert_group_id=first, actor="a", now=NOW)
+    link(session, incident_id=incident.id, alert_group_id=second, actor="a", now=NOW)
+    assert service.alert_group_ids(session, incident.id) == [first, second]
+    with pytest.raises(AlertGroupNotFound, match="no alert group 999999"):
+        link(session, incident_id=incident.id, alert_group_id=999_999, actor="a", now=NOW)
     detail = service.show(session, incident_id=incident.id, now=NOW)
     (budget,) = detail.budgets
     # [NOW-2h, NOW) holds the 1000 events of an hour ago, 70 bad: burn rate 0.07 / 0.01 = 7,

@@ -95,12 +95,26 @@ def route(
     return policy, urgency
 
 
+def routed_incident(
+    session: Session, integration: Integration, labels: Mapping[str, Any]
+) -> str | None:
+    """The incident severity of the first matching routing rule (None: no auto-declare)."""
+    strings = label_strings(labels)
+    for rule in repository.routing_rules(session):
+        if rule.integration is not None and rule.integration != integration.name:
+            continue
+        if matches_all(parse_matchers(rule.matchers), strings):
+            return rule.incident
+    return None
+
+
 def open_group(
     session: Session, integration: Integration, facts: GroupFacts, *, now: datetime
 ) -> AlertGroup:
     """Create a group in its paging state (firing, or silenced when a silence matches)."""
     labels = dict(facts.labels or {})
     policy, routed_urgency = route(session, integration, labels)
+    incident_severity = routed_incident(session, integration, labels)
     silence = matching_silence(session, labels, now)  # read before writing: no autoflush
     group = AlertGroup(
         integration_id=integration.id,
@@ -121,6 +135,7 @@ def open_group(
         escalation_policy=policy,
         escalation_round=0,
         escalation_step=0,
+        incident_severity=incident_severity,
     )
     repository.add(session, group)
     log(session, group, kind="opened", message=f"opened by {facts.source}", at=now)

@@ -83,6 +83,10 @@ class AlertGroup(Base):
     escalation_due_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, nullable=True, index=True
     )
+    # Auto-declare: the severity a routing rule's ``incident`` field asked for, and the
+    # incident declared for the group (no foreign key: alerting does not know incidents).
+    incident_severity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Alert(Base):
@@ -151,6 +155,7 @@ class RoutingRule(Base):
     integration: Mapped[str | None] = mapped_column(String(200), nullable=True)
     escalation_policy: Mapped[str | None] = mapped_column(String(200), nullable=True)
     urgency: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    incident: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class ChangeEvent(Base):

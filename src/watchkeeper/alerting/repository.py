@@ -226,3 +226,75 @@ def changes(
 def secret(session: Session, name: str) -> AlertingSecret | None:
     """A stored secret by name."""
     return session.get(AlertingSecret, name)
+
+
+# --- incidents (called through alerting.service by other domains) -------------------------
+
+
+def groups_pending_incident(session: Session, limit: int) -> list[AlertGroup]:
+    """Firing groups whose routing rule asked for an incident that is not declared yet."""
+    query = (
+        select(AlertGroup)
+        .where(
+            AlertGroup.status == "firing",
+            AlertGroup.incident_severity.is_not(None),
+            AlertGroup.incident_id.is_(None),
+        )
+        .order_by(AlertGroup.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def lock_group(session: Session, group_id: int) -> AlertGroup | None:
+    """The group, its row locked until the transaction ends (skipped if another holds it)."""
+    query = (
+        select(AlertGroup)
+        .where(AlertGroup.id == group_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).first()
+
+
+def groups_by_ids(session: Session, group_ids: Sequence[int]) -> list[AlertGroup]:
+    """The groups with these ids, by id."""
+    if not group_ids:
+        return []
+    query = select(AlertGroup).where(AlertGroup.id.in_(group_ids)).order_by(AlertGroup.id)
+    return list(session.scalars(query))
+
+
+def logs_of(session: Session, group_ids: Sequence[int]) -> list[AlertGroupLog]:
+    """The log entries of several groups, oldest first."""
+    if not group_ids:
+        return []
+    query = (
+        select(AlertGroupLog)
+        .where(AlertGroupLog.group_id.in_(group_ids))
+        .order_by(AlertGroupLog.at, AlertGroupLog.id)
+    )
+    return list(session.scalars(query))
+
+
+def changes_between(
+    session: Session, *, service: str, since: datetime, until: datetime
+) -> list[ChangeEvent]:
+    """Change events of a service in ``[since, until]``, oldest first."""
+    query = (
+        select(ChangeEvent)
+        .where(ChangeEvent.service == service, ChangeEvent.at >= since, ChangeEvent.at <= until)
+        .order_by(ChangeEvent.at, ChangeEvent.id)
+    )
+    return list(session.scalars(query))
+
+
+def groups_created_between(session: Session, since: datetime, until: datetime) -> list[AlertGroup]:
+    """Groups opened in ``[since, until)``."""
+    query = select(AlertGroup).where(AlertGroup.created_at >= since, AlertGroup.created_at < until)
+    return list(session.scalars(query))
+
+
+def first_alert_starts(session: Session, group_id: int) -> datetime | None:
+    """When the earliest alert of a group started, by its source."""
+    return session.scalar(select(func.min(Alert.starts_at)).where(Alert.group_id == group_id))

@@ -1,10 +1,12 @@
 """Routing rules: an ordered global list; the first rule whose matchers all match an alert
 group's labels (and whose ``integration``, if set, is the group's) picks its escalation policy
-and urgency; the integration's defaults apply otherwise."""
+and urgency; the integration's defaults apply otherwise. A rule's optional ``incident`` (a
+severity name) is copied onto the groups it opens, and the worker declares an incident for
+them; its name is checked by a validator the caller passes (alerting does not know incidents)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,9 +15,10 @@ from watchkeeper.alerting import repository, service
 from watchkeeper.alerting.exceptions import InvalidRoutes
 from watchkeeper.alerting.models import RoutingRule
 from watchkeeper.core.matchers import parse_matchers
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.specs.yaml_nodes import parse_documents
 
-_ROUTE_FIELDS = ("name", "match", "integration", "escalation_policy", "urgency")
+_ROUTE_FIELDS = ("name", "match", "integration", "escalation_policy", "urgency", "incident")
 
 
 def _route_field(rule: Mapping[str, Any], index: int, field: str) -> str | None:
@@ -27,8 +30,17 @@ def _route_field(rule: Mapping[str, Any], index: int, field: str) -> str | None:
     return value.strip()
 
 
-def apply(session: Session, *, rules: Sequence[Any]) -> list[RoutingRule]:
-    """Replace the routing rules (first match wins) after checking every one of them."""
+def apply(
+    session: Session,
+    *,
+    rules: Sequence[Any],
+    incident_severity: Callable[[str], str] | None = None,
+) -> list[RoutingRule]:
+    """Replace the routing rules (first match wins) after checking every one of them.
+
+    ``incident_severity`` checks a rule's ``incident`` field and returns the severity's
+    configured spelling (raising on an unknown one); without it the field is refused.
+    """
     built: list[RoutingRule] = []
     for index, rule in enumerate(rules):
         if not isinstance(rule, Mapping):
@@ -54,6 +66,16 @@ def apply(session: Session, *, rules: Sequence[Any]) -> list[RoutingRule]:
         integration = _route_field(rule, index, "integration")
         if integration is not None:
             service.get_integration(session, name=integration)
+        incident = _route_field(rule, index, "incident")
+        if incident is not None:
+            if incident_severity is None:
+                raise InvalidRoutes(
+                    f"routes[{index}].incident: incident severities are unknown here"
+                )
+            try:
+                incident = incident_severity(incident)
+            except WatchkeeperError as exc:
+                raise InvalidRoutes(f"routes[{index}].incident: {exc}") from None
         built.append(
             RoutingRule(
                 position=index,
@@ -62,6 +84,7 @@ def apply(session: Session, *, rules: Sequence[Any]) -> list[RoutingRule]:
                 integration=integration,
                 escalation_policy=_route_field(rule, index, "escalation_policy"),
                 urgency=urgency,
+                incident=incident,
             )
         )
     repository.replace_routing_rules(session, built)
@@ -95,4 +118,5 @@ def document(rule: RoutingRule) -> dict[str, Any]:
         "integration": rule.integration,
         "escalation_policy": rule.escalation_policy,
         "urgency": rule.urgency,
+        "incident": rule.incident,
     }

@@ -17,3 +17,7 @@ class InvalidTransition(Conflict):
 
 class SeverityInUse(Conflict):
     """A severity that incidents still use cannot be removed."""
+
+
+class GroupAlreadyInIncident(Conflict):
+    """The alert group is linked to an open incident already (the body names it)."""

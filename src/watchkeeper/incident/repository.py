@@ -128,3 +128,19 @@ def add_link(session: Session, record: AlertGroupLink | SLOLink) -> None:
     """Insert a link row."""
     session.add(record)
     session.flush()
+
+
+def incidents_linked_to_group(
+    session: Session, alert_group_id: int, statuses: Sequence[str]
+) -> list[IncidentRecord]:
+    """Incidents of these statuses an alert group is linked to, oldest first."""
+    query = (
+        select(IncidentRecord)
+        .join(AlertGroupLink, AlertGroupLink.incident_id == IncidentRecord.id)
+        .where(
+            AlertGroupLink.alert_group_id == alert_group_id,
+            IncidentRecord.status.in_(list(statuses)),
+        )
+        .order_by(IncidentRecord.id)
+    )
+    return list(session.scalars(query))

@@ -21,9 +21,11 @@ from watchkeeper.core.incident import (
     TimelineKind,
     transition_problem,
 )
+from watchkeeper.alerting import service as alerting_service
 from watchkeeper.errors import InvalidInput
 from watchkeeper.incident import figures, repository
 from watchkeeper.incident.exceptions import (
+    GroupAlreadyInIncident,
     IncidentNotFound,
     InvalidTransition,
     UnknownSeverity,
@@ -177,6 +179,8 @@ def declare(
     if start > now:
         raise InvalidInput("started_at: the impact cannot start in the future")
     keys = [_slo_key(session, key) for key in slo_keys]
+    for group_id in alert_group_ids:
+        alerting_service.get_group(session, group_id=group_id)
     incident = repository.add(
         session,
         IncidentRecord(
@@ -219,31 +223,47 @@ def declare(
     return incident
 
 
+def open_incidents_of_group(session: Session, *, alert_group_id: int) -> list[Incident]:
+    """Open incidents an alert group is linked to."""
+    return repository.incidents_linked_to_group(
+        session, alert_group_id, [s.value for s in OPEN_STATUSES]
+    )
+
+
 def declare_from_alert_group(
     session: Session,
     *,
     alert_group_id: int,
-    group_title: str,
-    group_started_at: datetime,
     severity: str,
     actor: str,
     now: datetime,
-    service: str | None = None,
+    title: str | None = None,
     commander: str | None = None,
-    slo_keys: Sequence[str] = (),
+    summary: str | None = None,
 ) -> Incident:
-    """Declare an incident for an alert group, its impact starting when the group did."""
+    """Declare an incident for an alert group: title, service, start (its first alert's) and
+    SLO come from the group; Conflict if it is linked to an open incident already."""
+    group = alerting_service.get_group(session, group_id=alert_group_id)
+    already = open_incidents_of_group(session, alert_group_id=alert_group_id)
+    if already:
+        raise GroupAlreadyInIncident(
+            f"alert group {alert_group_id} is linked to open incident #{already[0].id}",
+            extra={"incident_id": already[0].id},
+        )
+    known_slos = {record.key for record in slo_service.list_slos(session)}
+    started = alerting_service.group_started_at(session, group_id=alert_group_id)
     return declare(
         session,
-        title=group_title,
+        title=title if title is not None else group.title[:TITLE_LIMIT],
         severity=severity,
         actor=actor,
         now=now,
-        service=service,
+        service=group.service,
+        summary=summary,
         commander=commander,
         alert_group_ids=(alert_group_id,),
-        slo_keys=slo_keys,
-        started_at=min(group_started_at, now),
+        slo_keys=[group.slo_key] if group.slo_key in known_slos else [],
+        started_at=min(started, now),
     )
 
 
@@ -480,6 +500,7 @@ def link_alert_group(
 ) -> Incident:
     """Link an alert group (by id) to the incident; linking twice changes nothing."""
     incident = get(session, incident_id)
+    alerting_service.get_group(session, group_id=alert_group_id)
     if any(
         link.alert_group_id == alert_group_id
         for link in repository.alert_groups(session, incident_id)
