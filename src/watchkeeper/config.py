@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Trailing window (days) of the incident MTTA/MTTR gauges on /metrics.",
     )
+    # incidents from alerts (flows/incidents.py): the worker's auto-declare pass
+    incident_declare_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the worker declares incidents routing rules asked for.",
+    )
     # Notifications (notify/): the outbox delivery loop and the notifiers' connections.
     outbox_poll_seconds: float = Field(
         default=0.5, gt=0, description="How often the worker looks for notifications to send."

@@ -22,6 +22,7 @@ from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.events import service as events_service
+from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.notify import wakeup
 from watchkeeper.notify.delivery import DeliveryReport, deliver_due
 from watchkeeper.notify.notifiers import Notifier
@@ -30,6 +31,7 @@ from watchkeeper.slo.evaluator import Evaluator, TickReport
 
 log = logging.getLogger("watchkeeper.worker")
 outbox_log = logging.getLogger("watchkeeper.outbox")
+incident_log = logging.getLogger("watchkeeper.incidents")
 
 EVALUATION_LOCK_KEY = 0x57_4B_45_56  # "WKEV"
 COMPACTION_INTERVAL = timedelta(hours=1)
@@ -154,6 +156,14 @@ class Worker:
         self.last_delivery = report
         return report
 
+    def incidents_once(self, now: datetime | None = None) -> list[int]:
+        """Declare the incidents routing rules asked for; note incidents whose groups resolved."""
+        with session_scope(self.session_factory) as session:
+            declared, _ = incident_flows.run(session, now=now or self.clock())
+        for incident_id in declared:
+            incident_log.warning("incident #%s declared from an alert group", incident_id)
+        return declared
+
     def wake(self) -> None:
         """Run a delivery pass now instead of at the next poll."""
         self._wake.set()
@@ -188,10 +198,19 @@ class Worker:
     def deliver_forever(self, stop: threading.Event) -> None:
         """Deliver every ``outbox_poll_seconds``, or at once when woken, until ``stop``."""
         poll = self.settings.outbox_poll_seconds
+        incidents_every = timedelta(seconds=self.settings.incident_declare_seconds)
+        incidents_at: datetime | None = None
         wakeup.subscribe(self.wake)
         try:
             while not stop.is_set():
                 self._wake.clear()
+                try:
+                    at = self.clock()
+                    if incidents_at is None or at - incidents_at >= incidents_every:
+                        incidents_at = at
+                        self.incidents_once(at)
+                except Exception:  # the next pass retries
+                    incident_log.exception("incident pass failed")
                 try:
                     report = self.deliver_once()
                 except Exception:  # e.g. the database is away: the next pass retries

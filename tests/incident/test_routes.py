@@ -88,7 +88,12 @@ def test_declare_and_run_an_incident(
     resolved = client.post(f"{url}/resolve", json={"note": "fixed"}, headers=admin_headers)
     assert resolved.json()["status"] == "resolved"
     shown = client.get(url, headers=admin_headers).json()
-    assert [e["kind"] for e in shown["timeline"]] == [
+    own = [e for e in shown["timeline"] if e["source"] == "incident"]
+    merged = [e for e in shown["timeline"] if e["source"] == "alert_group"]
+    # The linked group's log (opened, fired) is merged in at read time, sorted by time.
+    assert merged and all(e["details"]["alert_group_id"] == group_id for e in merged)
+    assert [e["at"] for e in shown["timeline"]] == sorted(e["at"] for e in shown["timeline"])
+    assert [e["kind"] for e in own] == [
         "declared",
         "role",
         "acknowledged",

@@ -49,6 +49,7 @@ from watchkeeper.dependencies import (
     json_body_openapi,
 )
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.limits import read_body
 
 M = TypeVar("M", bound=BaseModel)
@@ -202,7 +203,9 @@ def apply_alert_routes(
     body: RoutesBody, session: SessionDep, _token: WriteToken
 ) -> list[dict[str, Any]]:
     """Replace the routing rules (the same fields as the YAML file's ``routes:``)."""
-    return [routing.document(rule) for rule in routing.apply(session, rules=body.routes)]
+    return [
+        routing.document(rule) for rule in incident_flows.apply_routes(session, rules=body.routes)
+    ]
 
 
 # --- silences, changes ---------------------------------------------------------------------

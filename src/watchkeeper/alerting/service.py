@@ -571,3 +571,17 @@ def groups_created_between(
 ) -> list[AlertGroup]:
     """Groups opened in ``[since, until)`` (alert-noise metrics read them)."""
     return repository.groups_created_between(session, since, until)
+
+
+def drop_incident_request(session: Session, *, group_id: int, reason: str, now: datetime) -> None:
+    """Give up auto-declaring for a group (its severity is gone): logged, not retried."""
+    group = get_group(session, group_id=group_id)
+    severity, group.incident_severity = group.incident_severity, None
+    grouping.log(
+        session,
+        group,
+        kind="incident_failed",
+        message=f"incident ({severity}) not declared: {reason}",
+        at=now,
+    )
+    session.flush()

@@ -15,6 +15,7 @@ from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import utcnow
+from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.messages import plural
 
 integration_app = typer.Typer(no_args_is_help=True, help="Alert sources and their intake URLs.")
@@ -357,7 +358,7 @@ def apply_routes(
         fail(f"cannot read {path}: {exc}")
     rules = routing.parse_file(text, filename=str(path))
     with cli_state(ctx).session() as session:
-        applied = routing.apply(session, rules=rules)
+        applied = incident_flows.apply_routes(session, rules=rules)
     _print(f"applied {plural(len(applied), 'routing rule')}")
 
 

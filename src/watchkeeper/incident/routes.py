@@ -18,6 +18,7 @@ from watchkeeper.dependencies import (
 )
 from watchkeeper.incident import figures, service, severities
 from watchkeeper.incident.schemas import (
+    AlertGroupIncidentCreate,
     IncidentCreate,
     IncidentDetail,
     IncidentRead,
@@ -43,6 +44,9 @@ Resolve = Annotated[ResolveBody, Depends(json_body(ResolveBody, Permission.WRITE
 SeverityBody = Annotated[SeverityUpdate, Depends(json_body(SeverityUpdate, Permission.WRITE))]
 Role = Annotated[RoleAssign, Depends(json_body(RoleAssign, Permission.WRITE))]
 Note = Annotated[NoteCreate, Depends(json_body(NoteCreate, Permission.WRITE))]
+FromGroup = Annotated[
+    AlertGroupIncidentCreate, Depends(json_body(AlertGroupIncidentCreate, Permission.WRITE))
+]
 Links = Annotated[LinkCreate, Depends(json_body(LinkCreate, Permission.WRITE))]
 
 
@@ -85,6 +89,31 @@ def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDet
         alert_group_ids=body.alert_group_ids,
         slo_keys=body.slo_keys,
         started_at=body.started_at,
+    )
+    return service.show(session, incident_id=incident.id, now=now)
+
+
+@router.post(
+    "/alert-groups/{group_id}/incident",
+    status_code=201,
+    response_model=IncidentDetail,
+    openapi_extra=json_body_openapi(AlertGroupIncidentCreate),
+    responses={409: {"description": "the group is linked to an open incident (incident_id)"}},
+)
+def declare_from_alert_group(
+    group_id: int, body: FromGroup, session: SessionDep, token: WriteToken
+) -> IncidentDetail:
+    """Declare an incident from an alert group (title, service, start and SLO from it)."""
+    now = utcnow()
+    incident = service.declare_from_alert_group(
+        session,
+        alert_group_id=group_id,
+        severity=body.severity,
+        actor=_actor(token),
+        now=now,
+        title=body.title,
+        commander=body.commander,
+        summary=body.summary,
     )
     return service.show(session, incident_id=incident.id, now=now)
 

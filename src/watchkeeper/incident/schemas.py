@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,15 @@ class IncidentCreate(BaseModel):
     started_at: datetime | None = Field(
         default=None, description="Impact start (RFC 3339 with offset); default: now."
     )
+
+
+class AlertGroupIncidentCreate(BaseModel):
+    """Declare an incident from an alert group: title, service, start and SLO come from it."""
+
+    severity: str = Field(min_length=1, max_length=50, examples=["SEV2"])
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    summary: str | None = Field(default=None, max_length=10_000)
+    commander: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class StatusUpdate(BaseModel):
@@ -84,6 +94,11 @@ class TimelineRead(BaseModel):
     text: str
     actor: str | None
     details: dict[str, Any] | None
+    source: str = Field(
+        default="incident",
+        description="incident (stored), alert_group (a linked group's log) or change "
+        "(a change event of the service), merged at read time",
+    )
 
 
 class BudgetRead(BaseModel):
@@ -192,15 +207,18 @@ def incident_detail(
     alert_group_ids: list[int],
     slo_keys: list[str],
     budgets: list[BudgetBurned],
+    merged: Sequence[TimelineRead] = (),
 ) -> IncidentDetail:
-    """The JSON document of an incident with everything attached to it."""
+    """The JSON document of an incident with everything attached to it (``merged``: entries
+    from linked alert groups and changes, sorted in by time)."""
+    own = [
+        TimelineRead(at=t.at, kind=t.kind, text=t.text, actor=t.actor, details=t.details)
+        for t in timeline
+    ]
     return IncidentDetail(
         **incident_read(incident).model_dump(),
         roles=[RoleRead(role=r.role, user=r.user_name, assigned_at=r.assigned_at) for r in roles],
-        timeline=[
-            TimelineRead(at=t.at, kind=t.kind, text=t.text, actor=t.actor, details=t.details)
-            for t in timeline
-        ],
+        timeline=sorted([*own, *merged], key=lambda entry: entry.at),
         alert_group_ids=alert_group_ids,
         slo_keys=slo_keys,
         budgets=[BudgetRead(**b.__dict__) for b in budgets],

@@ -8,11 +8,12 @@ Lifecycle rules live in :mod:`watchkeeper.core.incident`; the severities are con
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.alerting import service as alerting_service
 from watchkeeper.core.incident import (
     OPEN_STATUSES,
     SINGLE_HOLDER_ROLES,
@@ -21,7 +22,6 @@ from watchkeeper.core.incident import (
     TimelineKind,
     transition_problem,
 )
-from watchkeeper.alerting import service as alerting_service
 from watchkeeper.errors import InvalidInput
 from watchkeeper.incident import figures, repository
 from watchkeeper.incident.exceptions import (
@@ -38,7 +38,7 @@ from watchkeeper.incident.models import (
     SLOLink,
     TimelineRecord,
 )
-from watchkeeper.incident.schemas import IncidentDetail, incident_detail
+from watchkeeper.incident.schemas import IncidentDetail, TimelineRead, incident_detail
 from watchkeeper.messages import did_you_mean
 from watchkeeper.slo import service as slo_service
 
@@ -563,17 +563,70 @@ def slo_keys(session: Session, incident_id: int) -> list[str]:
     return [link.slo_key for link in repository.slos(session, incident_id)]
 
 
+# Alert-group log kinds shown as notifications on an incident's timeline (the rest: alert).
+_NOTIFICATION_LOG_KINDS = ("notif", "page", "escalat", "deliver")
+# How far before an incident's start its service's changes are shown.
+CHANGE_LOOKBACK = timedelta(hours=1)
+
+
+def _log_kind(kind: str) -> str:
+    lowered = kind.lower()
+    if any(lowered.startswith(prefix) for prefix in _NOTIFICATION_LOG_KINDS):
+        return TimelineKind.NOTIFICATION.value
+    return TimelineKind.ALERT.value
+
+
+def merged_timeline(
+    session: Session, *, incident: Incident, group_ids: Sequence[int], now: datetime
+) -> list[TimelineRead]:
+    """Entries an incident shows but does not store: its linked alert groups' logs and the
+    changes of its service from an hour before it started until it resolved (or now)."""
+    entries = [
+        TimelineRead(
+            at=entry.at,
+            kind=_log_kind(entry.kind),
+            text=f"alert group #{entry.group_id}: {entry.message}",
+            actor=entry.actor,
+            details={"alert_group_id": entry.group_id, "log_kind": entry.kind},
+            source="alert_group",
+        )
+        for entry in alerting_service.group_logs(session, group_ids=group_ids)
+    ]
+    if incident.service is not None:
+        until = incident.resolved_at or now
+        for change in alerting_service.changes_between(
+            session,
+            service=incident.service,
+            since=incident.started_at - CHANGE_LOOKBACK,
+            until=until,
+        ):
+            entries.append(
+                TimelineRead(
+                    at=change.at,
+                    kind=TimelineKind.CHANGE.value,
+                    text=change.summary,
+                    actor=change.source,
+                    details={"change_id": change.id, "service": change.service},
+                    source="change",
+                )
+            )
+    return entries
+
+
 def show(session: Session, *, incident_id: int, now: datetime) -> IncidentDetail:
-    """An incident with its roles, timeline, links and the budget its SLOs burned."""
+    """An incident with its roles, links, the budget its SLOs burned and its timeline (its
+    own entries merged with its alert groups' logs and its service's changes)."""
     incident = get(session, incident_id)
     keys = slo_keys(session, incident_id)
+    group_ids = alert_group_ids(session, incident_id)
     return incident_detail(
         incident,
         roles=repository.roles(session, incident_id),
         timeline=repository.timeline(session, incident_id),
-        alert_group_ids=alert_group_ids(session, incident_id),
+        alert_group_ids=group_ids,
         slo_keys=keys,
         budgets=incident_budgets(session, incident=incident, slo_keys=keys, now=now),
+        merged=merged_timeline(session, incident=incident, group_ids=group_ids, now=now),
     )
 
 

@@ -1,0 +1,130 @@
+"""Incidents driven by alerting: routing rules that ask for an incident, auto-declaring it for
+the groups they open, and noting when every alert group of an incident has resolved.
+
+Alerting never imports the incident domain; this flow sits above both. The worker calls
+:func:`run` every few seconds (``incident_declare_seconds``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from functools import partial
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerting import routing
+from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting.models import AlertGroup, RoutingRule
+from watchkeeper.core.escalation import EscalationPolicy
+from watchkeeper.core.incident import TimelineKind
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.incident import service as incidents
+from watchkeeper.oncall import service as oncall
+
+log = logging.getLogger("watchkeeper.incidents")
+
+AUTO_ACTOR = "watchkeeper"
+# Marks the timeline entry written when every linked alert group has resolved.
+ALL_RESOLVED = "all_alert_groups_resolved"
+
+
+def apply_routes(session: Session, *, rules: Sequence[Any]) -> list[RoutingRule]:
+    """Replace the routing rules, checking each rule's ``incident`` against the severities."""
+    return routing.apply(
+        session, rules=rules, incident_severity=partial(incidents.check_severity, session)
+    )
+
+
+def _first_step_oncall(session: Session, group: AlertGroup, *, now: datetime) -> str | None:
+    """The first user the group's first escalation step reaches, if any (best effort)."""
+    try:
+        if group.escalation_snapshot:
+            policy = EscalationPolicy.from_json(group.escalation_snapshot)
+        elif group.escalation_policy:
+            policy = oncall.escalation_policy(session, group.escalation_policy)
+        else:
+            return None
+        found = oncall.recipients(
+            session, targets=policy.steps[0].targets, at=now, urgency=group.urgency
+        )
+    except (WatchkeeperError, ValueError, KeyError, TypeError, IndexError):
+        # A policy or schedule deleted since, or a snapshot of another shape: no commander.
+        return None
+    return next((r.user for r in found if r.user is not None), None)
+
+
+def declare_pending(session: Session, *, now: datetime) -> list[int]:
+    """Declare an incident for every firing group whose routing rule asked for one and that
+    has none yet; returns the new incidents' ids. The group's row is locked while deciding,
+    so two workers never declare twice for one group."""
+    declared: list[int] = []
+    for pending in alerting_service.groups_pending_incident(session):
+        group = alerting_service.claim_for_incident(session, group_id=pending.id)
+        if group is None:
+            continue
+        severity = group.incident_severity or ""
+        linked = incidents.open_incidents_of_group(session, alert_group_id=group.id)
+        try:
+            if linked:
+                incident_id = linked[0].id
+            else:
+                with session.begin_nested():
+                    incident = incidents.declare_from_alert_group(
+                        session,
+                        alert_group_id=group.id,
+                        severity=severity,
+                        actor=AUTO_ACTOR,
+                        now=now,
+                        commander=_first_step_oncall(session, group, now=now),
+                    )
+                incident_id = incident.id
+                declared.append(incident_id)
+        except WatchkeeperError as exc:
+            # e.g. the severity was removed since the rule was applied: do not retry forever.
+            log.warning("alert group %s: incident not declared: %s", group.id, exc)
+            alerting_service.drop_incident_request(
+                session, group_id=group.id, reason=str(exc), now=now
+            )
+            continue
+        alerting_service.mark_incident(session, group_id=group.id, incident_id=incident_id)
+    return declared
+
+
+def note_resolved_groups(session: Session, *, now: datetime) -> list[int]:
+    """Add a timeline entry to each open incident whose linked alert groups have all
+    resolved (once per incident); returns those incidents' ids. Nothing else is automatic."""
+    noted: list[int] = []
+    for incident in incidents.list_incidents(session, status="open", limit=1000):
+        group_ids = incidents.alert_group_ids(session, incident.id)
+        if not group_ids:
+            continue
+        groups = alerting_service.groups_by_ids(session, group_ids=group_ids)
+        if not groups or any(g.resolved_at is None for g in groups):
+            continue
+        ids = [g.id for g in groups]
+        if any(
+            (entry.details or {}).get(ALL_RESOLVED) and entry.details.get("alert_group_ids") == ids
+            for entry in incidents.timeline(session, incident.id)
+            if entry.details
+        ):
+            continue
+        last = max(g.resolved_at for g in groups if g.resolved_at is not None)
+        incidents.add_timeline_entry(
+            session,
+            incident_id=incident.id,
+            kind=TimelineKind.ALERT.value,
+            text=f"all {len(groups)} linked alert group(s) resolved",
+            at=min(last, now),
+            actor=AUTO_ACTOR,
+            details={ALL_RESOLVED: True, "alert_group_ids": ids},
+        )
+        noted.append(incident.id)
+    return noted
+
+
+def run(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
+    """One pass of the worker job: auto-declare, then note fully resolved incidents."""
+    return declare_pending(session, now=now), note_resolved_groups(session, now=now)
