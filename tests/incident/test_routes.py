@@ -201,3 +201,34 @@ def test_severities_and_metrics(
     assert samples[("watchkeeper_incident_mtta_seconds", api_sev1)] == 240.0
     assert samples[("watchkeeper_incident_mttr_seconds", api_sev1)] == 7200.0
     assert samples[("watchkeeper_incident_metrics_window_seconds", ())] == 30 * 86400.0
+
+
+def test_declare_from_an_alert_group(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+) -> None:
+    group_id = webhook_group(client, session_factory, "payments failing", service="payments")
+    url = f"/api/v1/alert-groups/{group_id}/incident"
+    assert client.post(url, json={"severity": "SEV2"}, headers=viewer_headers).status_code == 403
+    missing = client.post(url, json={}, headers=admin_headers)
+    assert missing.status_code == 422 and "severity" in missing.json()["detail"]
+    created = client.post(url, json={"severity": "sev2", "commander": "ann"}, headers=admin_headers)
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["title"], body["service"], body["severity"]) == (
+        "payments failing",
+        "payments",
+        "SEV2",
+    )
+    assert body["alert_group_ids"] == [group_id]
+    assert body["roles"][0]["user"] == "ann"
+    again = client.post(url, json={"severity": "SEV1"}, headers=admin_headers)
+    assert again.status_code == 409
+    assert again.json()["incident_id"] == body["id"]
+    assert f"#{body['id']}" in again.json()["detail"]
+    gone = client.post(
+        "/api/v1/alert-groups/999999/incident", json={"severity": "SEV1"}, headers=admin_headers
+    )
+    assert gone.status_code == 404 and "999999" in gone.json()["detail"]

@@ -1,0 +1,150 @@
+"""Incidents from alerting: auto-declare by routing rule, merged timeline, all groups resolved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.incident.conftest import NOW, fire
+from watchkeeper.alerting import intake, routing
+from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting.exceptions import InvalidRoutes
+from watchkeeper.alerting.schemas import ChangeEventIn, ChangePayload
+from watchkeeper.config import Settings
+from watchkeeper.flows import incidents as flow
+from watchkeeper.incident import service as incidents
+from watchkeeper.incident.exceptions import GroupAlreadyInIncident
+from watchkeeper.worker import Worker
+
+MINUTE = timedelta(minutes=1)
+ROUTES = [
+    {"name": "db pages open incidents", "match": ['service="db"'], "incident": "sev2"},
+    {"name": "the rest", "match": []},
+]
+
+
+def test_routing_rule_incident_is_checked_against_the_severities(session: Session) -> None:
+    with pytest.raises(InvalidRoutes, match=r"routes\[0\]\.incident: .*SEV9"):
+        flow.apply_routes(session, rules=[{"match": [], "incident": "SEV9"}])
+    with pytest.raises(InvalidRoutes, match=r"routes\[0\]\.incident"):
+        routing.apply(session, rules=[{"match": [], "incident": "SEV2"}])  # no validator
+    (rule, _) = flow.apply_routes(session, rules=ROUTES)
+    assert rule.incident == "SEV2"  # the configured spelling
+
+
+def test_auto_declare_once_per_group(session: Session) -> None:
+    flow.apply_routes(session, rules=ROUTES)
+    db = fire(session, "db down", service="db", at=NOW - 5 * MINUTE)
+    api = fire(session, "api slow", service="api", at=NOW - 5 * MINUTE)
+    assert alerting_service.get_group(session, group_id=api).incident_severity is None
+    (incident_id,) = flow.declare_pending(session, now=NOW)
+    incident = incidents.get(session, incident_id)
+    assert (incident.title, incident.service, incident.severity) == ("db down", "db", "SEV2")
+    assert incident.started_at == NOW - 5 * MINUTE
+    assert incidents.alert_group_ids(session, incident_id) == [db]
+    assert alerting_service.get_group(session, group_id=db).incident_id == incident_id
+    # Idempotent: the next passes find nothing to do.
+    assert flow.declare_pending(session, now=NOW + MINUTE) == []
+    assert len(incidents.list_incidents(session)) == 1
+
+
+def test_auto_declare_skips_groups_already_in_an_open_incident(session: Session) -> None:
+    flow.apply_routes(session, rules=ROUTES)
+    db = fire(session, "db down", service="db")
+    by_hand = incidents.declare_from_alert_group(
+        session, alert_group_id=db, severity="SEV1", actor="ann", now=NOW
+    )
+    with pytest.raises(GroupAlreadyInIncident, match=f"#{by_hand.id}"):
+        incidents.declare_from_alert_group(
+            session, alert_group_id=db, severity="SEV3", actor="bob", now=NOW
+        )
+    assert flow.declare_pending(session, now=NOW) == []
+    assert alerting_service.get_group(session, group_id=db).incident_id == by_hand.id
+
+
+def test_a_removed_severity_is_logged_not_retried(session: Session) -> None:
+    flow.apply_routes(session, rules=ROUTES)
+    db = fire(session, "db down", service="db")
+    alerting_service.get_group(session, group_id=db).incident_severity = "SEV9"
+    assert flow.declare_pending(session, now=NOW) == []
+    group = alerting_service.get_group(session, group_id=db)
+    assert group.incident_severity is None
+    detail = alerting_service.group_detail(session, group_id=db)
+    assert "incident_failed" in {entry["kind"] for entry in detail["log"]}
+
+
+def test_timeline_merges_group_logs_and_changes(session: Session) -> None:
+    group = fire(session, "db down", service="db", at=NOW - 10 * MINUTE)
+    source = alerting_service.get_integration(session, name="hooks")
+    for minutes, summary in ((90, "too early"), (30, "deploy v2"), (-30, "after the end")):
+        intake.ingest_change(
+            session,
+            integration=source,
+            event=ChangeEventIn(
+                routing_key=source.key,
+                payload=ChangePayload(
+                    summary=summary,
+                    timestamp=NOW - minutes * MINUTE,
+                    custom_details={"service": "db"},
+                ),
+            ),
+            now=NOW,
+        )
+    incident = incidents.declare_from_alert_group(
+        session, alert_group_id=group, severity="SEV2", actor="ann", now=NOW
+    )
+    alerting_service.acknowledge(session, group_id=group, actor="ann", now=NOW + MINUTE)
+    incidents.resolve(session, incident_id=incident.id, actor="ann", now=NOW + 2 * MINUTE)
+    detail = incidents.show(session, incident_id=incident.id, now=NOW + 60 * MINUTE)
+    entries = [(e.source, e.kind, e.text) for e in detail.timeline]
+    assert ("change", "change", "deploy v2") in entries
+    assert not any(text in ("too early", "after the end") for _, _, text in entries)
+    assert (
+        "alert_group",
+        "alert",
+        f"alert group #{group}: acknowledged",
+    ) in entries
+    assert [e.at for e in detail.timeline] == sorted(e.at for e in detail.timeline)
+    # Resolving the incident leaves its alert groups alone.
+    assert alerting_service.get_group(session, group_id=group).resolved_at is None
+
+
+def test_all_groups_resolved_is_noted_once(session: Session) -> None:
+    first = fire(session, "db down", service="db")
+    second = fire(session, "db slow", service="db")
+    incident = incidents.declare(
+        session,
+        title="db",
+        severity="SEV2",
+        actor="ann",
+        now=NOW,
+        alert_group_ids=[first, second],
+    )
+    fire(session, "db down", service="db", state="resolved", at=NOW + MINUTE)
+    assert flow.note_resolved_groups(session, now=NOW + MINUTE) == []
+    fire(session, "db slow", service="db", state="resolved", at=NOW + 2 * MINUTE)
+    assert flow.note_resolved_groups(session, now=NOW + 3 * MINUTE) == [incident.id]
+    assert flow.note_resolved_groups(session, now=NOW + 4 * MINUTE) == []
+    notes = [
+        e
+        for e in incidents.timeline(session, incident.id)
+        if e.details and e.details.get(flow.ALL_RESOLVED)
+    ]
+    assert len(notes) == 1 and notes[0].at == NOW + 2 * MINUTE
+    assert incidents.get(session, incident.id).status == "investigating"
+
+
+def test_the_worker_declares_within_its_delivery_loop(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    with session_factory() as session:
+        flow.apply_routes(session, rules=ROUTES)
+        group = fire(session, "db down", service="db")
+        session.commit()
+    worker = Worker(settings, session_factory, clock=lambda: NOW)
+    (incident_id,) = worker.incidents_once(NOW)
+    assert worker.incidents_once(NOW + MINUTE) == []
+    with session_factory() as session:
+        assert incidents.alert_group_ids(session, incident_id) == [group]
