@@ -137,8 +137,14 @@ def _print_detail(detail: IncidentDetail) -> None:
                 f"SLO {budget.slo}: {budget.burned:.2%} of its {budget.window} error budget "
                 f"burned (burn rate {budget.burn_rate:.3g})"
             )
-    columns = [Column("at"), Column("kind"), Column("actor", drop=1), Column("text", kind="wrap")]
-    rows = [[_when(t.at), t.kind, t.actor or "-", t.text] for t in detail.timeline]
+    columns = [
+        Column("at"),
+        Column("kind"),
+        Column("from", drop=2),
+        Column("actor", drop=1),
+        Column("text", kind="wrap"),
+    ]
+    rows = [[_when(t.at), t.kind, t.source, t.actor or "-", t.text] for t in detail.timeline]
     console.print(fitted_table(columns, rows, width=console.width, title="timeline"))
 
 
@@ -158,8 +164,11 @@ def show(ctx: typer.Context, incident_id: IdArgument, json_output: JsonOption = 
 @guarded
 def declare(
     ctx: typer.Context,
-    title: Annotated[str, typer.Option("--title", help="What is wrong.")],
     severity: Annotated[str, typer.Option("--severity", help="e.g. SEV2")],
+    title: Annotated[
+        str | None,
+        typer.Option("--title", help="What is wrong (default: the one alert group's title)."),
+    ] = None,
     service_name: Annotated[str | None, typer.Option("--service")] = None,
     commander: Annotated[
         str | None, typer.Option("--commander", help="Incident commander.")
@@ -174,7 +183,23 @@ def declare(
     actor: ActorOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Declare an incident (status investigating)."""
+    """Declare an incident (status investigating); with one --alert-group and no --title,
+    title, service, start and SLO come from the group."""
+    groups = alert_group or []
+    if title is None:
+        if len(groups) != 1 or service_name or slo:
+            fail("give --title (or exactly one --alert-group, without --service and --slo)")
+        _declare_from_group(
+            ctx,
+            group_id=groups[0],
+            severity=severity,
+            commander=commander,
+            summary=summary,
+            title=None,
+            actor=actor,
+            json_output=json_output,
+        )
+        return
     now = utcnow()
     with cli_state(ctx).session() as session:
         incident = service.declare(
@@ -194,6 +219,65 @@ def declare(
         print_json(detail.model_dump(mode="json"))
     else:
         _say(f"incident #{detail.id} declared: {detail.severity} {detail.title}")
+
+
+def _declare_from_group(
+    ctx: typer.Context,
+    *,
+    group_id: int,
+    severity: str,
+    title: str | None,
+    commander: str | None,
+    summary: str | None,
+    actor: str | None,
+    json_output: bool,
+) -> None:
+    now = utcnow()
+    with cli_state(ctx).session() as session:
+        incident = service.declare_from_alert_group(
+            session,
+            alert_group_id=group_id,
+            severity=severity,
+            actor=_actor(actor),
+            now=now,
+            title=title,
+            commander=commander,
+            summary=summary,
+        )
+        detail = service.show(session, incident_id=incident.id, now=now)
+    if json_output:
+        print_json(detail.model_dump(mode="json"))
+    else:
+        _say(
+            f"incident #{detail.id} declared from alert group {group_id}: "
+            f"{detail.severity} {detail.title}"
+        )
+
+
+@guarded
+def declare_from_alert(
+    ctx: typer.Context,
+    group_id: Annotated[int, typer.Argument(help="Alert group id.")],
+    severity: Annotated[str, typer.Option("--severity", help="e.g. SEV2")],
+    title: Annotated[str | None, typer.Option("--title", help="Default: the group's.")] = None,
+    commander: Annotated[
+        str | None, typer.Option("--commander", help="Incident commander.")
+    ] = None,
+    summary: Annotated[str | None, typer.Option("--summary")] = None,
+    actor: ActorOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Declare an incident from an alert group (title, service, start and SLO from it)."""
+    _declare_from_group(
+        ctx,
+        group_id=group_id,
+        severity=severity,
+        title=title,
+        commander=commander,
+        summary=summary,
+        actor=actor,
+        json_output=json_output,
+    )
 
 
 def _changed(incident: IncidentRead, json_output: bool, message: str) -> None:

@@ -49,6 +49,7 @@ app.add_typer(notify_cli.app, name="notify")
 app.add_typer(users_cli.app, name="user")
 app.add_typer(oncall_cli.app, name="oncall")
 app.add_typer(alerting_cli.integration_app, name="integration")
+alerting_cli.alert_app.command("declare")(incident_cli.declare_from_alert)
 app.add_typer(alerting_cli.alert_app, name="alert")
 app.add_typer(alerting_cli.silence_app, name="silence")
 
