@@ -25,6 +25,7 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.events import service as events_service
 from watchkeeper.events.rows import parse_time
 from watchkeeper.incident import repository, severities
+from watchkeeper.incident.burden import Noise, Pages, alert_noise, pages_by_hours
 from watchkeeper.incident.models import IncidentRecord
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import NotEvaluable, SLONotFound
@@ -54,10 +55,13 @@ class MetricsReport:
     by_severity: dict[str, IncidentMetrics]
     by_service_severity: dict[tuple[str | None, str], IncidentMetrics]
     open_now: int
+    alert_noise: tuple[Noise, ...] = ()
+    pages: tuple[Pages, ...] = ()
 
 
 def metrics(session: Session, *, since: datetime, until: datetime, now: datetime) -> MetricsReport:
-    """MTTA, MTTR, MTBF and target breaches per service and severity over a period."""
+    """MTTA, MTTR, MTBF and target breaches per service and severity over a period, with the
+    alert noise per service and the pages per responder by hours."""
     if since >= until:
         raise InvalidInput("since: must be before until")
     records = repository.for_metrics(session, started_before=until, open_or_started_since=since)
@@ -74,6 +78,8 @@ def metrics(session: Session, *, since: datetime, until: datetime, now: datetime
             period, targets, key=lambda i: (i.service, i.severity), now=now
         ),
         open_now=sum(1 for r in records if r.resolved_at is None),
+        alert_noise=tuple(alert_noise(session, since=since, until=until)),
+        pages=tuple(pages_by_hours(session, since=since, until=until)),
     )
 
 

@@ -181,8 +181,32 @@ class GroupMetricsRead(MetricsRead):
     severity: str | None = None
 
 
+class NoiseRead(BaseModel):
+    """Alert noise of one service: groups opened in the period, those that auto-resolved
+    (by their source) without an acknowledgement, and those never acknowledged."""
+
+    service: str
+    groups: int
+    auto_resolved_unacknowledged: int
+    never_acknowledged: int
+    auto_resolved_ratio: float | None
+    never_acknowledged_ratio: float | None
+
+
+class PagesRead(BaseModel):
+    """Pages one responder got, by business / off / sleep hours in their time zone."""
+
+    responder: str
+    time_zone: str
+    business: int
+    off: int
+    sleep: int
+    total: int
+
+
 class MetricsReportRead(BaseModel):
-    """Metrics of the incidents whose impact started in ``[since, until)``."""
+    """Metrics of the incidents whose impact started in ``[since, until)``, the alert noise
+    of the groups opened then and the pages sent then."""
 
     since: datetime
     until: datetime
@@ -192,6 +216,8 @@ class MetricsReportRead(BaseModel):
     by_service: list[GroupMetricsRead]
     by_severity: list[GroupMetricsRead]
     by_service_severity: list[GroupMetricsRead]
+    alert_noise: list[NoiseRead] = Field(default_factory=list)
+    pages: list[PagesRead] = Field(default_factory=list)
 
 
 def incident_read(incident: IncidentRecord) -> IncidentRead:
@@ -285,5 +311,27 @@ def metrics_read(report: MetricsReport) -> MetricsReportRead:
             for k, v in sorted(
                 report.by_service_severity.items(), key=lambda kv: (*order(kv[0][0]), kv[0][1])
             )
+        ],
+        alert_noise=[
+            NoiseRead(
+                service=n.service,
+                groups=n.groups,
+                auto_resolved_unacknowledged=n.auto_resolved_unacknowledged,
+                never_acknowledged=n.never_acknowledged,
+                auto_resolved_ratio=n.auto_resolved_ratio,
+                never_acknowledged_ratio=n.never_acknowledged_ratio,
+            )
+            for n in report.alert_noise
+        ],
+        pages=[
+            PagesRead(
+                responder=p.responder,
+                time_zone=p.time_zone,
+                business=p.business,
+                off=p.off,
+                sleep=p.sleep,
+                total=p.total,
+            )
+            for p in report.pages
         ],
     )

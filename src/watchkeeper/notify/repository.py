@@ -131,3 +131,20 @@ def counts(session: Session) -> dict[tuple[str, str], int]:
         Notification.channel, Notification.status
     )
     return {(channel, status): int(n) for channel, status, n in session.execute(query)}
+
+
+def sent_of_kind(
+    session: Session, *, kind: str, since: datetime, until: datetime
+) -> list[tuple[str, datetime]]:
+    """(recipient, when) of notifications of ``kind`` to a user, not cancelled, created in
+    ``[since, until)``; when is the delivery time where there is one."""
+    query = select(
+        Notification.recipient, func.coalesce(Notification.delivered_at, Notification.created_at)
+    ).where(
+        Notification.kind == kind,
+        Notification.recipient.is_not(None),
+        Notification.status != NotificationStatus.CANCELLED.value,
+        Notification.created_at >= since,
+        Notification.created_at < until,
+    )
+    return [(str(recipient), at) for recipient, at in session.execute(query)]

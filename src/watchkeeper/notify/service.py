@@ -159,3 +159,9 @@ def retry(session: Session, *, notification_id: int, now: datetime) -> Notificat
 def counts(session: Session) -> dict[tuple[str, str], int]:
     """How many notifications each channel has in each status (for /metrics)."""
     return repository.counts(session)
+
+
+def pages_sent(session: Session, *, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
+    """(recipient user, when) of every page to a user in ``[since, until)`` (cancelled ones,
+    never sent, left out): the page-hours metrics read this."""
+    return repository.sent_of_kind(session, kind="page", since=since, until=until)

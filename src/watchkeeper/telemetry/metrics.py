@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -111,6 +111,10 @@ class IncidentSample:
     open: dict[tuple[str, str], int]
     mtta: dict[tuple[str, str], float]
     mttr: dict[tuple[str, str], float]
+    # service -> (groups, auto-resolved unacknowledged, never acknowledged) over the window
+    noise: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    # (responder, hours) -> pages over the window; hours is business, off or sleep
+    pages: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 class IncidentCollector(Collector):
@@ -148,6 +152,38 @@ class IncidentCollector(Collector):
         for key, seconds in sorted(sample.mttr.items()):
             mttr.add_metric(list(key), seconds)
         yield from (window, open_incidents, mtta, mttr)
+        yield from _burden(sample)
+
+
+def _burden(sample: IncidentSample) -> Iterator[Metric]:
+    groups = GaugeMetricFamily(
+        "watchkeeper_alert_groups",
+        "Alert groups opened in the incident metrics window, per service.",
+        labels=["service"],
+    )
+    noise = GaugeMetricFamily(
+        "watchkeeper_alert_groups_noise_ratio",
+        "Share of the window's alert groups that auto-resolved without an acknowledgement.",
+        labels=["service"],
+    )
+    unacked = GaugeMetricFamily(
+        "watchkeeper_alert_groups_unacknowledged_ratio",
+        "Share of the window's alert groups never acknowledged.",
+        labels=["service"],
+    )
+    for service, (total, auto, never) in sorted(sample.noise.items()):
+        groups.add_metric([service], float(total))
+        if total:
+            noise.add_metric([service], auto / total)
+            unacked.add_metric([service], never / total)
+    pages = GaugeMetricFamily(
+        "watchkeeper_pages",
+        "Pages per responder in the window by hours in their time zone (business, off, sleep).",
+        labels=["responder", "hours"],
+    )
+    for (responder, hours), count in sorted(sample.pages.items()):
+        pages.add_metric([responder, hours], float(count))
+    yield from (groups, noise, unacked, pages)
 
 
 def _value(value: float | None) -> float:

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from watchkeeper.db import session_scope, utcnow
+from watchkeeper.incident import burden as incident_burden
 from watchkeeper.incident import figures as incident_figures
 from watchkeeper.migrate import is_current
 from watchkeeper.notify import service as notify_service
@@ -78,9 +79,26 @@ def slo_samples(request: Request) -> list[SLOSample]:
 def incident_sample(request: Request) -> IncidentSample:
     """Open incidents and MTTA/MTTR over the configured trailing window, for /metrics."""
     window = timedelta(days=request.app.state.settings.incident_metrics_window_days)
+    now = utcnow()
     with session_scope(request.app.state.session_factory) as session:
-        gauges = incident_figures.gauges(session, window=window, now=utcnow())
-    return IncidentSample(window.total_seconds(), gauges.open, gauges.mtta, gauges.mttr)
+        gauges = incident_figures.gauges(session, window=window, now=now)
+        noise = incident_burden.alert_noise(session, since=now - window, until=now)
+        pages = incident_burden.pages_by_hours(session, since=now - window, until=now)
+    return IncidentSample(
+        window.total_seconds(),
+        gauges.open,
+        gauges.mtta,
+        gauges.mttr,
+        noise={
+            n.service: (n.groups, n.auto_resolved_unacknowledged, n.never_acknowledged)
+            for n in noise
+        },
+        pages={
+            (p.responder, hours): count
+            for p in pages
+            for hours, count in (("business", p.business), ("off", p.off), ("sleep", p.sleep))
+        },
+    )
 
 
 def notification_counts(request: Request) -> dict[tuple[str, str], int]:
