@@ -19,6 +19,7 @@ from watchkeeper.incident.schemas import (
     GroupMetricsRead,
     IncidentDetail,
     IncidentRead,
+    MetricsReportRead,
     incident_read,
     metrics_read,
     severity_read,
@@ -515,6 +516,45 @@ def metrics(
     if report.by_service:
         _metrics_table("by service", report.by_service, by="service")
         _metrics_table("by severity", report.by_severity, by="severity")
+    _burden_tables(report)
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _burden_tables(report: MetricsReportRead) -> None:
+    if report.alert_noise:
+        columns = [
+            Column("service"),
+            Column("alert groups"),
+            Column("auto-resolved unacked"),
+            Column("never acked"),
+        ]
+        rows = [
+            [
+                n.service or "-",
+                str(n.groups),
+                f"{n.auto_resolved_unacknowledged} ({_ratio(n.auto_resolved_ratio)})",
+                f"{n.never_acknowledged} ({_ratio(n.never_acknowledged_ratio)})",
+            ]
+            for n in report.alert_noise
+        ]
+        console.print(fitted_table(columns, rows, width=console.width, title="alert noise"))
+    if report.pages:
+        columns = [
+            Column("responder"),
+            Column("time zone", drop=1),
+            Column("business"),
+            Column("off"),
+            Column("sleep"),
+            Column("total"),
+        ]
+        rows = [
+            [p.responder, p.time_zone, str(p.business), str(p.off), str(p.sleep), str(p.total)]
+            for p in report.pages
+        ]
+        console.print(fitted_table(columns, rows, width=console.width, title="pages by hours"))
 
 
 @severities_app.callback()
