@@ -12,10 +12,13 @@ from watchkeeper.alerting import intake, routing
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.alerting.exceptions import InvalidRoutes
 from watchkeeper.alerting.schemas import ChangeEventIn, ChangePayload
+from watchkeeper.auth import people
 from watchkeeper.config import Settings
 from watchkeeper.flows import incidents as flow
 from watchkeeper.incident import service as incidents
 from watchkeeper.incident.exceptions import GroupAlreadyInIncident
+from watchkeeper.oncall import service as oncall
+from watchkeeper.oncall.documents import read_text
 from watchkeeper.worker import Worker
 
 MINUTE = timedelta(minutes=1)
@@ -148,3 +151,24 @@ def test_the_worker_declares_within_its_delivery_loop(
     assert worker.incidents_once(NOW + MINUTE) == []
     with session_factory() as session:
         assert incidents.alert_group_ids(session, incident_id) == [group]
+
+
+def test_the_commander_is_whom_the_first_step_reaches(session: Session) -> None:
+    people.create_user(session, name="ann", role="editor", email="ann@example.com", now=NOW)
+    oncall.apply(
+        session,
+        documents=read_text(
+            "kind: EscalationPolicy\nname: db-oncall\n"
+            "steps:\n  - wait: 5m\n    targets: [{user: ann}]\n",
+            "team.yaml",
+        ),
+        now=NOW,
+    )
+    flow.apply_routes(
+        session,
+        rules=[{"match": ['service="db"'], "escalation_policy": "db-oncall", "incident": "SEV1"}],
+    )
+    fire(session, "db down", service="db")
+    (incident_id,) = flow.declare_pending(session, now=NOW)
+    roles = incidents.roles(session, incident_id)
+    assert [(r.role, r.user_name) for r in roles] == [("commander", "ann")]
