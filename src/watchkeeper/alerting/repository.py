@@ -226,3 +226,38 @@ def changes(
 def secret(session: Session, name: str) -> AlertingSecret | None:
     """A stored secret by name."""
     return session.get(AlertingSecret, name)
+
+
+def page_figures(
+    session: Session, group_ids: Sequence[int]
+) -> dict[int, tuple[int, int, datetime | None, str | None]]:
+    """{group id: (firing alerts, all alerts, first start, a source URL)} for pages."""
+    if not group_ids:
+        return {}
+    firing = func.sum(case((Alert.status == "firing", 1), else_=0))
+    rows = session.execute(
+        select(
+            Alert.group_id,
+            firing,
+            func.count(),
+            func.min(Alert.starts_at),
+            func.max(Alert.generator_url),
+        )
+        .where(Alert.group_id.in_(group_ids))
+        .group_by(Alert.group_id)
+    )
+    return {int(group_id): (int(f or 0), int(n), since, url) for group_id, f, n, since, url in rows}
+
+
+def due_escalations(session: Session, now: datetime, *, limit: int) -> list[AlertGroup]:
+    """Firing groups whose next escalation step is due, oldest first; on PostgreSQL locked
+    with SKIP LOCKED so concurrent workers take different groups."""
+    query = (
+        select(AlertGroup)
+        .where(AlertGroup.escalation_due_at <= now, AlertGroup.status == "firing")
+        .order_by(AlertGroup.escalation_due_at, AlertGroup.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=AlertGroup)
+    return list(session.scalars(query))
