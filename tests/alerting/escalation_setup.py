@@ -74,7 +74,9 @@ def open_alertmanager(
     )
     body["alerts"][0]["annotations"]["runbook_url"] = "https://runbooks.example/checkout"
     message = AlertmanagerMessage.model_validate(body)
-    return intake.ingest_alertmanager(session, integration=integration, message=message, now=at)
+    group = intake.ingest_alertmanager(session, integration=integration, message=message, now=at)
+    session.commit()  # the first step runs as the intake's transaction commits
+    return group
 
 
 def outbox(session: Session, group_id: int | None = None) -> list[Notification]:

@@ -26,7 +26,9 @@ def _open(
     message = AlertmanagerMessage.model_validate(am_message(am_alert("a1", **(labels or {}))))
     if labels:
         message.commonLabels.update(labels)
-    return intake.ingest_alertmanager(session, integration=integration, message=message, now=NOW).id
+    group = intake.ingest_alertmanager(session, integration=integration, message=message, now=NOW)
+    session.commit()  # a first escalation step runs as the transaction commits
+    return group.id
 
 
 def test_opening_starts_escalation_and_ack_stops_it(session: Session) -> None:
@@ -45,6 +47,7 @@ def test_opening_starts_escalation_and_ack_stops_it(session: Session) -> None:
     assert group.escalation_due_at is None
     later = NOW + timedelta(minutes=2)
     service.unacknowledge(session, group_id=group.id, actor="ann", now=later)
+    session.commit()
     assert (group.status, group.escalation_due_at) == ("firing", later + timedelta(minutes=5))
     service.resolve(session, group_id=group.id, actor="bob", now=later)
     assert (group.status, group.resolved_how, group.resolved_by) == ("resolved", "user", "bob")
@@ -55,9 +58,9 @@ def test_opening_starts_escalation_and_ack_stops_it(session: Session) -> None:
     # 1 January 2026 precedes the schedule's first turn: each step finds nobody on call.
     assert kinds == [
         "opened",
+        "alert_firing",
         "not_paged",
         "escalated",
-        "alert_firing",
         "acknowledged",
         "unacknowledged",
         "not_paged",
@@ -75,6 +78,7 @@ def test_a_silenced_group_fires_again_when_its_silence_ends(session: Session) ->
     assert service.expire_silences(session, now=until - timedelta(seconds=1)) == 0
     assert group.status == "silenced"
     assert service.expire_silences(session, now=until) == 1
+    session.commit()
     assert (group.status, group.escalation_due_at) == ("firing", until + timedelta(minutes=5))
 
 

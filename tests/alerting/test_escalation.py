@@ -204,6 +204,7 @@ def test_unacknowledge_escalates_again_from_the_first_step(session: Session) -> 
     group = open_alertmanager(session)
     service.acknowledge(session, group_id=group.id, actor="ann", now=later(1))
     service.unacknowledge(session, group_id=group.id, actor="ann", now=later(2))
+    session.commit()
     pages = [n for n in outbox(session, group.id) if n.kind == "page"]
     assert len(pages) == 4  # the second run's keys differ from the first's
     assert group.escalation_due_at == later(7)

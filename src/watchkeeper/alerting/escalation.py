@@ -3,11 +3,13 @@
 When a group starts paging (:func:`start`, called by intake and by the actions), its
 escalation policy is resolved (the one routed onto the group, else the
 ``default_escalation_policy`` setting), snapshotted on the group so later edits do not change
-a running escalation, and its first step runs at once: the notifications are outbox rows of
-the intake's own transaction. Each later step is a durable timer (``escalation_due_at``) that
-the worker runs (:func:`run_due`); an acknowledgement, a silence or a resolve stops the timer
-and cancels pages not yet sent (:func:`stop`), and the people already paged are told that the
-group was acknowledged or resolved.
+a running escalation, and its first step runs at once, just before the transaction commits
+(:func:`run_started`, a ``before_commit`` hook): the notifications are outbox rows of the
+intake's own transaction, and the page counts the alerts the intake stored. Each later step
+is a durable timer (``escalation_due_at``) that the worker runs (:func:`run_due`); an
+acknowledgement, a silence or a resolve stops the timer and cancels pages not yet sent
+(:func:`stop`), and the people already paged are told that the group was acknowledged or
+resolved.
 
 Position columns: ``escalation_round`` and ``escalation_step`` are the step that runs when
 ``escalation_due_at`` is reached; a step equal to the number of steps means "the last step's
@@ -25,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.alerting import paging, repository
@@ -46,6 +49,7 @@ from watchkeeper.oncall import service as oncall_service
 from watchkeeper.oncall.schemas import Recipient
 
 CONFIG_KEY = "watchkeeper.escalation"
+_STARTED_KEY = "watchkeeper.escalation.started"
 PAGE_KINDS = ("page", "reminder", "notice")
 _FIRING, _ACKNOWLEDGED, _RESOLVED = "firing", "acknowledged", "resolved"
 
@@ -164,9 +168,48 @@ def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
     # The start time makes this run's idempotency keys differ from an earlier run's (a group
     # unacknowledged or unsilenced escalates again from the first step).
     group.escalation_snapshot = {**policy.to_json(), "started_at": now.isoformat()}
-    tick = _tick(session, now)
-    facts = paging.page_facts(session, [group], slo_cache=tick.slo)[group.id]
-    _run_step(session, group, policy, Position(0, 0), facts=facts, tick=tick)
+    group.escalation_due_at = now
+    # The first step runs just before this transaction commits, not here: intake starts a
+    # group before it stores the group's alerts, and the page counts them.
+    session.info.setdefault(_STARTED_KEY, {})[id(group)] = (group, now)
+
+
+def run_started(session: Session) -> int:
+    """Run the first step of the groups started in this transaction that still fire (called
+    before every commit; returns how many ran)."""
+    started = session.info.pop(_STARTED_KEY, None)
+    if not started:
+        return 0
+    groups = [
+        (group, now)
+        for group, now in started.values()
+        if group.status == _FIRING
+        and group.escalation_due_at is not None
+        and (group.escalation_round, group.escalation_step) == (0, 0)
+    ]
+    if not groups:
+        return 0
+    by_time: dict[datetime, list[AlertGroup]] = {}
+    for group, now in groups:
+        by_time.setdefault(now, []).append(group)
+    for now, batch in by_time.items():
+        tick = _tick(session, now)
+        facts = paging.page_facts(session, batch, slo_cache=tick.slo)
+        for group in batch:
+            _advance(session, group, facts=facts[group.id], tick=tick)
+    session.flush()
+    return len(groups)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    run_started(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint's rollback keeps the transaction's work
+        session.info.pop(_STARTED_KEY, None)
 
 
 def run_due(session: Session, *, now: datetime, limit: int) -> int:
