@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from postgres import postgres_schema  # bench/postgres.py, beside this script
 from sqlalchemy import Engine, insert
 
-from postgres import postgres_schema  # bench/postgres.py, beside this script
 from watchkeeper.alerting import escalation, service
 from watchkeeper.alerting.models import Alert, AlertGroup
 from watchkeeper.auth import people
@@ -106,8 +106,7 @@ def populate(engine: Engine, groups: int) -> None:
         for start in range(0, groups, 2000):
             connection.execute(insert(AlertGroup), rows[start : start + 2000])
         ids = [
-            row[0]
-            for row in connection.exec_driver_sql("SELECT id FROM alert_group ORDER BY id")
+            row[0] for row in connection.exec_driver_sql("SELECT id FROM alert_group ORDER BY id")
         ]
         alerts = [
             {
@@ -155,8 +154,11 @@ def timed_tick(url: str, groups: int, directory: Path, *, naive: bool = False) -
         started = time.perf_counter()
         assert worker.escalate_once(NOW) == 0
         empty = time.perf_counter() - started
-        print(f"  {groups} groups{' (naive)' if naive else ''}: {elapsed:.3f} s, empty tick "
-              f"{empty * 1000:.1f} ms", file=sys.stderr)
+        print(
+            f"  {groups} groups{' (naive)' if naive else ''}: {elapsed:.3f} s, empty tick "
+            f"{empty * 1000:.1f} ms",
+            file=sys.stderr,
+        )
         return elapsed
     finally:
         engine.dispose()

@@ -103,6 +103,27 @@ class _Tick:
     signing: paging.LinkSigning
     recipients: dict[tuple[tuple[Target, ...], str], list[Recipient]] = field(default_factory=dict)
     slo: dict[str, paging.SLOFacts | None] = field(default_factory=dict)
+    outgoing: list[notify_service.Outgoing] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(self, group: AlertGroup, kind: str, message: str, **details: Any) -> None:
+        """Queue a log entry of ``group`` (written by :meth:`write`)."""
+        self.logs.append(
+            {
+                "group_id": group.id,
+                "at": self.now,
+                "kind": kind,
+                "message": message,
+                "actor": None,
+                "details": details or None,
+            }
+        )
+
+    def write(self, session: Session) -> None:
+        """Write the queued notifications and log entries, a statement or two each."""
+        notify_service.enqueue_many(session, self.outgoing, now=self.now)
+        repository.add_logs(session, self.logs)
+        self.outgoing, self.logs = [], []
 
 
 def _tick(session: Session, now: datetime) -> _Tick:
@@ -197,6 +218,7 @@ def run_started(session: Session) -> int:
         facts = paging.page_facts(session, batch, slo_cache=tick.slo)
         for group in batch:
             _advance(session, group, facts=facts[group.id], tick=tick)
+        tick.write(session)
     session.flush()
     return len(groups)
 
@@ -222,6 +244,7 @@ def run_due(session: Session, *, now: datetime, limit: int) -> int:
     facts = paging.page_facts(session, groups, slo_cache=tick.slo)
     for group in groups:
         _advance(session, group, facts=facts[group.id], tick=tick)
+    tick.write(session)
     session.flush()
     return len(groups)
 
@@ -231,18 +254,16 @@ def _advance(session: Session, group: AlertGroup, *, facts: paging.PageFacts, ti
         policy = EscalationPolicy.from_json(group.escalation_snapshot or {})
     except EscalationError as exc:
         group.escalation_due_at = None
-        _log(group, session, "escalation_error", f"escalation stopped: {exc}", tick.now)
+        tick.log(group, "escalation_error", f"escalation stopped: {exc}")
         return
     position = Position(group.escalation_round, group.escalation_step)
     if position.step >= len(policy.steps):
         group.escalation_due_at = None
-        _log(
+        tick.log(
             group,
-            session,
             "escalation_exhausted",
             f"escalation exhausted: {policy.name} ran {position.round + 1} "
             f"round{'s' if position.round else ''} without an acknowledgement",
-            tick.now,
         )
         return
     _run_step(session, group, policy, position, facts=facts, tick=tick)
@@ -288,11 +309,16 @@ def _run_step(
     try:
         found = _recipients(session, group, step, tick)
     except WatchkeeperError as exc:  # a schedule deleted since the snapshot: log, carry on
-        _log(group, session, "escalation_error", f"{where}: {exc}", now)
+        tick.log(group, "escalation_error", f"{where}: {exc}")
         found = []
     notified: list[dict[str, Any]] = []
     for recipient in found:
         who = recipient.user or f"{recipient.kind}:{recipient.address}"[:200]
+        try:
+            notify_service.validate_address(recipient.kind, recipient.address)
+        except InvalidNotification as exc:
+            tick.log(group, "escalation_error", f"{who}: {exc}")
+            continue
         message = paging.build(
             group,
             facts,
@@ -306,20 +332,16 @@ def _run_step(
             f"esc:{group.id}:{_started(group)}:{position.round}:{position.step}:"
             f"{recipient.kind}:{_digest(recipient.address)}"
         )
-        try:
-            notify_service.enqueue(
-                session,
+        tick.outgoing.append(
+            notify_service.Outgoing(
                 channel=recipient.kind,
                 address=recipient.address,
                 message=message,
                 idempotency_key=key,
-                now=now,
                 recipient=recipient.user,
                 not_before=now + recipient.delay,
             )
-        except InvalidNotification as exc:
-            _log(group, session, "escalation_error", f"{who}: {exc}", now)
-            continue
+        )
         notified.append(
             {
                 "user": recipient.user,
@@ -328,19 +350,17 @@ def _run_step(
             }
         )
     if notified:
-        _log(group, session, "notified", _notified_text(notified, kind), now, recipients=notified)
+        tick.log(group, "notified", _notified_text(notified, kind), recipients=notified)
     else:
-        _log(group, session, "not_paged", f"{where}: nobody to notify", now)
+        tick.log(group, "not_paged", f"{where}: nobody to notify")
     if low:
         group.escalation_due_at = None
-        _log(group, session, "escalated", "low urgency: notified once, no escalation", now)
+        tick.log(group, "escalated", "low urgency: notified once, no escalation")
         return
-    _log(
+    tick.log(
         group,
-        session,
         "escalated",
         f"{policy.name}: {where}",
-        now,
         round=position.round + 1,
         step=position.step + 1,
         steps=len(policy.steps),

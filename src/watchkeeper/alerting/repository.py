@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerting.models import (
@@ -261,3 +261,9 @@ def due_escalations(session: Session, now: datetime, *, limit: int) -> list[Aler
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=AlertGroup)
     return list(session.scalars(query))
+
+
+def add_logs(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert group log entries in one executemany (no ORM objects)."""
+    if rows:
+        session.execute(insert(AlertGroupLog), rows)
