@@ -44,6 +44,7 @@ from watchkeeper.core.escalation import (
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.notify import service as notify_service
 from watchkeeper.notify.exceptions import InvalidNotification
+from watchkeeper.notify.message import Message
 from watchkeeper.notify.models import NotificationStatus
 from watchkeeper.oncall import service as oncall_service
 from watchkeeper.oncall.schemas import Recipient
@@ -104,6 +105,7 @@ class _Tick:
     recipients: dict[tuple[tuple[Target, ...], str], list[Recipient]] = field(default_factory=dict)
     slo: dict[str, paging.SLOFacts | None] = field(default_factory=dict)
     outgoing: list[notify_service.Outgoing] = field(default_factory=list)
+    valid: set[tuple[str, str]] = field(default_factory=set)
     logs: list[dict[str, Any]] = field(default_factory=list)
 
     def log(self, group: AlertGroup, kind: str, message: str, **details: Any) -> None:
@@ -312,22 +314,28 @@ def _run_step(
         tick.log(group, "escalation_error", f"{where}: {exc}")
         found = []
     notified: list[dict[str, Any]] = []
+    # One message per person: their channels carry the same links (signed for them).
+    messages: dict[str, Message] = {}
     for recipient in found:
         who = recipient.user or f"{recipient.kind}:{recipient.address}"[:200]
-        try:
-            notify_service.validate_address(recipient.kind, recipient.address)
-        except InvalidNotification as exc:
-            tick.log(group, "escalation_error", f"{who}: {exc}")
-            continue
-        message = paging.build(
-            group,
-            facts,
-            kind=kind,
-            recipient=who,
-            escalation=None if low else where,
-            signing=tick.signing,
-            now=now,
-        )
+        if (recipient.kind, recipient.address) not in tick.valid:
+            try:
+                notify_service.validate_address(recipient.kind, recipient.address)
+            except InvalidNotification as exc:
+                tick.log(group, "escalation_error", f"{who}: {exc}")
+                continue
+            tick.valid.add((recipient.kind, recipient.address))
+        message = messages.get(who)
+        if message is None:
+            message = messages[who] = paging.build(
+                group,
+                facts,
+                kind=kind,
+                recipient=who,
+                escalation=None if low else where,
+                signing=tick.signing,
+                now=now,
+            )
         key = (
             f"esc:{group.id}:{_started(group)}:{position.round}:{position.step}:"
             f"{recipient.kind}:{_digest(recipient.address)}"
