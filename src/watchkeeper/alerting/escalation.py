@@ -179,7 +179,7 @@ def _resolve_policy(
 
 def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
     """Start escalating a group that opened or reopened in a paging state: snapshot its
-    policy and run the first step now, in the caller's transaction."""
+    policy; its first step runs in the caller's transaction, as it commits."""
     group.escalation_round = 0
     group.escalation_step = 0
     group.escalation_due_at = None
