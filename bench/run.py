@@ -6,7 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("evaluate.py", "ingest.py", "notify_latency.py", "oncall.py")
+BENCHMARKS = (
+    "evaluate.py",
+    "ingest.py",
+    "notify_latency.py",
+    "oncall.py",
+    "escalation.py",
+    "alert_latency.py",
+)
 
 
 def main() -> None:

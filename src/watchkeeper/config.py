@@ -122,6 +122,20 @@ class Settings(BaseSettings):
         default=None,
         description="Signs action links; unset: a random key generated once, kept in the database.",
     )
+    # Escalation (alerting/escalation.py): which policy pages, how often due steps run, links.
+    default_escalation_policy: str | None = Field(
+        default=None,
+        description="Escalation policy of groups routed to none; unset: such groups page nobody.",
+    )
+    escalation_interval_seconds: float = Field(
+        default=1.0, gt=0, description="How often the worker runs due escalation steps."
+    )
+    escalation_batch_size: int = Field(
+        default=500, ge=1, description="Due escalation steps run per transaction."
+    )
+    action_link_ttl_hours: float = Field(
+        default=24.0, gt=0, description="Lifetime of the acknowledge/resolve links of a page."
+    )
     # Kept in Settings (not read elsewhere) so tests can point at PostgreSQL.
     test_database_url: str | None = None
     require_integration: bool = False

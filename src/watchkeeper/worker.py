@@ -1,10 +1,13 @@
-"""Background jobs: the SLO evaluation tick, event-store compaction and outbox delivery.
+"""Background jobs: the SLO evaluation tick, event-store compaction, escalation steps and
+outbox delivery.
 
 Runs inside ``watchkeeper serve`` (embedded) or as ``watchkeeper worker``. On PostgreSQL the
 tick takes a transaction-level advisory lock so that with several workers only one evaluates
 at a time; the others skip that tick. Delivery runs in a thread of its own, every
 ``outbox_poll_seconds`` and at once when this process commits a notification, so a slow or
 failing evaluation never delays a page; several workers share the outbox (rows are claimed).
+Due escalation steps run in a third thread every ``escalation_interval_seconds``; several
+workers share them too (groups are locked with SKIP LOCKED).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.alerting import escalation
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
@@ -32,6 +36,7 @@ from watchkeeper.slo.evaluator import Evaluator, TickReport
 log = logging.getLogger("watchkeeper.worker")
 outbox_log = logging.getLogger("watchkeeper.outbox")
 incident_log = logging.getLogger("watchkeeper.incidents")
+escalation_log = logging.getLogger("watchkeeper.escalation")
 
 EVALUATION_LOCK_KEY = 0x57_4B_45_56  # "WKEV"
 COMPACTION_INTERVAL = timedelta(hours=1)
@@ -80,6 +85,7 @@ class Worker:
             with session_scope(self.session_factory) as session:
                 if not _take_singleton_lock(session):
                     return None
+                escalation.bind(session, self.settings)
                 # Evaluate first: the tick loads the SLOs, and with them how many days of
                 # minute buckets the evaluator reads (custom alert windows may exceed the
                 # retention setting); compacting before a first load would fold those away.
@@ -164,12 +170,38 @@ class Worker:
             incident_log.warning("incident #%s declared from an alert group", incident_id)
         return declared
 
+    def escalate_once(self, now: datetime | None = None) -> int:
+        """Run every due escalation step, a batch per transaction; returns how many ran.
+
+        On PostgreSQL each batch locks its groups with SKIP LOCKED, so several workers share
+        the due steps and never run one twice."""
+        at = now or self.clock()
+        batch = self.settings.escalation_batch_size
+        done = 0
+        while True:
+            with session_scope(self.session_factory) as session:
+                escalation.bind(session, self.settings)
+                ran = escalation.run_due(session, now=at, limit=batch)
+            done += ran
+            if ran < batch:
+                return done
+
+    def escalate_forever(self, stop: threading.Event) -> None:
+        """Run due escalation steps every ``escalation_interval_seconds`` until ``stop``."""
+        interval = self.settings.escalation_interval_seconds
+        while not stop.is_set():
+            try:
+                self.escalate_once()
+            except Exception:  # e.g. the database is away: the next pass retries
+                escalation_log.exception("escalation pass failed")
+            stop.wait(interval)
+
     def wake(self) -> None:
         """Run a delivery pass now instead of at the next poll."""
         self._wake.set()
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Evaluate every ``evaluation_interval_seconds`` and deliver in a second thread."""
+        """Evaluate every ``evaluation_interval_seconds``; deliver and escalate in two threads."""
         if stop.is_set():
             return
         # Its own stop event: the loop ends whenever this one does (stop set, Ctrl-C, ...).
@@ -181,6 +213,13 @@ class Worker:
             daemon=True,
         )
         delivery.start()
+        escalating = threading.Thread(
+            target=self.escalate_forever,
+            args=(delivery_stop,),
+            name="watchkeeper-escalation",
+            daemon=True,
+        )
+        escalating.start()
         interval = self.settings.evaluation_interval_seconds
         try:
             while True:
@@ -194,6 +233,7 @@ class Worker:
             delivery_stop.set()
             self._wake.set()
             delivery.join(timeout=30)
+            escalating.join(timeout=30)
 
     def deliver_forever(self, stop: threading.Event) -> None:
         """Deliver every ``outbox_poll_seconds``, or at once when woken, until ``stop``."""

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.alerting.conftest import MakeIntegration, am_alert, am_message
+from tests.alerting.escalation_setup import make_team
 from watchkeeper.alerting import escalation, intake, service
 from watchkeeper.alerting.exceptions import InvalidAlertAction
 from watchkeeper.alerting.schemas import AlertmanagerMessage
@@ -16,42 +17,69 @@ from watchkeeper.alerting.schemas import AlertmanagerMessage
 NOW = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
 
 
-def _open(session: Session, *, labels: dict[str, str] | None = None) -> int:
-    integration = service.create_integration(session, name="prom", type="alertmanager", now=NOW)
+def _open(
+    session: Session, *, labels: dict[str, str] | None = None, policy: str | None = None
+) -> int:
+    integration = service.create_integration(
+        session, name="prom", type="alertmanager", escalation_policy=policy, now=NOW
+    )
     message = AlertmanagerMessage.model_validate(am_message(am_alert("a1", **(labels or {}))))
     if labels:
         message.commonLabels.update(labels)
-    return intake.ingest_alertmanager(session, integration=integration, message=message, now=NOW).id
+    group = intake.ingest_alertmanager(session, integration=integration, message=message, now=NOW)
+    session.commit()  # a first escalation step runs as the transaction commits
+    return group.id
 
 
 def test_opening_starts_escalation_and_ack_stops_it(session: Session) -> None:
-    group = service.get_group(session, group_id=_open(session))
-    assert (group.escalation_round, group.escalation_step, group.escalation_due_at) == (0, 0, NOW)
+    make_team(session)
+    group = service.get_group(session, group_id=_open(session, policy="shop"))
+    # The first step ran at intake; the second is due after its 5 minutes.
+    step_two = NOW + timedelta(minutes=5)
+    assert (group.escalation_round, group.escalation_step, group.escalation_due_at) == (
+        0,
+        1,
+        step_two,
+    )
     service.acknowledge(session, group_id=group.id, actor="ann", now=NOW + timedelta(minutes=1))
     assert group.status == "acknowledged"
     assert group.acknowledged_by == "ann"
     assert group.escalation_due_at is None
     later = NOW + timedelta(minutes=2)
     service.unacknowledge(session, group_id=group.id, actor="ann", now=later)
-    assert (group.status, group.escalation_due_at) == ("firing", later)
+    session.commit()
+    assert (group.status, group.escalation_due_at) == ("firing", later + timedelta(minutes=5))
     service.resolve(session, group_id=group.id, actor="bob", now=later)
     assert (group.status, group.resolved_how, group.resolved_by) == ("resolved", "user", "bob")
     assert group.escalation_due_at is None
     with pytest.raises(InvalidAlertAction):
         service.acknowledge(session, group_id=group.id, actor="ann", now=later)
     kinds = [e["kind"] for e in service.group_detail(session, group_id=group.id)["log"]]
-    assert kinds == ["opened", "alert_firing", "acknowledged", "unacknowledged", "resolved"]
+    # 1 January 2026 precedes the schedule's first turn: each step finds nobody on call.
+    assert kinds == [
+        "opened",
+        "alert_firing",
+        "not_paged",
+        "escalated",
+        "acknowledged",
+        "unacknowledged",
+        "not_paged",
+        "escalated",
+        "resolved",
+    ]
 
 
 def test_a_silenced_group_fires_again_when_its_silence_ends(session: Session) -> None:
-    group = service.get_group(session, group_id=_open(session))
+    make_team(session)
+    group = service.get_group(session, group_id=_open(session, policy="shop"))
     until = NOW + timedelta(hours=2)
     service.silence(session, group_id=group.id, until=until, actor="ann", now=NOW)
     assert (group.status, group.escalation_due_at) == ("silenced", None)
     assert service.expire_silences(session, now=until - timedelta(seconds=1)) == 0
     assert group.status == "silenced"
     assert service.expire_silences(session, now=until) == 1
-    assert (group.status, group.escalation_due_at) == ("firing", until)
+    session.commit()
+    assert (group.status, group.escalation_due_at) == ("firing", until + timedelta(minutes=5))
 
 
 def test_escalation_stop_clears_the_timer(session: Session) -> None:

@@ -42,7 +42,13 @@ def test_a_notification_opens_a_group_with_its_alerts(
     assert sorted(a["fingerprint"] for a in detail["alerts"]) == ["a1", "a2"]
     # The zero endsAt of a firing alert is no end at all.
     assert all(a["ends_at"] is None for a in detail["alerts"])
-    assert [e["kind"] for e in detail["log"]] == ["opened", "alert_firing", "alert_firing"]
+    # No escalation policy is routed here: the log says nobody was paged, and why.
+    assert [e["kind"] for e in detail["log"]] == [
+        "opened",
+        "not_paged",
+        "alert_firing",
+        "alert_firing",
+    ]
 
 
 def test_replaying_a_notification_changes_nothing(

@@ -58,7 +58,7 @@ def test_a_keyless_trigger_gets_a_dedup_key_and_its_replay_folds_into_it(
     assert first == again and first
     [group] = _groups(client, viewer_headers)
     detail = client.get(f"/api/v1/alert-groups/{group['id']}", headers=viewer_headers).json()
-    assert [e["kind"] for e in detail["log"]] == ["opened", "alert_firing"]
+    assert [e["kind"] for e in detail["log"]] == ["opened", "not_paged", "alert_firing"]
 
 
 def test_acknowledge_and_resolve_follow_the_dedup_key(

@@ -22,8 +22,12 @@ from tests.live_server import free_port, serving
 from watchkeeper.alerting import service
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.app import create_app
+from watchkeeper.auth import people
 from watchkeeper.config import Settings
 from watchkeeper.db import make_session_factory, session_scope, utcnow
+from watchkeeper.notify import service as notify_service
+from watchkeeper.oncall import service as oncall_service
+from watchkeeper.oncall.documents import read_text
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +51,16 @@ receivers:
         routing_key: {pagerduty_key}
         send_resolved: true
         component: '{{{{ .CommonLabels.service }}}}'
+"""
+
+
+PAGER = """
+kind: EscalationPolicy
+name: pager
+steps:
+  - wait: 5m
+    targets:
+      - user: ann
 """
 
 
@@ -131,9 +145,14 @@ def test_alerts_arrive_group_and_resolve(
     assert binary
     base, engine = watchkeeper
     with session_scope(make_session_factory(engine)) as session:
-        webhook = service.create_integration(session, name="am", type="alertmanager", now=utcnow())
+        people.create_user(session, name="ann", role="editor", now=utcnow())
+        people.add_contact(session, name="ann", kind="console", address="tty", now=utcnow())
+        oncall_service.apply(session, documents=read_text(PAGER, "pager.yaml"), now=utcnow())
+        webhook = service.create_integration(
+            session, name="am", type="alertmanager", escalation_policy="pager", now=utcnow()
+        )
         pagerduty = service.create_integration(
-            session, name="am-pd", type="pagerduty", now=utcnow()
+            session, name="am-pd", type="pagerduty", escalation_policy="pager", now=utcnow()
         )
         keys = (webhook.key, pagerduty.key)
     alertmanager_config.write_text(
@@ -166,6 +185,11 @@ def test_alerts_arrive_group_and_resolve(
             assert groups["am-pd"].service == "checkout"
             with session_scope(make_session_factory(engine)) as session:
                 detail = service.group_detail(session, group_id=groups["am"].id)
+                # Both routes paged ann, each with its own group's page.
+                pages = notify_service.list_notifications(session, limit=10)
+                assert sorted((n.recipient, n.kind, n.alert_group_id) for n in pages) == sorted(
+                    ("ann", "page", g.id) for g in groups.values()
+                )
             assert [a["status"] for a in detail["alerts"]] == ["firing"]
             assert detail["alerts"][0]["fingerprint"]
 

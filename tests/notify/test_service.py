@@ -197,3 +197,25 @@ def test_channel_specs(spec: str, expected: tuple[str, str]) -> None:
 def test_bad_channel_specs(spec: str, message: str) -> None:
     with pytest.raises(InvalidNotification, match=message):
         service.parse_channel_spec(spec)
+
+
+def test_enqueue_many_inserts_new_keys_once_and_keeps_existing_rows(session: Session) -> None:
+    first = service.enqueue(
+        session, channel="console", address="a", message=page(), idempotency_key="k1", now=AT
+    )
+    items = [
+        service.Outgoing("console", "b", page("changed"), "k1"),  # the existing row wins
+        service.Outgoing(
+            "email", "ann@example.com", page(), "k2", "ann", AT + timedelta(minutes=3)
+        ),
+        service.Outgoing("email", "ann@example.com", page(), "k2", "ann"),  # same key: once
+    ]
+    assert service.enqueue_many(session, items, now=AT) == 1
+    rows = {n.idempotency_key: n for n in service.list_notifications(session)}
+    assert sorted(rows) == ["k1", "k2"]
+    assert rows["k1"].id == first.id and rows["k1"].address == "a"
+    assert (rows["k2"].recipient, rows["k2"].next_attempt_at) == ("ann", AT + timedelta(minutes=3))
+    assert rows["k2"].status == NotificationStatus.PENDING and rows["k2"].alert_group_id == 7
+    assert service.enqueue_many(session, items, now=AT) == 0  # a replay inserts nothing
+    with pytest.raises(InvalidNotification, match="email address"):
+        service.enqueue_many(session, [service.Outgoing("email", "nope", page(), "k3")], now=AT)

@@ -1,22 +1,441 @@
-"""Hooks the escalation runtime builds on: intake and actions call them when a group starts
-or stops paging. For now they only set the group's escalation timer columns."""
+"""The escalation runtime: who is paged for a firing alert group, and when.
+
+When a group starts paging (:func:`start`, called by intake and by the actions), its
+escalation policy is resolved (the one routed onto the group, else the
+``default_escalation_policy`` setting), snapshotted on the group so later edits do not change
+a running escalation, and its first step runs at once, just before the transaction commits
+(:func:`run_started`, a ``before_commit`` hook): the notifications are outbox rows of the
+intake's own transaction, and the page counts the alerts the intake stored. Each later step
+is a durable timer (``escalation_due_at``) that the worker runs (:func:`run_due`); an
+acknowledgement, a silence or a resolve stops the timer and cancels pages not yet sent
+(:func:`stop`), and the people already paged are told that the group was acknowledged or
+resolved.
+
+Position columns: ``escalation_round`` and ``escalation_step`` are the step that runs when
+``escalation_due_at`` is reached; a step equal to the number of steps means "the last step's
+wait": when it passes unacknowledged, the escalation is exhausted.
+
+Low-urgency groups (ticket-level SLO alerts, low routes) notify only: the first step's people
+get one ``notice`` through their low-urgency rules, nothing repeats or escalates.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting.models import AlertGroup
+from watchkeeper.alerting import paging, repository
+from watchkeeper.alerting.models import AlertGroup, AlertGroupLog
+from watchkeeper.config import Settings
+from watchkeeper.core.escalation import (
+    EscalationError,
+    EscalationPolicy,
+    EscalationStep,
+    Position,
+    Target,
+    next_position,
+)
+from watchkeeper.errors import WatchkeeperError
+from watchkeeper.notify import service as notify_service
+from watchkeeper.notify.exceptions import InvalidNotification
+from watchkeeper.notify.message import Message
+from watchkeeper.notify.models import NotificationStatus
+from watchkeeper.oncall import service as oncall_service
+from watchkeeper.oncall.schemas import Recipient
+
+CONFIG_KEY = "watchkeeper.escalation"
+_STARTED_KEY = "watchkeeper.escalation.started"
+PAGE_KINDS = ("page", "reminder", "notice")
+_FIRING, _ACKNOWLEDGED, _RESOLVED = "firing", "acknowledged", "resolved"
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    """The settings escalation reads, carried by the session (see :func:`configure`)."""
+
+    default_policy: str | None = None
+    public_url: str = "http://127.0.0.1:8080"
+    secret_key: str | None = None
+    link_ttl: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EscalationConfig:
+        """The escalation part of the settings."""
+        return cls(
+            default_policy=settings.default_escalation_policy or None,
+            public_url=settings.public_url,
+            secret_key=settings.secret_key,
+            link_ttl=timedelta(hours=settings.action_link_ttl_hours),
+        )
+
+
+def configure(factory: sessionmaker[Session], settings: Settings) -> None:
+    """Let every session of ``factory`` carry the escalation settings.
+
+    Intake and the actions call :func:`start` deep inside a use case; the settings travel in
+    ``Session.info`` rather than through every intake signature."""
+    info = dict(factory.kw.get("info") or {})
+    info[CONFIG_KEY] = EscalationConfig.from_settings(settings)
+    factory.configure(info=info)
+
+
+def bind(session: Session, settings: Settings) -> None:
+    """Let one session carry the escalation settings."""
+    session.info[CONFIG_KEY] = EscalationConfig.from_settings(settings)
+
+
+def config_of(session: Session) -> EscalationConfig:
+    """The escalation settings the session carries (the defaults when none)."""
+    found = session.info.get(CONFIG_KEY)
+    return found if isinstance(found, EscalationConfig) else EscalationConfig()
+
+
+@dataclass
+class _Tick:
+    """What one pass shares between groups: signing, recipients, SLO figures."""
+
+    now: datetime
+    signing: paging.LinkSigning
+    recipients: dict[tuple[tuple[Target, ...], str], list[Recipient]] = field(default_factory=dict)
+    slo: dict[str, paging.SLOFacts | None] = field(default_factory=dict)
+    outgoing: list[notify_service.Outgoing] = field(default_factory=list)
+    valid: set[tuple[str, str]] = field(default_factory=set)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(self, group: AlertGroup, kind: str, message: str, **details: Any) -> None:
+        """Queue a log entry of ``group`` (written by :meth:`write`)."""
+        self.logs.append(
+            {
+                "group_id": group.id,
+                "at": self.now,
+                "kind": kind,
+                "message": message,
+                "actor": None,
+                "details": details or None,
+            }
+        )
+
+    def write(self, session: Session) -> None:
+        """Write the queued notifications and log entries, a statement or two each."""
+        notify_service.enqueue_many(session, self.outgoing, now=self.now)
+        repository.add_logs(session, self.logs)
+        self.outgoing, self.logs = [], []
+
+
+def _tick(session: Session, now: datetime) -> _Tick:
+    config = config_of(session)
+    # Imported here: service imports this module (actions start and stop escalations).
+    from watchkeeper.alerting.service import link_secret
+
+    secret = link_secret(session, configured=config.secret_key, now=now)
+    return _Tick(now, paging.LinkSigning(secret, config.public_url, config.link_ttl))
+
+
+def _log(
+    group: AlertGroup, session: Session, kind: str, message: str, at: datetime, **details: Any
+) -> None:
+    # grouping.log's row, written here: grouping imports this module.
+    session.add(
+        AlertGroupLog(group_id=group.id, at=at, kind=kind, message=message, details=details or None)
+    )
+
+
+def _load_policy(
+    session: Session, group: AlertGroup, name: str, *, now: datetime
+) -> EscalationPolicy | None:
+    try:
+        return oncall_service.escalation_policy(session, name)
+    except (WatchkeeperError, EscalationError) as exc:
+        _log(group, session, "escalation_error", f"escalation policy {name!r}: {exc}", now)
+        return None
+
+
+def _resolve_policy(
+    session: Session, group: AlertGroup, *, now: datetime
+) -> tuple[EscalationPolicy | None, str]:
+    default = config_of(session).default_policy
+    name = group.escalation_policy
+    if name:
+        policy = _load_policy(session, group, name, now=now)
+        if policy is not None:
+            return policy, ""
+        if not default or default == name:
+            return None, f"escalation policy {name!r} cannot be used and no default is set"
+    if not default:
+        return None, "no escalation policy is routed to this group and none is the default"
+    policy = _load_policy(session, group, default, now=now)
+    if policy is None:
+        return None, f"the default escalation policy {default!r} cannot be used"
+    if name:
+        _log(group, session, "escalation_policy", f"using the default policy {default!r}", now)
+    return policy, ""
 
 
 def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
-    """Start escalating a group that opened or reopened in a paging state."""
+    """Start escalating a group that opened or reopened in a paging state: snapshot its
+    policy; its first step runs in the caller's transaction, as it commits."""
     group.escalation_round = 0
     group.escalation_step = 0
+    group.escalation_due_at = None
+    policy, reason = _resolve_policy(session, group, now=now)
+    if policy is None:
+        group.escalation_snapshot = None
+        _log(group, session, "not_paged", f"nobody paged: {reason}", now)
+        return
+    # The start time makes this run's idempotency keys differ from an earlier run's (a group
+    # unacknowledged or unsilenced escalates again from the first step).
+    group.escalation_snapshot = {**policy.to_json(), "started_at": now.isoformat()}
     group.escalation_due_at = now
+    # The first step runs just before this transaction commits, not here: intake starts a
+    # group before it stores the group's alerts, and the page counts them.
+    session.info.setdefault(_STARTED_KEY, {})[id(group)] = (group, now)
+
+
+def run_started(session: Session) -> int:
+    """Run the first step of the groups started in this transaction that still fire (called
+    before every commit; returns how many ran)."""
+    started = session.info.pop(_STARTED_KEY, None)
+    if not started:
+        return 0
+    groups = [
+        (group, now)
+        for group, now in started.values()
+        if group.status == _FIRING
+        and group.escalation_due_at is not None
+        and (group.escalation_round, group.escalation_step) == (0, 0)
+    ]
+    if not groups:
+        return 0
+    by_time: dict[datetime, list[AlertGroup]] = {}
+    for group, now in groups:
+        by_time.setdefault(now, []).append(group)
+    for now, batch in by_time.items():
+        tick = _tick(session, now)
+        facts = paging.page_facts(session, batch, slo_cache=tick.slo)
+        for group in batch:
+            _advance(session, group, facts=facts[group.id], tick=tick)
+        tick.write(session)
+    session.flush()
+    return len(groups)
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    run_started(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a savepoint's rollback keeps the transaction's work
+        session.info.pop(_STARTED_KEY, None)
+
+
+def run_due(session: Session, *, now: datetime, limit: int) -> int:
+    """Run the due step of up to ``limit`` firing groups (oldest due first); returns how
+    many groups were advanced. Their notifications join the caller's transaction."""
+    groups = repository.due_escalations(session, now, limit=limit)
+    if not groups:
+        return 0
+    tick = _tick(session, now)
+    facts = paging.page_facts(session, groups, slo_cache=tick.slo)
+    for group in groups:
+        _advance(session, group, facts=facts[group.id], tick=tick)
+    tick.write(session)
+    session.flush()
+    return len(groups)
+
+
+def _advance(session: Session, group: AlertGroup, *, facts: paging.PageFacts, tick: _Tick) -> None:
+    try:
+        policy = EscalationPolicy.from_json(group.escalation_snapshot or {})
+    except EscalationError as exc:
+        group.escalation_due_at = None
+        tick.log(group, "escalation_error", f"escalation stopped: {exc}")
+        return
+    position = Position(group.escalation_round, group.escalation_step)
+    if position.step >= len(policy.steps):
+        group.escalation_due_at = None
+        tick.log(
+            group,
+            "escalation_exhausted",
+            f"escalation exhausted: {policy.name} ran {position.round + 1} "
+            f"round{'s' if position.round else ''} without an acknowledgement",
+        )
+        return
+    _run_step(session, group, policy, position, facts=facts, tick=tick)
+
+
+def _recipients(
+    session: Session, group: AlertGroup, step: EscalationStep, tick: _Tick
+) -> list[Recipient]:
+    key = (step.targets, group.urgency)
+    if key not in tick.recipients:
+        tick.recipients[key] = oncall_service.recipients(
+            session, targets=step.targets, at=tick.now, urgency=group.urgency
+        )
+    return tick.recipients[key]
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _started(group: AlertGroup) -> str:
+    snapshot = group.escalation_snapshot or {}
+    return _digest(str(snapshot.get("started_at", "")))[:10]
+
+
+def _run_step(
+    session: Session,
+    group: AlertGroup,
+    policy: EscalationPolicy,
+    position: Position,
+    *,
+    facts: paging.PageFacts,
+    tick: _Tick,
+) -> None:
+    now = tick.now
+    step = policy.steps[position.step]
+    low = group.urgency == "low"
+    kind = "notice" if low else "page"
+    where = (
+        f"step {position.step + 1} of {len(policy.steps)}, "
+        f"round {position.round + 1} of {policy.repeat + 1}"
+    )
+    try:
+        found = _recipients(session, group, step, tick)
+    except WatchkeeperError as exc:  # a schedule deleted since the snapshot: log, carry on
+        tick.log(group, "escalation_error", f"{where}: {exc}")
+        found = []
+    notified: list[dict[str, Any]] = []
+    # One message per person: their channels carry the same links (signed for them).
+    messages: dict[str, Message] = {}
+    for recipient in found:
+        who = recipient.user or f"{recipient.kind}:{recipient.address}"[:200]
+        if (recipient.kind, recipient.address) not in tick.valid:
+            try:
+                notify_service.validate_address(recipient.kind, recipient.address)
+            except InvalidNotification as exc:
+                tick.log(group, "escalation_error", f"{who}: {exc}")
+                continue
+            tick.valid.add((recipient.kind, recipient.address))
+        message = messages.get(who)
+        if message is None:
+            message = messages[who] = paging.build(
+                group,
+                facts,
+                kind=kind,
+                recipient=who,
+                escalation=None if low else where,
+                signing=tick.signing,
+                now=now,
+            )
+        key = (
+            f"esc:{group.id}:{_started(group)}:{position.round}:{position.step}:"
+            f"{recipient.kind}:{_digest(recipient.address)}"
+        )
+        tick.outgoing.append(
+            notify_service.Outgoing(
+                channel=recipient.kind,
+                address=recipient.address,
+                message=message,
+                idempotency_key=key,
+                recipient=recipient.user,
+                not_before=now + recipient.delay,
+            )
+        )
+        notified.append(
+            {
+                "user": recipient.user,
+                "channel": recipient.kind,
+                "delay_seconds": int(recipient.delay.total_seconds()),
+            }
+        )
+    if notified:
+        tick.log(group, "notified", _notified_text(notified, kind), recipients=notified)
+    else:
+        tick.log(group, "not_paged", f"{where}: nobody to notify")
+    if low:
+        group.escalation_due_at = None
+        tick.log(group, "escalated", "low urgency: notified once, no escalation")
+        return
+    tick.log(
+        group,
+        "escalated",
+        f"{policy.name}: {where}",
+        round=position.round + 1,
+        step=position.step + 1,
+        steps=len(policy.steps),
+    )
+    following = next_position(policy, position)
+    # After the last step of the last round, wait its wait, then mark the escalation exhausted.
+    after = following or Position(position.round, len(policy.steps))
+    group.escalation_round, group.escalation_step = after.round, after.step
+    group.escalation_due_at = now + step.wait
+
+
+def _notified_text(notified: Sequence[dict[str, Any]], kind: str) -> str:
+    by_person: dict[str, list[str]] = {}
+    for entry in notified:
+        by_person.setdefault(entry["user"] or "channel", []).append(entry["channel"])
+    people = ", ".join(f"{who} ({', '.join(channels)})" for who, channels in by_person.items())
+    return f"{kind} to {people}"
 
 
 def stop(session: Session, group: AlertGroup) -> None:
-    """Stop escalating a group (acknowledged, resolved or silenced)."""
+    """Stop escalating a group (acknowledged, resolved or silenced): no further step, pages
+    not yet sent are cancelled, and on an ack or a resolve the people already paged hear it."""
     group.escalation_due_at = None
+    if group.escalation_snapshot is None:
+        return  # it never paged anybody
+    status = group.status
+    notify_service.cancel_pending(session, alert_group_id=group.id, kinds=PAGE_KINDS)
+    if status not in (_ACKNOWLEDGED, _RESOLVED):
+        return
+    kind = "acknowledged" if status == _ACKNOWLEDGED else "resolved"
+    at = (
+        group.acknowledged_at if kind == "acknowledged" else group.resolved_at
+    ) or group.last_event_at
+    actor = group.acknowledged_by if kind == "acknowledged" else group.resolved_by
+    paged = [
+        n
+        for n in notify_service.list_notifications(session, alert_group_id=group.id, limit=1000)
+        if n.kind in PAGE_KINDS
+        and n.status in (NotificationStatus.DELIVERED, NotificationStatus.SENDING)
+    ]
+    if not paged:
+        return
+    facts = paging.page_facts(session, [group])[group.id]
+    config = config_of(session)
+    signing = paging.LinkSigning("", config.public_url, config.link_ttl)  # no action links
+    seen: set[tuple[str, str]] = set()
+    for notification in paged:
+        target = (notification.channel, notification.address)
+        if target in seen or (actor is not None and notification.recipient == actor):
+            continue  # the acknowledger knows; each address hears once
+        seen.add(target)
+        message = paging.build(
+            group,
+            facts,
+            kind=kind,
+            recipient=notification.recipient or "",
+            escalation=None,
+            signing=signing,
+            now=at,
+        )
+        notify_service.enqueue(
+            session,
+            channel=notification.channel,
+            address=notification.address,
+            message=message,
+            idempotency_key=f"{kind}:{group.id}:{_digest(at.isoformat())[:10]}:"
+            f"{notification.channel}:{_digest(notification.address)}",
+            now=at,
+            recipient=notification.recipient,
+        )

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerting.models import (
@@ -298,3 +298,44 @@ def groups_created_between(session: Session, since: datetime, until: datetime) -
 def first_alert_starts(session: Session, group_id: int) -> datetime | None:
     """When the earliest alert of a group started, by its source."""
     return session.scalar(select(func.min(Alert.starts_at)).where(Alert.group_id == group_id))
+
+
+def page_figures(
+    session: Session, group_ids: Sequence[int]
+) -> dict[int, tuple[int, int, datetime | None, str | None]]:
+    """{group id: (firing alerts, all alerts, first start, a source URL)} for pages."""
+    if not group_ids:
+        return {}
+    firing = func.sum(case((Alert.status == "firing", 1), else_=0))
+    rows = session.execute(
+        select(
+            Alert.group_id,
+            firing,
+            func.count(),
+            func.min(Alert.starts_at),
+            func.max(Alert.generator_url),
+        )
+        .where(Alert.group_id.in_(group_ids))
+        .group_by(Alert.group_id)
+    )
+    return {int(group_id): (int(f or 0), int(n), since, url) for group_id, f, n, since, url in rows}
+
+
+def due_escalations(session: Session, now: datetime, *, limit: int) -> list[AlertGroup]:
+    """Firing groups whose next escalation step is due, oldest first; on PostgreSQL locked
+    with SKIP LOCKED so concurrent workers take different groups."""
+    query = (
+        select(AlertGroup)
+        .where(AlertGroup.escalation_due_at <= now, AlertGroup.status == "firing")
+        .order_by(AlertGroup.escalation_due_at, AlertGroup.id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=AlertGroup)
+    return list(session.scalars(query))
+
+
+def add_logs(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert group log entries in one executemany (no ORM objects)."""
+    if rows:
+        session.execute(insert(AlertGroupLog), rows)

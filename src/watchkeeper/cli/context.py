@@ -90,7 +90,11 @@ class CLIState:
     def session_factory(self) -> sessionmaker[Session]:
         """Sessions on the current-schema database."""
         if self._factory is None:
+            # Imported here: commands that open no database should not load the alerting stack.
+            from watchkeeper.alerting import escalation
+
             self._factory = make_session_factory(self.current_engine())
+            escalation.configure(self._factory, self.settings)
         return self._factory
 
     @contextmanager

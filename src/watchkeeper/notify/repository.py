@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from watchkeeper.notify.models import Notification, NotificationStatus
@@ -22,6 +22,26 @@ def get_by_key(session: Session, idempotency_key: str) -> Notification | None:
     return session.scalars(
         select(Notification).where(Notification.idempotency_key == idempotency_key)
     ).first()
+
+
+def existing_keys(session: Session, keys: Collection[str]) -> set[str]:
+    """Which of ``keys`` are idempotency keys of stored notifications."""
+    found: set[str] = set()
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start : start + 500]
+        found.update(
+            session.scalars(
+                select(Notification.idempotency_key).where(Notification.idempotency_key.in_(chunk))
+            )
+        )
+    return found
+
+
+def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert notification rows in one executemany (no ORM objects)."""
+    if rows:
+        session.execute(insert(Notification), rows)
 
 
 def add(session: Session, record: Notification) -> Notification:

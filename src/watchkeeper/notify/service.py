@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parseaddr
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
@@ -105,6 +107,68 @@ def enqueue(
         return raced
     wakeup.after_commit(session)
     return record
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One notification to enqueue with :func:`enqueue_many`."""
+
+    channel: str
+    address: str
+    message: Message
+    idempotency_key: str
+    recipient: str | None = None
+    not_before: datetime | None = None
+
+
+def enqueue_many(session: Session, items: Sequence[Outgoing], *, now: datetime) -> int:
+    """Add many notifications in the caller's transaction in a few statements (existing keys
+    win, as in :func:`enqueue`); returns how many rows were inserted."""
+    for item in items:
+        if not item.idempotency_key or len(item.idempotency_key) > MAX_KEY_LENGTH:
+            raise InvalidNotification(f"idempotency_key: must be 1 to {MAX_KEY_LENGTH} characters")
+        validate_address(item.channel, item.address)
+    existing = repository.existing_keys(session, {item.idempotency_key for item in items})
+    rows: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item.idempotency_key in existing or item.idempotency_key in rows:
+            continue
+        rows[item.idempotency_key] = {
+            "channel": item.channel,
+            "address": item.address,
+            "recipient": item.recipient,
+            "kind": item.message.kind,
+            "message": item.message.to_json(),
+            "idempotency_key": item.idempotency_key,
+            "status": NotificationStatus.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": max(now, item.not_before) if item.not_before else now,
+            "created_at": now,
+            "alert_group_id": item.message.alert_group_id,
+            "incident_id": item.message.incident_id,
+        }
+    if not rows:
+        return 0
+    try:
+        with session.begin_nested():
+            repository.insert_many(session, list(rows.values()))
+    except IntegrityError:
+        # A concurrent writer took some key meanwhile: one at a time, the existing row wins.
+        for item in items:
+            if item.idempotency_key in rows:
+                enqueue(
+                    session,
+                    channel=item.channel,
+                    address=item.address,
+                    message=item.message,
+                    idempotency_key=item.idempotency_key,
+                    now=now,
+                    recipient=item.recipient,
+                    not_before=item.not_before,
+                )
+        return len(rows)
+    wakeup.after_commit(session)
+    return len(rows)
 
 
 def cancel_pending(session: Session, *, alert_group_id: int, kinds: Collection[str]) -> int:
