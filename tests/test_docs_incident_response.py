@@ -27,7 +27,9 @@ from watchkeeper.config import Settings
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "incident-response.md"
 SERVER = "http://127.0.0.1:8080"
-CAPTURE = re.compile(r"^(?P<name>[A-Z_]+)=\$\((?P<command>watchkeeper .+?) \| python3 -c '(?P<code>[^']+)'\)$")
+CAPTURE = re.compile(
+    r"^(?P<name>[A-Z_]+)=\$\((?P<command>watchkeeper .+?) \| python3 -c '(?P<code>[^']+)'\)$"
+)
 # Lines the guide runs only for a person at a shell: waiting for the server, stopping it,
 # cleaning up, echoing.
 SHELL_ONLY = ("until ", "kill ", "rm ", "echo ", "export PATH=")
@@ -49,7 +51,9 @@ EXPECTED_OUTPUT = {
 def walkthrough() -> str:
     """The guide's walkthrough section."""
     text = GUIDE.read_text()
-    return text[text.index("## Walkthrough\n") : text.index("\n## ", text.index("## Walkthrough\n") + 1)]
+    return text[
+        text.index("## Walkthrough\n") : text.index("\n## ", text.index("## Walkthrough\n") + 1)
+    ]
 
 
 def shell_lines(section: str) -> list[str]:
@@ -203,9 +207,11 @@ def test_the_alertmanager_snippet_points_at_both_intakes() -> None:
 
 
 @pytest.mark.parametrize(
-    "page", ["incident-response.md", "migrating.md", "cli.md", "api.md"], ids=str
+    "page",
+    ["docs/incident-response.md", "docs/migrating.md", "docs/cli.md", "docs/api.md", "README.md"],
+    ids=str,
 )
 def test_relative_links_lead_somewhere(page: str) -> None:
-    path = ROOT / "docs" / page
+    path = ROOT / page
     for target in re.findall(r"\]\((?!https?://|#)([^)#\s]+)", path.read_text()):
         assert (path.parent / target).exists(), f"{page} links to missing {target}"
