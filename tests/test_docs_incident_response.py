@@ -9,6 +9,7 @@ outcomes the guide promises are checked.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import re
 import shlex
@@ -215,3 +216,26 @@ def test_relative_links_lead_somewhere(page: str) -> None:
     path = ROOT / page
     for target in re.findall(r"\]\((?!https?://|#)([^)#\s]+)", path.read_text()):
         assert (path.parent / target).exists(), f"{page} links to missing {target}"
+
+
+def documented_commands() -> list[str]:
+    """The alerting rows of docs/cli.md's table: each ``watchkeeper …`` usage in them."""
+    table = (ROOT / "docs" / "cli.md").read_text()
+    rows = [
+        row
+        for row in table.splitlines()
+        if row.startswith(
+            ("| `watchkeeper integration", "| `watchkeeper alert", "| `watchkeeper silence")
+        )
+    ]
+    return [usage for row in rows for usage in re.findall(r"`(watchkeeper [^`]+)`", row)]
+
+
+@pytest.mark.parametrize("usage", documented_commands(), ids=str)
+def test_the_cli_reference_names_real_commands_and_options(usage: str) -> None:
+    words = usage.replace("\\|", "|").split()[1:]
+    path = list(itertools.takewhile(lambda word: re.fullmatch(r"[a-z]+", word), words))
+    result = invoke(*path, "--help", COLUMNS="200")
+    assert result.exit_code == 0, result.output
+    for option in set(re.findall(r"--[a-z][a-z-]*", usage)):
+        assert option in result.output, f"`{' '.join(path)}` has no {option}"
