@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ("evaluate.py", "ingest.py", "notify_latency.py", "oncall.py")
+BENCHMARKS = ("evaluate.py", "ingest.py", "intake.py", "notify_latency.py", "oncall.py")
 
 
 def main() -> None:
