@@ -184,9 +184,7 @@ def alertmanager_requests(key: str, count: int, run: str) -> list[Request]:
     new, changed, replay = [], [], []
     for group in range(groups):
         tag = int(run, 16) * 1_000_000 + group
-        firing = [
-            _am_alert(tag, i, resolved=False, start=start) for i in range(ALERTS_PER_GROUP)
-        ]
+        firing = [_am_alert(tag, i, resolved=False, start=start) for i in range(ALERTS_PER_GROUP)]
         resent = [*firing[:-1], _am_alert(tag, ALERTS_PER_GROUP - 1, resolved=True, start=start)]
         new.append(Request(path, _am_message(tag, firing), ALERTS_PER_GROUP))
         body = _am_message(tag, resent)
