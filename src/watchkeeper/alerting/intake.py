@@ -88,15 +88,23 @@ def _stale(previous: dict[str | None, Alert], facts: AlertFacts) -> bool:
     )
 
 
+def _open_and_latest(
+    session: Session, integration_id: int, dedup_key: str
+) -> tuple[AlertGroup | None, AlertGroup | None]:
+    """(the open group, the newest group) of a key in one query: a group opens only when the
+    key has no open group and never reopens, so an open group is always the newest."""
+    latest = repository.latest_group(session, integration_id, dedup_key)
+    return (latest if latest is not None and latest.open_key is not None else None), latest
+
+
 def ingest_alertmanager(
     session: Session, *, integration: Integration, message: AlertmanagerMessage, now: datetime
 ) -> AlertGroup:
     """Fold one Alertmanager notification into the group of its ``groupKey``."""
     actor = integration.name
     facts = [_alertmanager_facts(alert) for alert in message.alerts]
-    group = repository.open_group(session, integration.id, message.groupKey)
+    group, latest = _open_and_latest(session, integration.id, message.groupKey)
     if group is None:
-        latest = repository.latest_group(session, integration.id, message.groupKey)
         previous = _by_fingerprint(repository.alerts_of(session, latest.id)) if latest else {}
         fresh = [f for f in facts if f.firing and not _stale(previous, f)]
         if not fresh:
@@ -266,9 +274,9 @@ def ingest_pagerduty(
         annotations["links"] = event.links
     if event.client_url:
         annotations["client_url"] = event.client_url
-    group = repository.open_group(session, integration.id, dedup_key)
+    group, latest = _open_and_latest(session, integration.id, dedup_key)
+    alerts: dict[str | None, Alert] = {}  # a group opened here has none yet
     if group is None:
-        latest = repository.latest_group(session, integration.id, dedup_key)
         if latest is not None and latest.last_event_digest == digest:
             return dedup_key  # a replayed trigger of a group resolved since
         group = grouping.open_group(
@@ -288,6 +296,7 @@ def ingest_pagerduty(
     elif group.last_event_digest == digest:
         return dedup_key
     else:
+        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
         group.title = payload.summary
         group.severity = payload.severity
         group.annotations = annotations
@@ -296,7 +305,6 @@ def ingest_pagerduty(
             session, group, kind="alert_firing", message="triggered again", at=now, actor=actor
         )
     group.last_event_digest = digest
-    alerts = _by_fingerprint(repository.alerts_of(session, group.id))
     grouping.apply_alert(
         session,
         group,
