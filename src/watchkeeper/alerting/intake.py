@@ -139,6 +139,7 @@ def ingest_alertmanager(
     if changed:
         group.last_event_at = now
     grouping.settle(session, group, alerts, now=now, actor=actor)
+    repository.insert_pending(session)
     session.flush()
     return group
 
@@ -191,6 +192,7 @@ def _record_resolved(
         if fact.firing:
             continue  # a stale firing copy of an alert resolved since
         grouping.apply_alert(session, latest, alerts, fact, now=now, actor=integration.name)
+    repository.insert_pending(session)
     session.flush()
     return latest
 
@@ -246,6 +248,7 @@ def ingest_pagerduty(
                 actor=actor,
             )
             escalation.stop(session, group)
+        repository.insert_pending(session)
         session.flush()
         return dedup_key
     assert event.payload is not None  # checked by the caller's validation
@@ -321,6 +324,7 @@ def ingest_pagerduty(
         now=now,
         actor=actor,
     )
+    repository.insert_pending(session)
     session.flush()
     return dedup_key
 
@@ -349,6 +353,7 @@ def ingest_webhook(
             if row.status != RESOLVED:
                 row.status, row.ends_at, row.last_changed_at = RESOLVED, now, now
         grouping.resolve(session, group, now=now, how="source", actor=actor)
+        repository.insert_pending(session)
         session.flush()
         return group
     if group is None:
@@ -396,6 +401,7 @@ def ingest_webhook(
         now=now,
         actor=actor,
     )
+    repository.insert_pending(session)
     session.flush()
     return group
 

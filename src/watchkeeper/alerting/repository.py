@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerting.models import (
@@ -25,6 +25,25 @@ def add(session: Session, row: Any) -> None:
     """Stage a new row and flush it (so it has its id)."""
     session.add(row)
     session.flush()
+
+
+def insert_pending(session: Session) -> None:
+    """Insert the session's pending alerts and log entries with one multi-row INSERT each.
+
+    The ORM inserts new rows one statement at a time to learn each id (SQLite cannot match a
+    multi-row INSERT's RETURNING to its rows); intake needs no id of an alert or log entry it
+    creates, so they are written in bulk and leave the session (they stay readable, without
+    an id). Rows that an autoflush already wrote are not pending any more.
+    """
+    for model in (Alert, AlertGroupLog):
+        pending = [row for row in session.new if isinstance(row, model)]
+        if not pending:
+            continue
+        columns = [c.key for c in model.__mapper__.column_attrs if c.key != "id"]
+        values = [{name: getattr(row, name) for name in columns} for row in pending]
+        for row in pending:
+            session.expunge(row)
+        session.execute(insert(model), values)
 
 
 def integration_by_name(session: Session, name: str) -> Integration | None:
