@@ -102,8 +102,16 @@ def ingest_alertmanager(
 ) -> AlertGroup:
     """Fold one Alertmanager notification into the group of its ``groupKey``."""
     actor = integration.name
-    facts = [_alertmanager_facts(alert) for alert in message.alerts]
+    # What the notification says about its alerts; the same digest again on the open group
+    # (a replay, or a repeat_interval re-send with nothing new) changes nothing, so it is
+    # answered without loading the group's alerts.
+    digest = hashlib.sha256(
+        message.model_dump_json(include={"alerts", "truncatedAlerts"}).encode()
+    ).hexdigest()
     group, latest = _open_and_latest(session, integration.id, message.groupKey)
+    if group is not None and group.last_event_digest == digest:
+        return group
+    facts = [_alertmanager_facts(alert) for alert in message.alerts]
     if group is None:
         previous = _by_fingerprint(repository.alerts_of(session, latest.id)) if latest else {}
         fresh = [f for f in facts if f.firing and not _stale(previous, f)]
@@ -138,6 +146,7 @@ def ingest_alertmanager(
         changed = True
     if changed:
         group.last_event_at = now
+    group.last_event_digest = digest
     grouping.settle(session, group, alerts, now=now, actor=actor)
     repository.insert_pending(session)
     session.flush()

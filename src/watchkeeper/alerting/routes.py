@@ -271,16 +271,21 @@ def list_changes(
 # --- intake --------------------------------------------------------------------------------
 
 
-def integration_from_key(request: Request, key: str) -> Integration:
-    """Resolve the path's integration key before the body is read: from the key cache, else
-    in its own unit of work (no transaction stays open while the body arrives)."""
+async def integration_from_key(request: Request, key: str) -> Integration:
+    """Resolve the path's integration key before the body is read: from the key cache (on the
+    event loop: no I/O), else in its own unit of work in the thread pool (no transaction stays
+    open while the body arrives)."""
     now = time.monotonic()
     cached = service.cached_intake_integration(key=key, at=now)
     if cached is not None:
         return cached
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with session_scope(factory) as session:
-        return service.intake_integration(session, key=key, at=now)
+
+    def look_up() -> Integration:
+        with session_scope(factory) as session:
+            return service.intake_integration(session, key=key, at=now)
+
+    return await run_in_threadpool(look_up)
 
 
 # SQLite has one writer at a time; intake transactions of this process take turns on a lock
