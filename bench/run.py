@@ -9,6 +9,7 @@ from pathlib import Path
 BENCHMARKS = (
     "evaluate.py",
     "ingest.py",
+    "intake.py",
     "notify_latency.py",
     "oncall.py",
     "escalation.py",

@@ -163,3 +163,19 @@ def test_a_disabled_key_is_the_same_404_as_an_unknown_one(
     response = client.post(f"/api/v1/integrations/{key}/alertmanager", json=am_message())
     assert response.status_code == 404
     assert response.json()["detail"] == "no such integration"
+
+
+def test_a_resend_after_a_replay_still_applies_its_change(
+    client: TestClient, make_integration: MakeIntegration, viewer_headers: dict[str, str]
+) -> None:
+    key = make_integration()
+    url = f"/api/v1/integrations/{key}/alertmanager"
+    firing = am_message(am_alert("a1"), am_alert("a2", pod="p2"))
+    assert client.post(url, json=firing).status_code == 200
+    assert client.post(url, json=firing).status_code == 200  # a replay: answered from its digest
+    resolved = am_message(am_alert("a1"), am_alert("a2", pod="p2", status="resolved"))
+    assert client.post(url, json=resolved).status_code == 200
+    [group] = _groups(client, viewer_headers)
+    assert group["alerts_firing"] == 1
+    log = [e["kind"] for e in _detail(client, viewer_headers, group["id"])["log"]]
+    assert log == ["opened", "not_paged", "alert_firing", "alert_firing", "alert_resolved"]

@@ -88,15 +88,31 @@ def _stale(previous: dict[str | None, Alert], facts: AlertFacts) -> bool:
     )
 
 
+def _open_and_latest(
+    session: Session, integration_id: int, dedup_key: str
+) -> tuple[AlertGroup | None, AlertGroup | None]:
+    """(the open group, the newest group) of a key in one query: a group opens only when the
+    key has no open group and never reopens, so an open group is always the newest."""
+    latest = repository.latest_group(session, integration_id, dedup_key)
+    return (latest if latest is not None and latest.open_key is not None else None), latest
+
+
 def ingest_alertmanager(
     session: Session, *, integration: Integration, message: AlertmanagerMessage, now: datetime
 ) -> AlertGroup:
     """Fold one Alertmanager notification into the group of its ``groupKey``."""
     actor = integration.name
+    # What the notification says about its alerts; the same digest again on the open group
+    # (a replay, or a repeat_interval re-send with nothing new) changes nothing, so it is
+    # answered without loading the group's alerts.
+    digest = hashlib.sha256(
+        message.model_dump_json(include={"alerts", "truncatedAlerts"}).encode()
+    ).hexdigest()
+    group, latest = _open_and_latest(session, integration.id, message.groupKey)
+    if group is not None and group.last_event_digest == digest:
+        return group
     facts = [_alertmanager_facts(alert) for alert in message.alerts]
-    group = repository.open_group(session, integration.id, message.groupKey)
     if group is None:
-        latest = repository.latest_group(session, integration.id, message.groupKey)
         previous = _by_fingerprint(repository.alerts_of(session, latest.id)) if latest else {}
         fresh = [f for f in facts if f.firing and not _stale(previous, f)]
         if not fresh:
@@ -130,7 +146,9 @@ def ingest_alertmanager(
         changed = True
     if changed:
         group.last_event_at = now
+    group.last_event_digest = digest
     grouping.settle(session, group, alerts, now=now, actor=actor)
+    repository.insert_pending(session)
     session.flush()
     return group
 
@@ -183,6 +201,7 @@ def _record_resolved(
         if fact.firing:
             continue  # a stale firing copy of an alert resolved since
         grouping.apply_alert(session, latest, alerts, fact, now=now, actor=integration.name)
+    repository.insert_pending(session)
     session.flush()
     return latest
 
@@ -238,6 +257,7 @@ def ingest_pagerduty(
                 actor=actor,
             )
             escalation.stop(session, group)
+        repository.insert_pending(session)
         session.flush()
         return dedup_key
     assert event.payload is not None  # checked by the caller's validation
@@ -266,9 +286,9 @@ def ingest_pagerduty(
         annotations["links"] = event.links
     if event.client_url:
         annotations["client_url"] = event.client_url
-    group = repository.open_group(session, integration.id, dedup_key)
+    group, latest = _open_and_latest(session, integration.id, dedup_key)
+    alerts: dict[str | None, Alert] = {}  # a group opened here has none yet
     if group is None:
-        latest = repository.latest_group(session, integration.id, dedup_key)
         if latest is not None and latest.last_event_digest == digest:
             return dedup_key  # a replayed trigger of a group resolved since
         group = grouping.open_group(
@@ -288,6 +308,7 @@ def ingest_pagerduty(
     elif group.last_event_digest == digest:
         return dedup_key
     else:
+        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
         group.title = payload.summary
         group.severity = payload.severity
         group.annotations = annotations
@@ -296,7 +317,6 @@ def ingest_pagerduty(
             session, group, kind="alert_firing", message="triggered again", at=now, actor=actor
         )
     group.last_event_digest = digest
-    alerts = _by_fingerprint(repository.alerts_of(session, group.id))
     grouping.apply_alert(
         session,
         group,
@@ -313,6 +333,7 @@ def ingest_pagerduty(
         now=now,
         actor=actor,
     )
+    repository.insert_pending(session)
     session.flush()
     return dedup_key
 
@@ -341,6 +362,7 @@ def ingest_webhook(
             if row.status != RESOLVED:
                 row.status, row.ends_at, row.last_changed_at = RESOLVED, now, now
         grouping.resolve(session, group, now=now, how="source", actor=actor)
+        repository.insert_pending(session)
         session.flush()
         return group
     if group is None:
@@ -388,6 +410,7 @@ def ingest_webhook(
         now=now,
         actor=actor,
     )
+    repository.insert_pending(session)
     session.flush()
     return group
 

@@ -27,6 +27,25 @@ def add(session: Session, row: Any) -> None:
     session.flush()
 
 
+def insert_pending(session: Session) -> None:
+    """Insert the session's pending alerts and log entries with one multi-row INSERT each.
+
+    The ORM inserts new rows one statement at a time to learn each id (SQLite cannot match a
+    multi-row INSERT's RETURNING to its rows); intake needs no id of an alert or log entry it
+    creates, so they are written in bulk and leave the session (they stay readable, without
+    an id). Rows that an autoflush already wrote are not pending any more.
+    """
+    for model in (Alert, AlertGroupLog):
+        pending = [row for row in session.new if isinstance(row, model)]
+        if not pending:
+            continue
+        columns = [c.key for c in model.__mapper__.column_attrs if c.key != "id"]
+        values = [{name: getattr(row, name) for name in columns} for row in pending]
+        for row in pending:
+            session.expunge(row)
+        session.execute(insert(model), values)
+
+
 def integration_by_name(session: Session, name: str) -> Integration | None:
     """The integration named ``name``."""
     return session.scalars(select(Integration).where(Integration.name == name)).first()

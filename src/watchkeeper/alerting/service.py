@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -109,12 +110,15 @@ def get_integration(session: Session, *, name: str) -> Integration:
 
 def delete_integration(session: Session, *, name: str) -> None:
     """Delete an integration with its alert groups."""
-    repository.delete_integration(session, get_integration(session, name=name))
+    integration = get_integration(session, name=name)
+    forget_intake_key(integration.key)
+    repository.delete_integration(session, integration)
 
 
 def set_disabled(session: Session, *, name: str, disabled: bool, now: datetime) -> Integration:
     """Disable an integration (its key answers 404 until enabled again) or enable it."""
     integration = get_integration(session, name=name)
+    forget_intake_key(integration.key)
     if disabled and integration.disabled_at is None:
         integration.disabled_at = now
     elif not disabled:
@@ -129,6 +133,56 @@ def integration_for_key(session: Session, *, key: str) -> Integration:
     if found is None or found.disabled_at is not None or found.type == "slo":
         raise IntegrationNotFound("no such integration")
     return found
+
+
+# --- integration keys seen by intake ---------------------------------------------------------
+#
+# Intake resolves a key on every request, before the body is read. A short-lived in-process
+# cache of key -> integration saves that unit of work (and the re-read of the integration in
+# the request's transaction). Disabling or deleting an integration through this process
+# forgets its key at once; another process (the CLI, another ``serve`` replica) is seen within
+# KEY_CACHE_SECONDS, during which a disabled key still delivers alerts and a deleted one is
+# refused with a 5xx by its foreign key (the sender retries, then gets the 404). Unknown keys
+# are never cached, so a new integration works at once everywhere.
+KEY_CACHE_SECONDS = 10.0
+_KEY_CACHE_SIZE = 10_000
+_key_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+_key_cache_lock = threading.Lock()
+_CACHED_FIELDS = ("id", "name", "type", "key", "escalation_policy", "default_urgency")
+
+
+def _copy(fields: dict[str, Any]) -> Integration:
+    # A transient copy per request: never added to a session, so never written back.
+    return Integration(**fields, disabled_at=None)
+
+
+def intake_integration(session: Session, *, key: str, at: float) -> Integration:
+    """The enabled integration of an intake key, from the cache while it is fresh (``at`` is a
+    monotonic clock reading); a transient copy that must not be modified."""
+    with _key_cache_lock:
+        entry = _key_cache.get(key)
+    if entry is not None and entry[0] > at:
+        return _copy(entry[1])
+    integration = integration_for_key(session, key=key)
+    fields = {name: getattr(integration, name) for name in _CACHED_FIELDS}
+    with _key_cache_lock:
+        if len(_key_cache) >= _KEY_CACHE_SIZE:
+            _key_cache.clear()
+        _key_cache[key] = (at + KEY_CACHE_SECONDS, fields)
+    return _copy(fields)
+
+
+def cached_intake_integration(*, key: str, at: float) -> Integration | None:
+    """The cached integration of an intake key while it is fresh, else None (no database)."""
+    with _key_cache_lock:
+        entry = _key_cache.get(key)
+    return _copy(entry[1]) if entry is not None and entry[0] > at else None
+
+
+def forget_intake_key(key: str) -> None:
+    """Drop a key from the intake cache (its integration was disabled, deleted or changed)."""
+    with _key_cache_lock:
+        _key_cache.pop(key, None)
 
 
 def integration_by_id(session: Session, *, integration_id: int) -> Integration:
