@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from importlib import resources
 
@@ -12,10 +15,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.slo.scenario import AT
+from watchkeeper.alerting import service as alerting_service
+from watchkeeper.config import Settings
+from watchkeeper.demo.setup import prepare
 from watchkeeper.demo.simulator import LATENCY_SLI, REQUESTS_SLI, Profile, Simulator, backfill
 from watchkeeper.events.models import SLIBucket, SLIRecord
 from watchkeeper.flows import specs as spec_flows
+from watchkeeper.incident import service as incident_service
+from watchkeeper.notify.notifiers import notifiers
 from watchkeeper.specs import load_text
+from watchkeeper.worker import Worker
 
 MINUTE = 60
 
@@ -63,6 +72,16 @@ def test_backfill_is_reproducible_with_a_seed(session: Session, checkout: None) 
     twice = buckets(session, REQUESTS_SLI)
     # Imports add to the buckets: the same seed adds exactly the same counts again.
     assert twice == {start: (2 * g, 2 * t) for start, (g, t) in once.items()}
+
+
+@contextlib.contextmanager
+def logging_disabled() -> Iterator[None]:
+    """The simulator's fault warning, kept out of the test's output."""
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def send(simulator: Simulator, start: datetime, seconds: int) -> int:
@@ -126,3 +145,57 @@ def test_run_logs_a_failed_second_and_stops_when_asked(
         simulator.run(stop)
     assert [r.getMessage() for r in caplog.records] == ["demo simulator failed to send events"]
     assert caplog.records[0].exc_info is not None
+
+
+def test_the_fault_pages_the_oncall_user_and_opens_an_incident(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    start = AT - timedelta(minutes=6)
+    with session_factory() as setup:
+        data = prepare(setup, now=start, history_days=1)
+        setup.commit()
+    assert data.oncall_user == "alex"
+    # One healthy minute, then five with the fault: 35 % errors burn the 1 h page window.
+    simulator = Simulator(
+        session_factory, profile=Profile(), fault_after=timedelta(minutes=1), clock=lambda: start
+    )
+    with logging_disabled():
+        send(simulator, start, 6 * MINUTE)
+    console = io.StringIO()
+    worker = Worker(
+        settings, session_factory, notifiers=notifiers(settings, console_stream=console)
+    )
+    worker.run_once(AT - timedelta(minutes=1))  # figures stored before the burn is seen
+    worker.run_once(AT)
+    assert worker.deliver_once(AT).delivered
+    page = console.getvalue()
+    # The page, printed in full on the console, to the user on call.
+    assert "-- to alex (console:alex) --" in page
+    assert "[FIRING:1] checkout/availability is burning its error budget (page)" in page
+    for line in ("Service             : checkout", "Escalation          : step 1 of 2"):
+        assert line in page
+    assert "Budget left" in page and "Burn rate" in page
+    assert "Runbook: https://runbooks.example.com/checkout/availability" in page
+    assert f"Acknowledge: {settings.public_url}/a/" in page
+
+    # The routing rule asked for a SEV2: the worker declares it, alex commanding.
+    [declared] = worker.incidents_once(AT + timedelta(seconds=2))
+    incident = incident_service.get(session, declared)
+    assert (incident.severity, incident.service, incident.status) == (
+        "SEV2",
+        "checkout",
+        "investigating",
+    )
+    detail = incident_service.show(session, incident_id=declared, now=AT + timedelta(seconds=3))
+    assert detail.alert_group_ids == [1]
+    assert ("commander", "alex") in {(role.role, role.user) for role in detail.roles}
+
+    # The acknowledgement the demo prints stops the escalation: sam is not paged at 5 minutes.
+    with session_factory() as actions:
+        alerting_service.acknowledge(
+            actions, group_id=1, actor="alex", now=AT + timedelta(minutes=1)
+        )
+        actions.commit()
+    worker.escalate_once(AT + timedelta(minutes=6))
+    worker.deliver_once(AT + timedelta(minutes=6))
+    assert "-- to sam" not in console.getvalue()

@@ -11,21 +11,18 @@ import tempfile
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from importlib import resources
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
 
 import typer
 
-from watchkeeper.auth import service as auth_service
 from watchkeeper.cli.context import CLIState, cli_state
 from watchkeeper.cli.output import console, guarded
 from watchkeeper.cli.server import HostOption, PortOption, configure_logging, run_server
 from watchkeeper.db import session_scope, utcnow
-from watchkeeper.demo.simulator import Profile, Simulator, backfill
-from watchkeeper.flows import specs as spec_flows
-from watchkeeper.specs import load_text
+from watchkeeper.demo.setup import prepare
+from watchkeeper.demo.simulator import Simulator
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
@@ -58,6 +55,11 @@ def demo(
             "history_interval_seconds": 60,
         }
     )
+    bind_host = host if host is not None else settings.host
+    bind_port = port if port is not None else settings.port
+    base_url = f"http://{_client_host(bind_host)}:{bind_port}"
+    # Pages carry acknowledge/resolve links: they must point at this server.
+    settings = settings.model_copy(update={"public_url": base_url})
     configure_logging(settings)
     state = CLIState(settings)
     thread: threading.Thread | None = None
@@ -66,25 +68,18 @@ def demo(
     try:
         state.upgrade()  # a fresh database: the demo migrates it itself
         factory = state.session_factory()
-        spec_text = resources.files("watchkeeper.demo").joinpath("checkout.yaml").read_text()
-        now = utcnow()
         with session_scope(factory) as session:
-            spec_flows.apply(
-                session, spec_set=load_text(spec_text, filename="demo/checkout.yaml"), now=now
-            )
-            backfill(session, now=now, days=history_days, profile=Profile())
-            token = auth_service.create(session, name="demo-admin", role="admin", now=now).token
+            data = prepare(session, now=utcnow(), history_days=history_days)
         simulator = Simulator(factory, fault_after=timedelta(seconds=fault_after))
         thread = threading.Thread(
             target=simulator.run, args=(stop,), name="demo-simulator", daemon=True
         )
         thread.start()
-        bind_host = host if host is not None else settings.host
-        bind_port = port if port is not None else settings.port
         _print_welcome(
             database_url=settings.resolved_database_url(),
-            base_url=f"http://{_client_host(bind_host)}:{bind_port}",
-            token=token,
+            base_url=base_url,
+            token=data.token,
+            oncall_user=data.oncall_user,
             fault_after=fault_after,
         )
         run_server(settings, state.current_engine(), host=bind_host, port=bind_port)
@@ -118,15 +113,21 @@ def _stop_on_sigterm() -> SignalHandler:
     return signal.signal(signal.SIGTERM, interrupt)
 
 
-def _print_welcome(*, database_url: str, base_url: str, token: str, fault_after: int) -> None:
+def _print_welcome(
+    *, database_url: str, base_url: str, token: str, oncall_user: str, fault_after: int
+) -> None:
     """What the demo runs, and commands that work pasted into another terminal as printed."""
     watchkeeper = _watchkeeper_command()
     lines = [
         f"Watchkeeper demo: database {database_url}",
         f"status page  {base_url}/   (refreshes every 10 s)",
         f"API token    {token}   (admin)",
-        f"fault in {fault_after}s: checkout errors jump to 35 %; the page-level burn-rate alert "
-        "fires within a few minutes and the deploy gate starts to deny. Ctrl-C stops.",
+        f"on call      {oncall_user} (schedule checkout-primary; pages print here, on the console)",
+        f"fault in {fault_after}s: checkout errors jump to 35 %. Within a few minutes the "
+        f"page-level burn-rate alert fires: {oncall_user} is paged (the page prints below), "
+        "a SEV2 incident opens and the deploy gate starts to deny. Without an acknowledgement "
+        "the page escalates to sam after 5 minutes, then alex and sam are paged once more in turn. "
+        "Ctrl-C stops.",
         "",
         "Try, in another terminal:",
         f"  export WATCHKEEPER_DATABASE_URL={shlex.quote(database_url)}",
@@ -135,6 +136,12 @@ def _print_welcome(*, database_url: str, base_url: str, token: str, fault_after:
         f"  {watchkeeper} gate --service checkout",
         f"  curl -sS -H {shlex.quote(f'Authorization: Bearer {token}')} "
         f"{shlex.quote(f'{base_url}/api/v1/gate?service=checkout')}",
+        "Once the page has printed:",
+        f"  {watchkeeper} alert list",
+        f"  {watchkeeper} alert ack 1 --as {oncall_user}        # stops the escalation",
+        f"  {watchkeeper} incident list",
+        f"  {watchkeeper} incident ack 1 --as {oncall_user}",
+        f"  {watchkeeper} incident show 1",
         "",
     ]
     for line in lines:

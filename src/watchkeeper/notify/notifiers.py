@@ -73,6 +73,9 @@ class ConsoleNotifier:
         """Write the message and flush."""
         stream = self._stream if self._stream is not None else sys.stdout
         try:
+            # Several people may read one console (the demo's does): say whose page it is.
+            to = delivery.recipient or delivery.address
+            stream.write(f"\n-- to {to} (console:{delivery.address}) --\n")
             stream.write(console_text(delivery.message))
             stream.flush()
         except (OSError, ValueError) as exc:  # a closed or broken stream

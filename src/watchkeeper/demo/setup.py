@@ -1,0 +1,58 @@
+"""The demo's data: checkout SLOs with history, its on-call people, schedule, escalation and
+routing, and an admin token. Used by ``watchkeeper demo`` and its tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.alerting import routing
+from watchkeeper.auth import people
+from watchkeeper.auth import service as auth_service
+from watchkeeper.demo.simulator import Profile, backfill
+from watchkeeper.flows import incidents as incident_flows
+from watchkeeper.flows import specs as spec_flows
+from watchkeeper.oncall import service as oncall_service
+from watchkeeper.oncall.documents import read_text
+from watchkeeper.specs import load_text
+from watchkeeper.specs.problems import SpecError
+
+# Alex is on call and gets the page; Sam is the second escalation step. Both read their pages
+# on the demo's console.
+ONCALL_USER = "alex"
+ESCALATION_USER = "sam"
+
+
+@dataclass(frozen=True)
+class DemoData:
+    """What the demo made: the admin token and who is paged."""
+
+    token: str
+    oncall_user: str
+
+
+def _text(name: str) -> str:
+    return resources.files("watchkeeper.demo").joinpath(name).read_text()
+
+
+def prepare(session: Session, *, now: datetime, history_days: int) -> DemoData:
+    """Apply the demo's specs, people, on-call and routing, and backfill healthy history."""
+    spec_flows.apply(
+        session, spec_set=load_text(_text("checkout.yaml"), filename="demo/checkout.yaml"), now=now
+    )
+    backfill(session, now=now, days=history_days, profile=Profile())
+    for name in (ONCALL_USER, ESCALATION_USER):
+        people.create_user(session, name=name, role="editor", now=now)
+        people.add_contact(session, name=name, kind="console", address=name, now=now)
+    documents = read_text(_text("oncall.yaml"), "demo/oncall.yaml")
+    if documents.problems:
+        raise SpecError(documents.problems)
+    oncall_service.apply(session, documents=documents, now=now)
+    incident_flows.apply_routes(
+        session, rules=routing.parse_file(_text("routes.yaml"), filename="demo/routes.yaml")
+    )
+    token = auth_service.create(session, name="demo-admin", role="admin", now=now).token
+    return DemoData(token=token, oncall_user=ONCALL_USER)
