@@ -83,9 +83,29 @@ def test_the_group_resolves_when_every_alert_resolves_and_shrinking_resolves_not
     [group] = _groups(client, viewer_headers)
     assert group["status"] == "resolved"
     assert group["resolved_how"] == "source"
-    # Replaying the first notification after the group resolved opens nothing.
+    # The first notification again after the group resolved cannot be told from the alerts
+    # firing again with their old start (Prometheus re-sending what Alertmanager timed out):
+    # it opens a new group rather than risk a lost page.
     client.post(url, json=am_message(am_alert("a1"), am_alert("a2")))
-    assert len(_groups(client, viewer_headers)) == 1
+    assert [g["status"] for g in _groups(client, viewer_headers)] == ["firing", "resolved"]
+
+
+def test_a_truncated_notification_does_not_resolve_a_group_that_still_fires(
+    client: TestClient, make_integration: MakeIntegration, viewer_headers: dict[str, str]
+) -> None:
+    key = make_integration()
+    url = f"/api/v1/integrations/{key}/alertmanager"
+    client.post(url, json=am_message(am_alert("a1")))
+    # a1 resolved; the alerts still firing were cut by max_alerts, the group still fires.
+    resolved = am_alert("a1", "resolved", ends_at="2026-01-01T10:05:00Z")
+    body = {**am_message(resolved, truncated=3), "status": "firing"}
+    assert client.post(url, json=body).status_code == 200
+    [group] = _groups(client, viewer_headers)
+    assert group["status"] == "firing"
+    # Once Alertmanager says the whole group resolved, it resolves.
+    client.post(url, json=am_message(resolved, truncated=3))
+    [group] = _groups(client, viewer_headers)
+    assert group["status"] == "resolved"
 
 
 def test_a_new_firing_after_resolution_opens_a_new_group(

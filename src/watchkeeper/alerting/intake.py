@@ -10,8 +10,19 @@ Alertmanager (decided from what it sends, see docs/alerting.md):
   resolved before it drops out, and with ``send_resolved: false`` absence means nothing.
 - A resolved alert never seen firing is stored resolved; it does not open (page) a group.
 - ``endsAt`` of ``0001-01-01T00:00:00Z`` (firing alerts) is stored as no end.
-- An alert already stored resolved that arrives firing with the same ``startsAt`` is a
-  replayed old notification and is ignored; a new firing has a new ``startsAt``.
+- An alert stored resolved that arrives firing again fires again, whatever its ``startsAt``:
+  Alertmanager sends a group's notifications in order and retries one until it is accepted,
+  so a firing after a resolved one is news (e.g. Prometheus re-sending an alert that
+  Alertmanager resolved by its ``endsAt`` while the two could not talk). Exact replays are
+  caught by the open group's digest of the last notification.
+- The group resolves when every alert in it is resolved, except while Alertmanager truncated
+  the notification (``truncatedAlerts`` > 0) and says the group is still firing: the firing
+  alerts may be among those left out.
+
+PagerDuty events and webhook alerts follow PagerDuty: a trigger for a key whose group is open
+folds into it (an identical one changes nothing); a trigger for a key whose group resolved
+opens a new group, even if it is byte for byte the trigger that opened the old one (senders
+such as Alertmanager's ``pagerduty_configs`` send exactly that when an alert fires again).
 """
 
 from __future__ import annotations
@@ -77,17 +88,6 @@ def _alertmanager_facts(alert: AlertmanagerAlert) -> AlertFacts:
     )
 
 
-def _stale(previous: dict[str | None, Alert], facts: AlertFacts) -> bool:
-    """A firing alert of a replayed notification: stored resolved with the same start."""
-    stored = previous.get(facts.fingerprint)
-    return (
-        facts.firing
-        and stored is not None
-        and stored.status == RESOLVED
-        and stored.starts_at == facts.starts_at
-    )
-
-
 def _open_and_latest(
     session: Session, integration_id: int, dedup_key: str
 ) -> tuple[AlertGroup | None, AlertGroup | None]:
@@ -106,15 +106,14 @@ def ingest_alertmanager(
     # (a replay, or a repeat_interval re-send with nothing new) changes nothing, so it is
     # answered without loading the group's alerts.
     digest = hashlib.sha256(
-        message.model_dump_json(include={"alerts", "truncatedAlerts"}).encode()
+        message.model_dump_json(include={"status", "alerts", "truncatedAlerts"}).encode()
     ).hexdigest()
     group, latest = _open_and_latest(session, integration.id, message.groupKey)
     if group is not None and group.last_event_digest == digest:
         return group
     facts = [_alertmanager_facts(alert) for alert in message.alerts]
     if group is None:
-        previous = _by_fingerprint(repository.alerts_of(session, latest.id)) if latest else {}
-        fresh = [f for f in facts if f.firing and not _stale(previous, f)]
+        fresh = [f for f in facts if f.firing]
         if not fresh:
             return _record_resolved(session, integration, message, facts, latest, now=now)
         labels = {**message.groupLabels, **message.commonLabels}
@@ -138,8 +137,6 @@ def ingest_alertmanager(
         alerts = _by_fingerprint(repository.alerts_of(session, group.id))
     changed = False
     for fact in facts:
-        if _stale(alerts, fact):
-            continue
         changed |= grouping.apply_alert(session, group, alerts, fact, now=now, actor=actor)
     if group.truncated_alerts != message.truncatedAlerts:
         group.truncated_alerts = message.truncatedAlerts
@@ -147,7 +144,8 @@ def ingest_alertmanager(
     if changed:
         group.last_event_at = now
     group.last_event_digest = digest
-    grouping.settle(session, group, alerts, now=now, actor=actor)
+    if message.truncatedAlerts == 0 or message.status == "resolved":
+        grouping.settle(session, group, alerts, now=now, actor=actor)
     repository.insert_pending(session)
     session.flush()
     return group
@@ -286,11 +284,9 @@ def ingest_pagerduty(
         annotations["links"] = event.links
     if event.client_url:
         annotations["client_url"] = event.client_url
-    group, latest = _open_and_latest(session, integration.id, dedup_key)
+    group = repository.open_group(session, integration.id, dedup_key)
     alerts: dict[str | None, Alert] = {}  # a group opened here has none yet
     if group is None:
-        if latest is not None and latest.last_event_digest == digest:
-            return dedup_key  # a replayed trigger of a group resolved since
         group = grouping.open_group(
             session,
             integration,
@@ -366,9 +362,6 @@ def ingest_webhook(
         session.flush()
         return group
     if group is None:
-        latest = repository.latest_group(session, integration.id, dedup_key)
-        if latest is not None and latest.last_event_digest == digest:
-            return latest
         group = grouping.open_group(
             session,
             integration,
