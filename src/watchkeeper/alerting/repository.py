@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import Row, Table, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from watchkeeper.alerting.models import (
     Alert,
@@ -321,21 +322,70 @@ def page_figures(
     return {int(group_id): (int(f or 0), int(n), since, url) for group_id, f, n, since, url in rows}
 
 
-def due_escalations(session: Session, now: datetime, *, limit: int) -> list[AlertGroup]:
-    """Firing groups whose next escalation step is due, oldest first; on PostgreSQL locked
-    with SKIP LOCKED so concurrent workers take different groups."""
+_GROUP_TABLE = cast(Table, AlertGroup.__table__)
+DUE_COLUMNS = (
+    "id",
+    "integration_id",
+    "status",
+    "title",
+    "service",
+    "severity",
+    "urgency",
+    "annotations",
+    "created_at",
+    "truncated_alerts",
+    "slo_key",
+    "acknowledged_by",
+    "resolved_by",
+    "resolved_how",
+    "escalation_snapshot",
+    "escalation_round",
+    "escalation_step",
+)
+
+
+def due_escalations(session: Session, now: datetime, *, limit: int) -> list[Row[Any]]:
+    """The columns (:data:`DUE_COLUMNS`) of firing groups whose next escalation step is due,
+    oldest first; on PostgreSQL locked with SKIP LOCKED so concurrent workers take different
+    groups. Rows, not ORM objects: a tick reads thousands and changes only their timers."""
+    table = _GROUP_TABLE
     query = (
-        select(AlertGroup)
-        .where(AlertGroup.escalation_due_at <= now, AlertGroup.status == "firing")
-        .order_by(AlertGroup.escalation_due_at, AlertGroup.id)
+        select(*(table.c[name] for name in DUE_COLUMNS))
+        # The escalation_due_at index finds the due groups; open groups not due are not read.
+        .where(table.c.escalation_due_at <= now, table.c.status == "firing")
+        .order_by(table.c.escalation_due_at, table.c.id)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=AlertGroup)
-    return list(session.scalars(query))
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query))
+
+
+def set_escalation_timers(session: Session, timers: Sequence[dict[str, Any]]) -> None:
+    """Store groups' next escalation positions in one executemany; each dict has ``group_id``,
+    ``round``, ``step`` and ``due_at``. Loaded ``AlertGroup`` objects of them are expired."""
+    if not timers:
+        return
+    table = _GROUP_TABLE
+    session.execute(
+        update(table)
+        .where(table.c.id == bindparam("group_id"))
+        .values(
+            escalation_round=bindparam("round"),
+            escalation_step=bindparam("step"),
+            escalation_due_at=bindparam("due_at"),
+        ),
+        list(timers),
+    )
+    changed = {int(timer["group_id"]) for timer in timers}
+    for group_id in changed:
+        instance = session.identity_map.get(identity_key(AlertGroup, group_id))
+        if instance is not None:
+            session.expire(instance, ["escalation_round", "escalation_step", "escalation_due_at"])
 
 
 def add_logs(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert group log entries in one executemany (no ORM objects)."""
     if rows:
-        session.execute(insert(AlertGroupLog), rows)
+        # The table, not the class: a Core executemany skips the ORM's bulk bookkeeping.
+        session.execute(insert(cast(Table, AlertGroupLog.__table__)), rows)
