@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, Table, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -362,24 +362,28 @@ def due_escalations(session: Session, now: datetime, *, limit: int) -> list[Row[
 
 
 def set_escalation_timers(session: Session, timers: Sequence[dict[str, Any]]) -> None:
-    """Store groups' next escalation positions in one executemany; each dict has ``group_id``,
-    ``round``, ``step`` and ``due_at``. Loaded ``AlertGroup`` objects of them are expired."""
-    if not timers:
-        return
+    """Store groups' next escalation positions; each dict has ``group_id``, ``round``,
+    ``step`` and ``due_at``. Groups moving to the same position share one UPDATE (a tick's
+    groups at one step of one policy all do), so a batch costs a few statements, not one per
+    group. Loaded ``AlertGroup`` objects of them are expired."""
     table = _GROUP_TABLE
-    session.execute(
-        update(table)
-        .where(table.c.id == bindparam("group_id"))
-        .values(
-            escalation_round=bindparam("round"),
-            escalation_step=bindparam("step"),
-            escalation_due_at=bindparam("due_at"),
-        ),
-        list(timers),
-    )
-    changed = {int(timer["group_id"]) for timer in timers}
-    for group_id in changed:
-        instance = session.identity_map.get(identity_key(AlertGroup, group_id))
+    by_timer: dict[tuple[int, int, datetime | None], list[int]] = {}
+    for timer in timers:
+        position = (timer["round"], timer["step"], timer["due_at"])
+        by_timer.setdefault(position, []).append(int(timer["group_id"]))
+    for (next_round, next_step, due_at), ids in by_timer.items():
+        for start in range(0, len(ids), 1000):
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(ids[start : start + 1000]))
+                .values(
+                    escalation_round=next_round,
+                    escalation_step=next_step,
+                    escalation_due_at=due_at,
+                )
+            )
+    for timer in timers:
+        instance = session.identity_map.get(identity_key(AlertGroup, int(timer["group_id"])))
         if instance is not None:
             session.expire(instance, ["escalation_round", "escalation_step", "escalation_due_at"])
 
@@ -388,4 +392,5 @@ def add_logs(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert group log entries in one executemany (no ORM objects)."""
     if rows:
         # The table, not the class: a Core executemany skips the ORM's bulk bookkeeping.
+        # (Multi-row VALUES via RETURNING was slower: psycopg parses each long statement.)
         session.execute(insert(cast(Table, AlertGroupLog.__table__)), rows)
