@@ -225,3 +225,19 @@ def test_a_deleted_schedule_is_logged_and_the_next_step_still_runs(session: Sess
     assert "ghost" in _log(session, group, "escalation_error")[0]
     escalation.run_due(session, now=later(6), limit=100)
     assert ("cid", "console", "page") in _sent(session, group)
+
+
+def test_one_tick_moves_groups_at_different_positions_to_their_own_next_steps(
+    session: Session,
+) -> None:
+    make_team(session)
+    first = open_alertmanager(session)
+    assert escalation.run_due(session, now=later(5), limit=100) == 1
+    second = open_alertmanager(session, at=later(5), name="prom2")
+    # At +15 min both are due: the first at round 2 step 1, the second at round 1 step 2.
+    assert escalation.run_due(session, now=later(15), limit=100) == 2
+    assert (first.escalation_round, first.escalation_step) == (1, 1)
+    assert first.escalation_due_at == later(20)
+    assert (second.escalation_round, second.escalation_step) == (1, 0)
+    assert second.escalation_due_at == later(25)
+    assert escalation.run_due(session, now=later(19), limit=100) == 0

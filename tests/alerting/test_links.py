@@ -93,3 +93,27 @@ def test_the_generated_secret_is_made_once(session: Session) -> None:
     first = service.link_secret(session, configured=None, now=NOW)
     assert service.link_secret(session, configured=None, now=NOW) == first
     assert service.link_secret(session, configured="from-settings", now=NOW) == "from-settings"
+
+
+def test_one_signer_signs_many_links_that_verify_with_the_secret() -> None:
+    signer = links.LinkSigner(SECRET)
+    recipients = ["ann", "a.b@example.com", "équipe:ops", "x" * 200]
+    for number, recipient in enumerate(recipients):
+        token = signer.sign(
+            group_id=number, action="resolve", recipient=recipient, expires_at=NOW + timedelta(1)
+        )
+        link = links.verify(token, secret=SECRET, now=NOW)
+        assert (link.group_id, link.action, link.recipient) == (number, "resolve", recipient)
+        assert link.expires_at == NOW + timedelta(1)
+
+
+def test_a_token_whose_payload_is_changed_is_refused() -> None:
+    token = links.sign(
+        secret=SECRET, group_id=7, action="ack", recipient="ann", expires_at=NOW + timedelta(1)
+    )
+    payload, _, signature = token.rpartition(".")
+    for forged in (payload.replace("7.", "8.", 1), payload.replace("ack", "resolve")):
+        with pytest.raises(InvalidActionLink, match="not valid"):
+            links.verify(f"{forged}.{signature}", secret=SECRET, now=NOW)
+    with pytest.raises(InvalidActionLink, match="not valid"):
+        links.verify("garbage", secret=SECRET, now=NOW)

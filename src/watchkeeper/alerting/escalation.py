@@ -22,10 +22,11 @@ get one ``notice`` through their low-urgency rules, nothing repeats or escalates
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,6 +97,44 @@ def config_of(session: Session) -> EscalationConfig:
     return found if isinstance(found, EscalationConfig) else EscalationConfig()
 
 
+class _Escalating(paging.PagedGroup, Protocol):
+    """A group whose escalation step runs: an ``AlertGroup`` or a :class:`DueGroup`."""
+
+    @property
+    def escalation_snapshot(self) -> dict[str, Any] | None: ...
+    @property
+    def escalation_round(self) -> int: ...
+    @property
+    def escalation_step(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DueGroup:
+    """The columns of a due group a worker tick reads (repository.DUE_COLUMNS)."""
+
+    id: int
+    integration_id: int
+    status: str
+    title: str
+    service: str | None
+    severity: str | None
+    urgency: str
+    annotations: dict[str, Any]
+    created_at: datetime
+    truncated_alerts: int
+    slo_key: str | None
+    acknowledged_by: str | None
+    resolved_by: str | None
+    resolved_how: str | None
+    escalation_snapshot: dict[str, Any] | None
+    escalation_round: int
+    escalation_step: int
+
+
+# Where a group's escalation goes next: (round, step, due at; None when it stops).
+_Timer = tuple[int, int, datetime | None]
+
+
 @dataclass
 class _Tick:
     """What one pass shares between groups: signing, recipients, SLO figures."""
@@ -107,8 +146,20 @@ class _Tick:
     outgoing: list[notify_service.Outgoing] = field(default_factory=list)
     valid: set[tuple[str, str]] = field(default_factory=set)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    policies: dict[str, EscalationPolicy] = field(default_factory=dict)
 
-    def log(self, group: AlertGroup, kind: str, message: str, **details: Any) -> None:
+    def policy(self, snapshot: dict[str, Any]) -> EscalationPolicy:
+        """The policy of a snapshot, parsed once per tick for groups that share it (their
+        snapshots differ only by ``started_at``)."""
+        key = json.dumps(
+            {k: v for k, v in snapshot.items() if k != "started_at"}, sort_keys=True, default=str
+        )
+        found = self.policies.get(key)
+        if found is None:
+            found = self.policies[key] = EscalationPolicy.from_json(snapshot)
+        return found
+
+    def log(self, group: _Escalating, kind: str, message: str, **details: Any) -> None:
         """Queue a log entry of ``group`` (written by :meth:`write`)."""
         self.logs.append(
             {
@@ -219,7 +270,8 @@ def run_started(session: Session) -> int:
         tick = _tick(session, now)
         facts = paging.page_facts(session, batch, slo_cache=tick.slo)
         for group in batch:
-            _advance(session, group, facts=facts[group.id], tick=tick)
+            timer = _advance(session, group, facts=facts[group.id], tick=tick)
+            group.escalation_round, group.escalation_step, group.escalation_due_at = timer
         tick.write(session)
     session.flush()
     return len(groups)
@@ -239,40 +291,47 @@ def _after_rollback(session: Session, previous_transaction: Any) -> None:
 def run_due(session: Session, *, now: datetime, limit: int) -> int:
     """Run the due step of up to ``limit`` firing groups (oldest due first); returns how
     many groups were advanced. Their notifications join the caller's transaction."""
-    groups = repository.due_escalations(session, now, limit=limit)
+    groups = [
+        DueGroup(**row._mapping) for row in repository.due_escalations(session, now, limit=limit)
+    ]
     if not groups:
         return 0
     tick = _tick(session, now)
     facts = paging.page_facts(session, groups, slo_cache=tick.slo)
+    timers = []
     for group in groups:
-        _advance(session, group, facts=facts[group.id], tick=tick)
+        next_round, next_step, due_at = _advance(session, group, facts=facts[group.id], tick=tick)
+        timers.append(
+            {"group_id": group.id, "round": next_round, "step": next_step, "due_at": due_at}
+        )
+    repository.set_escalation_timers(session, timers)
     tick.write(session)
     session.flush()
     return len(groups)
 
 
-def _advance(session: Session, group: AlertGroup, *, facts: paging.PageFacts, tick: _Tick) -> None:
-    try:
-        policy = EscalationPolicy.from_json(group.escalation_snapshot or {})
-    except EscalationError as exc:
-        group.escalation_due_at = None
-        tick.log(group, "escalation_error", f"escalation stopped: {exc}")
-        return
+def _advance(
+    session: Session, group: _Escalating, *, facts: paging.PageFacts, tick: _Tick
+) -> _Timer:
     position = Position(group.escalation_round, group.escalation_step)
+    try:
+        policy = tick.policy(group.escalation_snapshot or {})
+    except EscalationError as exc:
+        tick.log(group, "escalation_error", f"escalation stopped: {exc}")
+        return (position.round, position.step, None)
     if position.step >= len(policy.steps):
-        group.escalation_due_at = None
         tick.log(
             group,
             "escalation_exhausted",
             f"escalation exhausted: {policy.name} ran {position.round + 1} "
             f"round{'s' if position.round else ''} without an acknowledgement",
         )
-        return
-    _run_step(session, group, policy, position, facts=facts, tick=tick)
+        return (position.round, position.step, None)
+    return _run_step(session, group, policy, position, facts=facts, tick=tick)
 
 
 def _recipients(
-    session: Session, group: AlertGroup, step: EscalationStep, tick: _Tick
+    session: Session, group: _Escalating, step: EscalationStep, tick: _Tick
 ) -> list[Recipient]:
     key = (step.targets, group.urgency)
     if key not in tick.recipients:
@@ -286,20 +345,20 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _started(group: AlertGroup) -> str:
+def _started(group: _Escalating) -> str:
     snapshot = group.escalation_snapshot or {}
     return _digest(str(snapshot.get("started_at", "")))[:10]
 
 
 def _run_step(
     session: Session,
-    group: AlertGroup,
+    group: _Escalating,
     policy: EscalationPolicy,
     position: Position,
     *,
     facts: paging.PageFacts,
     tick: _Tick,
-) -> None:
+) -> _Timer:
     now = tick.now
     step = policy.steps[position.step]
     low = group.urgency == "low"
@@ -362,9 +421,8 @@ def _run_step(
     else:
         tick.log(group, "not_paged", f"{where}: nobody to notify")
     if low:
-        group.escalation_due_at = None
         tick.log(group, "escalated", "low urgency: notified once, no escalation")
-        return
+        return (position.round, position.step, None)
     tick.log(
         group,
         "escalated",
@@ -376,8 +434,7 @@ def _run_step(
     following = next_position(policy, position)
     # After the last step of the last round, wait its wait, then mark the escalation exhausted.
     after = following or Position(position.round, len(policy.steps))
-    group.escalation_round, group.escalation_step = after.round, after.step
-    group.escalation_due_at = now + step.wait
+    return (after.round, after.step, now + step.wait)
 
 
 def _notified_text(notified: Sequence[dict[str, Any]], kind: str) -> str:

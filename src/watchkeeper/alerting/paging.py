@@ -12,18 +12,49 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cached_property
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerting import links, repository
-from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.core.duration import format_duration
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.notify.message import Message
 from watchkeeper.slo import service as slo_service
 
 MAX_SUMMARY = 2000
+
+
+class PagedGroup(Protocol):
+    """The columns of an alert group a page reads (an ``AlertGroup`` or a lighter row)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def integration_id(self) -> int: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def severity(self) -> str | None: ...
+    @property
+    def urgency(self) -> str: ...
+    @property
+    def annotations(self) -> dict[str, Any]: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def truncated_alerts(self) -> int: ...
+    @property
+    def slo_key(self) -> str | None: ...
+    @property
+    def acknowledged_by(self) -> str | None: ...
+    @property
+    def resolved_by(self) -> str | None: ...
+    @property
+    def resolved_how(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -57,10 +88,15 @@ class LinkSigning:
     base_url: str
     ttl: timedelta
 
+    @cached_property
+    def signer(self) -> links.LinkSigner:
+        """The signer of this secret, prepared once for every link signed with it."""
+        return links.LinkSigner(self.secret)
+
 
 def page_facts(
     session: Session,
-    groups: Sequence[AlertGroup],
+    groups: Sequence[PagedGroup],
     *,
     slo_cache: dict[str, SLOFacts | None] | None = None,
 ) -> dict[int, PageFacts]:
@@ -108,7 +144,7 @@ def _window(seconds: Any) -> str | None:
         return None
 
 
-def slo_facts(session: Session, group: AlertGroup) -> SLOFacts | None:
+def slo_facts(session: Session, group: PagedGroup) -> SLOFacts | None:
     """The SLO context of an SLO group from the figures the worker stored, or None when the
     SLO is gone or was never evaluated."""
     if not group.slo_key:
@@ -157,7 +193,7 @@ def slo_facts(session: Session, group: AlertGroup) -> SLOFacts | None:
     )
 
 
-def title_of(group: AlertGroup, kind: str, firing: int) -> str:
+def title_of(group: PagedGroup, kind: str, firing: int) -> str:
     """``[FIRING:3] title`` for a page or notice, ``[ACKNOWLEDGED]``/``[RESOLVED]`` after."""
     if kind in ("page", "reminder", "notice"):
         return f"[FIRING:{firing}] {group.title}"
@@ -165,7 +201,7 @@ def title_of(group: AlertGroup, kind: str, firing: int) -> str:
 
 
 def build(
-    group: AlertGroup,
+    group: PagedGroup,
     facts: PageFacts,
     *,
     kind: str,
@@ -212,7 +248,7 @@ def build(
     if kind in ("page", "reminder", "notice"):
         for label, action in (("Acknowledge", "ack"), ("Resolve", "resolve")):
             url = links.action_url(
-                secret=signing.secret,
+                secret=signing.signer,
                 base_url=base,
                 group_id=group.id,
                 action=action,

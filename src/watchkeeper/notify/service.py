@@ -124,21 +124,29 @@ class Outgoing:
 def enqueue_many(session: Session, items: Sequence[Outgoing], *, now: datetime) -> int:
     """Add many notifications in the caller's transaction in a few statements (existing keys
     win, as in :func:`enqueue`); returns how many rows were inserted."""
+    valid: set[tuple[str, str]] = set()  # a tick sends to few distinct addresses
     for item in items:
         if not item.idempotency_key or len(item.idempotency_key) > MAX_KEY_LENGTH:
             raise InvalidNotification(f"idempotency_key: must be 1 to {MAX_KEY_LENGTH} characters")
-        validate_address(item.channel, item.address)
+        if (item.channel, item.address) not in valid:
+            validate_address(item.channel, item.address)
+            valid.add((item.channel, item.address))
     existing = repository.existing_keys(session, {item.idempotency_key for item in items})
     rows: dict[str, dict[str, Any]] = {}
+    # A person's channels share one message: its JSON document is built once.
+    documents: dict[int, dict[str, Any]] = {}
     for item in items:
         if item.idempotency_key in existing or item.idempotency_key in rows:
             continue
+        document = documents.get(id(item.message))
+        if document is None:
+            document = documents[id(item.message)] = item.message.to_json()
         rows[item.idempotency_key] = {
             "channel": item.channel,
             "address": item.address,
             "recipient": item.recipient,
             "kind": item.message.kind,
-            "message": item.message.to_json(),
+            "message": document,
             "idempotency_key": item.idempotency_key,
             "status": NotificationStatus.PENDING.value,
             "attempts": 0,
