@@ -194,7 +194,7 @@ def test_the_fault_pages_the_oncall_user_and_opens_an_incident(
     # The acknowledgement the demo prints stops the escalation: sam is not paged at 5 minutes.
     with session_factory() as actions:
         alerting_service.acknowledge(
-            actions, group_id=1, actor="alex", now=AT + timedelta(minutes=1)
+            actions, group_id=group_id, actor="alex", now=AT + timedelta(minutes=1)
         )
         actions.commit()
     worker.escalate_once(AT + timedelta(minutes=6))
