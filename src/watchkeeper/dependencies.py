@@ -89,11 +89,45 @@ def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable
     async def dependency(request: Request, _token: APIToken = Depends(require(permission))) -> M:  # noqa: B008
         raw = await read_body(request)
         try:
-            return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+            return await run_in_threadpool(validated_json, model, raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from None
 
     return dependency
+
+
+def _nul_location(value: Any, location: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    if isinstance(value, str):
+        return location if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return (*location, key)
+            found = _nul_location(item, (*location, key))
+            if found is not None:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _nul_location(item, (*location, index))
+            if found is not None:
+                return found
+    return None
+
+
+def validated_json(model: type[M], raw: bytes) -> M:
+    """``raw`` (empty means ``{}``) parsed as ``model``; a NUL character in any text is refused
+    naming its field, since PostgreSQL cannot store one."""
+    parsed = model.model_validate_json(raw or b"{}")
+    # Only an escaped \u0000 decodes to NUL (a raw one is invalid JSON): the walk is rare.
+    if b"\\u0000" in raw:
+        location = _nul_location(parsed.model_dump(by_alias=True), ())
+        if location is not None:
+            error = ValueError("text must not contain a NUL character (\\u0000)")
+            raise ValidationError.from_exception_data(
+                model.__name__,
+                [{"type": "value_error", "loc": location, "input": "", "ctx": {"error": error}}],
+            )
+    return parsed
 
 
 def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:

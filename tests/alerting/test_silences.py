@@ -138,6 +138,14 @@ def test_silence_api(
         "/api/v1/silences", json={"matchers": ["x=~("], "duration": "1h"}, headers=admin_headers
     )
     assert bad.status_code == 422 and "matchers" in bad.json()["detail"]
+    # Text PostgreSQL cannot store is refused by any JSON body, naming the field.
+    nul = client.post(
+        "/api/v1/silences",
+        json={"matchers": ["x=y"], "duration": "1h", "comment": "a\u0000b"},
+        headers=admin_headers,
+    )
+    assert nul.status_code == 422 and nul.json()["detail"].startswith("comment:")
+    assert client.get("/api/v1/silences", headers=admin_headers).json() == []
 
 
 @pytest.mark.usefixtures("prom")

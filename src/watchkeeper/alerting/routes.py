@@ -51,6 +51,7 @@ from watchkeeper.dependencies import (
     WriteToken,
     json_body,
     json_body_openapi,
+    validated_json,
 )
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.flows import incidents as incident_flows
@@ -311,7 +312,7 @@ def intake_unit(request: Request) -> Iterator[Session]:
 async def _parsed(request: Request, model: type[M]) -> M:
     raw = await read_body(request)
     try:
-        return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+        return await run_in_threadpool(validated_json, model, raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
@@ -382,7 +383,7 @@ def _error_list(exc: ValidationError) -> list[str]:
 async def _pagerduty_event(request: Request, model: type[M]) -> M | JSONResponse:
     raw = await read_body(request)
     try:
-        return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+        return await run_in_threadpool(validated_json, model, raw)
     except ValidationError as exc:
         return _pagerduty_error(400, _error_list(exc))
 
