@@ -142,3 +142,27 @@ def test_a_maintenance_window_for_a_service(run: Run) -> None:
     assert (document["kind"], document["state"]) == ("maintenance", "pending")
     assert document["matchers"] == ["service=checkout"]
     assert run("silence", "create", "--for", "1h").exit_code == 1
+
+
+def test_alert_actions_record_who_acted(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "carol")
+    run("integration", "create", "prom", "--type", "alertmanager")
+    _notify(tmp_path / "data")
+    group_id = str(json.loads(run("alert", "list", "--json").stdout)[0]["id"])
+    assert run("alert", "ack", group_id, "--as", "alice").exit_code == 0
+    assert run("alert", "unack", group_id).exit_code == 0
+    assert run("alert", "silence", group_id, "--for", "1h", "--as", "dave").exit_code == 0
+    assert run("alert", "resolve", group_id, "--as", "bob").exit_code == 0
+    log = json.loads(run("alert", "show", group_id, "--json").stdout)["log"]
+    acted = [(e["kind"], e["actor"]) for e in log if e["actor"]]
+    assert acted[0] == ("alert_firing", "prom")
+    assert acted[1:] == [
+        ("acknowledged", "alice"),
+        ("unacknowledged", "carol"),
+        ("silenced", "dave"),
+        ("resolved", "bob"),
+    ]
+    created = run("silence", "create", "--match", "service=x", "--for", "1h", "--json")
+    assert json.loads(created.stdout)["created_by"] == "carol"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from watchkeeper.cli.context import cli_state
+from watchkeeper.cli.context import ActorOption, actor_name, cli_state
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import format_duration
@@ -36,20 +35,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 IdArgument = Annotated[int, typer.Argument(help="The incident's id.", min=1)]
 
 
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        return "cli"
-
-
-ActorOption = Annotated[
-    str | None, typer.Option("--as", help="Who acts (default: your login name).")
-]
-
-
 def _actor(actor: str | None) -> str:
-    return actor or _default_actor()
+    return actor_name(actor)
 
 
 def _say(text: str) -> None:
