@@ -46,6 +46,9 @@ def test_integration_create_prints_key_and_url_as_json(run: Run) -> None:
 
 
 def test_integration_mistakes_are_one_line_errors(run: Run) -> None:
+    unknown = run("integration", "create", "am", "--type", "webhook", "--escalation-policy", "x")
+    assert unknown.exit_code == 1
+    assert "escalation_policy: no escalation policy named 'x'" in unknown.output
     result = run("integration", "create", "prom", "--type", "alertmanagr")
     assert result.exit_code == 1
     assert "did you mean 'alertmanager'" in result.output
@@ -102,6 +105,17 @@ def test_routes_apply_and_list(run: Run, tmp_path: Path) -> None:
         "  - name: rest\n"
         "    urgency: low\n"
     )
+    unknown = run("alert", "routes", "apply", str(path))
+    assert unknown.exit_code == 1
+    assert "routes[0].escalation_policy: no escalation policy named 'shop-oncall'" in unknown.output
+    assert json.loads(run("alert", "routes", "--json").stdout) == []
+    run("user", "create", "ann", "--role", "editor")
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        "kind: EscalationPolicy\nname: shop-oncall\nsteps:\n"
+        "  - wait: 5m\n    targets: [user: ann]\n"
+    )
+    assert run("oncall", "apply", str(team)).exit_code == 0
     assert run("alert", "routes", "apply", str(path)).exit_code == 0
     listed = json.loads(run("alert", "routes", "--json").stdout)
     assert [r["name"] for r in listed] == ["shop", "rest"]
