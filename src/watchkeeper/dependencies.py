@@ -6,7 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +17,7 @@ from watchkeeper.auth.exceptions import MissingToken
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
 from watchkeeper.config import Settings
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import MAX_ROW_ID, session_scope, utcnow
 from watchkeeper.limits import read_body
 
 M = TypeVar("M", bound=BaseModel)
@@ -76,6 +76,10 @@ ReadToken = Annotated[APIToken, Depends(require(Permission.READ))]
 WriteToken = Annotated[APIToken, Depends(require(Permission.WRITE))]
 IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
 AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]
+
+
+RowId = Annotated[int, Path(le=MAX_ROW_ID, description="A row id.")]
+"""A path id; past what an id column holds it is a 422, not a driver overflow."""
 
 
 def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable[M]]:

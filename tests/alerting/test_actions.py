@@ -112,3 +112,38 @@ def test_api_actions_need_a_write_token(
     assert [g["id"] for g in listed] == [group["id"]]
     assert client.get("/api/v1/alert-groups?status=nope", headers=viewer_headers).status_code == 422
     assert client.post("/api/v1/alert-groups/999999/ack", headers=admin_headers).status_code == 404
+
+
+def test_ids_and_durations_past_what_the_database_holds_are_refused(
+    client: TestClient, make_integration: MakeIntegration, admin_headers: dict[str, str]
+) -> None:
+    huge = 10**20
+    for method, path in [
+        ("GET", f"/api/v1/alert-groups/{huge}"),
+        ("POST", f"/api/v1/alert-groups/{huge}/ack"),
+        ("DELETE", f"/api/v1/silences/{huge}"),
+        ("GET", f"/api/v1/incidents/{huge}"),
+        ("GET", f"/api/v1/notifications/{huge}"),
+    ]:
+        response = client.request(method, path, headers=admin_headers)
+        assert response.status_code == 422, (path, response.text)
+        assert "id" in response.json()["detail"]
+    key = make_integration()
+    client.post(f"/api/v1/integrations/{key}/alertmanager", json=am_message(am_alert("a1")))
+    [group] = client.get("/api/v1/alert-groups", headers=admin_headers).json()
+    too_long = client.post(
+        f"/api/v1/alert-groups/{group['id']}/silence",
+        json={"duration": "999999999d"},
+        headers=admin_headers,
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"].startswith("duration:")
+    for body in (
+        {"matchers": ["a=b"], "duration": "999999999d"},
+        {"matchers": ["a=b"], "starts_at": "9999-12-31T00:00:00Z", "duration": "2d"},
+    ):
+        response = client.post("/api/v1/silences", json=body, headers=admin_headers)
+        assert response.status_code == 422 and "duration" in response.json()["detail"]
+    assert client.get("/api/v1/silences", headers=admin_headers).json() == []
+    [group] = client.get("/api/v1/alert-groups", headers=admin_headers).json()
+    assert group["status"] == "firing"

@@ -180,3 +180,27 @@ def test_alert_actions_record_who_acted(
     ]
     created = run("silence", "create", "--match", "service=x", "--for", "1h", "--json")
     assert json.loads(created.stdout)["created_by"] == "carol"
+
+
+def test_ids_and_durations_past_what_the_database_holds_are_one_line_errors(
+    run: Run, tmp_path: Path
+) -> None:
+    huge = str(10**20)
+    for args in (
+        ("alert", "show", huge),
+        ("alert", "ack", huge),
+        ("silence", "expire", huge),
+        ("incident", "show", huge),
+        ("notify", "show", huge),
+    ):
+        result = run(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output, args
+        assert "internal error" not in result.output
+    run("integration", "create", "prom", "--type", "alertmanager")
+    _notify(tmp_path / "data")
+    group_id = str(json.loads(run("alert", "list", "--json").stdout)[0]["id"])
+    result = run("alert", "silence", group_id, "--for", "999999999d")
+    assert result.exit_code == 1 and "--for: " in result.output and "year 9999" in result.output
+    result = run("silence", "create", "--match", "a=b", "--for", "999999999d")
+    assert result.exit_code == 1 and "year 9999" in result.output
+    assert json.loads(run("silence", "list", "--json").stdout) == []

@@ -14,7 +14,7 @@ from watchkeeper.cli.context import ActorOption, actor_name, cli_state, parse_ti
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import parse_duration
-from watchkeeper.db import utcnow
+from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.messages import plural
 
@@ -224,7 +224,7 @@ def list_alerts(
 @guarded
 def show_alert(
     ctx: typer.Context,
-    group_id: Annotated[int, typer.Argument(help="The alert group's id.")],
+    group_id: Annotated[int, typer.Argument(help="The alert group's id.", max=MAX_ROW_ID)],
     json_output: JsonOption = False,
 ) -> None:
     """Show one alert group with its alerts and log."""
@@ -266,7 +266,7 @@ def _act(
     _print(f"alert group {group_id} is {document['status']}")
 
 
-GroupArgument = Annotated[int, typer.Argument(help="The alert group's id.")]
+GroupArgument = Annotated[int, typer.Argument(help="The alert group's id.", max=MAX_ROW_ID)]
 
 
 @alert_app.command("ack")
@@ -316,7 +316,7 @@ def silence_group(
 ) -> None:
     """Silence one alert group for a while (it fires again afterwards if unresolved)."""
     now = utcnow()
-    until = now + _duration(for_, "--for")
+    until = silences.ends_after(now, _duration(for_, "--for"), field="--for")
     with cli_state(ctx).session() as session:
         group = service.silence(
             session, group_id=group_id, until=until, actor=actor_name(actor), now=now
@@ -419,7 +419,7 @@ def create_silence(
     if end is not None:
         ends_at = parse_time(end)
     elif for_ is not None:
-        ends_at = starts_at + _duration(for_, "--for")
+        ends_at = silences.ends_after(starts_at, _duration(for_, "--for"), field="--for")
     else:
         fail("give --for DURATION or --end TIME")
     with cli_state(ctx).session() as session:
@@ -488,7 +488,7 @@ def list_silences(
 @guarded
 def expire_silence(
     ctx: typer.Context,
-    silence_id: Annotated[int, typer.Argument(help="The silence's id.")],
+    silence_id: Annotated[int, typer.Argument(help="The silence's id.", max=MAX_ROW_ID)],
     json_output: JsonOption = False,
 ) -> None:
     """End a silence now."""
