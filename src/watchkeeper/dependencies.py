@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -126,10 +127,11 @@ def validated_json(model: type[M], raw: bytes) -> M:
     if b"\\u0000" in raw:
         location = _nul_location(parsed.model_dump(by_alias=True), ())
         if location is not None:
-            error = ValueError("text must not contain a NUL character (\\u0000)")
+            error = PydanticCustomError(
+                "nul_character", "text must not contain a NUL character (\\u0000)"
+            )
             raise ValidationError.from_exception_data(
-                model.__name__,
-                [{"type": "value_error", "loc": location, "input": "", "ctx": {"error": error}}],
+                model.__name__, [{"type": error, "loc": location, "input": ""}]
             )
     return parsed
 
