@@ -232,6 +232,17 @@ def _within_range(**instants: datetime) -> None:
             raise InvalidInput(f"{field_name}: {value.isoformat()} is after 9998-12-31")
 
 
+def span_end(start: datetime, length: timedelta, *, field_name: str) -> datetime:
+    """``start`` plus ``length``; refused naming ``field_name`` when that is after 9998-12-31."""
+    try:
+        end = start + length
+    except OverflowError:
+        end = _LAST_INSTANT
+    if end >= _LAST_INSTANT:
+        raise InvalidInput(f"{field_name}: {start.isoformat()} is too close to the year 9999")
+    return end
+
+
 def who(session: Session, *, name: str, at: datetime) -> tuple[str, ...]:
     """Who is on call in schedule ``name`` at ``at`` (empty in a gap)."""
     _within_range(at=at)
