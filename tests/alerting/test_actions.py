@@ -82,6 +82,20 @@ def test_a_silenced_group_fires_again_when_its_silence_ends(session: Session) ->
     assert (group.status, group.escalation_due_at) == ("firing", until + timedelta(minutes=5))
 
 
+def test_acknowledging_a_silenced_group_twice_logs_it_once(session: Session) -> None:
+    make_team(session)
+    group = service.get_group(session, group_id=_open(session, policy="shop"))
+    service.silence(
+        session, group_id=group.id, until=NOW + timedelta(hours=1), actor="ann", now=NOW
+    )
+    for minute in (1, 2):
+        later = NOW + timedelta(minutes=minute)
+        service.acknowledge(session, group_id=group.id, actor=f"u{minute}", now=later)
+    kinds = [e.kind for e in service.group_logs(session, group_ids=[group.id])]
+    assert kinds.count("acknowledged") == 1
+    assert (group.status, group.acknowledged_by) == ("silenced", "u1")
+
+
 def test_escalation_stop_clears_the_timer(session: Session) -> None:
     group = service.get_group(session, group_id=_open(session))
     escalation.stop(session, group)

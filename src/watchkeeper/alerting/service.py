@@ -216,8 +216,8 @@ def acknowledge(session: Session, *, group_id: int, actor: str, now: datetime) -
     group = get_group(session, group_id=group_id)
     if group.status == RESOLVED:
         raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be acknowledged")
-    if group.status == ACKNOWLEDGED:
-        return group
+    if group.status == ACKNOWLEDGED or group.acknowledged_at is not None:
+        return group  # already acknowledged (a silenced group keeps its status): a replay
     group.acknowledged_at, group.acknowledged_by = now, actor
     if group.status == FIRING:
         group.status = ACKNOWLEDGED
