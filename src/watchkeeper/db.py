@@ -22,6 +22,10 @@ from sqlalchemy.types import TypeDecorator
 
 from watchkeeper.errors import StorageFailed, Unavailable, WatchkeeperError
 
+# The largest id an INTEGER primary key holds on PostgreSQL (SQLite's are wider): adapters
+# refuse a larger one as input instead of letting the driver overflow.
+MAX_ROW_ID = 2**31 - 1
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -6,9 +6,10 @@ import functools
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticCustomError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
@@ -17,7 +18,7 @@ from watchkeeper.auth.exceptions import MissingToken
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
 from watchkeeper.config import Settings
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import MAX_ROW_ID, session_scope, utcnow
 from watchkeeper.limits import read_body
 
 M = TypeVar("M", bound=BaseModel)
@@ -78,6 +79,10 @@ IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
 AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]
 
 
+RowId = Annotated[int, Path(le=MAX_ROW_ID, description="A row id.")]
+"""A path id; past what an id column holds it is a 422, not a driver overflow."""
+
+
 def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable[M]]:
     """A dependency reading the JSON body as ``model`` once the token may ``permission``."""
     # FastAPI reads and decodes a declared body parameter before it resolves dependencies;
@@ -89,11 +94,46 @@ def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable
     async def dependency(request: Request, _token: APIToken = Depends(require(permission))) -> M:  # noqa: B008
         raw = await read_body(request)
         try:
-            return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+            return await run_in_threadpool(validated_json, model, raw)
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from None
 
     return dependency
+
+
+def _nul_location(value: Any, location: tuple[str | int, ...]) -> tuple[str | int, ...] | None:
+    if isinstance(value, str):
+        return location if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return (*location, key)
+            found = _nul_location(item, (*location, key))
+            if found is not None:
+                return found
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _nul_location(item, (*location, index))
+            if found is not None:
+                return found
+    return None
+
+
+def validated_json(model: type[M], raw: bytes) -> M:
+    """``raw`` (empty means ``{}``) parsed as ``model``; a NUL character in any text is refused
+    naming its field, since PostgreSQL cannot store one."""
+    parsed = model.model_validate_json(raw or b"{}")
+    # Only an escaped \u0000 decodes to NUL (a raw one is invalid JSON): the walk is rare.
+    if b"\\u0000" in raw:
+        location = _nul_location(parsed.model_dump(by_alias=True), ())
+        if location is not None:
+            error = PydanticCustomError(
+                "nul_character", "text must not contain a NUL character (\\u0000)"
+            )
+            raise ValidationError.from_exception_data(
+                model.__name__, [{"type": error, "loc": location, "input": ""}]
+            )
+    return parsed
 
 
 def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:

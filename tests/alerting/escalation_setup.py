@@ -51,6 +51,17 @@ def make_team(session: Session, policy_text: str = TEAM) -> None:
     apply_team(session, policy_text)
 
 
+def make_policies(session: Session, *names: str) -> None:
+    """Escalation policies ``names``, each paging user ann (created here)."""
+    people.create_user(session, name="ann", role="editor", now=NOW)
+    for name in names:
+        apply_team(
+            session,
+            f"kind: EscalationPolicy\nname: {name}\nsteps:\n"
+            "  - wait: 5m\n    targets: [user: ann]\n",
+        )
+
+
 def apply_team(session: Session, text: str) -> None:
     """Apply schedule and policy documents."""
     oncall_service.apply(session, documents=read_text(text, "team.yaml"), now=NOW)
@@ -63,11 +74,17 @@ def open_alertmanager(
     at: datetime = NOW,
     alerts: tuple[dict[str, Any], ...] | None = None,
     name: str = "prom",
+    existing: bool = False,
     **options: Any,
 ) -> AlertGroup:
-    """Create an integration routed to ``policy`` and post one Alertmanager group to it."""
-    integration = service.create_integration(
-        session, name=name, type="alertmanager", escalation_policy=policy, now=at, **options
+    """Create an integration routed to ``policy`` (or use the ``existing`` one named ``name``)
+    and post one Alertmanager group to it."""
+    integration = (
+        service.get_integration(session, name=name)
+        if existing
+        else service.create_integration(
+            session, name=name, type="alertmanager", escalation_policy=policy, now=at, **options
+        )
     )
     body = am_message(
         *(alerts or (am_alert("a1", runbook="x"),)),

@@ -82,6 +82,20 @@ def test_a_silenced_group_fires_again_when_its_silence_ends(session: Session) ->
     assert (group.status, group.escalation_due_at) == ("firing", until + timedelta(minutes=5))
 
 
+def test_acknowledging_a_silenced_group_twice_logs_it_once(session: Session) -> None:
+    make_team(session)
+    group = service.get_group(session, group_id=_open(session, policy="shop"))
+    service.silence(
+        session, group_id=group.id, until=NOW + timedelta(hours=1), actor="ann", now=NOW
+    )
+    for minute in (1, 2):
+        later = NOW + timedelta(minutes=minute)
+        service.acknowledge(session, group_id=group.id, actor=f"u{minute}", now=later)
+    kinds = [e.kind for e in service.group_logs(session, group_ids=[group.id])]
+    assert kinds.count("acknowledged") == 1
+    assert (group.status, group.acknowledged_by) == ("silenced", "u1")
+
+
 def test_escalation_stop_clears_the_timer(session: Session) -> None:
     group = service.get_group(session, group_id=_open(session))
     escalation.stop(session, group)
@@ -112,3 +126,38 @@ def test_api_actions_need_a_write_token(
     assert [g["id"] for g in listed] == [group["id"]]
     assert client.get("/api/v1/alert-groups?status=nope", headers=viewer_headers).status_code == 422
     assert client.post("/api/v1/alert-groups/999999/ack", headers=admin_headers).status_code == 404
+
+
+def test_ids_and_durations_past_what_the_database_holds_are_refused(
+    client: TestClient, make_integration: MakeIntegration, admin_headers: dict[str, str]
+) -> None:
+    huge = 10**20
+    for method, path in [
+        ("GET", f"/api/v1/alert-groups/{huge}"),
+        ("POST", f"/api/v1/alert-groups/{huge}/ack"),
+        ("DELETE", f"/api/v1/silences/{huge}"),
+        ("GET", f"/api/v1/incidents/{huge}"),
+        ("GET", f"/api/v1/notifications/{huge}"),
+    ]:
+        response = client.request(method, path, headers=admin_headers)
+        assert response.status_code == 422, (path, response.text)
+        assert "id" in response.json()["detail"]
+    key = make_integration()
+    client.post(f"/api/v1/integrations/{key}/alertmanager", json=am_message(am_alert("a1")))
+    [group] = client.get("/api/v1/alert-groups", headers=admin_headers).json()
+    too_long = client.post(
+        f"/api/v1/alert-groups/{group['id']}/silence",
+        json={"duration": "999999999d"},
+        headers=admin_headers,
+    )
+    assert too_long.status_code == 422
+    assert too_long.json()["detail"].startswith("duration:")
+    for body in (
+        {"matchers": ["a=b"], "duration": "999999999d"},
+        {"matchers": ["a=b"], "starts_at": "9999-12-31T00:00:00Z", "duration": "2d"},
+    ):
+        response = client.post("/api/v1/silences", json=body, headers=admin_headers)
+        assert response.status_code == 422 and "duration" in response.json()["detail"]
+    assert client.get("/api/v1/silences", headers=admin_headers).json() == []
+    [group] = client.get("/api/v1/alert-groups", headers=admin_headers).json()
+    assert group["status"] == "firing"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.alerting.conftest import MakeIntegration, am_alert, am_message
@@ -164,6 +165,41 @@ def test_bad_bodies_name_the_field_and_store_nothing(
     assert "alerts.1.status" in response.json()["detail"]
     assert client.post(url, content=b"{not json").status_code == 422
     assert _groups(client, viewer_headers) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (am_message(am_alert("a1", starts_at="0001-01-01T00:00:00+05:00")), "alerts.0.startsAt"),
+        (am_message(am_alert("a1", ends_at="9999-12-31T23:59:59-05:00")), "alerts.0.endsAt"),
+        (am_message(am_alert("a1"), truncated=10**30), "truncatedAlerts"),
+        (am_message(am_alert("a1"), am_alert("a2"), am_alert("a1")), "alerts.2.fingerprint"),
+        (am_message(am_alert("a1", service="\u0000")), "alerts.0.labels.service"),
+    ],
+)
+def test_hostile_bodies_are_422_naming_the_field_and_store_nothing(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    viewer_headers: dict[str, str],
+    body: dict[str, Any],
+    field: str,
+) -> None:
+    key = make_integration()
+    response = client.post(f"/api/v1/integrations/{key}/alertmanager", json=body)
+    assert response.status_code == 422
+    assert field in response.json()["detail"]
+    assert _groups(client, viewer_headers) == []
+
+
+def test_a_time_without_a_zone_is_utc(
+    client: TestClient, make_integration: MakeIntegration, viewer_headers: dict[str, str]
+) -> None:
+    key = make_integration()
+    body = am_message(am_alert("a1", starts_at="2026-01-01T10:00:00"))
+    assert client.post(f"/api/v1/integrations/{key}/alertmanager", json=body).status_code == 200
+    [group] = _groups(client, viewer_headers)
+    [alert] = _detail(client, viewer_headers, group["id"])["alerts"]
+    assert alert["starts_at"].startswith("2026-01-01T10:00:00")
 
 
 def test_an_oversize_body_is_413(client: TestClient, make_integration: MakeIntegration) -> None:

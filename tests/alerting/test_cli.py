@@ -46,6 +46,9 @@ def test_integration_create_prints_key_and_url_as_json(run: Run) -> None:
 
 
 def test_integration_mistakes_are_one_line_errors(run: Run) -> None:
+    unknown = run("integration", "create", "am", "--type", "webhook", "--escalation-policy", "x")
+    assert unknown.exit_code == 1
+    assert "escalation_policy: no escalation policy named 'x'" in unknown.output
     result = run("integration", "create", "prom", "--type", "alertmanagr")
     assert result.exit_code == 1
     assert "did you mean 'alertmanager'" in result.output
@@ -102,6 +105,17 @@ def test_routes_apply_and_list(run: Run, tmp_path: Path) -> None:
         "  - name: rest\n"
         "    urgency: low\n"
     )
+    unknown = run("alert", "routes", "apply", str(path))
+    assert unknown.exit_code == 1
+    assert "routes[0].escalation_policy: no escalation policy named 'shop-oncall'" in unknown.output
+    assert json.loads(run("alert", "routes", "--json").stdout) == []
+    run("user", "create", "ann", "--role", "editor")
+    team = tmp_path / "team.yaml"
+    team.write_text(
+        "kind: EscalationPolicy\nname: shop-oncall\nsteps:\n"
+        "  - wait: 5m\n    targets: [user: ann]\n"
+    )
+    assert run("oncall", "apply", str(team)).exit_code == 0
     assert run("alert", "routes", "apply", str(path)).exit_code == 0
     listed = json.loads(run("alert", "routes", "--json").stdout)
     assert [r["name"] for r in listed] == ["shop", "rest"]
@@ -142,3 +156,51 @@ def test_a_maintenance_window_for_a_service(run: Run) -> None:
     assert (document["kind"], document["state"]) == ("maintenance", "pending")
     assert document["matchers"] == ["service=checkout"]
     assert run("silence", "create", "--for", "1h").exit_code == 1
+
+
+def test_alert_actions_record_who_acted(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("getpass.getuser", lambda: "carol")
+    run("integration", "create", "prom", "--type", "alertmanager")
+    _notify(tmp_path / "data")
+    group_id = str(json.loads(run("alert", "list", "--json").stdout)[0]["id"])
+    assert run("alert", "ack", group_id, "--as", "alice").exit_code == 0
+    assert run("alert", "unack", group_id).exit_code == 0
+    assert run("alert", "silence", group_id, "--for", "1h", "--as", "dave").exit_code == 0
+    assert run("alert", "resolve", group_id, "--as", "bob").exit_code == 0
+    log = json.loads(run("alert", "show", group_id, "--json").stdout)["log"]
+    acted = [(e["kind"], e["actor"]) for e in log if e["actor"]]
+    assert acted[0] == ("alert_firing", "prom")
+    assert acted[1:] == [
+        ("acknowledged", "alice"),
+        ("unacknowledged", "carol"),
+        ("silenced", "dave"),
+        ("resolved", "bob"),
+    ]
+    created = run("silence", "create", "--match", "service=x", "--for", "1h", "--json")
+    assert json.loads(created.stdout)["created_by"] == "carol"
+
+
+def test_ids_and_durations_past_what_the_database_holds_are_one_line_errors(
+    run: Run, tmp_path: Path
+) -> None:
+    huge = str(10**20)
+    for args in (
+        ("alert", "show", huge),
+        ("alert", "ack", huge),
+        ("silence", "expire", huge),
+        ("incident", "show", huge),
+        ("notify", "show", huge),
+    ):
+        result = run(*args)
+        assert result.exit_code == 2 and "Traceback" not in result.output, args
+        assert "internal error" not in result.output
+    run("integration", "create", "prom", "--type", "alertmanager")
+    _notify(tmp_path / "data")
+    group_id = str(json.loads(run("alert", "list", "--json").stdout)[0]["id"])
+    result = run("alert", "silence", group_id, "--for", "999999999d")
+    assert result.exit_code == 1 and "--for: " in result.output and "year 9999" in result.output
+    result = run("silence", "create", "--match", "a=b", "--for", "999999999d")
+    assert result.exit_code == 1 and "year 9999" in result.output
+    assert json.loads(run("silence", "list", "--json").stdout) == []

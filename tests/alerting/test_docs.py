@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
+from tests.alerting.escalation_setup import make_policies
 from watchkeeper.alerting import routing, service
+from watchkeeper.alerting.exceptions import InvalidRoutes
 from watchkeeper.config import Settings
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "alerting.md"
@@ -42,5 +44,8 @@ def test_the_routing_example_applies(session: Session) -> None:
         session, name="prometheus", type="alertmanager", now=datetime.now(UTC)
     )
     rules = routing.parse_file(_yaml_block("routes:"), filename="docs/alerting.md")
+    with pytest.raises(InvalidRoutes, match=r"routes\[0\]\.escalation_policy: no escalation"):
+        routing.apply(session, rules=rules)
+    make_policies(session, "shop-oncall")
     applied = routing.apply(session, rules=rules)
     assert [r.urgency for r in applied] == ["high", "low"]

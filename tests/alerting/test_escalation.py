@@ -168,7 +168,10 @@ def test_a_policy_edited_after_the_start_does_not_change_the_escalation(
 def test_an_unknown_policy_is_logged_and_the_default_used(session: Session) -> None:
     make_team(session)
     session.info[escalation.CONFIG_KEY] = escalation.EscalationConfig(default_policy="shop")
-    group = open_alertmanager(session, policy="nope")
+    # An integration whose policy was deleted after it was set.
+    integration = service.create_integration(session, name="prom", type="alertmanager", now=NOW)
+    integration.escalation_policy = "nope"
+    group = open_alertmanager(session, policy="nope", existing=True)
     assert "escalation policy 'nope'" in _log(session, group, "escalation_error")[0]
     assert _log(session, group, "escalation_policy") == ["using the default policy 'shop'"]
     assert ("ann", "console", "page") in _sent(session, group)

@@ -102,6 +102,11 @@ def test_dedup_keys_are_scoped_to_the_routing_key(
     assert sorted(g["integration"] for g in _groups(client, viewer_headers)) == ["one", "two"]
 
 
+# A time UTC cannot hold, and text PostgreSQL cannot store.
+t = "0001-01-01T00:00:00+14:00"
+n = {"a": ["ok", "\u0000"]}
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -109,6 +114,15 @@ def test_dedup_keys_are_scoped_to_the_routing_key(
         ({"payload": {"summary": "x", "source": "y", "severity": "fatal"}}, "payload.severity"),
         ({"payload": None}, "payload"),
         ({"dedup_key": "x" * 256}, "dedup_key"),
+        (
+            {"payload": {"summary": "x", "source": "y", "severity": "info", "timestamp": t}},
+            "payload.timestamp",
+        ),
+        ({"payload": {"summary": "x\u0000", "source": "y", "severity": "info"}}, "payload.summary"),
+        (
+            {"payload": {"summary": "x", "source": "y", "severity": "info", "custom_details": n}},
+            "payload.custom_details.a.1",
+        ),
     ],
 )
 def test_invalid_events_are_400_with_pagerdutys_shape(

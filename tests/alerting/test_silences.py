@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.alerting.conftest import MakeIntegration, am_alert, am_message
+from tests.alerting.escalation_setup import make_policies
 from watchkeeper.alerting import intake, repository, routing, service, silences
 from watchkeeper.alerting.exceptions import InvalidSilence
 from watchkeeper.alerting.schemas import AlertmanagerMessage
@@ -94,6 +95,7 @@ def test_bad_silences_name_the_problem(session: Session, matchers: list[str], fi
 
 @pytest.mark.usefixtures("prom")
 def test_routing_rules_pick_policy_and_urgency_first_match_wins(session: Session) -> None:
+    make_policies(session, "shop", "default")
     routing.apply(
         session,
         rules=[
@@ -138,6 +140,15 @@ def test_silence_api(
         "/api/v1/silences", json={"matchers": ["x=~("], "duration": "1h"}, headers=admin_headers
     )
     assert bad.status_code == 422 and "matchers" in bad.json()["detail"]
+    # Text PostgreSQL cannot store is refused by any JSON body, naming the field.
+    nul = client.post(
+        "/api/v1/silences",
+        json={"matchers": ["x=y"], "duration": "1h", "comment": "a\u0000b"},
+        headers=admin_headers,
+    )
+    assert nul.status_code == 422
+    assert nul.json()["detail"] == "comment: text must not contain a NUL character (\\u0000)"
+    assert client.get("/api/v1/silences", headers=admin_headers).json() == []
 
 
 @pytest.mark.usefixtures("prom")

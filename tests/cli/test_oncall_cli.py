@@ -149,3 +149,28 @@ def test_ical_import_and_export(run: Run, tmp_path: Path) -> None:
     assert both.exit_code == 1 and "exactly one of" in both.stderr
     missing = run("oncall", "import", "team", "--ical", str(tmp_path / "none.ics"))
     assert missing.exit_code == 1 and "--ical: cannot read" in missing.stderr
+
+
+def test_instants_near_the_year_9999_are_one_line_errors(run: Run) -> None:
+    create_team(run)
+    run("oncall", "apply", str(EXAMPLE))
+    late = "9999-12-31T23:59:59Z"
+    for args, field in [
+        (("who", "--schedule", "checkout-primary", "--at", late), "at: "),
+        (("show", "checkout-primary", "--from", late), "--from: "),
+        (("show", "checkout-primary", "--from", "9998-12-30T00:00:00Z"), "--from: "),
+        (
+            (
+                "show",
+                "checkout-primary",
+                "--from",
+                "9998-12-30T00:00:00Z",
+                "--to",
+                "9999-01-02T00:00:00Z",
+            ),
+            "end: ",
+        ),
+    ]:
+        result = run("oncall", *args)
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"error: {field}") and "internal" not in result.stderr

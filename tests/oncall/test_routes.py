@@ -101,6 +101,17 @@ def test_apply_who_ical_and_policies(
         "/api/v1/schedules/checkout-primary/oncall", params={"at": "soon"}, headers=viewer_headers
     )
     assert bad_at.status_code == 422 and bad_at.json()["detail"].startswith("at:")
+    # Instants the rotation math cannot reach are refused naming the parameter, not a 500.
+    for path, params, field in [
+        ("oncall", {"at": "9999-12-31T23:59:59Z"}, "at:"),
+        ("ical", {"from": "9999-12-31T23:59:59Z"}, "from:"),
+        ("ical", {"from": "9998-12-31T00:00:00Z"}, "from:"),
+        ("ical", {"from": "9998-12-01T00:00:00Z", "to": "9999-01-05T00:00:00Z"}, "end:"),
+    ]:
+        late = client.get(
+            f"/api/v1/schedules/checkout-primary/{path}", params=params, headers=viewer_headers
+        )
+        assert late.status_code == 422 and late.json()["detail"].startswith(field), late.text
 
 
 def test_bad_yaml_names_line_and_stores_nothing(

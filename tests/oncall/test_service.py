@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
 from watchkeeper.core.escalation import Target, TargetKind
+from watchkeeper.errors import InvalidInput
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import read_text
 from watchkeeper.oncall.exceptions import PolicyNotFound, ScheduleNotFound
@@ -181,3 +182,24 @@ def test_handoff_times_of_day(session: Session, handoff: str, expected: str | No
     apply(session, text)
     stored = service.schedule(session, name="s")
     assert stored.layers[0].start.strftime("%H:%M") == expected
+
+
+def test_instants_past_the_rotation_math_are_refused_naming_the_field(session: Session) -> None:
+    users(session, "ann", "bob", "cid", "dan")
+    service.apply(session, documents=read_text(EXAMPLE.read_text(), str(EXAMPLE)), now=NOW)
+    end_of_time = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match=r"^at: 9999-12-31"):
+        service.who(session, name="checkout-primary", at=end_of_time)
+    with pytest.raises(InvalidInput, match=r"^end: "):
+        service.final(session, name="checkout-primary", start=NOW, end=end_of_time)
+    with pytest.raises(InvalidInput, match=r"^start: "):
+        service.user_shifts(session, user="ann", start=end_of_time, end=end_of_time)
+    # The last day allowed still answers.
+    last = datetime(9998, 12, 31, 23, tzinfo=UTC)
+    assert service.who(session, name="checkout-primary", at=last) in {
+        ("ann",),
+        ("bob",),
+        ("cid",),
+        ("dan",),
+        (),
+    }

@@ -46,11 +46,13 @@ from watchkeeper.db import session_scope, utcnow
 from watchkeeper.dependencies import (
     AdminToken,
     ReadToken,
+    RowId,
     SessionDep,
     SettingsDep,
     WriteToken,
     json_body,
     json_body_openapi,
+    validated_json,
 )
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.flows import incidents as incident_flows
@@ -143,27 +145,27 @@ def list_alert_groups(
 
 
 @router.get("/alert-groups/{group_id}")
-def show_alert_group(group_id: int, session: SessionDep, _token: ReadToken) -> dict[str, Any]:
+def show_alert_group(group_id: RowId, session: SessionDep, _token: ReadToken) -> dict[str, Any]:
     """One alert group with its alerts and log."""
     return service.group_detail(session, group_id=group_id)
 
 
 @router.post("/alert-groups/{group_id}/ack")
-def ack_alert_group(group_id: int, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def ack_alert_group(group_id: RowId, session: SessionDep, token: WriteToken) -> dict[str, Any]:
     """Acknowledge: escalation stops."""
     group = service.acknowledge(session, group_id=group_id, actor=_actor(token), now=utcnow())
     return service.group_summaries(session, [group])[0]
 
 
 @router.post("/alert-groups/{group_id}/unack")
-def unack_alert_group(group_id: int, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def unack_alert_group(group_id: RowId, session: SessionDep, token: WriteToken) -> dict[str, Any]:
     """Take back an acknowledgement: the group fires and escalates again."""
     group = service.unacknowledge(session, group_id=group_id, actor=_actor(token), now=utcnow())
     return service.group_summaries(session, [group])[0]
 
 
 @router.post("/alert-groups/{group_id}/resolve")
-def resolve_alert_group(group_id: int, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def resolve_alert_group(group_id: RowId, session: SessionDep, token: WriteToken) -> dict[str, Any]:
     """Resolve by hand."""
     group = service.resolve(session, group_id=group_id, actor=_actor(token), now=utcnow())
     return service.group_summaries(session, [group])[0]
@@ -181,11 +183,11 @@ def _duration(field: str, text: str) -> Any:
 
 @router.post("/alert-groups/{group_id}/silence", openapi_extra=json_body_openapi(SilenceAction))
 def silence_alert_group(
-    group_id: int, body: SilenceActionBody, session: SessionDep, token: WriteToken
+    group_id: RowId, body: SilenceActionBody, session: SessionDep, token: WriteToken
 ) -> dict[str, Any]:
     """Silence one group for ``duration`` (e.g. 2h)."""
     now = utcnow()
-    until = now + _duration("duration", body.duration)
+    until = silences.ends_after(now, _duration("duration", body.duration), field="duration")
     group = service.silence(session, group_id=group_id, until=until, actor=_actor(token), now=now)
     return service.group_summaries(session, [group])[0]
 
@@ -236,7 +238,9 @@ def create_silence(body: SilenceBody, session: SessionDep, token: WriteToken) ->
     if body.ends_at is not None:
         ends_at = body.ends_at
     elif body.duration is not None:
-        ends_at = starts_at + _duration("duration", body.duration)
+        ends_at = silences.ends_after(
+            starts_at, _duration("duration", body.duration), field="duration"
+        )
     else:
         raise InvalidSilence("ends_at: give ends_at or duration")
     row = silences.create(
@@ -253,7 +257,7 @@ def create_silence(body: SilenceBody, session: SessionDep, token: WriteToken) ->
 
 
 @router.delete("/silences/{silence_id}")
-def expire_silence(silence_id: int, session: SessionDep, _token: WriteToken) -> dict[str, Any]:
+def expire_silence(silence_id: RowId, session: SessionDep, _token: WriteToken) -> dict[str, Any]:
     """End a silence now."""
     now = utcnow()
     return silences.document(silences.expire(session, silence_id=silence_id, now=now), now=now)
@@ -311,7 +315,7 @@ def intake_unit(request: Request) -> Iterator[Session]:
 async def _parsed(request: Request, model: type[M]) -> M:
     raw = await read_body(request)
     try:
-        return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+        return await run_in_threadpool(validated_json, model, raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
@@ -382,7 +386,7 @@ def _error_list(exc: ValidationError) -> list[str]:
 async def _pagerduty_event(request: Request, model: type[M]) -> M | JSONResponse:
     raw = await read_body(request)
     try:
-        return await run_in_threadpool(model.model_validate_json, raw or b"{}")
+        return await run_in_threadpool(validated_json, model, raw)
     except ValidationError as exc:
         return _pagerduty_error(400, _error_list(exc))
 

@@ -16,6 +16,7 @@ from watchkeeper.alerting.exceptions import InvalidRoutes
 from watchkeeper.alerting.models import RoutingRule
 from watchkeeper.core.matchers import parse_matchers
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.oncall import service as oncall_service
 from watchkeeper.specs.yaml_nodes import parse_documents
 
 _ROUTE_FIELDS = ("name", "match", "integration", "escalation_policy", "urgency", "incident")
@@ -66,6 +67,14 @@ def apply(
         integration = _route_field(rule, index, "integration")
         if integration is not None:
             service.get_integration(session, name=integration)
+        policy = _route_field(rule, index, "escalation_policy")
+        if policy is not None:
+            # A rule routing to a policy that does not exist would page nobody: refused, as
+            # Alertmanager refuses a route to an unknown receiver.
+            try:
+                oncall_service.escalation_policy(session, policy)
+            except WatchkeeperError as exc:
+                raise InvalidRoutes(f"routes[{index}].escalation_policy: {exc}") from None
         incident = _route_field(rule, index, "incident")
         if incident is not None:
             if incident_severity is None:
@@ -82,7 +91,7 @@ def apply(
                 name=_route_field(rule, index, "name") or f"route {index + 1}",
                 matchers=[str(m) for m in parsed],
                 integration=integration,
-                escalation_policy=_route_field(rule, index, "escalation_policy"),
+                escalation_policy=policy,
                 urgency=urgency,
                 incident=incident,
             )

@@ -3,12 +3,27 @@ of the alert-group API."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 _LABELS: Any = Field(default_factory=dict, max_length=200)
+# Largest count a database INTEGER column holds on SQLite and PostgreSQL alike.
+_MAX_INTEGER = 2**31 - 1
+
+
+def _in_utc(value: datetime) -> datetime:
+    """A sender's time in UTC (no zone means UTC); refused when UTC cannot hold it."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("time out of range") from None
+
+
+Timestamp = Annotated[datetime, AfterValidator(_in_utc)]
 
 
 class IntegrationCreate(BaseModel):
@@ -43,8 +58,8 @@ class AlertmanagerAlert(BaseModel):
     status: Literal["firing", "resolved"]
     labels: dict[str, str] = _LABELS
     annotations: dict[str, str] = _LABELS
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
+    startsAt: Timestamp | None = None
+    endsAt: Timestamp | None = None
     generatorURL: str | None = Field(default=None, max_length=4000)
     fingerprint: str | None = Field(default=None, max_length=200)
 
@@ -56,7 +71,7 @@ class AlertmanagerMessage(BaseModel):
 
     version: str = "4"
     groupKey: str = Field(min_length=1, max_length=1000)
-    truncatedAlerts: int = Field(default=0, ge=0)
+    truncatedAlerts: int = Field(default=0, ge=0, le=_MAX_INTEGER)
     status: Literal["firing", "resolved"]
     receiver: str = ""
     groupLabels: dict[str, str] = _LABELS
@@ -64,6 +79,20 @@ class AlertmanagerMessage(BaseModel):
     commonAnnotations: dict[str, str] = _LABELS
     externalURL: str = ""
     alerts: list[AlertmanagerAlert] = Field(max_length=10_000)
+
+    @model_validator(mode="after")
+    def _fingerprints_unique(self) -> AlertmanagerMessage:
+        """One alert per fingerprint: Alertmanager never repeats one in a notification."""
+        seen: set[str] = set()
+        for index, alert in enumerate(self.alerts):
+            if alert.fingerprint is None:
+                continue
+            if alert.fingerprint in seen:
+                raise ValueError(
+                    f"alerts.{index}.fingerprint: {alert.fingerprint!r} repeats an earlier alert"
+                )
+            seen.add(alert.fingerprint)
+        return self
 
 
 class PagerDutyPayload(BaseModel):
@@ -74,7 +103,7 @@ class PagerDutyPayload(BaseModel):
     summary: str = Field(min_length=1, max_length=1024)
     source: str = Field(min_length=1, max_length=1024)
     severity: Literal["critical", "error", "warning", "info"]
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
     component: str | None = Field(default=None, max_length=1024)
     group: str | None = Field(default=None, max_length=1024)
     class_: str | None = Field(default=None, alias="class", max_length=1024)
@@ -111,7 +140,7 @@ class ChangePayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     summary: str = Field(min_length=1, max_length=1024)
-    timestamp: datetime | None = None
+    timestamp: Timestamp | None = None
     source: str | None = Field(default=None, max_length=1024)
     custom_details: dict[str, Any] = Field(default_factory=dict)
 
@@ -146,8 +175,8 @@ class SilenceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     matchers: list[str] = Field(min_length=1, max_length=50)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: Timestamp | None = None
+    ends_at: Timestamp | None = None
     duration: str | None = Field(default=None, description="e.g. 2h, instead of ends_at")
     comment: str = Field(default="", max_length=4000)
     kind: Literal["silence", "maintenance"] = "silence"

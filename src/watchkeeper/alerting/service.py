@@ -34,6 +34,7 @@ from watchkeeper.alerting.models import (
 )
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.messages import did_you_mean
+from watchkeeper.oncall import service as oncall_service
 from watchkeeper.slo import service as slo_service
 
 INTEGRATION_TYPES = ("alertmanager", "pagerduty", "webhook")
@@ -82,6 +83,12 @@ def create_integration(
         raise InvalidIntegration(f"default_urgency: must be high or low, not {default_urgency!r}")
     if repository.integration_by_name(session, cleaned) is not None:
         raise IntegrationNameTaken(f"an integration named {cleaned!r} already exists")
+    if escalation_policy is not None:
+        # An integration whose policy does not exist would page nobody.
+        try:
+            oncall_service.escalation_policy(session, escalation_policy)
+        except WatchkeeperError as exc:
+            raise InvalidIntegration(f"escalation_policy: {exc}") from None
     integration = Integration(
         name=cleaned,
         type=type,
@@ -209,8 +216,8 @@ def acknowledge(session: Session, *, group_id: int, actor: str, now: datetime) -
     group = get_group(session, group_id=group_id)
     if group.status == RESOLVED:
         raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be acknowledged")
-    if group.status == ACKNOWLEDGED:
-        return group
+    if group.status == ACKNOWLEDGED or group.acknowledged_at is not None:
+        return group  # already acknowledged (a silenced group keeps its status): a replay
     group.acknowledged_at, group.acknowledged_by = now, actor
     if group.status == FIRING:
         group.status = ACKNOWLEDGED

@@ -5,7 +5,7 @@ between start and end. A maintenance window is a silence of kind ``maintenance``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -14,11 +14,23 @@ from watchkeeper.alerting import grouping, repository, service
 from watchkeeper.alerting.exceptions import InvalidSilence, SilenceNotFound
 from watchkeeper.alerting.grouping import SILENCED
 from watchkeeper.alerting.models import Silence
+from watchkeeper.core.duration import format_duration
 from watchkeeper.core.matchers import parse_matchers
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+def ends_after(starts_at: datetime, duration: timedelta, *, field: str) -> datetime:
+    """``starts_at`` plus ``duration``; an end past what a datetime holds is refused naming
+    ``field``."""
+    try:
+        return starts_at + duration
+    except OverflowError:
+        raise InvalidSilence(
+            f"{field}: {format_duration(duration)} ends after the year 9999"
+        ) from None
 
 
 def create(

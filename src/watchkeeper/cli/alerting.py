@@ -10,11 +10,11 @@ import typer
 
 from watchkeeper.alerting import routing, service, silences
 from watchkeeper.alerting.models import Integration
-from watchkeeper.cli.context import cli_state, parse_time
+from watchkeeper.cli.context import ActorOption, actor_name, cli_state, parse_time
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import parse_duration
-from watchkeeper.db import utcnow
+from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.messages import plural
 
@@ -27,7 +27,6 @@ silence_app = typer.Typer(no_args_is_help=True, help="Silences and maintenance w
 alert_app.add_typer(routes_app, name="routes")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-CLI_ACTOR = "cli"
 
 
 def _print(text: str) -> None:
@@ -225,7 +224,7 @@ def list_alerts(
 @guarded
 def show_alert(
     ctx: typer.Context,
-    group_id: Annotated[int, typer.Argument(help="The alert group's id.")],
+    group_id: Annotated[int, typer.Argument(help="The alert group's id.", max=MAX_ROW_ID)],
     json_output: JsonOption = False,
 ) -> None:
     """Show one alert group with its alerts and log."""
@@ -253,10 +252,12 @@ def show_alert(
         _print(f"  {_when(entry['at'])}  {entry['kind']}: {entry['message']}{actor}")
 
 
-def _act(ctx: typer.Context, group_id: int, action: str, json_output: bool) -> None:
+def _act(
+    ctx: typer.Context, group_id: int, action: str, json_output: bool, actor: str | None
+) -> None:
     with cli_state(ctx).session() as session:
         group = service.perform_action(
-            session, group_id=group_id, action=action, actor=CLI_ACTOR, now=utcnow()
+            session, group_id=group_id, action=action, actor=actor_name(actor), now=utcnow()
         )
         document = service.group_summaries(session, [group])[0]
     if json_output:
@@ -265,28 +266,43 @@ def _act(ctx: typer.Context, group_id: int, action: str, json_output: bool) -> N
     _print(f"alert group {group_id} is {document['status']}")
 
 
-GroupArgument = Annotated[int, typer.Argument(help="The alert group's id.")]
+GroupArgument = Annotated[int, typer.Argument(help="The alert group's id.", max=MAX_ROW_ID)]
 
 
 @alert_app.command("ack")
 @guarded
-def ack(ctx: typer.Context, group_id: GroupArgument, json_output: JsonOption = False) -> None:
+def ack(
+    ctx: typer.Context,
+    group_id: GroupArgument,
+    json_output: JsonOption = False,
+    actor: ActorOption = None,
+) -> None:
     """Acknowledge an alert group: escalation stops."""
-    _act(ctx, group_id, "ack", json_output)
+    _act(ctx, group_id, "ack", json_output, actor)
 
 
 @alert_app.command("unack")
 @guarded
-def unack(ctx: typer.Context, group_id: GroupArgument, json_output: JsonOption = False) -> None:
+def unack(
+    ctx: typer.Context,
+    group_id: GroupArgument,
+    json_output: JsonOption = False,
+    actor: ActorOption = None,
+) -> None:
     """Take back an acknowledgement: the group fires and escalates again."""
-    _act(ctx, group_id, "unack", json_output)
+    _act(ctx, group_id, "unack", json_output, actor)
 
 
 @alert_app.command("resolve")
 @guarded
-def resolve(ctx: typer.Context, group_id: GroupArgument, json_output: JsonOption = False) -> None:
+def resolve(
+    ctx: typer.Context,
+    group_id: GroupArgument,
+    json_output: JsonOption = False,
+    actor: ActorOption = None,
+) -> None:
     """Resolve an alert group by hand."""
-    _act(ctx, group_id, "resolve", json_output)
+    _act(ctx, group_id, "resolve", json_output, actor)
 
 
 @alert_app.command("silence")
@@ -296,12 +312,15 @@ def silence_group(
     group_id: GroupArgument,
     for_: Annotated[str, typer.Option("--for", help="How long, e.g. 2h.", show_default=False)],
     json_output: JsonOption = False,
+    actor: ActorOption = None,
 ) -> None:
     """Silence one alert group for a while (it fires again afterwards if unresolved)."""
     now = utcnow()
-    until = now + _duration(for_, "--for")
+    until = silences.ends_after(now, _duration(for_, "--for"), field="--for")
     with cli_state(ctx).session() as session:
-        group = service.silence(session, group_id=group_id, until=until, actor=CLI_ACTOR, now=now)
+        group = service.silence(
+            session, group_id=group_id, until=until, actor=actor_name(actor), now=now
+        )
         document = service.group_summaries(session, [group])[0]
     if json_output:
         print_json(document)
@@ -391,6 +410,7 @@ def create_silence(
         bool, typer.Option("--maintenance", help="A maintenance window (counted apart).")
     ] = False,
     json_output: JsonOption = False,
+    actor: ActorOption = None,
 ) -> None:
     """Silence alerts matching every --match, for a duration or between --start and --end."""
     now = utcnow()
@@ -399,7 +419,7 @@ def create_silence(
     if end is not None:
         ends_at = parse_time(end)
     elif for_ is not None:
-        ends_at = starts_at + _duration(for_, "--for")
+        ends_at = silences.ends_after(starts_at, _duration(for_, "--for"), field="--for")
     else:
         fail("give --for DURATION or --end TIME")
     with cli_state(ctx).session() as session:
@@ -409,7 +429,7 @@ def create_silence(
             starts_at=starts_at,
             ends_at=ends_at,
             comment=comment,
-            created_by=CLI_ACTOR,
+            created_by=actor_name(actor),
             now=now,
             kind="maintenance" if maintenance else "silence",
         )
@@ -468,7 +488,7 @@ def list_silences(
 @guarded
 def expire_silence(
     ctx: typer.Context,
-    silence_id: Annotated[int, typer.Argument(help="The silence's id.")],
+    silence_id: Annotated[int, typer.Argument(help="The silence's id.", max=MAX_ROW_ID)],
     json_output: JsonOption = False,
 ) -> None:
     """End a silence now."""

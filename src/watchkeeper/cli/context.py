@@ -9,10 +9,12 @@ other command refuses a database that is not at the newest migration.
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from sqlalchemy import Engine
@@ -25,6 +27,20 @@ from watchkeeper.db import driver_message, make_engine, make_session_factory, se
 from watchkeeper.errors import InvalidInput, Unavailable
 from watchkeeper.events.rows import parse_time as event_time
 from watchkeeper.migrate import SchemaNotCurrent, require_current, schema_state, upgrade_to_head
+
+ActorOption = Annotated[
+    str | None, typer.Option("--as", help="Who acts (default: your login name).")
+]
+
+
+def actor_name(given: str | None) -> str:
+    """Who a CLI action is recorded as: ``--as NAME``, else the login name."""
+    if given:
+        return given
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container without a passwd entry)
+        return "cli"
 
 
 class CLIState:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from watchkeeper.cli.context import cli_state
+from watchkeeper.cli.context import ActorOption, actor_name, cli_state
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import format_duration
-from watchkeeper.db import utcnow
+from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.incident import figures, service, severities
 from watchkeeper.incident.schemas import (
     GroupMetricsRead,
@@ -33,23 +32,11 @@ severities_app = typer.Typer(
 app.add_typer(severities_app, name="severities")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-IdArgument = Annotated[int, typer.Argument(help="The incident's id.", min=1)]
-
-
-def _default_actor() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no login name (a container without a passwd entry)
-        return "cli"
-
-
-ActorOption = Annotated[
-    str | None, typer.Option("--as", help="Who acts (default: your login name).")
-]
+IdArgument = Annotated[int, typer.Argument(help="The incident's id.", min=1, max=MAX_ROW_ID)]
 
 
 def _actor(actor: str | None) -> str:
-    return actor or _default_actor()
+    return actor_name(actor)
 
 
 def _say(text: str) -> None:
@@ -258,7 +245,7 @@ def _declare_from_group(
 @guarded
 def declare_from_alert(
     ctx: typer.Context,
-    group_id: Annotated[int, typer.Argument(help="Alert group id.")],
+    group_id: Annotated[int, typer.Argument(help="Alert group id.", max=MAX_ROW_ID)],
     severity: Annotated[str, typer.Option("--severity", help="e.g. SEV2")],
     title: Annotated[str | None, typer.Option("--title", help="Default: the group's.")] = None,
     commander: Annotated[

@@ -12,7 +12,7 @@ import typer
 from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
-from watchkeeper.db import utcnow
+from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.notify import service
 from watchkeeper.notify.delivery import deliver_due
 from watchkeeper.notify.message import Message
@@ -26,7 +26,9 @@ from watchkeeper.notify.schemas import (
 app = typer.Typer(no_args_is_help=True, help="Notifications: the outbox and its deliveries.")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-IdArgument = Annotated[int, typer.Argument(help="The notification's id (see `notify list`).")]
+IdArgument = Annotated[
+    int, typer.Argument(help="The notification's id (see `notify list`).", max=MAX_ROW_ID)
+]
 
 
 def _when(value: datetime | None) -> str:

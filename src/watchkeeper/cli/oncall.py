@@ -144,7 +144,7 @@ def show(
 ) -> None:
     """Show a schedule's final schedule and gaps over a period."""
     start = parse_time(from_) if from_ else utcnow()
-    end = parse_time(to) if to else start + DEFAULT_SHOW
+    end = parse_time(to) if to else service.span_end(start, DEFAULT_SHOW, field_name="--from")
     if end <= start:
         raise InvalidInput("--to must be after --from")
     if end - start > timedelta(days=366):
@@ -254,7 +254,7 @@ def export_command(
     if (schedule is None) == (user is None):
         raise InvalidInput("give exactly one of --schedule or --user")
     start = utcnow()
-    end = start + timedelta(days=days)
+    end = service.span_end(start, timedelta(days=days), field_name="--days")
     with cli_state(ctx).session() as session:
         if schedule is not None:
             data = service.schedule_ical(session, name=schedule, start=start, end=end)
@@ -285,7 +285,7 @@ def import_command(
 ) -> None:
     """Make or replace a schedule from a calendar whose events' summaries name users."""
     start = parse_time(from_) if from_ else utcnow()
-    end = parse_time(to) if to else start + timedelta(days=90)
+    end = parse_time(to) if to else service.span_end(start, timedelta(days=90), field_name="--from")
     if end - start > timedelta(days=731):
         raise InvalidInput("--from/--to: import at most two years at once")
     state = cli_state(ctx)

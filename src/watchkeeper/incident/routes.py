@@ -11,6 +11,7 @@ from watchkeeper.auth.roles import Permission
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import (
     ReadToken,
+    RowId,
     SessionDep,
     WriteToken,
     json_body,
@@ -101,7 +102,7 @@ def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDet
     responses={409: {"description": "the group is linked to an open incident (incident_id)"}},
 )
 def declare_from_alert_group(
-    group_id: int, body: FromGroup, session: SessionDep, token: WriteToken
+    group_id: RowId, body: FromGroup, session: SessionDep, token: WriteToken
 ) -> IncidentDetail:
     """Declare an incident from an alert group (title, service, start and SLO from it)."""
     now = utcnow()
@@ -143,13 +144,13 @@ def incident_metrics(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-def show(incident_id: int, session: SessionDep, _token: ReadToken) -> IncidentDetail:
+def show(incident_id: RowId, session: SessionDep, _token: ReadToken) -> IncidentDetail:
     """An incident with roles, timeline, links and the error budget its SLOs burned."""
     return service.show(session, incident_id=incident_id, now=utcnow())
 
 
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentRead)
-def acknowledge(incident_id: int, session: SessionDep, token: WriteToken) -> IncidentRead:
+def acknowledge(incident_id: RowId, session: SessionDep, token: WriteToken) -> IncidentRead:
     """Acknowledge an incident (again: no change)."""
     return incident_read(
         service.acknowledge(session, incident_id=incident_id, actor=_actor(token), now=utcnow())
@@ -162,7 +163,7 @@ def acknowledge(incident_id: int, session: SessionDep, token: WriteToken) -> Inc
     openapi_extra=json_body_openapi(ResolveBody),
 )
 def resolve(
-    incident_id: int, body: Resolve, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Resolve, session: SessionDep, token: WriteToken
 ) -> IncidentRead:
     """Resolve an open incident."""
     incident = service.resolve(
@@ -176,7 +177,9 @@ def resolve(
     response_model=IncidentRead,
     openapi_extra=json_body_openapi(ResolveBody),
 )
-def reopen(incident_id: int, body: Resolve, session: SessionDep, token: WriteToken) -> IncidentRead:
+def reopen(
+    incident_id: RowId, body: Resolve, session: SessionDep, token: WriteToken
+) -> IncidentRead:
     """Reopen a resolved incident."""
     incident = service.reopen(
         session, incident_id=incident_id, actor=_actor(token), now=utcnow(), note=body.note
@@ -190,7 +193,7 @@ def reopen(incident_id: int, body: Resolve, session: SessionDep, token: WriteTok
     openapi_extra=json_body_openapi(StatusUpdate),
 )
 def set_status(
-    incident_id: int, body: Status, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Status, session: SessionDep, token: WriteToken
 ) -> IncidentRead:
     """Move an incident to investigating, identified, monitoring or resolved."""
     incident = service.set_status(
@@ -210,7 +213,7 @@ def set_status(
     openapi_extra=json_body_openapi(SeverityUpdate),
 )
 def set_severity(
-    incident_id: int, body: SeverityBody, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: SeverityBody, session: SessionDep, token: WriteToken
 ) -> IncidentRead:
     """Change an incident's severity."""
     incident = service.set_severity(
@@ -225,7 +228,7 @@ def set_severity(
     openapi_extra=json_body_openapi(RoleAssign),
 )
 def assign_role(
-    incident_id: int, body: Role, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Role, session: SessionDep, token: WriteToken
 ) -> IncidentDetail:
     """Give a person a role (commander, communications and scribe replace their holder)."""
     now = utcnow()
@@ -246,7 +249,9 @@ def assign_role(
     response_model=TimelineRead,
     openapi_extra=json_body_openapi(NoteCreate),
 )
-def add_note(incident_id: int, body: Note, session: SessionDep, token: WriteToken) -> TimelineRead:
+def add_note(
+    incident_id: RowId, body: Note, session: SessionDep, token: WriteToken
+) -> TimelineRead:
     """Add a note to the timeline."""
     entry = service.add_note(
         session, incident_id=incident_id, text=body.text, actor=_actor(token), now=utcnow()
@@ -262,7 +267,7 @@ def add_note(incident_id: int, body: Note, session: SessionDep, token: WriteToke
     openapi_extra=json_body_openapi(LinkCreate),
 )
 def add_links(
-    incident_id: int, body: Links, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Links, session: SessionDep, token: WriteToken
 ) -> IncidentDetail:
     """Link alert groups and SLOs to an incident (linking twice changes nothing)."""
     now = utcnow()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from watchkeeper.db import utcnow
-from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
+from watchkeeper.dependencies import ReadToken, RowId, SessionDep, WriteToken
 from watchkeeper.notify import service
 from watchkeeper.notify.schemas import (
     NotificationDetail,
@@ -36,7 +36,7 @@ def list_notifications(
 
 @router.get("/notifications/{notification_id}", response_model=NotificationDetail)
 def show_notification(
-    notification_id: int, session: SessionDep, _token: ReadToken
+    notification_id: RowId, session: SessionDep, _token: ReadToken
 ) -> NotificationDetail:
     """One notification with its message, attempts and last error."""
     return notification_detail(service.get(session, notification_id=notification_id))
@@ -48,7 +48,7 @@ def show_notification(
     responses={409: {"description": "The notification has not failed (NotRetryable)."}},
 )
 def retry_notification(
-    notification_id: int, session: SessionDep, _token: WriteToken
+    notification_id: RowId, session: SessionDep, _token: WriteToken
 ) -> NotificationDetail:
     """Send a failed notification again (back to pending, due now)."""
     record = service.retry(session, notification_id=notification_id, now=utcnow())

@@ -55,7 +55,7 @@ def _span(
     start_raw: str | None, end_raw: str | None, horizon: timedelta
 ) -> tuple[datetime, datetime]:
     start = _instant(start_raw, "from", utcnow())
-    end = _instant(end_raw, "to", start + horizon)
+    end = _instant(end_raw, "to", service.span_end(start, horizon, field_name="from"))
     if end <= start:
         raise InvalidInput("to: must be after from")
     if end - start > MAX_SPAN:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from watchkeeper.core.schedule import (
     oncall_at,
     zone_named,
 )
+from watchkeeper.errors import InvalidInput
 from watchkeeper.messages import did_you_mean, shown
 from watchkeeper.oncall import ical, repository
 from watchkeeper.oncall.documents import (
@@ -220,8 +221,31 @@ def schedule(session: Session, *, name: str) -> Schedule:
     return stored_schedule(record.spec, record.name)
 
 
+# Rotation math looks a few days past the instant asked about (restriction windows, the next
+# turn); later instants would overflow datetime, so they are refused as input.
+_LAST_INSTANT = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _within_range(**instants: datetime) -> None:
+    for field_name, value in instants.items():
+        if value >= _LAST_INSTANT:
+            raise InvalidInput(f"{field_name}: {value.isoformat()} is after 9998-12-31")
+
+
+def span_end(start: datetime, length: timedelta, *, field_name: str) -> datetime:
+    """``start`` plus ``length``; refused naming ``field_name`` when that is after 9998-12-31."""
+    try:
+        end = start + length
+    except OverflowError:
+        end = _LAST_INSTANT
+    if end >= _LAST_INSTANT:
+        raise InvalidInput(f"{field_name}: {start.isoformat()} is too close to the year 9999")
+    return end
+
+
 def who(session: Session, *, name: str, at: datetime) -> tuple[str, ...]:
     """Who is on call in schedule ``name`` at ``at`` (empty in a gap)."""
+    _within_range(at=at)
     return oncall_at(schedule(session, name=name), at)
 
 
@@ -229,6 +253,7 @@ def final(
     session: Session, *, name: str, start: datetime, end: datetime
 ) -> tuple[list[Shift], list[tuple[datetime, datetime]]]:
     """The final schedule of [start, end) and its gaps."""
+    _within_range(start=start, end=end)
     shifts = final_schedule(schedule(session, name=name), start, end)
     return shifts, gaps_between(shifts, start, end)
 
@@ -237,6 +262,7 @@ def user_shifts(
     session: Session, *, user: str, start: datetime, end: datetime
 ) -> list[tuple[str, Shift]]:
     """Every shift of ``user`` in [start, end) across all schedules, as (schedule, shift)."""
+    _within_range(start=start, end=end)
     people.get_user(session, name=user)
     found: list[tuple[str, Shift]] = []
     for record in repository.list_schedules(session):
