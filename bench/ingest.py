@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from latency import stop  # bench/latency.py, beside this script
 from postgres import postgres_schema  # bench/postgres.py, beside this script
 
 from watchkeeper.auth import service as auth_service
@@ -178,12 +179,7 @@ def server(code: str, env: dict[str, str]) -> Iterator[int]:
                 time.sleep(0.05)
             yield port
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)
 
 
 def batches(count: int) -> list[bytes]:

@@ -48,6 +48,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ingest import free_port, server  # bench/ingest.py, beside this script
+from latency import stop  # bench/latency.py, beside this script
 from postgres import postgres_schema  # bench/postgres.py, beside this script
 
 from watchkeeper.alerting import service
@@ -450,12 +451,7 @@ def alertmanager() -> Iterator[int | None]:
                     time.sleep(0.05)
                 yield port
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                stop(process)
 
 
 def print_table(results: list[Result], baselines: dict[str, float]) -> None:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import random
-import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from latency import wake_versus_poll  # bench/latency.py, beside this script
 
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
@@ -87,33 +87,18 @@ def measure(directory: Path, count: int, *, wake: bool) -> list[float]:
     return [notifier.arrived[key] - committed[key] for key in committed if key in notifier.arrived]
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """The ``fraction`` quantile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 def main() -> None:
     """Measure with and without the wake-up and print the table and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        print("with wake-up on commit ...", file=sys.stderr)
-        woken = measure(Path(tmp), args.count, wake=True)
-        print("polling alone (baseline) ...", file=sys.stderr)
-        polled = measure(Path(tmp), max(20, args.count // 5), wake=False)
-    print(f"{'mode':<22} {'n':>5} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9}")
-    print("-" * 58)
-    for name, values in (("wake-up on commit", woken), ("poll every 0.5 s", polled)):
-        print(
-            f"{name:<22} {len(values):>5} {statistics.median(values) * 1000:>9.1f} "
-            f"{percentile(values, 0.99) * 1000:>9.1f} {max(values) * 1000:>9.1f}"
+        p99, _ = wake_versus_poll(
+            lambda wake, count: measure(Path(tmp), count, wake=wake),
+            args.count,
+            what="notification committed -> notifier",
+            target_p99=TARGET_P99,
         )
-    p99 = percentile(woken, 0.99)
-    ratio = statistics.median(polled) / statistics.median(woken)
-    print(f"\np99 {p99:.3f} s (target < {TARGET_P99} s): {'ok' if p99 < TARGET_P99 else 'MISSED'}")
-    print(f"median latency, polling / wake-up: {ratio:.1f}x")
     if p99 >= TARGET_P99:
         raise SystemExit(1)
 
