@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.slo.scenario import AT
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
-from watchkeeper.demo.setup import prepare
 from watchkeeper.demo.simulator import LATENCY_SLI, REQUESTS_SLI, Profile, Simulator, backfill
 from watchkeeper.events.models import SLIBucket, SLIRecord
 from watchkeeper.flows import specs as spec_flows
+from watchkeeper.flows.demo import prepare
 from watchkeeper.incident import service as incident_service
 from watchkeeper.notify.notifiers import notifiers
 from watchkeeper.specs import load_text

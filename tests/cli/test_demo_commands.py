@@ -13,8 +13,8 @@ from tests.slo.scenario import AT
 from watchkeeper.cli import demo
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine, make_session_factory, session_scope
-from watchkeeper.demo.setup import prepare
 from watchkeeper.demo.simulator import Profile, Simulator
+from watchkeeper.flows.demo import prepare
 from watchkeeper.worker import Worker
 
 

@@ -21,8 +21,8 @@ from watchkeeper.cli.context import CLIState, cli_state
 from watchkeeper.cli.output import console, guarded
 from watchkeeper.cli.server import HostOption, PortOption, configure_logging, run_server
 from watchkeeper.db import session_scope, utcnow
-from watchkeeper.demo.setup import prepare
 from watchkeeper.demo.simulator import Simulator
+from watchkeeper.flows.demo import prepare
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
