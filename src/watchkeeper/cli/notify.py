@@ -176,6 +176,9 @@ def test(
                 lease=timedelta(seconds=settings.notify_lease_seconds),
                 backoff_base=timedelta(seconds=settings.notify_backoff_base_seconds),
                 backoff_cap=timedelta(seconds=settings.notify_backoff_cap_seconds),
+                # Only this notification: the outbox's other rows are the worker's, sent
+                # with its settings (secrets, console) rather than this terminal's.
+                ids=[notification_id],
             )
         finally:
             delivery_log.disabled = False

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,10 +78,14 @@ def deliver_due(
     backoff_base: timedelta = timedelta(seconds=5),
     backoff_cap: timedelta = timedelta(minutes=15),
     rng: random.Random | None = None,
+    ids: Collection[int] | None = None,
 ) -> DeliveryReport:
-    """Send every due notification (up to ``limit``) once and record each outcome."""
+    """Send every due notification (up to ``limit``; only those of ``ids`` when given) once
+    and record each outcome."""
     draw = rng if rng is not None else random.Random()
-    claimed = _claim(session_factory, now=now, limit=limit, lease=lease, max_attempts=max_attempts)
+    claimed = _claim(
+        session_factory, now=now, limit=limit, lease=lease, max_attempts=max_attempts, ids=ids
+    )
     report = DeliveryReport()
     for delivery in claimed:
         error, retryable = _send(delivery, notifiers)
@@ -138,11 +142,12 @@ def _claim(
     limit: int,
     lease: timedelta,
     max_attempts: int,
+    ids: Collection[int] | None = None,
 ) -> list[Delivery]:
     """Claim due rows in one short transaction, committed before anything is sent."""
     deliveries: list[Delivery] = []
     with session_scope(session_factory) as session:
-        for row in repository.due(session, now=now, limit=limit):
+        for row in repository.due(session, now=now, limit=limit, ids=ids):
             if row.status == NotificationStatus.SENDING and row.attempts >= max_attempts:
                 # Its sender died during the last allowed attempt (perhaps the message itself
                 # kills senders): failed, rather than sent again without end.

@@ -66,8 +66,11 @@ def list_recent(
     return list(session.scalars(query))
 
 
-def due(session: Session, *, now: datetime, limit: int) -> list[Notification]:
-    """Rows to send now: pending and due, or sending with an expired lease (a dead sender).
+def due(
+    session: Session, *, now: datetime, limit: int, ids: Collection[int] | None = None
+) -> list[Notification]:
+    """Rows to send now: pending and due, or sending with an expired lease (a dead sender);
+    only the rows of ``ids`` when given.
 
     On PostgreSQL the rows are locked and rows another transaction holds are skipped.
     """
@@ -88,6 +91,8 @@ def due(session: Session, *, now: datetime, limit: int) -> list[Notification]:
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))
