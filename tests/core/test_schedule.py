@@ -374,3 +374,33 @@ def test_overlapping_overrides_put_both_on_call() -> None:
     assert oncall_at(schedule, utc(2026, 3, 10)) == (
         "cid",
     )  # turn 8 (9 March 09:00 local): 8 % 3 = 2
+
+
+@pytest.mark.parametrize(
+    ("turn", "accepted"),
+    [
+        (timedelta(seconds=1), False),
+        (timedelta(minutes=59), False),
+        (timedelta(hours=1), True),
+        (timedelta(minutes=90), True),
+    ],
+)
+def test_a_rotation_turn_is_at_least_an_hour(turn: timedelta, accepted: bool) -> None:
+    def build() -> Layer:
+        return Layer("l", ("ann",), datetime(2026, 1, 1), turn=turn)
+
+    if accepted:
+        assert build().turn == turn
+    else:
+        with pytest.raises(ScheduleError, match=r"layers\.l\.turn: the turn must be at least 1h"):
+            build()
+
+
+def test_a_final_schedule_with_too_many_handoffs_names_the_span() -> None:
+    hourly = Layer("l", ("ann", "bob"), datetime(2000, 1, 1), turn=timedelta(hours=1))
+    schedule = Schedule("s", zone_named("UTC"), (hourly,))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # A year of hourly turns (8,760) is fine; 30 years (262,800) is past the cap.
+    assert len(final_schedule(schedule, start, start + timedelta(days=365))) == 8760
+    with pytest.raises(ScheduleError, match=r"span: 2026-01-01T00:00:00\+00:00 to 2055"):
+        final_schedule(schedule, start, start + timedelta(days=30 * 365))

@@ -12,7 +12,7 @@ from watchkeeper.auth import people
 from watchkeeper.core.escalation import Target, TargetKind
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import read_text
-from watchkeeper.oncall.exceptions import PolicyNotFound, ScheduleNotFound
+from watchkeeper.oncall.exceptions import PolicyNotFound, ScheduleNotFound, SpanTooLarge
 from watchkeeper.oncall.schemas import Recipient
 from watchkeeper.specs.problems import SpecError
 
@@ -83,6 +83,10 @@ POLICY = "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n"
         (HEAD.replace("UTC", "Nowhere/Land") + "layers: []\n", "time_zone: unknown time zone"),
         (LAYER + "    users: []\n", "the rotation is empty"),
         (LAYER + "    users: [ann]\n    turn: 0h\n", "turn"),
+        (
+            LAYER + "    users: [ann]\n    turn: 1s\n",
+            "team.yaml:8: document 1: layers[0].turn: the turn must be at least 1h",
+        ),
         (
             LAYER + "    users: [ann]\n    restrictions: ['mon-fry 09:00-17:00']\n",
             "unknown day 'fry'",
@@ -181,3 +185,14 @@ def test_handoff_times_of_day(session: Session, handoff: str, expected: str | No
     apply(session, text)
     stored = service.schedule(session, name="s")
     assert stored.layers[0].start.strftime("%H:%M") == expected
+
+
+def test_a_final_schedule_over_too_many_handoffs_is_a_422(session: Session) -> None:
+    users(session, "ann")
+    apply(session, LAYER + "    users: [ann]\n    turn: 1h\n")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    shifts, _ = service.final(session, name="s", start=start, end=start + timedelta(days=7))
+    assert shifts[0].users == ("ann",)
+    with pytest.raises(SpanTooLarge, match="schedule s: span: 2026-01-01") as caught:
+        service.final(session, name="s", start=start, end=start + timedelta(days=40 * 365))
+    assert caught.value.status_code == 422

@@ -13,3 +13,7 @@ class PolicyNotFound(NotFound):
 
 class InvalidCalendar(InvalidInput):
     """An iCalendar feed or file cannot be read or names unknown users."""
+
+
+class SpanTooLarge(InvalidInput):
+    """A final schedule over this span would hold too many handoffs."""

@@ -31,7 +31,12 @@ from watchkeeper.oncall.documents import (
     schedule_document,
     stored_schedule,
 )
-from watchkeeper.oncall.exceptions import InvalidCalendar, PolicyNotFound, ScheduleNotFound
+from watchkeeper.oncall.exceptions import (
+    InvalidCalendar,
+    PolicyNotFound,
+    ScheduleNotFound,
+    SpanTooLarge,
+)
 from watchkeeper.oncall.models import EscalationPolicyRecord, ScheduleRecord
 from watchkeeper.oncall.schemas import Recipient
 from watchkeeper.specs.problems import Problem, SpecError
@@ -229,8 +234,16 @@ def final(
     session: Session, *, name: str, start: datetime, end: datetime
 ) -> tuple[list[Shift], list[tuple[datetime, datetime]]]:
     """The final schedule of [start, end) and its gaps."""
-    shifts = final_schedule(schedule(session, name=name), start, end)
+    shifts = _final_schedule(schedule(session, name=name), start, end)
     return shifts, gaps_between(shifts, start, end)
+
+
+def _final_schedule(resolved: Schedule, start: datetime, end: datetime) -> list[Shift]:
+    """core's final_schedule, a span too large for it as a caller's mistake."""
+    try:
+        return final_schedule(resolved, start, end)
+    except ScheduleError as exc:
+        raise SpanTooLarge(f"schedule {resolved.name}: {exc}") from None
 
 
 def user_shifts(
@@ -245,7 +258,7 @@ def user_shifts(
             continue
         found.extend(
             (record.name, shift)
-            for shift in final_schedule(resolved, start, end)
+            for shift in _final_schedule(resolved, start, end)
             if user in shift.users
         )
     found.sort(key=lambda item: item[1].start)
