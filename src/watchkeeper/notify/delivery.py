@@ -1,9 +1,9 @@
 """Delivering the outbox: claim due rows, send each outside any transaction, record the outcome.
 
 At least once: each row is claimed just before it is sent (status ``sending`` with a lease)
-in a short committed transaction, sent, then marked delivered, rescheduled with backoff, or failed. A sender that
-dies between claim and record leaves the row ``sending``; once its lease expires the next
-pass sends it again, so receivers get the idempotency key to drop repeats.
+in a short committed transaction, sent, then marked delivered, rescheduled with backoff, or
+failed. A sender that dies between claim and record leaves the row ``sending``; once its lease
+expires the next pass sends it again, so receivers get the idempotency key to drop repeats.
 """
 
 from __future__ import annotations
