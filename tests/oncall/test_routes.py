@@ -40,6 +40,13 @@ def test_users_api(
     assert [u["name"] for u in client.get("/api/v1/users", headers=viewer_headers).json()] == [
         "ann"
     ]
+    # A hook URL's path is its key: viewers see the host only, admins the whole address.
+    for path in ("/api/v1/users", "/api/v1/users/ann"):
+        seen = client.get(path, headers=viewer_headers).json()
+        viewed = seen[0] if isinstance(seen, list) else seen
+        assert viewed["contact_methods"][0]["address"] == "https://hooks.example/…"
+    full = client.get("/api/v1/users/ann", headers=admin_headers).json()
+    assert full["contact_methods"][0]["address"] == "https://hooks.example/ann"
     refused = client.post(
         "/api/v1/users", json={"name": "x", "role": "viewer"}, headers=viewer_headers
     )
@@ -124,3 +131,22 @@ def test_authentication_comes_first(client: TestClient) -> None:
     assert client.post("/api/v1/oncall", content="kind: [").status_code == 401
     assert client.post("/api/v1/users", content="{").status_code == 401
     assert client.get("/api/v1/schedules").status_code == 401
+
+
+def test_channel_targets_are_shown_in_full_to_admins_only(
+    client: TestClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    hook = "https://hooks.slack.example/services/T0/B0/secret-token"
+    policy = (
+        "kind: EscalationPolicy\nname: ops\nsteps:\n  - wait: 5m\n"
+        f"    targets: [{{channel: 'slack:{hook}'}}]\n"
+    )
+    applied = client.post("/api/v1/oncall", content=policy, headers={**admin_headers, **YAML})
+    assert applied.status_code == 200, applied.text
+    for path in ("/api/v1/escalation-policies", "/api/v1/escalation-policies/ops"):
+        seen = client.get(path, headers=viewer_headers).json()
+        viewed = seen[0] if isinstance(seen, list) else seen
+        target = viewed["steps"][0]["targets"][0]
+        assert target == {"kind": "channel", "name": "slack:https://hooks.slack.example/…"}
+    full = client.get("/api/v1/escalation-policies/ops", headers=admin_headers).json()
+    assert full["steps"][0]["targets"][0]["name"] == f"slack:{hook}"

@@ -109,7 +109,9 @@ def _print_detail(detail: NotificationDetail) -> None:
 def show(ctx: typer.Context, notification_id: IdArgument, json_output: JsonOption = False) -> None:
     """Show one notification: its message, attempts and last error."""
     with cli_state(ctx).session() as session:
-        detail = notification_detail(service.get(session, notification_id=notification_id))
+        detail = notification_detail(
+            service.get(session, notification_id=notification_id), secrets=True
+        )
     if json_output:
         print_json(detail.model_dump(mode="json"))
         return

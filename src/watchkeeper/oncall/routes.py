@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import people
-from watchkeeper.auth.roles import Permission
+from watchkeeper.auth.roles import Permission, sees_secrets
 from watchkeeper.auth.schemas import ContactCreate, RuleCreate, UserCreate, UserRead, user_read
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import utcnow
@@ -25,6 +25,7 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.events.rows import parse_time
 from watchkeeper.flows import people as people_flows
 from watchkeeper.limits import read_body
+from watchkeeper.notify.schemas import shown_channel_spec
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import DocumentSet, read_text
 from watchkeeper.oncall.schemas import GapRead, PolicyRead, ScheduleRead, ShiftRead, WhoRead
@@ -71,15 +72,16 @@ def _iso(moment: datetime) -> str:
 
 
 @router.get("/users", response_model=list[UserRead])
-def list_users(session: SessionDep, _token: ReadToken) -> list[UserRead]:
-    """Every user with contact methods and notification rules."""
-    return [user_read(p) for p in people.list_users(session)]
+def list_users(session: SessionDep, token: ReadToken) -> list[UserRead]:
+    """Every user with contact methods (URLs in full to admins) and notification rules."""
+    secrets = sees_secrets(token.role)
+    return [user_read(p, secrets=secrets) for p in people.list_users(session)]
 
 
 @router.get("/users/{name}", response_model=UserRead)
-def get_user(name: str, session: SessionDep, _token: ReadToken) -> UserRead:
-    """One user."""
-    return user_read(people.profile(session, name=name))
+def get_user(name: str, session: SessionDep, token: ReadToken) -> UserRead:
+    """One user (contact URLs in full to admins)."""
+    return user_read(people.profile(session, name=name), secrets=sees_secrets(token.role))
 
 
 UserBody = Annotated[UserCreate, Depends(json_body(UserCreate, Permission.ADMIN))]
@@ -263,17 +265,32 @@ def apply(documents: DocumentsBody, session: SessionDep, _token: WriteToken) -> 
 # -- escalation policies -------------------------------------------------------------------
 
 
-def _policy_read(document: dict[str, Any]) -> PolicyRead:
-    return PolicyRead(name=document["name"], repeat=document["repeat"], steps=document["steps"])
+def _policy_read(document: dict[str, Any], *, secrets: bool) -> PolicyRead:
+    steps = document["steps"]
+    if not secrets:
+        # Channel targets are addresses: a Slack hook URL's path is its key.
+        steps = [
+            {
+                **step,
+                "targets": [
+                    {**t, "name": shown_channel_spec(t["name"])} if t["kind"] == "channel" else t
+                    for t in step["targets"]
+                ],
+            }
+            for step in steps
+        ]
+    return PolicyRead(name=document["name"], repeat=document["repeat"], steps=steps)
 
 
 @router.get("/escalation-policies", response_model=list[PolicyRead])
-def list_policies(session: SessionDep, _token: ReadToken) -> list[PolicyRead]:
-    """Every escalation policy."""
-    return [_policy_read(p.to_json()) for p in service.list_policies(session)]
+def list_policies(session: SessionDep, token: ReadToken) -> list[PolicyRead]:
+    """Every escalation policy (channel targets in full to admins)."""
+    secrets = sees_secrets(token.role)
+    return [_policy_read(p.to_json(), secrets=secrets) for p in service.list_policies(session)]
 
 
 @router.get("/escalation-policies/{name}", response_model=PolicyRead)
-def get_policy(name: str, session: SessionDep, _token: ReadToken) -> PolicyRead:
-    """One escalation policy."""
-    return _policy_read(service.escalation_policy(session, name).to_json())
+def get_policy(name: str, session: SessionDep, token: ReadToken) -> PolicyRead:
+    """One escalation policy (channel targets in full to admins)."""
+    policy = service.escalation_policy(session, name).to_json()
+    return _policy_read(policy, secrets=sees_secrets(token.role))
