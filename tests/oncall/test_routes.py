@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import icalendar
+import pytest
 from fastapi.testclient import TestClient
 
 EXAMPLE = (Path(__file__).parents[2] / "examples" / "oncall" / "team.yaml").read_text()
@@ -150,3 +151,16 @@ def test_channel_targets_are_shown_in_full_to_admins_only(
         assert target == {"kind": "channel", "name": "slack:https://hooks.slack.example/…"}
     full = client.get("/api/v1/escalation-policies/ops", headers=admin_headers).json()
     assert full["steps"][0]["targets"][0]["name"] == f"slack:{hook}"
+
+
+@pytest.mark.parametrize("instant", ["99999999999999", "9999-12-31T23:59:59Z"])
+def test_an_instant_out_of_range_is_a_422(
+    client: TestClient, admin_headers: dict[str, str], instant: str
+) -> None:
+    team(client, admin_headers)
+    client.post("/api/v1/oncall", content=EXAMPLE, headers={**admin_headers, **YAML})
+    answer = client.get(
+        "/api/v1/schedules/checkout-primary", params={"from": instant}, headers=admin_headers
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("from:") or answer.json()["detail"].startswith("to:")

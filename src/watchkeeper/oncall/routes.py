@@ -50,12 +50,17 @@ def _instant(raw: str | None, name: str, default: datetime) -> datetime:
         return datetime.fromtimestamp(parse_time(raw)).astimezone().astimezone(default.tzinfo)
     except ValueError as exc:
         raise InvalidInput(f"{name}: {exc}") from None
+    except (OverflowError, OSError):
+        # A far-future or far-past instant has no datetime (year 10000 and beyond).
+        raise InvalidInput(f"{name}: {raw[:100]!r} is out of range") from None
 
 
 def _span(
     start_raw: str | None, end_raw: str | None, horizon: timedelta
 ) -> tuple[datetime, datetime]:
     start = _instant(start_raw, "from", utcnow())
+    if start > datetime.max.replace(tzinfo=start.tzinfo) - horizon - MAX_SPAN:
+        raise InvalidInput(f"from: {start.isoformat()} is too far in the future")
     end = _instant(end_raw, "to", start + horizon)
     if end <= start:
         raise InvalidInput("to: must be after from")
