@@ -98,6 +98,15 @@ POLICY = "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n"
         ),
         (POLICY + "    targets: [{channel: 'pager:1'}]\n", "is not KIND:ADDRESS"),
         (POLICY + "    targets: [{schedule: nope}]\n", "unknown schedule 'nope'"),
+        (
+            POLICY + "    targets: [{channel: 'email:nobody'}]\n",
+            "team.yaml:5: document 1: steps[0].targets[0].channel: address: 'nobody' is not an "
+            "email address",
+        ),
+        (
+            POLICY + "    targets: [{channel: 'slack:not-a-url'}]\n",
+            "steps[0].targets[0].channel: address: a slack address is an http(s) URL",
+        ),
         ("kind: Rota\nname: p\n", "unknown kind"),
     ],
 )
