@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
-from watchkeeper.oncall import service
+from watchkeeper.oncall import ical, service
 from watchkeeper.oncall.exceptions import InvalidCalendar
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -92,3 +93,22 @@ def test_fetch_over_http_with_a_size_limit() -> None:
             fetch(f"{base}/team.ics", timeout=5, max_bytes=100)
         with pytest.raises(InvalidCalendar, match="HTTP 404"):
             fetch(f"{base}/missing.ics", timeout=5, max_bytes=10_000)
+
+
+def test_a_calendar_of_too_many_occurrences_names_the_event() -> None:
+    secondly = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\nX-WR-TIMEZONE:Europe/Paris\r\n"
+        b"BEGIN:VEVENT\r\nUID:flood@example\r\nSUMMARY:ann\r\nDTSTART:20260301T000000Z\r\n"
+        b"DTEND:20260301T000001Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    assert ical.zone_hint(secondly) == "Europe/Paris"
+    with pytest.raises(InvalidCalendar, match=r"the event 'ann' \(UID flood@example\) .* 10000"):
+        ical.read_calendar(
+            secondly, zone=ZoneInfo("UTC"), start=start, end=datetime(2026, 3, 2, tzinfo=UTC)
+        )
+    # An hour of it (3,600 shifts) is under the cap.
+    hour = ical.read_calendar(
+        secondly, zone=ZoneInfo("UTC"), start=start, end=datetime(2026, 3, 1, 1, tzinfo=UTC)
+    )
+    assert len(hour.shifts) == 3600

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -350,8 +349,7 @@ def import_calendar(
         raise InvalidCalendar(f"name: {shown(name)} is not a schedule name ({NAME_RULE})")
     if end <= start:
         raise InvalidCalendar("--to must be after --from")
-    probe = ical.read_calendar(calendar, zone=ZoneInfo("UTC"), start=start, end=end)
-    zone_name = time_zone or probe.zone_hint or "UTC"
+    zone_name = time_zone or ical.zone_hint(calendar) or "UTC"
     try:
         zone = zone_named(zone_name)
     except ScheduleError as exc:
