@@ -6,13 +6,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
+from watchkeeper.auth import repository as auth_repository
+from watchkeeper.auth.exceptions import UserNameTaken
 from watchkeeper.core.escalation import Target, TargetKind
+from watchkeeper.db import make_session_factory
+from watchkeeper.oncall import repository as oncall_repository
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import read_text
-from watchkeeper.oncall.exceptions import PolicyNotFound, ScheduleNotFound, SpanTooLarge
+from watchkeeper.oncall.exceptions import (
+    NameTaken,
+    PolicyNotFound,
+    ScheduleNotFound,
+    SpanTooLarge,
+)
 from watchkeeper.oncall.schemas import Recipient
 from watchkeeper.specs.problems import SpecError
 
@@ -205,3 +215,22 @@ def test_a_final_schedule_over_too_many_handoffs_is_a_422(session: Session) -> N
     with pytest.raises(SpanTooLarge, match="schedule s: span: 2026-01-01") as caught:
         service.final(session, name="s", start=start, end=start + timedelta(days=40 * 365))
     assert caught.value.status_code == 422
+
+
+def test_a_name_created_concurrently_is_a_409(
+    committing_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = make_session_factory(committing_engine)
+    with factory() as first:
+        users(first, "ann")
+        apply(first, LAYER + "    users: [ann]\n")
+        first.commit()
+    # As if the other request committed just after our look-up.
+    monkeypatch.setattr(auth_repository, "get_user", lambda _session, _name: None)
+    monkeypatch.setattr(oncall_repository, "get_schedule", lambda _session, _name: None)
+    with factory() as second, pytest.raises(UserNameTaken) as user_clash:
+        people.create_user(second, name="ann", role="viewer", now=NOW)
+    assert user_clash.value.status_code == 409
+    with factory() as third, pytest.raises(NameTaken, match="schedule named 's'") as clash:
+        apply(third, LAYER + "    users: [ann]\n    turn: weekly\n")
+    assert clash.value.status_code == 409

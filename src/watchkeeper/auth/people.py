@@ -14,6 +14,7 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import repository
@@ -121,10 +122,15 @@ def create_user(
         validate_address(ContactKind.EMAIL, email)
     if repository.get_user(session, name) is not None:
         raise UserNameTaken(f"a user named {name!r} exists")
-    user = repository.add_user(
-        session,
-        User(name=name, role=role, email=email, time_zone=time_zone, created_at=now),
-    )
+    try:
+        user = repository.add_user(
+            session,
+            User(name=name, role=role, email=email, time_zone=time_zone, created_at=now),
+        )
+    except IntegrityError:
+        # A concurrent request created the name after our look: a conflict, not a 500. The
+        # transaction is spoilt; the adapter rolls it back.
+        raise UserNameTaken(f"a user named {name!r} exists") from None
     if email is not None:
         add_contact(session, name=name, kind=ContactKind.EMAIL, address=email, now=now)
     return user

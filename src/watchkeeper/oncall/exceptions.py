@@ -1,6 +1,6 @@
 """Errors of the on-call domain."""
 
-from watchkeeper.errors import InvalidInput, NotFound
+from watchkeeper.errors import Conflict, InvalidInput, NotFound
 
 
 class ScheduleNotFound(NotFound):
@@ -17,3 +17,7 @@ class InvalidCalendar(InvalidInput):
 
 class SpanTooLarge(InvalidInput):
     """A final schedule over this span would hold too many handoffs."""
+
+
+class NameTaken(Conflict):
+    """A schedule or policy of that name was created concurrently."""
