@@ -95,10 +95,11 @@ def test_hour_based_turns_are_fixed_elapsed_time() -> None:
 
 
 def test_weekly_turns_and_nonexistent_handoff_time() -> None:
-    # Handoff at 02:30, which does not exist on 8 March in New York: it happens when the
-    # clocks jump (03:30 EDT, 07:30 UTC).
+    # Handoff at 02:30, which does not exist on 8 March in New York: it moves forward by the
+    # skipped hour, to 03:30 EDT (07:30 UTC), half an hour after the jump (07:00 UTC).
     layer = rotation(("ann", "bob"), start=datetime(2026, 3, 1, 2, 30), turn=parse_turn("weekly"))
     schedule = one_layer(layer)
+    assert oncall_at(schedule, utc(2026, 3, 8, 7, 0)) == ("ann",)  # the jump: not yet
     assert oncall_at(schedule, utc(2026, 3, 8, 7, 29)) == ("ann",)
     assert oncall_at(schedule, utc(2026, 3, 8, 7, 30)) == ("bob",)
 

@@ -10,7 +10,8 @@ Turn lengths and DST (the handoff rule):
 - A turn of a whole number of days (``daily``, ``weekly``, ``3d``, ``2w``) hands off at the same
   LOCAL wall-clock time in the schedule's zone: a daily 09:00 handoff stays at 09:00 across a
   DST change, so the turn spanning the change lasts 23 h or 25 h. A handoff time that does not
-  exist on a spring-forward day happens at the moment the clocks jump (02:30 becomes 03:30);
+  exist on a spring-forward day is moved forward by the hour the clocks skip (02:30 becomes
+  03:30 local, half an hour after the jump);
   one that happens twice on a fall-back day happens at its first occurrence.
 - Any other turn (``12h``, ``8h``, ``90m``) is a FIXED ELAPSED time counted from the layer's
   start instant: every turn lasts exactly that long, so across a DST change its local handoff
