@@ -171,7 +171,8 @@ def user_ical(
     """A user's shifts in every schedule as iCalendar (default: the next 30 days)."""
     start, end = _span(from_, to, DEFAULT_HORIZON)
     return Response(
-        service.user_ical(session, user=name, start=start, end=end), media_type=CALENDAR
+        service.user_ical(session, user=name, start=start, end=end, now=utcnow()),
+        media_type=CALENDAR,
     )
 
 
@@ -235,7 +236,7 @@ def schedule_ical(
 ) -> Response:
     """A schedule's shifts as iCalendar, one VEVENT per shift (default: the next 30 days)."""
     start, end = _span(from_, to, DEFAULT_HORIZON)
-    data = service.schedule_ical(session, name=name, start=start, end=end)
+    data = service.schedule_ical(session, name=name, start=start, end=end, now=utcnow())
     return Response(data, media_type=CALENDAR)
 
 

@@ -309,15 +309,34 @@ def recipients(
     return list(found.values())
 
 
-def schedule_ical(session: Session, *, name: str, start: datetime, end: datetime) -> bytes:
-    """The final schedule of [start, end) as an iCalendar, one VEVENT per shift."""
-    shifts, _ = final(session, name=name, start=start, end=end)
-    return ical.calendar_of(name, [(name, shift) for shift in shifts], now=start)
+# A feed's first and last shifts are shown whole, not cut at the window: their UID (built from
+# the start) then stays the same from one fetch to the next. Looking this far around the window
+# finds the real start and end of shifts up to a month long.
+ICAL_LOOKAROUND = timedelta(days=31)
 
 
-def user_ical(session: Session, *, user: str, start: datetime, end: datetime) -> bytes:
-    """A user's shifts of [start, end) in every schedule, as an iCalendar."""
-    return ical.calendar_of(user, user_shifts(session, user=user, start=start, end=end), now=start)
+def _overlapping(shift: Shift, start: datetime, end: datetime) -> bool:
+    return shift.start < end and shift.end > start
+
+
+def schedule_ical(
+    session: Session, *, name: str, start: datetime, end: datetime, now: datetime
+) -> bytes:
+    """The shifts overlapping [start, end) as an iCalendar, one VEVENT each; ``now`` stamps it."""
+    shifts, _ = final(session, name=name, start=start - ICAL_LOOKAROUND, end=end + ICAL_LOOKAROUND)
+    kept = [(name, shift) for shift in shifts if _overlapping(shift, start, end)]
+    return ical.calendar_of(name, kept, now=now)
+
+
+def user_ical(
+    session: Session, *, user: str, start: datetime, end: datetime, now: datetime
+) -> bytes:
+    """A user's shifts overlapping [start, end) in every schedule, as an iCalendar."""
+    shifts = user_shifts(
+        session, user=user, start=start - ICAL_LOOKAROUND, end=end + ICAL_LOOKAROUND
+    )
+    kept = [(name, shift) for name, shift in shifts if _overlapping(shift, start, end)]
+    return ical.calendar_of(user, kept, now=now)
 
 
 @dataclass(frozen=True)
