@@ -234,3 +234,16 @@ def test_a_name_created_concurrently_is_a_409(
     with factory() as third, pytest.raises(NameTaken, match="schedule named 's'") as clash:
         apply(third, LAYER + "    users: [ann]\n    turn: weekly\n")
     assert clash.value.status_code == 409
+
+
+def test_a_user_a_running_escalation_pages_cannot_be_deleted(session: Session) -> None:
+    from tests.alerting.escalation_setup import TEAM, apply_team, make_team, open_alertmanager
+    from watchkeeper.auth.exceptions import UserInUse
+    from watchkeeper.flows import people as people_flows
+
+    make_team(session)
+    group = open_alertmanager(session)
+    # The policy no longer names cid, but the open group's snapshot still pages cid next.
+    apply_team(session, TEAM.replace("      - user: cid", "      - user: bob"))
+    with pytest.raises(UserInUse, match=f"running escalation of alert group #{group.id}"):
+        people_flows.delete_user(session, name="cid")
