@@ -54,6 +54,22 @@ def test_users_api(
     assert refused.status_code == 403
     bad = client.post("/api/v1/users", json={"name": "x", "role": "boss"}, headers=admin_headers)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("role:")
+    # A contact method removed takes its rules with it; viewers may not remove anything.
+    contact_path = f"/api/v1/users/ann/contact-methods/{contact['id']}"
+    assert client.delete(contact_path, headers=viewer_headers).status_code == 403
+    rule_id = ruled.json()["notification_rules"][0]["id"]
+    kept = client.delete(f"/api/v1/users/ann/notification-rules/{rule_id}", headers=admin_headers)
+    assert kept.status_code == 200 and kept.json()["notification_rules"] == []
+    ruled = client.post(
+        "/api/v1/users/ann/notification-rules",
+        json={"contact": contact["id"], "urgency": "low", "delay": "0"},
+        headers=admin_headers,
+    )
+    gone = client.delete(contact_path, headers=admin_headers)
+    assert gone.status_code == 200
+    assert (gone.json()["contact_methods"], gone.json()["notification_rules"]) == ([], [])
+    unknown = client.delete(contact_path, headers=admin_headers)
+    assert unknown.status_code == 404 and "has no contact method" in unknown.json()["detail"]
     missing = client.get("/api/v1/users/anne", headers=viewer_headers)
     assert missing.status_code == 404 and "did you mean 'ann'" in missing.json()["detail"]
     assert client.delete("/api/v1/users/ann", headers=admin_headers).status_code == 204

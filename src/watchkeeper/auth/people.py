@@ -193,6 +193,28 @@ def add_contact(
     return contact
 
 
+def remove_contact(session: Session, *, name: str, contact_id: int) -> None:
+    """Remove a user's contact method and the notification rules that use it."""
+    user = get_user(session, name=name)
+    contacts = repository.contact_methods(session, [user.id])
+    found = next((c for c in contacts if c.id == contact_id), None)
+    if found is None:
+        ids = ", ".join(str(c.id) for c in contacts) or "none"
+        raise UserNotFound(f"{name} has no contact method {contact_id} (theirs: {ids})")
+    repository.delete_contact(session, found)
+
+
+def remove_rule(session: Session, *, name: str, rule_id: int) -> None:
+    """Remove a user's notification rule."""
+    user = get_user(session, name=name)
+    rules = repository.notification_rules(session, [user.id])
+    found = next((r for r in rules if r.id == rule_id), None)
+    if found is None:
+        ids = ", ".join(str(r.id) for r in rules) or "none"
+        raise UserNotFound(f"{name} has no notification rule {rule_id} (theirs: {ids})")
+    repository.delete_rule(session, found)
+
+
 def add_rule(
     session: Session,
     *,

@@ -155,6 +155,32 @@ def contact_list(ctx: typer.Context, name: NameArgument, json_output: JsonOption
     _print_contacts(list(document.contact_methods))
 
 
+@contact_app.command("remove")
+@guarded
+def contact_remove(
+    ctx: typer.Context,
+    name: NameArgument,
+    contact_id: Annotated[int, typer.Argument(help="Contact method id (see `user show`).")],
+) -> None:
+    """Remove a contact method and the notification rules that use it."""
+    with cli_state(ctx).session() as session:
+        people.remove_contact(session, name=name, contact_id=contact_id)
+    _say(f"contact method {contact_id} removed from {name}")
+
+
+@rule_app.command("remove")
+@guarded
+def rule_remove(
+    ctx: typer.Context,
+    name: NameArgument,
+    rule_id: Annotated[int, typer.Argument(help="Rule id (see `user show`).")],
+) -> None:
+    """Remove a notification rule."""
+    with cli_state(ctx).session() as session:
+        people.remove_rule(session, name=name, rule_id=rule_id)
+    _say(f"notification rule {rule_id} removed from {name}")
+
+
 @rule_app.command("add")
 @guarded
 def rule_add(

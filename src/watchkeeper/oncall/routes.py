@@ -135,6 +135,20 @@ def add_contact(name: str, body: ContactBody, session: SessionDep, _token: Admin
     return user_read(people.profile(session, name=name))
 
 
+@router.delete("/users/{name}/contact-methods/{contact_id}", response_model=UserRead)
+def remove_contact(name: str, contact_id: int, session: SessionDep, _token: AdminToken) -> UserRead:
+    """Remove a contact method and the notification rules that use it."""
+    people.remove_contact(session, name=name, contact_id=contact_id)
+    return user_read(people.profile(session, name=name))
+
+
+@router.delete("/users/{name}/notification-rules/{rule_id}", response_model=UserRead)
+def remove_rule(name: str, rule_id: int, session: SessionDep, _token: AdminToken) -> UserRead:
+    """Remove a notification rule."""
+    people.remove_rule(session, name=name, rule_id=rule_id)
+    return user_read(people.profile(session, name=name))
+
+
 @router.post(
     "/users/{name}/notification-rules",
     status_code=201,
