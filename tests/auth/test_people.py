@@ -114,3 +114,21 @@ def test_delete_and_did_you_mean(session: Session) -> None:
     people.delete_user(session, name="annabel")
     assert people.list_users(session) == []
     assert people.missing_users(session, names=["annabel"]) == ["annabel"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", timedelta(0)),
+        ("0m", timedelta(0)),
+        (" 0s ", timedelta(0)),
+        ("5m", timedelta(minutes=5)),
+    ],
+)
+def test_a_rule_delay_is_zero_or_a_duration(text: str, expected: timedelta) -> None:
+    assert people.parse_delay(text) == expected
+
+
+def test_a_bad_rule_delay_names_the_field() -> None:
+    with pytest.raises(InvalidUser, match=r"^delay: "):
+        people.parse_delay("soon")

@@ -21,6 +21,7 @@ from watchkeeper.auth import repository
 from watchkeeper.auth.exceptions import InvalidUser, UserNameTaken, UserNotFound
 from watchkeeper.auth.models import ContactMethod, NotificationRule, User
 from watchkeeper.auth.roles import Role
+from watchkeeper.core.duration import parse_duration
 from watchkeeper.messages import did_you_mean, shown
 
 USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -213,6 +214,16 @@ def remove_rule(session: Session, *, name: str, rule_id: int) -> None:
         ids = ", ".join(str(r.id) for r in rules) or "none"
         raise UserNotFound(f"{name} has no notification rule {rule_id} (theirs: {ids})")
     repository.delete_rule(session, found)
+
+
+def parse_delay(text: str) -> timedelta:
+    """A rule's delay: ``0`` (or ``0m``, ``0s``) or a duration such as ``5m``."""
+    if text.strip() in ("0", "0m", "0s"):
+        return timedelta(0)
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise InvalidUser(f"delay: {exc}") from None
 
 
 def add_rule(

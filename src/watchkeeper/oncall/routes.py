@@ -11,7 +11,6 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper.auth import people
 from watchkeeper.auth.roles import Permission, sees_secrets
 from watchkeeper.auth.schemas import ContactCreate, RuleCreate, UserCreate, UserRead, user_read
-from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import (
     AdminToken,
@@ -157,18 +156,12 @@ def remove_rule(name: str, rule_id: int, session: SessionDep, _token: AdminToken
 )
 def add_rule(name: str, body: RuleBody, session: SessionDep, _token: AdminToken) -> UserRead:
     """Add a notification rule to a user."""
-    delay = timedelta(0)
-    if body.delay.strip() not in ("0", "0m", "0s"):
-        try:
-            delay = parse_duration(body.delay)
-        except ValueError as exc:
-            raise InvalidInput(f"delay: {exc}") from None
     people.add_rule(
         session,
         name=name,
         contact_id=body.contact,
         urgency=body.urgency,
-        delay=delay,
+        delay=people.parse_delay(body.delay),
         now=utcnow(),
     )
     return user_read(people.profile(session, name=name))
