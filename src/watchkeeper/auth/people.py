@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.exc import IntegrityError
@@ -23,12 +22,12 @@ from watchkeeper.auth.models import ContactMethod, NotificationRule, User
 from watchkeeper.auth.roles import Role
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.messages import did_you_mean, shown
+from watchkeeper.notify.exceptions import InvalidNotification
+from watchkeeper.notify.service import validate_address as notify_address
 
 USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 USER_ROLES = (Role.ADMIN, Role.EDITOR, Role.VIEWER)
 MAX_DELAY = timedelta(hours=24)
-MAX_ADDRESS = 2000
 
 
 class ContactKind(StrEnum):
@@ -93,14 +92,11 @@ def validate_address(kind: str, address: str) -> tuple[ContactKind, str]:
         choices = ", ".join(k.value for k in ContactKind)
         raise InvalidUser(f"kind: unknown contact kind {shown(kind)}; use {choices}") from None
     address = address.strip()
-    if not address or len(address) > MAX_ADDRESS:
-        raise InvalidUser(f"address: give 1 to {MAX_ADDRESS} characters")
-    if contact_kind is ContactKind.EMAIL and EMAIL.fullmatch(address) is None:
-        raise InvalidUser(f"address: {shown(address)} is not an email address")
-    if contact_kind in (ContactKind.SLACK, ContactKind.WEBHOOK):
-        parts = urlsplit(address)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidUser(f"address: {shown(address)} is not an http(s) URL")
+    # notify's check: an address accepted here is one the outbox will take at page time.
+    try:
+        notify_address(contact_kind.value, address)
+    except InvalidNotification as exc:
+        raise InvalidUser(exc.detail) from None
     return contact_kind, address
 
 

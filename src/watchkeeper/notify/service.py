@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.core.escalation import CHANNEL_KINDS
 from watchkeeper.messages import did_you_mean
 from watchkeeper.notify import repository, wakeup
 from watchkeeper.notify.exceptions import (
@@ -21,7 +22,8 @@ from watchkeeper.notify.exceptions import (
 from watchkeeper.notify.message import Message
 from watchkeeper.notify.models import Notification, NotificationStatus
 
-CHANNELS = ("console", "slack", "webhook", "email")
+# The channel kinds escalation targets may name (core keeps the one list: it imports nothing).
+CHANNELS = CHANNEL_KINDS
 MAX_KEY_LENGTH = 200
 MAX_ADDRESS_LENGTH = 2000
 
