@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
 from watchkeeper.auth.exceptions import InvalidUser, UserNameTaken, UserNotFound
+from watchkeeper.notify import service as notify_service
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -114,3 +115,34 @@ def test_delete_and_did_you_mean(session: Session) -> None:
     people.delete_user(session, name="annabel")
     assert people.list_users(session) == []
     assert people.missing_users(session, names=["annabel"]) == ["annabel"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("0", timedelta(0)),
+        ("0m", timedelta(0)),
+        (" 0s ", timedelta(0)),
+        ("5m", timedelta(minutes=5)),
+    ],
+)
+def test_a_rule_delay_is_zero_or_a_duration(text: str, expected: timedelta) -> None:
+    assert people.parse_delay(text) == expected
+
+
+def test_a_bad_rule_delay_names_the_field() -> None:
+    with pytest.raises(InvalidUser, match=r"^delay: "):
+        people.parse_delay("soon")
+
+
+@pytest.mark.parametrize(
+    ("kind", "address"),
+    [("email", "a,b@example.com"), ("email", "a;b@example.com"), ("slack", "ftp://h.example/a")],
+)
+def test_a_contact_address_notify_would_refuse_is_refused(kind: str, address: str) -> None:
+    with pytest.raises(InvalidUser, match=r"^address: "):
+        people.validate_address(kind, address)
+
+
+def test_contact_kinds_are_the_channels_notify_sends_to() -> None:
+    assert {k.value for k in people.ContactKind} == set(notify_service.CHANNELS)

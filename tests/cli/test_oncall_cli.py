@@ -65,6 +65,14 @@ def test_users_contacts_and_rules(run: Run) -> None:
     assert json.loads(run("user", "contact", "list", "ann", "--json").stdout)[0]["kind"] == "slack"
     bad = run("user", "create", "Bob", "--role", "editor")
     assert bad.exit_code == 1 and "name:" in bad.stderr
+    rule_id = shown["notification_rules"][0]["id"]
+    removed = run("user", "rule", "remove", "ann", str(rule_id))
+    assert removed.stdout.strip() == f"notification rule {rule_id} removed from ann"
+    assert json.loads(run("user", "show", "ann", "--json").stdout)["notification_rules"] == []
+    again = run("user", "rule", "remove", "ann", str(rule_id))
+    assert again.exit_code == 1 and f"ann has no notification rule {rule_id}" in again.stderr
+    assert run("user", "contact", "remove", "ann", str(contact)).exit_code == 0
+    assert json.loads(run("user", "show", "ann", "--json").stdout)["contact_methods"] == []
     assert run("user", "delete", "ann").exit_code == 0
     assert json.loads(run("user", "list", "--json").stdout) == []
 

@@ -95,10 +95,11 @@ def test_hour_based_turns_are_fixed_elapsed_time() -> None:
 
 
 def test_weekly_turns_and_nonexistent_handoff_time() -> None:
-    # Handoff at 02:30, which does not exist on 8 March in New York: it happens when the
-    # clocks jump (03:30 EDT, 07:30 UTC).
+    # Handoff at 02:30, which does not exist on 8 March in New York: it moves forward by the
+    # skipped hour, to 03:30 EDT (07:30 UTC), half an hour after the jump (07:00 UTC).
     layer = rotation(("ann", "bob"), start=datetime(2026, 3, 1, 2, 30), turn=parse_turn("weekly"))
     schedule = one_layer(layer)
+    assert oncall_at(schedule, utc(2026, 3, 8, 7, 0)) == ("ann",)  # the jump: not yet
     assert oncall_at(schedule, utc(2026, 3, 8, 7, 29)) == ("ann",)
     assert oncall_at(schedule, utc(2026, 3, 8, 7, 30)) == ("bob",)
 
@@ -374,3 +375,33 @@ def test_overlapping_overrides_put_both_on_call() -> None:
     assert oncall_at(schedule, utc(2026, 3, 10)) == (
         "cid",
     )  # turn 8 (9 March 09:00 local): 8 % 3 = 2
+
+
+@pytest.mark.parametrize(
+    ("turn", "accepted"),
+    [
+        (timedelta(seconds=1), False),
+        (timedelta(minutes=59), False),
+        (timedelta(hours=1), True),
+        (timedelta(minutes=90), True),
+    ],
+)
+def test_a_rotation_turn_is_at_least_an_hour(turn: timedelta, accepted: bool) -> None:
+    def build() -> Layer:
+        return Layer("l", ("ann",), datetime(2026, 1, 1), turn=turn)
+
+    if accepted:
+        assert build().turn == turn
+    else:
+        with pytest.raises(ScheduleError, match=r"layers\.l\.turn: the turn must be at least 1h"):
+            build()
+
+
+def test_a_final_schedule_with_too_many_handoffs_names_the_span() -> None:
+    hourly = Layer("l", ("ann", "bob"), datetime(2000, 1, 1), turn=timedelta(hours=1))
+    schedule = Schedule("s", zone_named("UTC"), (hourly,))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # A year of hourly turns (8,760) is fine; 30 years (262,800) is past the cap.
+    assert len(final_schedule(schedule, start, start + timedelta(days=365))) == 8760
+    with pytest.raises(ScheduleError, match=r"span: 2026-01-01T00:00:00\+00:00 to 2055"):
+        final_schedule(schedule, start, start + timedelta(days=30 * 365))

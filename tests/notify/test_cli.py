@@ -80,3 +80,29 @@ def test_list_show_retry(run: Run, tmp_path: Path) -> None:
         assert row is not None and row.status == "pending"
 
     in_database(tmp_path / "data", check)
+
+
+def test_test_deliver_sends_only_the_test_notification(run: Run, tmp_path: Path) -> None:
+    def seed(session: Session) -> None:
+        service.enqueue(
+            session,
+            channel="console",
+            address="stdout",
+            message=page(),
+            idempotency_key="page-for-bob",
+            now=AT,
+            recipient="bob",
+        )
+
+    in_database(tmp_path / "data", seed)
+    result = run("notify", "test", "console", "stdout", "--deliver")
+    assert result.exit_code == 0, result.stderr
+    assert "to bob" not in result.stdout
+    assert "test notification 2 delivered" in result.stdout
+
+    def check(session: Session) -> None:
+        queued = session.get(Notification, 1)
+        assert queued is not None
+        assert (queued.status, queued.attempts) == ("pending", 0)
+
+    in_database(tmp_path / "data", check)

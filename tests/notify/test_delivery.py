@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 import httpx2
@@ -34,7 +36,9 @@ def deliver(
     *,
     now: object = AT,
     max_attempts: int = 5,
+    clock: Callable[[], float] = lambda: 0.0,
 ) -> DeliveryReport:
+    # A clock that stands still by default: outcomes are recorded at exactly ``now``.
     return deliver_due(
         factory,
         now=now,  # type: ignore[arg-type]
@@ -44,6 +48,7 @@ def deliver(
         backoff_base=timedelta(seconds=5),
         backoff_cap=CAP,
         rng=random.Random(1),
+        clock=clock,
     )
 
 
@@ -338,3 +343,74 @@ def test_worker_deliver_once_uses_the_settings_and_its_clock(
     assert "Runbook: https://runbooks.example/checkout" in stream.getvalue()
     default = Worker(settings, session_factory)
     assert set(default.notifiers) == {"console", "slack"}
+
+
+def test_a_pass_slower_than_the_lease_never_sends_a_row_twice(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    keys = ["k1", "k2", "k3", "k4"]
+    for key in keys:
+        add(session, key)
+    elapsed = [0.0]
+    other = RecordingNotifier("console")
+    other_ran: list[DeliveryReport] = []
+
+    def slow(delivery: object) -> None:
+        # Each send takes 90 s: the whole pass (360 s) is far past a 120 s lease.
+        elapsed[0] += 90.0
+        if not other_ran and elapsed[0] >= 180.0:
+            # During the second send, 180 s after the pass began (past a lease taken at the
+            # start), a second worker runs a pass of its own.
+            other_ran.append(
+                deliver(session_factory, {"console": other}, now=AT + timedelta(seconds=180))
+            )
+
+    first = RecordingNotifier("console", slow)
+    deliver(session_factory, {"console": first}, clock=lambda: elapsed[0])
+    sent = [d.idempotency_key for d in first.sent + other.sent]
+    assert sorted(sent) == keys
+    assert [d.idempotency_key for d in first.sent] == ["k1", "k2"]
+
+
+def test_delivered_at_is_the_time_the_send_ended(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    row_id = add(session)
+    elapsed = [0.0]
+
+    def takes_seven_seconds(delivery: object) -> None:
+        elapsed[0] += 7.0
+
+    deliver(
+        session_factory,
+        {"console": RecordingNotifier("console", takes_seven_seconds)},
+        clock=lambda: elapsed[0],
+    )
+    assert reread(session, row_id).delivered_at == AT + timedelta(seconds=7)
+
+
+def test_a_send_past_its_deadline_is_retried(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    row_id = add(session)
+    release = threading.Event()
+
+    def hangs(delivery: object) -> None:
+        release.wait(10)
+
+    try:
+        report = deliver_due(
+            session_factory,
+            now=AT,
+            notifiers={"console": RecordingNotifier("console", hangs)},
+            max_attempts=5,
+            lease=LEASE,
+            send_deadline=timedelta(milliseconds=50),
+            rng=random.Random(1),
+        )
+    finally:
+        release.set()
+    assert report.retrying == 1
+    row = reread(session, row_id)
+    assert row.status == "pending"
+    assert row.last_error == "no answer within 0.05 s"

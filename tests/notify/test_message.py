@@ -140,3 +140,23 @@ def test_slack_text_is_escaped() -> None:
     assert payload["text"] == "p99 &gt; 2s &amp; rising\nlatency &lt;b&gt;high&lt;/b&gt;"
     assert payload["blocks"][0]["text"]["text"] == "p99 > 2s & rising"  # plain_text: as is
     assert payload["blocks"][2]["fields"][0]["text"] == "*a&lt;b*\nx&amp;y"
+
+
+def test_only_http_links_slack_accepts_become_buttons() -> None:
+    long_url = "https://runbooks.example/" + "x" * 3000
+    message = Message(
+        kind="page",
+        title="t",
+        summary="s",
+        links=(
+            ("Runbook", "https://runbooks.example/a"),
+            ("Dashboard", "grafana://board/7"),
+            ("Long", long_url),
+        ),
+    )
+    blocks = slack_payload(message)["blocks"]
+    actions = [b for b in blocks if b["type"] == "actions"]
+    assert [e["url"] for e in actions[0]["elements"]] == ["https://runbooks.example/a"]
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
+    assert any("Dashboard: grafana://board/7" in t for t in texts)
+    assert all(len(t) <= 3000 for t in texts)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from tests.notify.fakes import AT, page
 from watchkeeper.notify import service
+from watchkeeper.notify.message import Message
 from watchkeeper.notify.models import NotificationStatus
 
 
@@ -90,3 +93,27 @@ def test_metrics_count_notifications_by_channel_and_status(
     body = client.get("/metrics").text
     assert 'watchkeeper_notifications{channel="slack",status="failed"} 2.0' in body
     assert 'watchkeeper_notifications{channel="slack",status="pending"} 1.0' in body
+
+
+def test_signed_action_links_are_shown_in_full_to_admins_only(
+    client: TestClient,
+    session: Session,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    ack = "https://wk.example/actions/ack?group=7&sig=secret-signature"
+    row = service.enqueue(
+        session,
+        channel="console",
+        address="stdout",
+        message=Message(kind="page", title="t", summary="s", links=(("Acknowledge", ack),)),
+        idempotency_key="signed",
+        now=AT,
+        recipient="alice",
+    )
+    session.commit()
+    seen = client.get(f"/api/v1/notifications/{row.id}", headers=viewer_headers).json()
+    assert seen["message"]["links"] == [["Acknowledge", "https://wk.example/…"]]
+    assert "secret-signature" not in json.dumps(seen)
+    full = client.get(f"/api/v1/notifications/{row.id}", headers=admin_headers).json()
+    assert full["message"]["links"] == [["Acknowledge", ack]]

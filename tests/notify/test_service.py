@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from tests.notify.fakes import AT, page
+from watchkeeper.db import make_session_factory
 from watchkeeper.notify import service
 from watchkeeper.notify.exceptions import (
     InvalidNotification,
@@ -219,3 +221,15 @@ def test_enqueue_many_inserts_new_keys_once_and_keeps_existing_rows(session: Ses
     assert service.enqueue_many(session, items, now=AT) == 0  # a replay inserts nothing
     with pytest.raises(InvalidNotification, match="email address"):
         service.enqueue_many(session, [service.Outgoing("email", "nope", page(), "k3")], now=AT)
+
+
+def test_an_enqueue_rolled_back_with_its_transaction_is_gone(committing_engine: Engine) -> None:
+    factory = make_session_factory(committing_engine)
+    with factory() as session:
+        # The transaction's first write: nothing else opened it before the enqueue.
+        service.enqueue(
+            session, channel="console", address="a", message=page(), idempotency_key="k", now=AT
+        )
+        session.rollback()
+    with factory() as session:
+        assert service.list_notifications(session) == []

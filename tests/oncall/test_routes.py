@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import icalendar
+import pytest
 from fastapi.testclient import TestClient
 
 EXAMPLE = (Path(__file__).parents[2] / "examples" / "oncall" / "team.yaml").read_text()
@@ -40,12 +41,35 @@ def test_users_api(
     assert [u["name"] for u in client.get("/api/v1/users", headers=viewer_headers).json()] == [
         "ann"
     ]
+    # A hook URL's path is its key: viewers see the host only, admins the whole address.
+    for path in ("/api/v1/users", "/api/v1/users/ann"):
+        seen = client.get(path, headers=viewer_headers).json()
+        viewed = seen[0] if isinstance(seen, list) else seen
+        assert viewed["contact_methods"][0]["address"] == "https://hooks.example/…"
+    full = client.get("/api/v1/users/ann", headers=admin_headers).json()
+    assert full["contact_methods"][0]["address"] == "https://hooks.example/ann"
     refused = client.post(
         "/api/v1/users", json={"name": "x", "role": "viewer"}, headers=viewer_headers
     )
     assert refused.status_code == 403
     bad = client.post("/api/v1/users", json={"name": "x", "role": "boss"}, headers=admin_headers)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("role:")
+    # A contact method removed takes its rules with it; viewers may not remove anything.
+    contact_path = f"/api/v1/users/ann/contact-methods/{contact['id']}"
+    assert client.delete(contact_path, headers=viewer_headers).status_code == 403
+    rule_id = ruled.json()["notification_rules"][0]["id"]
+    kept = client.delete(f"/api/v1/users/ann/notification-rules/{rule_id}", headers=admin_headers)
+    assert kept.status_code == 200 and kept.json()["notification_rules"] == []
+    ruled = client.post(
+        "/api/v1/users/ann/notification-rules",
+        json={"contact": contact["id"], "urgency": "low", "delay": "0"},
+        headers=admin_headers,
+    )
+    gone = client.delete(contact_path, headers=admin_headers)
+    assert gone.status_code == 200
+    assert (gone.json()["contact_methods"], gone.json()["notification_rules"]) == ([], [])
+    unknown = client.delete(contact_path, headers=admin_headers)
+    assert unknown.status_code == 404 and "has no contact method" in unknown.json()["detail"]
     missing = client.get("/api/v1/users/anne", headers=viewer_headers)
     assert missing.status_code == 404 and "did you mean 'ann'" in missing.json()["detail"]
     assert client.delete("/api/v1/users/ann", headers=admin_headers).status_code == 204
@@ -135,3 +159,35 @@ def test_authentication_comes_first(client: TestClient) -> None:
     assert client.post("/api/v1/oncall", content="kind: [").status_code == 401
     assert client.post("/api/v1/users", content="{").status_code == 401
     assert client.get("/api/v1/schedules").status_code == 401
+
+
+def test_channel_targets_are_shown_in_full_to_admins_only(
+    client: TestClient, admin_headers: dict[str, str], viewer_headers: dict[str, str]
+) -> None:
+    hook = "https://hooks.slack.example/services/T0/B0/secret-token"
+    policy = (
+        "kind: EscalationPolicy\nname: ops\nsteps:\n  - wait: 5m\n"
+        f"    targets: [{{channel: 'slack:{hook}'}}]\n"
+    )
+    applied = client.post("/api/v1/oncall", content=policy, headers={**admin_headers, **YAML})
+    assert applied.status_code == 200, applied.text
+    for path in ("/api/v1/escalation-policies", "/api/v1/escalation-policies/ops"):
+        seen = client.get(path, headers=viewer_headers).json()
+        viewed = seen[0] if isinstance(seen, list) else seen
+        target = viewed["steps"][0]["targets"][0]
+        assert target == {"kind": "channel", "name": "slack:https://hooks.slack.example/…"}
+    full = client.get("/api/v1/escalation-policies/ops", headers=admin_headers).json()
+    assert full["steps"][0]["targets"][0]["name"] == f"slack:{hook}"
+
+
+@pytest.mark.parametrize("instant", ["99999999999999", "9999-12-31T23:59:59Z"])
+def test_an_instant_out_of_range_is_a_422(
+    client: TestClient, admin_headers: dict[str, str], instant: str
+) -> None:
+    team(client, admin_headers)
+    client.post("/api/v1/oncall", content=EXAMPLE, headers={**admin_headers, **YAML})
+    answer = client.get(
+        "/api/v1/schedules/checkout-primary", params={"from": instant}, headers=admin_headers
+    )
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("from:") or answer.json()["detail"].startswith("to:")

@@ -6,14 +6,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
+from watchkeeper.auth import repository as auth_repository
+from watchkeeper.auth.exceptions import UserNameTaken
 from watchkeeper.core.escalation import Target, TargetKind
+from watchkeeper.db import make_session_factory
 from watchkeeper.errors import InvalidInput
+from watchkeeper.oncall import repository as oncall_repository
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import read_text
-from watchkeeper.oncall.exceptions import PolicyNotFound, ScheduleNotFound
+from watchkeeper.oncall.exceptions import (
+    NameTaken,
+    PolicyNotFound,
+    ScheduleNotFound,
+    SpanTooLarge,
+)
 from watchkeeper.oncall.schemas import Recipient
 from watchkeeper.specs.problems import SpecError
 
@@ -85,6 +95,10 @@ POLICY = "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n"
         (LAYER + "    users: []\n", "the rotation is empty"),
         (LAYER + "    users: [ann]\n    turn: 0h\n", "turn"),
         (
+            LAYER + "    users: [ann]\n    turn: 1s\n",
+            "team.yaml:8: document 1: layers[0].turn: the turn must be at least 1h",
+        ),
+        (
             LAYER + "    users: [ann]\n    restrictions: ['mon-fry 09:00-17:00']\n",
             "unknown day 'fry'",
         ),
@@ -95,6 +109,15 @@ POLICY = "kind: EscalationPolicy\nname: p\nsteps:\n  - wait: 5m\n"
         ),
         (POLICY + "    targets: [{channel: 'pager:1'}]\n", "is not KIND:ADDRESS"),
         (POLICY + "    targets: [{schedule: nope}]\n", "unknown schedule 'nope'"),
+        (
+            POLICY + "    targets: [{channel: 'email:nobody'}]\n",
+            "team.yaml:5: document 1: steps[0].targets[0].channel: address: 'nobody' is not an "
+            "email address",
+        ),
+        (
+            POLICY + "    targets: [{channel: 'slack:not-a-url'}]\n",
+            "steps[0].targets[0].channel: address: a slack address is an http(s) URL",
+        ),
         ("kind: Rota\nname: p\n", "unknown kind"),
     ],
 )
@@ -203,3 +226,46 @@ def test_instants_past_the_rotation_math_are_refused_naming_the_field(session: S
         ("dan",),
         (),
     }
+
+
+def test_a_final_schedule_over_too_many_handoffs_is_a_422(session: Session) -> None:
+    users(session, "ann")
+    apply(session, LAYER + "    users: [ann]\n    turn: 1h\n")
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    shifts, _ = service.final(session, name="s", start=start, end=start + timedelta(days=7))
+    assert shifts[0].users == ("ann",)
+    with pytest.raises(SpanTooLarge, match="schedule s: span: 2026-01-01") as caught:
+        service.final(session, name="s", start=start, end=start + timedelta(days=40 * 365))
+    assert caught.value.status_code == 422
+
+
+def test_a_name_created_concurrently_is_a_409(
+    committing_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = make_session_factory(committing_engine)
+    with factory() as first:
+        users(first, "ann")
+        apply(first, LAYER + "    users: [ann]\n")
+        first.commit()
+    # As if the other request committed just after our look-up.
+    monkeypatch.setattr(auth_repository, "get_user", lambda _session, _name: None)
+    monkeypatch.setattr(oncall_repository, "get_schedule", lambda _session, _name: None)
+    with factory() as second, pytest.raises(UserNameTaken) as user_clash:
+        people.create_user(second, name="ann", role="viewer", now=NOW)
+    assert user_clash.value.status_code == 409
+    with factory() as third, pytest.raises(NameTaken, match="schedule named 's'") as clash:
+        apply(third, LAYER + "    users: [ann]\n    turn: weekly\n")
+    assert clash.value.status_code == 409
+
+
+def test_a_user_a_running_escalation_pages_cannot_be_deleted(session: Session) -> None:
+    from tests.alerting.escalation_setup import TEAM, apply_team, make_team, open_alertmanager
+    from watchkeeper.auth.exceptions import UserInUse
+    from watchkeeper.flows import people as people_flows
+
+    make_team(session)
+    group = open_alertmanager(session)
+    # The policy no longer names cid, but the open group's snapshot still pages cid next.
+    apply_team(session, TEAM.replace("      - user: cid", "      - user: bob"))
+    with pytest.raises(UserInUse, match=f"running escalation of alert group #{group.id}"):
+        people_flows.delete_user(session, name="cid")

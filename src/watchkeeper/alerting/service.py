@@ -646,3 +646,8 @@ def drop_incident_request(session: Session, *, group_id: int, reason: str, now: 
         at=now,
     )
     session.flush()
+
+
+def unresolved_groups(session: Session) -> list[AlertGroup]:
+    """Every alert group not resolved yet (their escalations may still run)."""
+    return repository.unresolved_groups(session)

@@ -11,22 +11,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import repository
 from watchkeeper.auth.exceptions import InvalidUser, UserNameTaken, UserNotFound
 from watchkeeper.auth.models import ContactMethod, NotificationRule, User
 from watchkeeper.auth.roles import Role
+from watchkeeper.core.duration import parse_duration
 from watchkeeper.messages import did_you_mean, shown
+from watchkeeper.notify.exceptions import InvalidNotification
+from watchkeeper.notify.service import validate_address as notify_address
 
 USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 USER_ROLES = (Role.ADMIN, Role.EDITOR, Role.VIEWER)
 MAX_DELAY = timedelta(hours=24)
-MAX_ADDRESS = 2000
 
 
 class ContactKind(StrEnum):
@@ -91,14 +92,11 @@ def validate_address(kind: str, address: str) -> tuple[ContactKind, str]:
         choices = ", ".join(k.value for k in ContactKind)
         raise InvalidUser(f"kind: unknown contact kind {shown(kind)}; use {choices}") from None
     address = address.strip()
-    if not address or len(address) > MAX_ADDRESS:
-        raise InvalidUser(f"address: give 1 to {MAX_ADDRESS} characters")
-    if contact_kind is ContactKind.EMAIL and EMAIL.fullmatch(address) is None:
-        raise InvalidUser(f"address: {shown(address)} is not an email address")
-    if contact_kind in (ContactKind.SLACK, ContactKind.WEBHOOK):
-        parts = urlsplit(address)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise InvalidUser(f"address: {shown(address)} is not an http(s) URL")
+    # notify's check: an address accepted here is one the outbox will take at page time.
+    try:
+        notify_address(contact_kind.value, address)
+    except InvalidNotification as exc:
+        raise InvalidUser(exc.detail) from None
     return contact_kind, address
 
 
@@ -121,10 +119,15 @@ def create_user(
         validate_address(ContactKind.EMAIL, email)
     if repository.get_user(session, name) is not None:
         raise UserNameTaken(f"a user named {name!r} exists")
-    user = repository.add_user(
-        session,
-        User(name=name, role=role, email=email, time_zone=time_zone, created_at=now),
-    )
+    try:
+        user = repository.add_user(
+            session,
+            User(name=name, role=role, email=email, time_zone=time_zone, created_at=now),
+        )
+    except IntegrityError:
+        # A concurrent request created the name after our look: a conflict, not a 500. The
+        # transaction is spoilt; the adapter rolls it back.
+        raise UserNameTaken(f"a user named {name!r} exists") from None
     if email is not None:
         add_contact(session, name=name, kind=ContactKind.EMAIL, address=email, now=now)
     return user
@@ -185,6 +188,38 @@ def add_contact(
     )
     repository.add_row(session, contact)
     return contact
+
+
+def remove_contact(session: Session, *, name: str, contact_id: int) -> None:
+    """Remove a user's contact method and the notification rules that use it."""
+    user = get_user(session, name=name)
+    contacts = repository.contact_methods(session, [user.id])
+    found = next((c for c in contacts if c.id == contact_id), None)
+    if found is None:
+        ids = ", ".join(str(c.id) for c in contacts) or "none"
+        raise UserNotFound(f"{name} has no contact method {contact_id} (theirs: {ids})")
+    repository.delete_contact(session, found)
+
+
+def remove_rule(session: Session, *, name: str, rule_id: int) -> None:
+    """Remove a user's notification rule."""
+    user = get_user(session, name=name)
+    rules = repository.notification_rules(session, [user.id])
+    found = next((r for r in rules if r.id == rule_id), None)
+    if found is None:
+        ids = ", ".join(str(r.id) for r in rules) or "none"
+        raise UserNotFound(f"{name} has no notification rule {rule_id} (theirs: {ids})")
+    repository.delete_rule(session, found)
+
+
+def parse_delay(text: str) -> timedelta:
+    """A rule's delay: ``0`` (or ``0m``, ``0s``) or a duration such as ``5m``."""
+    if text.strip() in ("0", "0m", "0s"):
+        return timedelta(0)
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise InvalidUser(f"delay: {exc}") from None
 
 
 def add_rule(

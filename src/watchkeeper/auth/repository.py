@@ -85,6 +85,21 @@ def notification_rules(session: Session, user_ids: Sequence[int]) -> list[Notifi
     return list(session.scalars(query.order_by(NotificationRule.id)))
 
 
+def delete_contact(session: Session, contact: ContactMethod) -> None:
+    """Delete a contact method with the notification rules that use it."""
+    session.execute(
+        delete(NotificationRule).where(NotificationRule.contact_method_id == contact.id)
+    )
+    session.delete(contact)
+    session.flush()
+
+
+def delete_rule(session: Session, rule: NotificationRule) -> None:
+    """Delete a notification rule."""
+    session.delete(rule)
+    session.flush()
+
+
 def add_row(session: Session, row: ContactMethod | NotificationRule) -> None:
     """Insert a contact method or notification rule."""
     session.add(row)

@@ -29,3 +29,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: frozenset({Permission.READ}),
     Role.INGEST: frozenset({Permission.INGEST}),
 }
+
+
+def sees_secrets(role: str) -> bool:
+    """Whether a token of ``role`` may read secrets: contact URLs, signed action links."""
+    return role == Role.ADMIN

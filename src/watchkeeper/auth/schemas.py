@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from watchkeeper.auth.people import Profile
 from watchkeeper.auth.roles import Role
 from watchkeeper.auth.service import TokenState
+from watchkeeper.notify.schemas import shown_address
 
 
 class TokenCreate(BaseModel):
@@ -108,8 +109,9 @@ class UserRead(BaseModel):
     notification_rules: list[RuleRead]
 
 
-def user_read(profile: Profile) -> UserRead:
-    """A user's profile as the API and ``--json`` show it."""
+def user_read(profile: Profile, *, secrets: bool = True) -> UserRead:
+    """A user's profile as the API and ``--json`` show it; without ``secrets`` URL contact
+    addresses are shown up to the host (a Slack hook's path is its key)."""
     user = profile.user
     return UserRead(
         name=user.name,
@@ -118,7 +120,12 @@ def user_read(profile: Profile) -> UserRead:
         time_zone=user.time_zone,
         created_at=user.created_at,
         contact_methods=[
-            ContactRead(id=c.id, kind=c.kind, address=c.address, label=c.label)
+            ContactRead(
+                id=c.id,
+                kind=c.kind,
+                address=c.address if secrets else shown_address(c.kind, c.address),
+                label=c.label,
+            )
             for c in profile.contacts
         ],
         notification_rules=[

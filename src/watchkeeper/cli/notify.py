@@ -111,7 +111,9 @@ def _print_detail(detail: NotificationDetail) -> None:
 def show(ctx: typer.Context, notification_id: IdArgument, json_output: JsonOption = False) -> None:
     """Show one notification: its message, attempts and last error."""
     with cli_state(ctx).session() as session:
-        detail = notification_detail(service.get(session, notification_id=notification_id))
+        detail = notification_detail(
+            service.get(session, notification_id=notification_id), secrets=True
+        )
     if json_output:
         print_json(detail.model_dump(mode="json"))
         return
@@ -178,6 +180,9 @@ def test(
                 lease=timedelta(seconds=settings.notify_lease_seconds),
                 backoff_base=timedelta(seconds=settings.notify_backoff_base_seconds),
                 backoff_cap=timedelta(seconds=settings.notify_backoff_cap_seconds),
+                # Only this notification: the outbox's other rows are the worker's, sent
+                # with its settings (secrets, console) rather than this terminal's.
+                ids=[notification_id],
             )
         finally:
             delivery_log.disabled = False

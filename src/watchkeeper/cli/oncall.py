@@ -257,9 +257,9 @@ def export_command(
     end = service.span_end(start, timedelta(days=days), field_name="--days")
     with cli_state(ctx).session() as session:
         if schedule is not None:
-            data = service.schedule_ical(session, name=schedule, start=start, end=end)
+            data = service.schedule_ical(session, name=schedule, start=start, end=end, now=utcnow())
         else:
-            data = service.user_ical(session, user=user or "", start=start, end=end)
+            data = service.user_ical(session, user=user or "", start=start, end=end, now=utcnow())
     if output is None:
         sys.stdout.write(data.decode())
         return

@@ -12,7 +12,7 @@ from watchkeeper.auth.schemas import ContactRead, user_read
 from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
-from watchkeeper.core.duration import format_duration, parse_duration
+from watchkeeper.core.duration import format_duration
 from watchkeeper.db import utcnow
 from watchkeeper.flows import people as people_flows
 
@@ -28,16 +28,6 @@ NameArgument = Annotated[str, typer.Argument(help="The user's name.")]
 
 def _say(text: str) -> None:
     console.print(text, markup=False, highlight=False)
-
-
-def parse_delay(value: str) -> timedelta:
-    """``0``, ``0m`` or a duration such as ``5m`` for a rule's delay."""
-    if value.strip() in ("0", "0m", "0s"):
-        return timedelta(0)
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--delay") from None
 
 
 @app.command()
@@ -155,6 +145,32 @@ def contact_list(ctx: typer.Context, name: NameArgument, json_output: JsonOption
     _print_contacts(list(document.contact_methods))
 
 
+@contact_app.command("remove")
+@guarded
+def contact_remove(
+    ctx: typer.Context,
+    name: NameArgument,
+    contact_id: Annotated[int, typer.Argument(help="Contact method id (see `user show`).")],
+) -> None:
+    """Remove a contact method and the notification rules that use it."""
+    with cli_state(ctx).session() as session:
+        people.remove_contact(session, name=name, contact_id=contact_id)
+    _say(f"contact method {contact_id} removed from {name}")
+
+
+@rule_app.command("remove")
+@guarded
+def rule_remove(
+    ctx: typer.Context,
+    name: NameArgument,
+    rule_id: Annotated[int, typer.Argument(help="Rule id (see `user show`).")],
+) -> None:
+    """Remove a notification rule."""
+    with cli_state(ctx).session() as session:
+        people.remove_rule(session, name=name, rule_id=rule_id)
+    _say(f"notification rule {rule_id} removed from {name}")
+
+
 @rule_app.command("add")
 @guarded
 def rule_add(
@@ -166,7 +182,7 @@ def rule_add(
     json_output: JsonOption = False,
 ) -> None:
     """Add a notification rule: notify a contact method some time after a page."""
-    wait = parse_delay(delay)
+    wait = people.parse_delay(delay)
     with cli_state(ctx).session() as session:
         rule = people.add_rule(
             session, name=name, contact_id=contact, urgency=urgency, delay=wait, now=utcnow()

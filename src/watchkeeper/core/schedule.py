@@ -10,7 +10,8 @@ Turn lengths and DST (the handoff rule):
 - A turn of a whole number of days (``daily``, ``weekly``, ``3d``, ``2w``) hands off at the same
   LOCAL wall-clock time in the schedule's zone: a daily 09:00 handoff stays at 09:00 across a
   DST change, so the turn spanning the change lasts 23 h or 25 h. A handoff time that does not
-  exist on a spring-forward day happens at the moment the clocks jump (02:30 becomes 03:30);
+  exist on a spring-forward day is moved forward by the hour the clocks skip (02:30 becomes
+  03:30 local, half an hour after the jump);
   one that happens twice on a fall-back day happens at its first occurrence.
 - Any other turn (``12h``, ``8h``, ``90m``) is a FIXED ELAPSED time counted from the layer's
   start instant: every turn lasts exactly that long, so across a DST change its local handoff
@@ -36,6 +37,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from watchkeeper.core.duration import format_duration, parse_duration
 
 DAY = timedelta(days=1)
+MIN_TURN = timedelta(hours=1)
+"""The shortest turn of a rotation."""
+MAX_HANDOFFS = 200_000
+"""The most handoffs one final-schedule computation resolves."""
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OVERRIDE = "override"
 _MINUTES_PER_DAY = 24 * 60
@@ -62,16 +67,22 @@ def zone_named(name: str, field_name: str = "time_zone") -> ZoneInfo:
 
 
 def parse_turn(text: str) -> timedelta:
-    """``daily``, ``weekly`` or a duration (``12h``, ``3d``) as a positive timedelta."""
+    """``daily``, ``weekly`` or a duration (``12h``, ``3d``) of at least MIN_TURN as a timedelta."""
     cleaned = text.strip().lower()
     if cleaned == "daily":
         return DAY
     if cleaned == "weekly":
         return timedelta(weeks=1)
     try:
-        return parse_duration(cleaned)
+        turn = parse_duration(cleaned)
     except ValueError as exc:
         raise ScheduleError("turn", f"{exc}; or use daily or weekly") from None
+    if turn < MIN_TURN:
+        raise ScheduleError(
+            "turn",
+            f"the turn must be at least {format_duration(MIN_TURN)}, not {format_duration(turn)}",
+        )
+    return turn
 
 
 def format_turn(turn: timedelta) -> str:
@@ -216,6 +227,14 @@ class Layer:
             raise ScheduleError(f"layers.{self.name}.users", "the rotation is empty")
         if self.turn <= timedelta(0):
             raise ScheduleError(f"layers.{self.name}.turn", "the turn must be positive")
+        if self.turn < MIN_TURN and not self.shifts:
+            # Each turn is a handoff the final schedule has to resolve: a turn of seconds
+            # makes a week's schedule millions of points (PagerDuty's minimum is one hour).
+            raise ScheduleError(
+                f"layers.{self.name}.turn",
+                f"the turn must be at least {format_duration(MIN_TURN)}, "
+                f"not {format_duration(self.turn)}",
+            )
         ordered = tuple(sorted(self.shifts, key=lambda s: s.start))
         object.__setattr__(self, "shifts", ordered)
         object.__setattr__(self, "_starts", tuple(s.start for s in ordered))
@@ -427,10 +446,20 @@ def oncall_at(schedule: Schedule, at: datetime) -> tuple[str, ...]:
 
 
 def final_schedule(schedule: Schedule, start: datetime, end: datetime) -> list[Shift]:
-    """The merged shifts of [start, end): overrides and layers resolved, gaps left out."""
+    """The merged shifts of [start, end): overrides and layers resolved, gaps left out.
+
+    Raises ScheduleError when the span holds more than MAX_HANDOFFS handoffs.
+    """
     start, end = _aware(start, "start"), _aware(end, "end")
     if end <= start:
         return []
+    expected = sum(_handoffs(layer, start, end, schedule.zone) for layer in schedule.layers)
+    if expected > MAX_HANDOFFS:
+        raise ScheduleError(
+            "span",
+            f"{start.isoformat()} to {end.isoformat()} holds about {expected} handoffs, "
+            f"more than {MAX_HANDOFFS}: ask for a shorter span",
+        )
     points: set[datetime] = {start, end}
     for layer in schedule.layers:
         points |= layer.boundaries(start, end, schedule.zone)
@@ -448,6 +477,15 @@ def final_schedule(schedule: Schedule, start: datetime, end: datetime) -> list[S
         else:
             shifts.append(Shift(users, begin, finish, source))
     return shifts
+
+
+def _handoffs(layer: Layer, start: datetime, end: datetime, zone: ZoneInfo) -> int:
+    """How many points a layer adds to [start, end), counted without listing them."""
+    if layer.shifts:
+        return 2 * len(layer.shifts)
+    turns = max(layer.turn_index(end, zone) - max(layer.turn_index(start, zone), 0), 0)
+    days = (end - start) // DAY + 2
+    return turns + 2 * days * len(layer.restrictions)
 
 
 def gaps(schedule: Schedule, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:

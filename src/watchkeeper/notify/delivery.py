@@ -1,16 +1,18 @@
 """Delivering the outbox: claim due rows, send each outside any transaction, record the outcome.
 
-At least once: a row is claimed (status ``sending`` with a lease) in a short committed
-transaction, sent, then marked delivered, rescheduled with backoff, or failed. A sender that
-dies between claim and record leaves the row ``sending``; once its lease expires the next
-pass sends it again, so receivers get the idempotency key to drop repeats.
+At least once: each row is claimed just before it is sent (status ``sending`` with a lease)
+in a short committed transaction, sent, then marked delivered, rescheduled with backoff, or
+failed. A sender that dies between claim and record leaves the row ``sending``; once its lease
+expires the next pass sends it again, so receivers get the idempotency key to drop repeats.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,57 +80,116 @@ def deliver_due(
     backoff_base: timedelta = timedelta(seconds=5),
     backoff_cap: timedelta = timedelta(minutes=15),
     rng: random.Random | None = None,
+    ids: Collection[int] | None = None,
+    send_deadline: timedelta | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> DeliveryReport:
-    """Send every due notification (up to ``limit``) once and record each outcome."""
+    """Send every due notification (up to ``limit``; only those of ``ids`` when given) once
+    and record each outcome.
+
+    Each row is claimed just before it is sent, so a lease covers one send, never a batch:
+    ``now`` advances by the time this pass has taken (``clock``, in seconds). A send gets at
+    most ``send_deadline`` (half the lease by default) before it counts as timed out.
+    """
     draw = rng if rng is not None else random.Random()
-    claimed = _claim(session_factory, now=now, limit=limit, lease=lease, max_attempts=max_attempts)
+    deadline = send_deadline if send_deadline is not None else lease / 2
+    started = clock()
+
+    def current() -> datetime:
+        return now + timedelta(seconds=clock() - started)
+
     report = DeliveryReport()
-    for delivery in claimed:
-        error, retryable = _send(delivery, notifiers)
-        values: dict[str, Any]
-        if error is None:
-            values = {
-                "status": NotificationStatus.DELIVERED,
-                "delivered_at": now,
-                "lease_until": None,
-                "last_error": None,
-            }
-            outcome = Outcome(delivery.notification_id, delivery.channel, "delivered")
-        elif retryable and delivery.attempt < max_attempts:
-            delay = full_jitter(
-                delivery.attempt, base=backoff_base, cap=backoff_cap, draw=draw.random()
-            )
-            values = {
-                "status": NotificationStatus.PENDING,
-                "next_attempt_at": now + delay,
-                "lease_until": None,
-                "last_error": error,
-            }
-            outcome = Outcome(
-                delivery.notification_id, delivery.channel, "pending", error, now + delay
-            )
-        else:
-            if retryable:
-                error = f"gave up after {delivery.attempt} attempts: {error}"
-            values = {"status": NotificationStatus.FAILED, "lease_until": None, "last_error": error}
-            outcome = Outcome(delivery.notification_id, delivery.channel, "failed", error)
-        values["last_error"] = (
-            values["last_error"][:MAX_ERROR_LENGTH] if values["last_error"] else None
+    examined = 0
+    while examined < limit:
+        claimed_at = current()
+        found, claimed = _claim(
+            session_factory,
+            now=claimed_at,
+            limit=1,
+            lease=lease,
+            max_attempts=max_attempts,
+            ids=ids,
         )
-        with session_scope(session_factory) as session:
-            kept = repository.record_outcome(
-                session,
-                notification_id=delivery.notification_id,
-                attempts=delivery.attempt,
-                values=values,
+        if not found:
+            break
+        examined += found
+        for delivery in claimed:
+            outcome = _deliver_one(
+                session_factory,
+                delivery,
+                notifiers=notifiers,
+                lease_until=claimed_at + lease,
+                deadline=deadline,
+                current=current,
+                max_attempts=max_attempts,
+                backoff_base=backoff_base,
+                backoff_cap=backoff_cap,
+                draw=draw,
             )
-        if not kept:
-            # Our lease ran out and another sender took the row over: its outcome counts.
-            log.warning("notification %s was taken over during sending", delivery.notification_id)
-            continue
-        _log(outcome)
-        report.outcomes.append(outcome)
+            if outcome is not None:
+                _log(outcome)
+                report.outcomes.append(outcome)
     return report
+
+
+def _deliver_one(
+    session_factory: sessionmaker[Session],
+    delivery: Delivery,
+    *,
+    notifiers: Mapping[str, Notifier],
+    lease_until: datetime,
+    deadline: timedelta,
+    current: Callable[[], datetime],
+    max_attempts: int,
+    backoff_base: timedelta,
+    backoff_cap: timedelta,
+    draw: random.Random,
+) -> Outcome | None:
+    """Send one claimed row and record its outcome; None if the row is no longer ours."""
+    if current() >= lease_until:
+        # The claim itself took the whole lease: another sender may own the row already.
+        log.warning("notification %s: lease ran out before sending", delivery.notification_id)
+        return None
+    error, retryable = _send(delivery, notifiers, deadline=deadline)
+    now = current()
+    values: dict[str, Any]
+    if error is None:
+        values = {
+            "status": NotificationStatus.DELIVERED,
+            "delivered_at": now,
+            "lease_until": None,
+            "last_error": None,
+        }
+        outcome = Outcome(delivery.notification_id, delivery.channel, "delivered")
+    elif retryable and delivery.attempt < max_attempts:
+        delay = full_jitter(
+            delivery.attempt, base=backoff_base, cap=backoff_cap, draw=draw.random()
+        )
+        values = {
+            "status": NotificationStatus.PENDING,
+            "next_attempt_at": now + delay,
+            "lease_until": None,
+            "last_error": error,
+        }
+        outcome = Outcome(delivery.notification_id, delivery.channel, "pending", error, now + delay)
+    else:
+        if retryable:
+            error = f"gave up after {delivery.attempt} attempts: {error}"
+        values = {"status": NotificationStatus.FAILED, "lease_until": None, "last_error": error}
+        outcome = Outcome(delivery.notification_id, delivery.channel, "failed", error)
+    values["last_error"] = values["last_error"][:MAX_ERROR_LENGTH] if values["last_error"] else None
+    with session_scope(session_factory) as session:
+        kept = repository.record_outcome(
+            session,
+            notification_id=delivery.notification_id,
+            attempts=delivery.attempt,
+            values=values,
+        )
+    if not kept:
+        # Our lease ran out and another sender took the row over: its outcome counts.
+        log.warning("notification %s was taken over during sending", delivery.notification_id)
+        return None
+    return outcome
 
 
 def _claim(
@@ -138,11 +199,14 @@ def _claim(
     limit: int,
     lease: timedelta,
     max_attempts: int,
-) -> list[Delivery]:
-    """Claim due rows in one short transaction, committed before anything is sent."""
+    ids: Collection[int] | None = None,
+) -> tuple[int, list[Delivery]]:
+    """Claim due rows in one short transaction, committed before anything is sent: (rows
+    looked at, deliveries claimed)."""
     deliveries: list[Delivery] = []
     with session_scope(session_factory) as session:
-        for row in repository.due(session, now=now, limit=limit):
+        rows = repository.due(session, now=now, limit=limit, ids=ids)
+        for row in rows:
             if row.status == NotificationStatus.SENDING and row.attempts >= max_attempts:
                 # Its sender died during the last allowed attempt (perhaps the message itself
                 # kills senders): failed, rather than sent again without end.
@@ -194,14 +258,43 @@ def _claim(
                     recipient=row.recipient,
                 )
             )
-    return deliveries
+    return len(rows), deliveries
 
 
-def _send(delivery: Delivery, notifiers: Mapping[str, Notifier]) -> tuple[str | None, bool]:
-    """Send one delivery: (None, _) on success, else (error, retryable)."""
+def _send(
+    delivery: Delivery, notifiers: Mapping[str, Notifier], *, deadline: timedelta
+) -> tuple[str | None, bool]:
+    """Send one delivery within ``deadline``: (None, _) on success, else (error, retryable)."""
     notifier = notifiers.get(delivery.channel)
     if notifier is None:
         return unconfigured_reason(delivery.channel), False
+    # Per-call timeouts do not bound a whole send (a receiver trickling its answer resets the
+    # read timeout; SMTP makes several calls), so the send runs in a thread we stop waiting
+    # for at the deadline, well inside the lease. A send that finishes later is not recorded:
+    # the row is retried, and receivers drop repeats by the idempotency key.
+    result: list[tuple[str | None, bool]] = []
+    stopped: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(_send_now(delivery, notifier))
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            stopped.append(exc)
+
+    sender = threading.Thread(
+        target=run, name=f"notify-send-{delivery.notification_id}", daemon=True
+    )
+    sender.start()
+    sender.join(deadline.total_seconds())
+    if stopped:
+        raise stopped[0]
+    if not result:
+        return f"no answer within {deadline.total_seconds():g} s", True
+    return result[0]
+
+
+def _send_now(delivery: Delivery, notifier: Notifier) -> tuple[str | None, bool]:
+    """Call the notifier and classify what it raised."""
     try:
         notifier.send(delivery)
     except DeliveryError as exc:

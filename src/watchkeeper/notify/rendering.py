@@ -6,11 +6,13 @@ import html
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from watchkeeper.notify.message import Message
 
 # The generic webhook's payload schema; bump on an incompatible change (docs/notifications.md).
 WEBHOOK_SCHEMA = "watchkeeper.notification/v1"
+SLACK_URL_LIMIT = 3000
 
 
 def console_text(message: Message) -> str:
@@ -56,7 +58,11 @@ def slack_payload(message: Message) -> dict[str, Any]:
                     ],
                 }
             )
-    if message.links:
+    # Slack refuses the whole message (HTTP 400) for a button whose url is not http(s) or is
+    # longer than 3,000 characters: such links go in a text block instead.
+    buttons = [(label, url) for label, url in message.links if _slack_button_url(url)]
+    others = [(label, url) for label, url in message.links if not _slack_button_url(url)]
+    if buttons:
         blocks.append(
             {
                 "type": "actions",
@@ -66,12 +72,23 @@ def slack_payload(message: Message) -> dict[str, Any]:
                         "text": {"type": "plain_text", "text": label[:75]},
                         "url": url,
                     }
-                    for label, url in message.links[:25]
+                    for label, url in buttons[:25]
                 ],
             }
         )
+    if others:
+        lines = "\n".join(
+            f"{_slack_escaped(label)}: {_slack_escaped(url)}" for label, url in others
+        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": lines[:3000]}})
     text = message.title if not message.summary else f"{message.title}\n{message.summary}"
     return {"text": _slack_escaped(text), "blocks": blocks}
+
+
+def _slack_button_url(url: str) -> bool:
+    """Whether Slack takes ``url`` as a button's url: http(s) with a host, ≤ 3,000 chars."""
+    parts = urlsplit(url)
+    return len(url) <= SLACK_URL_LIMIT and parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 def webhook_payload(message: Message, *, event_id: str, created_at: datetime) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from watchkeeper.notify.models import Notification, NotificationStatus
@@ -39,18 +41,25 @@ def existing_keys(session: Session, keys: Collection[str]) -> set[str]:
 
 
 def insert_many(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert notification rows in one executemany (no ORM objects)."""
+    """Insert notification rows in one executemany (no ORM objects); a row whose idempotency
+    key is already stored (perhaps by a concurrent transaction) is skipped."""
     if rows:
         # The table, not the class: a Core executemany skips the ORM's bulk bookkeeping.
         # (Multi-row VALUES via RETURNING was slower: psycopg parses each long statement.)
-        session.execute(insert(cast(Table, Notification.__table__)), rows)
+        # ON CONFLICT DO NOTHING rather than a savepoint: on SQLite's lazily begun transaction
+        # a SAVEPOINT that is its first statement opens it, and RELEASE then commits it.
+        session.execute(_insert_ignoring_taken_keys(session), rows)
 
 
-def add(session: Session, record: Notification) -> Notification:
-    """Insert a notification row."""
-    session.add(record)
-    session.flush()
-    return record
+def _insert_ignoring_taken_keys(session: Session) -> Any:
+    """INSERT … ON CONFLICT (idempotency_key) DO NOTHING in the session's dialect."""
+    table = cast(Table, Notification.__table__)
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql_insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    if dialect == "sqlite":
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return insert(table)
 
 
 def list_recent(
@@ -66,8 +75,11 @@ def list_recent(
     return list(session.scalars(query))
 
 
-def due(session: Session, *, now: datetime, limit: int) -> list[Notification]:
-    """Rows to send now: pending and due, or sending with an expired lease (a dead sender).
+def due(
+    session: Session, *, now: datetime, limit: int, ids: Collection[int] | None = None
+) -> list[Notification]:
+    """Rows to send now: pending and due, or sending with an expired lease (a dead sender);
+    only the rows of ``ids`` when given.
 
     On PostgreSQL the rows are locked and rows another transaction holds are skipped.
     """
@@ -88,6 +100,8 @@ def due(session: Session, *, now: datetime, limit: int) -> list[Notification]:
         .order_by(Notification.next_attempt_at, Notification.id)
         .limit(limit)
     )
+    if ids is not None:
+        query = query.where(Notification.id.in_(list(ids)))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from watchkeeper.auth.roles import sees_secrets
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import ReadToken, RowId, SessionDep, WriteToken
 from watchkeeper.notify import service
@@ -36,10 +37,11 @@ def list_notifications(
 
 @router.get("/notifications/{notification_id}", response_model=NotificationDetail)
 def show_notification(
-    notification_id: RowId, session: SessionDep, _token: ReadToken
+    notification_id: RowId, session: SessionDep, token: ReadToken
 ) -> NotificationDetail:
-    """One notification with its message, attempts and last error."""
-    return notification_detail(service.get(session, notification_id=notification_id))
+    """One notification with its message, attempts and last error (links in full to admins)."""
+    record = service.get(session, notification_id=notification_id)
+    return notification_detail(record, secrets=sees_secrets(token.role))
 
 
 @router.post(
@@ -48,8 +50,8 @@ def show_notification(
     responses={409: {"description": "The notification has not failed (NotRetryable)."}},
 )
 def retry_notification(
-    notification_id: RowId, session: SessionDep, _token: WriteToken
+    notification_id: RowId, session: SessionDep, token: WriteToken
 ) -> NotificationDetail:
     """Send a failed notification again (back to pending, due now)."""
     record = service.retry(session, notification_id=notification_id, now=utcnow())
-    return notification_detail(record)
+    return notification_detail(record, secrets=sees_secrets(token.role))

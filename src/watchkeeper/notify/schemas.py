@@ -37,12 +37,23 @@ class NotificationDetail(NotificationRead):
     message: dict[str, Any]
 
 
+def shown_url(url: str) -> str:
+    """A URL up to its host: paths and queries hold secrets (a Slack hook's token)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "…"
+
+
 def shown_address(channel: str, address: str) -> str:
     """The address as shown: URL paths hold secrets (a Slack hook's token), so only the host."""
     if channel in ("slack", "webhook"):
-        parts = urlsplit(address)
-        return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else "…"
+        return shown_url(address)
     return address
+
+
+def shown_channel_spec(spec: str) -> str:
+    """A ``KIND:ADDRESS`` channel target with its address shown as :func:`shown_address`."""
+    channel, separator, address = spec.partition(":")
+    return f"{channel}{separator}{shown_address(channel, address)}" if separator else spec
 
 
 def notification_read(record: Notification) -> NotificationRead:
@@ -50,9 +61,15 @@ def notification_read(record: Notification) -> NotificationRead:
     return NotificationRead(**_fields(record))
 
 
-def notification_detail(record: Notification) -> NotificationDetail:
-    """A row as the API shows it alone."""
-    return NotificationDetail(**_fields(record), message=record.message)
+def notification_detail(record: Notification, *, secrets: bool) -> NotificationDetail:
+    """A row as the API shows it alone; without ``secrets`` its links are shown only up to the
+    host (a recipient's signed Acknowledge/Resolve URLs act on the group for anyone)."""
+    message = dict(record.message)
+    if not secrets:
+        message["links"] = [
+            [label, shown_url(str(url))] for label, url in record.message.get("links", ())
+        ]
+    return NotificationDetail(**_fields(record), message=message)
 
 
 def _fields(record: Notification) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from watchkeeper.core.escalation import CHANNEL_KINDS
 from watchkeeper.messages import did_you_mean
 from watchkeeper.notify import repository, wakeup
 from watchkeeper.notify.exceptions import (
@@ -22,7 +22,8 @@ from watchkeeper.notify.exceptions import (
 from watchkeeper.notify.message import Message
 from watchkeeper.notify.models import Notification, NotificationStatus
 
-CHANNELS = ("console", "slack", "webhook", "email")
+# The channel kinds escalation targets may name (core keeps the one list: it imports nothing).
+CHANNELS = CHANNEL_KINDS
 MAX_KEY_LENGTH = 200
 MAX_ADDRESS_LENGTH = 2000
 
@@ -82,29 +83,26 @@ def enqueue(
     if existing is not None:
         return existing
     validate_address(channel, address)
-    record = Notification(
-        channel=channel,
-        address=address,
-        recipient=recipient,
-        kind=message.kind,
-        message=message.to_json(),
-        idempotency_key=idempotency_key,
-        status=NotificationStatus.PENDING,
-        attempts=0,
-        next_attempt_at=max(now, not_before) if not_before is not None else now,
-        created_at=now,
-        alert_group_id=message.alert_group_id,
-        incident_id=message.incident_id,
-    )
-    try:
-        # A savepoint: a concurrent enqueue of the same key must not undo the caller's work.
-        with session.begin_nested():
-            repository.add(session, record)
-    except IntegrityError:
-        raced = repository.get_by_key(session, idempotency_key)
-        if raced is None:
-            raise
-        return raced
+    row = {
+        "channel": channel,
+        "address": address,
+        "recipient": recipient,
+        "kind": message.kind,
+        "message": message.to_json(),
+        "idempotency_key": idempotency_key,
+        "status": NotificationStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": max(now, not_before) if not_before is not None else now,
+        "created_at": now,
+        "alert_group_id": message.alert_group_id,
+        "incident_id": message.incident_id,
+    }
+    # A concurrent enqueue of the same key is skipped by the insert itself (no savepoint, no
+    # error): the caller's transaction is untouched and the stored row wins.
+    repository.insert_many(session, [row])
+    record = repository.get_by_key(session, idempotency_key)
+    if record is None:  # pragma: no cover - the row was just inserted or already there
+        raise InvalidNotification(f"idempotency_key: {idempotency_key!r} could not be stored")
     wakeup.after_commit(session)
     return record
 
@@ -157,24 +155,7 @@ def enqueue_many(session: Session, items: Sequence[Outgoing], *, now: datetime) 
         }
     if not rows:
         return 0
-    try:
-        with session.begin_nested():
-            repository.insert_many(session, list(rows.values()))
-    except IntegrityError:
-        # A concurrent writer took some key meanwhile: one at a time, the existing row wins.
-        for item in items:
-            if item.idempotency_key in rows:
-                enqueue(
-                    session,
-                    channel=item.channel,
-                    address=item.address,
-                    message=item.message,
-                    idempotency_key=item.idempotency_key,
-                    now=now,
-                    recipient=item.recipient,
-                    not_before=item.not_before,
-                )
-        return len(rows)
+    repository.insert_many(session, list(rows.values()))
     wakeup.after_commit(session)
     return len(rows)
 

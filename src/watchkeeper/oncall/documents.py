@@ -35,6 +35,8 @@ from watchkeeper.core.schedule import (
     parse_turn,
     zone_named,
 )
+from watchkeeper.notify.exceptions import InvalidNotification
+from watchkeeper.notify.service import parse_channel_spec
 from watchkeeper.specs.cursor import Cursor, DocumentContext
 from watchkeeper.specs.problems import Problem, SpecError
 from watchkeeper.specs.yaml_nodes import parse_documents
@@ -393,10 +395,19 @@ def _read_target(entry: Cursor) -> Target | None:
         "channel": TargetKind.CHANNEL,
     }[key]
     try:
-        return Target(kind, name, layer)
+        target = Target(kind, name, layer)
     except EscalationError as exc:
         entry.error_at(key, exc.message)
         return None
+    if kind is TargetKind.CHANNEL:
+        # The address is checked as notify will send to it: a bad one fails here, with its
+        # line, rather than at page time.
+        try:
+            parse_channel_spec(name)
+        except InvalidNotification as exc:
+            entry.error_at(key, exc.detail)
+            return None
+    return target
 
 
 def schedule_document(schedule: Schedule) -> dict[str, Any]:

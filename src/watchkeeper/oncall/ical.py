@@ -23,6 +23,8 @@ from watchkeeper.core.schedule import CalendarShift, Shift
 from watchkeeper.oncall.exceptions import InvalidCalendar
 
 PRODUCT = "-//Watchkeeper//On-call//EN"
+MAX_OCCURRENCES = 10_000
+"""The most shifts one calendar import reads."""
 
 
 def calendar_of(name: str, shifts: Sequence[tuple[str, Shift]], *, now: datetime) -> bytes:
@@ -64,40 +66,76 @@ def _instant(value: Any, zone: ZoneInfo) -> datetime:
     raise InvalidCalendar(f"an event has an unreadable date: {value!r}")
 
 
+def _parsed(data: bytes) -> icalendar.Calendar:
+    try:
+        return icalendar.Calendar.from_ical(data)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise InvalidCalendar(f"not an iCalendar file: {exc}") from None
+
+
+def zone_hint(data: bytes) -> str | None:
+    """The calendar's X-WR-TIMEZONE, read without expanding any event."""
+    hint = _parsed(data).get("x-wr-timezone")
+    return str(hint) if hint else None
+
+
 def read_calendar(
     data: bytes, *, zone: ZoneInfo, start: datetime, end: datetime
 ) -> ImportedCalendar:
-    """Shifts of the events (recurrences expanded) that overlap [start, end)."""
-    try:
-        calendar = icalendar.Calendar.from_ical(data)
-    except (ValueError, KeyError, IndexError) as exc:
-        raise InvalidCalendar(f"not an iCalendar file: {exc}") from None
-    zone_hint = calendar.get("x-wr-timezone")
-    try:
-        events = recurring_ical_events.of(calendar).between(start, end)
-    except Exception as exc:  # the library raises many kinds for malformed rules
-        raise InvalidCalendar(f"cannot expand the calendar's events: {exc}") from None
+    """Shifts of the events (recurrences expanded) that overlap [start, end); at most
+    MAX_OCCURRENCES of them, else InvalidCalendar naming the event that went past."""
+    calendar = _parsed(data)
+    hint = calendar.get("x-wr-timezone")
     shifts: list[CalendarShift] = []
     names: dict[str, None] = {}
-    for event in events:
-        summary = str(event.get("summary", "")).strip()
-        if not summary:
-            raise InvalidCalendar("an event has no SUMMARY naming who is on call")
-        begin = _instant(event.decoded("dtstart"), zone)
-        if event.get("dtend") is not None:
-            finish = _instant(event.decoded("dtend"), zone)
-        elif event.get("duration") is not None:
-            finish = begin + event.decoded("duration")
-        else:
-            finish = begin + timedelta(days=1)
-        begin, finish = max(begin, start), min(finish, end)
-        if finish <= begin:
-            continue
-        for user in (part.strip() for part in summary.split(",")):
-            if user:
-                names[user] = None
-                shifts.append(CalendarShift(user, begin, finish))
-    return ImportedCalendar(tuple(shifts), tuple(names), str(zone_hint) if zone_hint else None)
+    occurrences = 0
+    try:
+        # Lazily, in start order: a rule like FREQ=SECONDLY stops at the cap instead of
+        # being expanded whole first.
+        for event in recurring_ical_events.of(calendar).after(start):
+            if _instant(event.decoded("dtstart"), zone) >= end:
+                break
+            occurrences += 1
+            if occurrences > MAX_OCCURRENCES:
+                raise InvalidCalendar(
+                    f"the event {str(event.get('summary', ''))[:100]!r} "
+                    f"(UID {str(event.get('uid', '?'))[:100]}) makes the calendar hold more "
+                    f"than {MAX_OCCURRENCES} shifts before {end.isoformat()}"
+                )
+            _add_event(event, zone, start, end, shifts, names)
+    except InvalidCalendar:
+        raise
+    except Exception as exc:  # the library raises many kinds for malformed rules
+        raise InvalidCalendar(f"cannot expand the calendar's events: {exc}") from None
+    return ImportedCalendar(tuple(shifts), tuple(names), str(hint) if hint else None)
+
+
+def _add_event(
+    event: Any,
+    zone: ZoneInfo,
+    start: datetime,
+    end: datetime,
+    shifts: list[CalendarShift],
+    names: dict[str, None],
+) -> None:
+    """Append the shifts of one occurrence, clipped to [start, end)."""
+    summary = str(event.get("summary", "")).strip()
+    if not summary:
+        raise InvalidCalendar("an event has no SUMMARY naming who is on call")
+    begin = _instant(event.decoded("dtstart"), zone)
+    if event.get("dtend") is not None:
+        finish = _instant(event.decoded("dtend"), zone)
+    elif event.get("duration") is not None:
+        finish = begin + event.decoded("duration")
+    else:
+        finish = begin + timedelta(days=1)
+    begin, finish = max(begin, start), min(finish, end)
+    if finish <= begin:
+        return
+    for user in (part.strip() for part in summary.split(",")):
+        if user:
+            names[user] = None
+            shifts.append(CalendarShift(user, begin, finish))
 
 
 def fetch(url: str, *, timeout: float, max_bytes: int) -> bytes:

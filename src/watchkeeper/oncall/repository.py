@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from watchkeeper.oncall.exceptions import NameTaken
 from watchkeeper.oncall.models import EscalationPolicyRecord, ScheduleRecord
 
 
@@ -31,6 +33,12 @@ def list_policies(session: Session) -> list[EscalationPolicyRecord]:
 
 
 def add(session: Session, row: ScheduleRecord | EscalationPolicyRecord) -> None:
-    """Insert a schedule or policy row."""
+    """Insert a schedule or policy row; NameTaken if a concurrent insert took its name."""
     session.add(row)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:
+        # The caller looked the name up first; only a concurrent writer gets here. The
+        # transaction is spoilt and is rolled back by the adapter.
+        kind = "schedule" if isinstance(row, ScheduleRecord) else "escalation policy"
+        raise NameTaken(f"a {kind} named {row.name!r} was just created; apply again") from None

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import people
-from watchkeeper.auth.roles import Permission
+from watchkeeper.auth.roles import Permission, sees_secrets
 from watchkeeper.auth.schemas import ContactCreate, RuleCreate, UserCreate, UserRead, user_read
-from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import (
     AdminToken,
@@ -25,6 +24,7 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.events.rows import parse_time
 from watchkeeper.flows import people as people_flows
 from watchkeeper.limits import read_body
+from watchkeeper.notify.schemas import shown_channel_spec
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import DocumentSet, read_text
 from watchkeeper.oncall.schemas import GapRead, PolicyRead, ScheduleRead, ShiftRead, WhoRead
@@ -49,6 +49,9 @@ def _instant(raw: str | None, name: str, default: datetime) -> datetime:
         return datetime.fromtimestamp(parse_time(raw)).astimezone().astimezone(default.tzinfo)
     except ValueError as exc:
         raise InvalidInput(f"{name}: {exc}") from None
+    except (OverflowError, OSError):
+        # A far-future or far-past instant has no datetime (year 10000 and beyond).
+        raise InvalidInput(f"{name}: {raw[:100]!r} is out of range") from None
 
 
 def _span(
@@ -71,15 +74,16 @@ def _iso(moment: datetime) -> str:
 
 
 @router.get("/users", response_model=list[UserRead])
-def list_users(session: SessionDep, _token: ReadToken) -> list[UserRead]:
-    """Every user with contact methods and notification rules."""
-    return [user_read(p) for p in people.list_users(session)]
+def list_users(session: SessionDep, token: ReadToken) -> list[UserRead]:
+    """Every user with contact methods (URLs in full to admins) and notification rules."""
+    secrets = sees_secrets(token.role)
+    return [user_read(p, secrets=secrets) for p in people.list_users(session)]
 
 
 @router.get("/users/{name}", response_model=UserRead)
-def get_user(name: str, session: SessionDep, _token: ReadToken) -> UserRead:
-    """One user."""
-    return user_read(people.profile(session, name=name))
+def get_user(name: str, session: SessionDep, token: ReadToken) -> UserRead:
+    """One user (contact URLs in full to admins)."""
+    return user_read(people.profile(session, name=name), secrets=sees_secrets(token.role))
 
 
 UserBody = Annotated[UserCreate, Depends(json_body(UserCreate, Permission.ADMIN))]
@@ -128,6 +132,20 @@ def add_contact(name: str, body: ContactBody, session: SessionDep, _token: Admin
     return user_read(people.profile(session, name=name))
 
 
+@router.delete("/users/{name}/contact-methods/{contact_id}", response_model=UserRead)
+def remove_contact(name: str, contact_id: int, session: SessionDep, _token: AdminToken) -> UserRead:
+    """Remove a contact method and the notification rules that use it."""
+    people.remove_contact(session, name=name, contact_id=contact_id)
+    return user_read(people.profile(session, name=name))
+
+
+@router.delete("/users/{name}/notification-rules/{rule_id}", response_model=UserRead)
+def remove_rule(name: str, rule_id: int, session: SessionDep, _token: AdminToken) -> UserRead:
+    """Remove a notification rule."""
+    people.remove_rule(session, name=name, rule_id=rule_id)
+    return user_read(people.profile(session, name=name))
+
+
 @router.post(
     "/users/{name}/notification-rules",
     status_code=201,
@@ -136,18 +154,12 @@ def add_contact(name: str, body: ContactBody, session: SessionDep, _token: Admin
 )
 def add_rule(name: str, body: RuleBody, session: SessionDep, _token: AdminToken) -> UserRead:
     """Add a notification rule to a user."""
-    delay = timedelta(0)
-    if body.delay.strip() not in ("0", "0m", "0s"):
-        try:
-            delay = parse_duration(body.delay)
-        except ValueError as exc:
-            raise InvalidInput(f"delay: {exc}") from None
     people.add_rule(
         session,
         name=name,
         contact_id=body.contact,
         urgency=body.urgency,
-        delay=delay,
+        delay=people.parse_delay(body.delay),
         now=utcnow(),
     )
     return user_read(people.profile(session, name=name))
@@ -164,7 +176,8 @@ def user_ical(
     """A user's shifts in every schedule as iCalendar (default: the next 30 days)."""
     start, end = _span(from_, to, DEFAULT_HORIZON)
     return Response(
-        service.user_ical(session, user=name, start=start, end=end), media_type=CALENDAR
+        service.user_ical(session, user=name, start=start, end=end, now=utcnow()),
+        media_type=CALENDAR,
     )
 
 
@@ -228,7 +241,7 @@ def schedule_ical(
 ) -> Response:
     """A schedule's shifts as iCalendar, one VEVENT per shift (default: the next 30 days)."""
     start, end = _span(from_, to, DEFAULT_HORIZON)
-    data = service.schedule_ical(session, name=name, start=start, end=end)
+    data = service.schedule_ical(session, name=name, start=start, end=end, now=utcnow())
     return Response(data, media_type=CALENDAR)
 
 
@@ -263,17 +276,32 @@ def apply(documents: DocumentsBody, session: SessionDep, _token: WriteToken) -> 
 # -- escalation policies -------------------------------------------------------------------
 
 
-def _policy_read(document: dict[str, Any]) -> PolicyRead:
-    return PolicyRead(name=document["name"], repeat=document["repeat"], steps=document["steps"])
+def _policy_read(document: dict[str, Any], *, secrets: bool) -> PolicyRead:
+    steps = document["steps"]
+    if not secrets:
+        # Channel targets are addresses: a Slack hook URL's path is its key.
+        steps = [
+            {
+                **step,
+                "targets": [
+                    {**t, "name": shown_channel_spec(t["name"])} if t["kind"] == "channel" else t
+                    for t in step["targets"]
+                ],
+            }
+            for step in steps
+        ]
+    return PolicyRead(name=document["name"], repeat=document["repeat"], steps=steps)
 
 
 @router.get("/escalation-policies", response_model=list[PolicyRead])
-def list_policies(session: SessionDep, _token: ReadToken) -> list[PolicyRead]:
-    """Every escalation policy."""
-    return [_policy_read(p.to_json()) for p in service.list_policies(session)]
+def list_policies(session: SessionDep, token: ReadToken) -> list[PolicyRead]:
+    """Every escalation policy (channel targets in full to admins)."""
+    secrets = sees_secrets(token.role)
+    return [_policy_read(p.to_json(), secrets=secrets) for p in service.list_policies(session)]
 
 
 @router.get("/escalation-policies/{name}", response_model=PolicyRead)
-def get_policy(name: str, session: SessionDep, _token: ReadToken) -> PolicyRead:
-    """One escalation policy."""
-    return _policy_read(service.escalation_policy(session, name).to_json())
+def get_policy(name: str, session: SessionDep, token: ReadToken) -> PolicyRead:
+    """One escalation policy (channel targets in full to admins)."""
+    policy = service.escalation_policy(session, name).to_json()
+    return _policy_read(policy, secrets=sees_secrets(token.role))

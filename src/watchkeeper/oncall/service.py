@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -32,7 +31,12 @@ from watchkeeper.oncall.documents import (
     schedule_document,
     stored_schedule,
 )
-from watchkeeper.oncall.exceptions import InvalidCalendar, PolicyNotFound, ScheduleNotFound
+from watchkeeper.oncall.exceptions import (
+    InvalidCalendar,
+    PolicyNotFound,
+    ScheduleNotFound,
+    SpanTooLarge,
+)
 from watchkeeper.oncall.models import EscalationPolicyRecord, ScheduleRecord
 from watchkeeper.oncall.schemas import Recipient
 from watchkeeper.specs.problems import Problem, SpecError
@@ -254,8 +258,16 @@ def final(
 ) -> tuple[list[Shift], list[tuple[datetime, datetime]]]:
     """The final schedule of [start, end) and its gaps."""
     _within_range(start=start, end=end)
-    shifts = final_schedule(schedule(session, name=name), start, end)
+    shifts = _final_schedule(schedule(session, name=name), start, end)
     return shifts, gaps_between(shifts, start, end)
+
+
+def _final_schedule(resolved: Schedule, start: datetime, end: datetime) -> list[Shift]:
+    """core's final_schedule, a span too large for it as a caller's mistake."""
+    try:
+        return final_schedule(resolved, start, end)
+    except ScheduleError as exc:
+        raise SpanTooLarge(f"schedule {resolved.name}: {exc}") from None
 
 
 def user_shifts(
@@ -271,7 +283,7 @@ def user_shifts(
             continue
         found.extend(
             (record.name, shift)
-            for shift in final_schedule(resolved, start, end)
+            for shift in _final_schedule(resolved, start, end)
             if user in shift.users
         )
     found.sort(key=lambda item: item[1].start)
@@ -323,15 +335,34 @@ def recipients(
     return list(found.values())
 
 
-def schedule_ical(session: Session, *, name: str, start: datetime, end: datetime) -> bytes:
-    """The final schedule of [start, end) as an iCalendar, one VEVENT per shift."""
-    shifts, _ = final(session, name=name, start=start, end=end)
-    return ical.calendar_of(name, [(name, shift) for shift in shifts], now=start)
+# A feed's first and last shifts are shown whole, not cut at the window: their UID (built from
+# the start) then stays the same from one fetch to the next. Looking this far around the window
+# finds the real start and end of shifts up to a month long.
+ICAL_LOOKAROUND = timedelta(days=31)
 
 
-def user_ical(session: Session, *, user: str, start: datetime, end: datetime) -> bytes:
-    """A user's shifts of [start, end) in every schedule, as an iCalendar."""
-    return ical.calendar_of(user, user_shifts(session, user=user, start=start, end=end), now=start)
+def _overlapping(shift: Shift, start: datetime, end: datetime) -> bool:
+    return shift.start < end and shift.end > start
+
+
+def schedule_ical(
+    session: Session, *, name: str, start: datetime, end: datetime, now: datetime
+) -> bytes:
+    """The shifts overlapping [start, end) as an iCalendar, one VEVENT each; ``now`` stamps it."""
+    shifts, _ = final(session, name=name, start=start - ICAL_LOOKAROUND, end=end + ICAL_LOOKAROUND)
+    kept = [(name, shift) for shift in shifts if _overlapping(shift, start, end)]
+    return ical.calendar_of(name, kept, now=now)
+
+
+def user_ical(
+    session: Session, *, user: str, start: datetime, end: datetime, now: datetime
+) -> bytes:
+    """A user's shifts overlapping [start, end) in every schedule, as an iCalendar."""
+    shifts = user_shifts(
+        session, user=user, start=start - ICAL_LOOKAROUND, end=end + ICAL_LOOKAROUND
+    )
+    kept = [(name, shift) for name, shift in shifts if _overlapping(shift, start, end)]
+    return ical.calendar_of(user, kept, now=now)
 
 
 @dataclass(frozen=True)
@@ -363,8 +394,7 @@ def import_calendar(
         raise InvalidCalendar(f"name: {shown(name)} is not a schedule name ({NAME_RULE})")
     if end <= start:
         raise InvalidCalendar("--to must be after --from")
-    probe = ical.read_calendar(calendar, zone=ZoneInfo("UTC"), start=start, end=end)
-    zone_name = time_zone or probe.zone_hint or "UTC"
+    zone_name = time_zone or ical.zone_hint(calendar) or "UTC"
     try:
         zone = zone_named(zone_name)
     except ScheduleError as exc:
