@@ -25,6 +25,7 @@ from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
 from watchkeeper.db import session_scope, utcnow
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.notify import wakeup
@@ -163,11 +164,34 @@ class Worker:
         return report
 
     def incidents_once(self, now: datetime | None = None) -> list[int]:
-        """Declare the incidents routing rules asked for; note incidents whose groups resolved."""
+        """Declare the incidents routing rules asked for; note incidents whose groups resolved.
+
+        Each group is declared in a transaction of its own: a group that fails (any error) is
+        logged and given up (``incident_failed`` in its log) and the others still go on."""
+        at = now or self.clock()
         with session_scope(self.session_factory) as session:
-            declared, _ = incident_flows.run(session, now=now or self.clock())
-        for incident_id in declared:
-            incident_log.warning("incident #%s declared from an alert group", incident_id)
+            pending = incident_flows.pending_group_ids(session)
+        declared: list[int] = []
+        for group_id in pending:
+            try:
+                with session_scope(self.session_factory) as session:
+                    incident_id = incident_flows.declare_for_group(
+                        session, group_id=group_id, now=at
+                    )
+            except Exception as exc:
+                if not isinstance(exc, WatchkeeperError):
+                    incident_log.exception("alert group %s: declaring failed", group_id)
+                try:
+                    with session_scope(self.session_factory) as session:
+                        incident_flows.give_up(session, group_id=group_id, error=exc, now=at)
+                except Exception:  # e.g. the group was deleted since: the next pass decides
+                    incident_log.exception("alert group %s: giving up failed", group_id)
+                continue
+            if incident_id is not None:
+                declared.append(incident_id)
+                incident_log.warning("incident #%s declared from an alert group", incident_id)
+        with session_scope(self.session_factory) as session:
+            incident_flows.note_resolved_groups(session, now=at)
         return declared
 
     def escalate_once(self, now: datetime | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -76,6 +77,60 @@ def test_a_removed_severity_is_logged_not_retried(session: Session) -> None:
     assert group.incident_severity is None
     detail = alerting_service.group_detail(session, group_id=db)
     assert "incident_failed" in {entry["kind"] for entry in detail["log"]}
+
+
+def _break_declaring_for(monkeypatch: pytest.MonkeyPatch, broken_group: int) -> None:
+    """Make declaring fail with an unexpected error for one group only."""
+    real = incidents.declare_from_alert_group
+
+    def declare(session: Session, *, alert_group_id: int, **kwargs: object) -> object:
+        if alert_group_id == broken_group:
+            raise RuntimeError("disk on fire")
+        return real(session, alert_group_id=alert_group_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(incidents, "declare_from_alert_group", declare)
+
+
+def _failed_kinds(session: Session, group_id: int) -> list[str]:
+    detail = alerting_service.group_detail(session, group_id=group_id)
+    return [entry["kind"] for entry in detail["log"] if entry["kind"] == "incident_failed"]
+
+
+def test_an_unexpected_error_gives_up_that_group_only(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flow.apply_routes(session, rules=ROUTES)
+    broken = fire(session, "db down", service="db")
+    healthy = fire(session, "db slow", service="db")
+    _break_declaring_for(monkeypatch, broken)
+    (incident_id,) = flow.declare_pending(session, now=NOW)
+    assert incidents.alert_group_ids(session, incident_id) == [healthy]
+    assert alerting_service.get_group(session, group_id=broken).incident_severity is None
+    assert _failed_kinds(session, broken) == ["incident_failed"]
+    assert flow.declare_pending(session, now=NOW + MINUTE) == []  # not retried
+
+
+def test_the_worker_commits_each_group_and_goes_on_after_a_failure(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with session_factory() as session:
+        flow.apply_routes(session, rules=ROUTES)
+        broken = fire(session, "db down", service="db")
+        healthy = fire(session, "db slow", service="db")
+        session.commit()
+    _break_declaring_for(monkeypatch, broken)
+    worker = Worker(settings, session_factory, clock=lambda: NOW)
+    with caplog.at_level(logging.WARNING, logger="watchkeeper.incidents"):
+        (incident_id,) = worker.incidents_once(NOW)
+    assert f"alert group {broken}: declaring failed" in caplog.messages
+    assert worker.incidents_once(NOW + MINUTE) == []
+    with session_factory() as session:
+        assert incidents.alert_group_ids(session, incident_id) == [healthy]
+        assert _failed_kinds(session, broken) == ["incident_failed"]
+        assert alerting_service.get_group(session, group_id=healthy).incident_id == incident_id
 
 
 def test_timeline_merges_group_logs_and_changes(session: Session) -> None:

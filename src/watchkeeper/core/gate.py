@@ -23,8 +23,8 @@ A window without events has no figures (``None``): rules on those figures do not
 
 Open incidents hold deploys too: while an incident at a blocking severity is open on the
 service, each policy covering the service answers its ``incidents`` decision (default: the
-two worst configured severities require approval; rule ``open-incident``). A service no policy covers gets
-that default from the built-in rule (policy ``(built-in)``).
+two worst configured severities require approval; rule ``open-incident``). A service no
+policy covers gets that default from the built-in rule (policy ``(built-in)``).
 """
 
 from __future__ import annotations
@@ -265,10 +265,7 @@ def blocking_severities(
     ``configured`` are the configured severity names, worst first (for rules naming none).
     """
     return {
-        s
-        for rule in rules.values()
-        if rule.action is not None
-        for s in rule.blocking(configured)
+        s for rule in rules.values() if rule.action is not None for s in rule.blocking(configured)
     }
 
 

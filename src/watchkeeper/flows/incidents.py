@@ -56,40 +56,65 @@ def _first_step_oncall(session: Session, group: AlertGroup, *, now: datetime) ->
     return next((r.user for r in found if r.user is not None), None)
 
 
+def pending_group_ids(session: Session, *, limit: int = 100) -> list[int]:
+    """Ids of the firing groups whose routing rule asked for an incident not declared yet."""
+    return [group.id for group in alerting_service.groups_pending_incident(session, limit=limit)]
+
+
+def declare_for_group(session: Session, *, group_id: int, now: datetime) -> int | None:
+    """Declare the incident a pending group's routing rule asked for; returns its id, None when
+    nothing was declared (another worker holds the group, it no longer needs one, or it joined
+    an open incident). The group's row is locked while deciding, so two workers never declare
+    twice for one group."""
+    group = alerting_service.claim_for_incident(session, group_id=group_id)
+    if group is None:
+        return None
+    linked = incidents.open_incidents_of_group(session, alert_group_id=group.id)
+    declared: int | None = None
+    if linked:
+        incident_id = linked[0].id
+    else:
+        incident = incidents.declare_from_alert_group(
+            session,
+            alert_group_id=group.id,
+            severity=group.incident_severity or "",
+            actor=AUTO_ACTOR,
+            now=now,
+            commander=_first_step_oncall(session, group, now=now),
+        )
+        incident_id = declared = incident.id
+    alerting_service.mark_incident(session, group_id=group.id, incident_id=incident_id)
+    return declared
+
+
+def give_up(session: Session, *, group_id: int, error: Exception, now: datetime) -> None:
+    """Stop auto-declaring for a group whose declaration failed (logged on the group as
+    ``incident_failed``), so one broken group is not retried first on every pass."""
+    reason = str(error) if isinstance(error, WatchkeeperError) else f"internal error: {error!r}"
+    log.warning("alert group %s: incident not declared: %s", group_id, reason)
+    alerting_service.drop_incident_request(session, group_id=group_id, reason=reason, now=now)
+
+
 def declare_pending(session: Session, *, now: datetime) -> list[int]:
     """Declare an incident for every firing group whose routing rule asked for one and that
-    has none yet; returns the new incidents' ids. The group's row is locked while deciding,
-    so two workers never declare twice for one group."""
+    has none yet, each group in a savepoint of its own; returns the new incidents' ids.
+
+    A group whose declaration fails (any error) is rolled back alone and given up
+    (:func:`give_up`); the other groups go on. The worker commits each group separately
+    instead (``Worker.incidents_once``)."""
     declared: list[int] = []
-    for pending in alerting_service.groups_pending_incident(session):
-        group = alerting_service.claim_for_incident(session, group_id=pending.id)
-        if group is None:
-            continue
-        severity = group.incident_severity or ""
-        linked = incidents.open_incidents_of_group(session, alert_group_id=group.id)
+    for group_id in pending_group_ids(session):
         try:
-            if linked:
-                incident_id = linked[0].id
-            else:
-                with session.begin_nested():
-                    incident = incidents.declare_from_alert_group(
-                        session,
-                        alert_group_id=group.id,
-                        severity=severity,
-                        actor=AUTO_ACTOR,
-                        now=now,
-                        commander=_first_step_oncall(session, group, now=now),
-                    )
-                incident_id = incident.id
-                declared.append(incident_id)
-        except WatchkeeperError as exc:
-            # e.g. the severity was removed since the rule was applied: do not retry forever.
-            log.warning("alert group %s: incident not declared: %s", group.id, exc)
-            alerting_service.drop_incident_request(
-                session, group_id=group.id, reason=str(exc), now=now
-            )
+            with session.begin_nested():
+                incident_id = declare_for_group(session, group_id=group_id, now=now)
+        except Exception as exc:
+            if not isinstance(exc, WatchkeeperError):
+                log.exception("alert group %s: declaring failed", group_id)
+            with session.begin_nested():
+                give_up(session, group_id=group_id, error=exc, now=now)
             continue
-        alerting_service.mark_incident(session, group_id=group.id, incident_id=incident_id)
+        if incident_id is not None:
+            declared.append(incident_id)
     return declared
 
 
