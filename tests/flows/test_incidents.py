@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.incident.conftest import NOW, fire
@@ -194,18 +196,80 @@ def test_all_groups_resolved_is_noted_once(session: Session) -> None:
     assert incidents.get(session, incident.id).status == "investigating"
 
 
-def test_the_worker_declares_within_its_delivery_loop(
-    settings: Settings, session_factory: sessionmaker[Session]
+def test_the_worker_declares_in_its_incident_loop_and_survives_a_failing_pass(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with session_factory() as session:
         flow.apply_routes(session, rules=ROUTES)
         group = fire(session, "db down", service="db")
         session.commit()
-    worker = Worker(settings, session_factory, clock=lambda: NOW)
-    (incident_id,) = worker.incidents_once(NOW)
-    assert worker.incidents_once(NOW + MINUTE) == []
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def clock() -> datetime:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("clock broke")  # the first pass fails
+        if len(calls) == 3:
+            stop.set()  # the third pass is the last
+        return NOW
+
+    fast = settings.model_copy(update={"incident_declare_seconds": 0.001})
+    worker = Worker(fast, session_factory, clock=clock)
+    with caplog.at_level(logging.ERROR, logger="watchkeeper.incidents"):
+        worker.incidents_forever(stop)
+    assert len(calls) == 3
+    assert caplog.messages == ["incident pass failed"]
     with session_factory() as session:
-        assert incidents.alert_group_ids(session, incident_id) == [group]
+        (incident_id,) = incidents.open_incidents_of_group(session, alert_group_id=group)
+        assert incidents.alert_group_ids(session, incident_id.id) == [group]
+        assert len(incidents.list_incidents(session)) == 1
+
+
+def test_finding_resolved_incidents_is_one_query_whatever_is_open(
+    session: Session, engine: Engine
+) -> None:
+    for number in range(12):
+        group = fire(session, f"db down {number}", service="db")
+        incidents.declare(
+            session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[group]
+        )
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert flow.note_resolved_groups(session, now=NOW) == []
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+
+
+def test_a_group_linked_after_the_note_is_noted_again_when_it_resolves(session: Session) -> None:
+    first = fire(session, "db down", service="db")
+    incident = incidents.declare(
+        session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[first]
+    )
+    fire(session, "db down", service="db", state="resolved", at=NOW + MINUTE)
+    assert flow.note_resolved_groups(session, now=NOW + MINUTE) == [incident.id]
+    second = fire(session, "db slow", service="db", at=NOW + 2 * MINUTE)
+    incidents.link_alert_group(
+        session, incident_id=incident.id, alert_group_id=second, actor="ann", now=NOW
+    )
+    assert flow.note_resolved_groups(session, now=NOW + 3 * MINUTE) == []
+    fire(session, "db slow", service="db", state="resolved", at=NOW + 4 * MINUTE)
+    assert flow.note_resolved_groups(session, now=NOW + 5 * MINUTE) == [incident.id]
+    assert flow.note_resolved_groups(session, now=NOW + 6 * MINUTE) == []
+    notes = [
+        e.details
+        for e in incidents.timeline(session, incident.id)
+        if e.details and e.details.get(flow.ALL_RESOLVED)
+    ]
+    assert [n["alert_group_ids"] for n in notes] == [[first], [first, second]]
 
 
 def test_the_commander_is_whom_the_first_step_reaches(session: Session) -> None:
@@ -227,3 +291,21 @@ def test_the_commander_is_whom_the_first_step_reaches(session: Session) -> None:
     (incident_id,) = flow.declare_pending(session, now=NOW)
     roles = incidents.roles(session, incident_id)
     assert [(r.role, r.user_name) for r in roles] == [("commander", "ann")]
+
+
+def test_a_worker_with_a_stale_read_does_not_note_twice(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    group = fire(session, "db down", service="db")
+    incident = incidents.declare(
+        session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[group]
+    )
+    fire(session, "db down", service="db", state="resolved", at=NOW + MINUTE)
+    # Two workers read the same candidates before either wrote its note.
+    stale = incidents.all_groups_resolved(session)
+    assert [incident_id for incident_id, _ in stale] == [incident.id]
+    assert flow.note_resolved_groups(session, now=NOW + 2 * MINUTE) == [incident.id]
+    monkeypatch.setattr(incidents, "all_groups_resolved", lambda _session: stale)
+    assert flow.note_resolved_groups(session, now=NOW + 2 * MINUTE) == []
+    notes = [e for e in incidents.timeline(session, incident.id) if e.details]
+    assert sum(1 for e in notes if e.details and e.details.get(flow.ALL_RESOLVED)) == 1

@@ -1,8 +1,9 @@
 """Incidents driven by alerting: routing rules that ask for an incident, auto-declaring it for
 the groups they open, and noting when every alert group of an incident has resolved.
 
-Alerting never imports the incident domain; this flow sits above both. The worker calls
-:func:`run` every few seconds (``incident_declare_seconds``).
+Alerting never imports the incident domain; this flow sits above both. The worker runs
+:func:`declare_for_group` per pending group and :func:`note_resolved_groups` every few seconds
+(``incident_declare_seconds``) in a thread of its own.
 """
 
 from __future__ import annotations
@@ -120,36 +121,23 @@ def declare_pending(session: Session, *, now: datetime) -> list[int]:
 
 def note_resolved_groups(session: Session, *, now: datetime) -> list[int]:
     """Add a timeline entry to each open incident whose linked alert groups have all
-    resolved (once per incident); returns those incidents' ids. Nothing else is automatic."""
+    resolved (once per incident, again only after a new link); returns those incidents' ids.
+
+    One query finds them; each is claimed by marking its link rows, so two workers never
+    write the note twice. Nothing else is automatic."""
     noted: list[int] = []
-    for incident in incidents.list_incidents(session, status="open", limit=1000):
-        group_ids = incidents.alert_group_ids(session, incident.id)
-        if not group_ids:
+    for incident_id, last in incidents.all_groups_resolved(session):
+        if not incidents.claim_resolved_note(session, incident_id=incident_id):
             continue
-        groups = alerting_service.groups_by_ids(session, group_ids=group_ids)
-        if not groups or any(g.resolved_at is None for g in groups):
-            continue
-        ids = [g.id for g in groups]
-        if any(
-            (entry.details or {}).get(ALL_RESOLVED) and entry.details.get("alert_group_ids") == ids
-            for entry in incidents.timeline(session, incident.id)
-            if entry.details
-        ):
-            continue
-        last = max(g.resolved_at for g in groups if g.resolved_at is not None)
+        ids = incidents.alert_group_ids(session, incident_id)
         incidents.add_timeline_entry(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             kind=TimelineKind.ALERT.value,
-            text=f"all {len(groups)} linked alert group(s) resolved",
+            text=f"all {len(ids)} linked alert group(s) resolved",
             at=min(last, now),
             actor=AUTO_ACTOR,
             details={ALL_RESOLVED: True, "alert_group_ids": ids},
         )
-        noted.append(incident.id)
+        noted.append(incident_id)
     return noted
-
-
-def run(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
-    """One pass of the worker job: auto-declare, then note fully resolved incidents."""
-    return declare_pending(session, now=now), note_resolved_groups(session, now=now)

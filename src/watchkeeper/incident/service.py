@@ -558,6 +558,17 @@ def alert_group_ids(session: Session, incident_id: int) -> list[int]:
     return [link.alert_group_id for link in repository.alert_groups(session, incident_id)]
 
 
+def all_groups_resolved(session: Session) -> list[tuple[int, datetime]]:
+    """(id, last group resolve) of each open incident whose linked alert groups have all
+    resolved and that has not been noted so since its last link, by id."""
+    return repository.all_groups_resolved_unnoted(session, [s.value for s in OPEN_STATUSES])
+
+
+def claim_resolved_note(session: Session, *, incident_id: int) -> bool:
+    """Mark the incident's links as noted resolved; False when another worker already did."""
+    return repository.mark_resolved_noted(session, incident_id) > 0
+
+
 def slo_keys(session: Session, incident_id: int) -> list[str]:
     """Keys of the SLOs linked to an incident."""
     return [link.slo_key for link in repository.slos(session, incident_id)]
