@@ -33,7 +33,7 @@ severities_app = typer.Typer(
 app.add_typer(severities_app, name="severities")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-IdArgument = Annotated[int, typer.Argument(help="The incident's id.", min=1)]
+IdArgument = Annotated[int, typer.Argument(help="The incident's id.", min=1, max=2**31 - 1)]
 
 
 def _default_actor() -> str:
@@ -258,7 +258,7 @@ def _declare_from_group(
 @guarded
 def declare_from_alert(
     ctx: typer.Context,
-    group_id: Annotated[int, typer.Argument(help="Alert group id.")],
+    group_id: Annotated[int, typer.Argument(help="Alert group id.", min=1, max=2**31 - 1)],
     severity: Annotated[str, typer.Option("--severity", help="e.g. SEV2")],
     title: Annotated[str | None, typer.Option("--title", help="Default: the group's.")] = None,
     commander: Annotated[

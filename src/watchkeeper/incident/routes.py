@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
@@ -35,6 +35,10 @@ from watchkeeper.incident.schemas import (
     metrics_read,
     severity_read,
 )
+
+# Ids are database integers: a larger one is the caller's mistake (422), not a 500.
+IncidentId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+GroupId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -101,7 +105,7 @@ def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDet
     responses={409: {"description": "the group is linked to an open incident (incident_id)"}},
 )
 def declare_from_alert_group(
-    group_id: int, body: FromGroup, session: SessionDep, token: WriteToken
+    group_id: GroupId, body: FromGroup, session: SessionDep, token: WriteToken
 ) -> IncidentDetail:
     """Declare an incident from an alert group (title, service, start and SLO from it)."""
     now = utcnow()
@@ -143,13 +147,13 @@ def incident_metrics(
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
-def show(incident_id: int, session: SessionDep, _token: ReadToken) -> IncidentDetail:
+def show(incident_id: IncidentId, session: SessionDep, _token: ReadToken) -> IncidentDetail:
     """An incident with roles, timeline, links and the error budget its SLOs burned."""
     return service.show(session, incident_id=incident_id, now=utcnow())
 
 
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentRead)
-def acknowledge(incident_id: int, session: SessionDep, token: WriteToken) -> IncidentRead:
+def acknowledge(incident_id: IncidentId, session: SessionDep, token: WriteToken) -> IncidentRead:
     """Acknowledge an incident (again: no change)."""
     return incident_read(
         service.acknowledge(session, incident_id=incident_id, actor=_actor(token), now=utcnow())
@@ -162,7 +166,7 @@ def acknowledge(incident_id: int, session: SessionDep, token: WriteToken) -> Inc
     openapi_extra=json_body_openapi(ResolveBody),
 )
 def resolve(
-    incident_id: int, body: Resolve, session: SessionDep, token: WriteToken
+    incident_id: IncidentId, body: Resolve, session: SessionDep, token: WriteToken
 ) -> IncidentRead:
     """Resolve an open incident."""
     incident = service.resolve(
@@ -176,7 +180,9 @@ def resolve(
     response_model=IncidentRead,
     openapi_extra=json_body_openapi(ResolveBody),
 )
-def reopen(incident_id: int, body: Resolve, session: SessionDep, token: WriteToken) -> IncidentRead:
+def reopen(
+    incident_id: IncidentId, body: Resolve, session: SessionDep, token: WriteToken
+) -> IncidentRead:
     """Reopen a resolved incident."""
     incident = service.reopen(
         session, incident_id=incident_id, actor=_actor(token), now=utcnow(), note=body.note
@@ -190,7 +196,7 @@ def reopen(incident_id: int, body: Resolve, session: SessionDep, token: WriteTok
     openapi_extra=json_body_openapi(StatusUpdate),
 )
 def set_status(
-    incident_id: int, body: Status, session: SessionDep, token: WriteToken
+    incident_id: IncidentId, body: Status, session: SessionDep, token: WriteToken
 ) -> IncidentRead:
     """Move an incident to investigating, identified, monitoring or resolved."""
     incident = service.set_status(
@@ -210,7 +216,7 @@ def set_status(
     openapi_extra=json_body_openapi(SeverityUpdate),
 )
 def set_severity(
-    incident_id: int, body: SeverityBody, session: SessionDep, token: WriteToken
+    incident_id: IncidentId, body: SeverityBody, session: SessionDep, token: WriteToken
 ) -> IncidentRead:
     """Change an incident's severity."""
     incident = service.set_severity(
@@ -225,7 +231,7 @@ def set_severity(
     openapi_extra=json_body_openapi(RoleAssign),
 )
 def assign_role(
-    incident_id: int, body: Role, session: SessionDep, token: WriteToken
+    incident_id: IncidentId, body: Role, session: SessionDep, token: WriteToken
 ) -> IncidentDetail:
     """Give a person a role (commander, communications and scribe replace their holder)."""
     now = utcnow()
@@ -246,7 +252,9 @@ def assign_role(
     response_model=TimelineRead,
     openapi_extra=json_body_openapi(NoteCreate),
 )
-def add_note(incident_id: int, body: Note, session: SessionDep, token: WriteToken) -> TimelineRead:
+def add_note(
+    incident_id: IncidentId, body: Note, session: SessionDep, token: WriteToken
+) -> TimelineRead:
     """Add a note to the timeline."""
     entry = service.add_note(
         session, incident_id=incident_id, text=body.text, actor=_actor(token), now=utcnow()
@@ -262,7 +270,7 @@ def add_note(incident_id: int, body: Note, session: SessionDep, token: WriteToke
     openapi_extra=json_body_openapi(LinkCreate),
 )
 def add_links(
-    incident_id: int, body: Links, session: SessionDep, token: WriteToken
+    incident_id: IncidentId, body: Links, session: SessionDep, token: WriteToken
 ) -> IncidentDetail:
     """Link alert groups and SLOs to an incident (linking twice changes nothing)."""
     now = utcnow()

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.incident import IncidentMetrics
@@ -25,7 +25,7 @@ class IncidentCreate(BaseModel):
     commander: str | None = Field(default=None, min_length=1, max_length=200)
     alert_group_ids: list[int] = Field(default_factory=list, max_length=1000)
     slo_keys: list[str] = Field(default_factory=list, max_length=100)
-    started_at: datetime | None = Field(
+    started_at: AwareDatetime | None = Field(
         default=None, description="Impact start (RFC 3339 with offset); default: now."
     )
 
