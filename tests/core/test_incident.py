@@ -13,6 +13,7 @@ from watchkeeper.core.incident import (
     IncidentTimes,
     SeverityTargets,
     budget_burned,
+    burn_rate,
     grouped,
     in_period,
     resolution_breached,
@@ -131,34 +132,36 @@ def test_in_period_by_impact_start() -> None:
 
 
 @pytest.mark.parametrize(
-    ("bad", "total", "objective", "interval", "window", "burned"),
+    ("bad", "window_total", "objective", "burned"),
     [
-        # 10 % errors is burn rate 100 at 99.9 %; 2 hours of a 30-day window: 100 x 2/720.
-        (1000, 10_000, 0.999, 2 * H, 30 * 24 * H, 100 * 2 / 720),
-        # 0.5 % errors at 99 % is burn rate 0.5; 1 hour of 7 days: 0.5 / 168.
-        (5, 1000, 0.99, H, 7 * 24 * H, 0.5 / 168),
-        (0, 1000, 0.99, H, 7 * 24 * H, 0.0),
-        # A whole window at burn rate 1 spends exactly the budget.
-        (1, 1000, 0.999, 30 * 24 * H, 30 * 24 * H, 1.0),
-        (0, 0, 0.99, H, 7 * 24 * H, None),  # no events: no figure
-        (1, 10, 0.99, timedelta(), 7 * 24 * H, None),
+        # The reviewer's night incident: 99.9 %, 30 days at 1000 events/h on average
+        # (720,000 in the window), 100 bad events in one quiet hour: 100 / 720 = 13.9 %,
+        # not the 138.9 % that scaling the hour's burn rate by 1h/720h would claim.
+        (100, 720_000, 0.999, 100 / 720),
+        (5, 100_000, 0.99, 5 / 1000),
+        (0, 1000, 0.99, 0.0),
+        # As many bad events as the window allows spends exactly the budget.
+        (720, 720_000, 0.999, 1.0),
+        (0, 0, 0.99, None),  # no events in the window: no figure
     ],
 )
 def test_budget_burned(
-    bad: float,
-    total: float,
-    objective: float,
-    interval: timedelta,
-    window: timedelta,
-    burned: float | None,
+    bad: float, window_total: float, objective: float, burned: float | None
 ) -> None:
-    found = budget_burned(
-        bad=bad, total=total, objective=objective, interval=interval, window=window
-    )
+    found = budget_burned(bad=bad, window_total=window_total, objective=objective)
     if burned is None:
         assert found is None
     else:
         assert found == pytest.approx(burned, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("bad", "total", "objective", "rate"),
+    [(100, 100, 0.999, 1000.0), (70, 1000, 0.99, 7.0), (0, 10, 0.99, 0.0), (0, 0, 0.99, None)],
+)
+def test_burn_rate(bad: float, total: float, objective: float, rate: float | None) -> None:
+    found = burn_rate(bad=bad, total=total, objective=objective)
+    assert found == (None if rate is None else pytest.approx(rate))
 
 
 spans = st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 100)), min_size=1, max_size=20)

@@ -215,15 +215,20 @@ def grouped(
     return {k: summarize(v, targets, now=now) for k, v in groups.items()}
 
 
-def budget_burned(
-    *, bad: float, total: float, objective: float, interval: timedelta, window: timedelta
-) -> float | None:
-    """Share of an SLO window's error budget spent during an incident; None without events.
-
-    ``(bad / total) / (1 - objective) x interval / window``: the burn rate over the
-    incident scaled by the part of the window the incident lasted.
-    """
-    if total <= 0 or interval <= timedelta() or window <= timedelta():
+def burn_rate(*, bad: float, total: float, objective: float) -> float | None:
+    """How fast events spent budget: the bad share over the allowed share; None without events."""
+    if total <= 0:
         return None
-    burn = (bad / total) / (1.0 - objective)
-    return burn * (interval / window)
+    return (bad / total) / (1.0 - objective)
+
+
+def budget_burned(*, bad: float, window_total: float, objective: float) -> float | None:
+    """Share of an SLO window's error budget that ``bad`` events spent; None without events.
+
+    ``bad / (window_total x (1 - objective))``: the window's budget is the number of bad
+    events its whole traffic (``window_total``, the events of the window ending with the
+    incident) allows, so a quiet-hour incident is not scaled up to the window's average.
+    """
+    if window_total <= 0:
+        return None
+    return bad / (window_total * (1.0 - objective))

@@ -112,6 +112,9 @@ class BudgetRead(BaseModel):
     window: str | None
     good: float | None
     total: float | None
+    window_total: float | None = Field(
+        default=None, description="Events of the SLO window ending with the incident."
+    )
     burn_rate: float | None
     burned: float | None
     problem: str | None
