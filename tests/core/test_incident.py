@@ -79,6 +79,14 @@ def test_nothing_measured_is_none() -> None:
     assert (empty.count, empty.mtta, empty.response_breaches) == (0, None, 0)
 
 
+def test_incidents_without_a_service_have_no_time_between_them() -> None:
+    first = IncidentTimes(None, "SEV1", T0, T0, T0, T0 + H)
+    later = IncidentTimes(None, "SEV1", T0 + 5 * H, T0 + 5 * H, T0 + 5 * H, T0 + 6 * H)
+    metrics = summarize([first, later], TARGETS, now=NOW)
+    assert (metrics.count, metrics.mtbf) == (2, None)
+    assert summarize([A, B, first, later], TARGETS, now=NOW).mtbf == 9 * H  # checkout's only
+
+
 def test_unknown_severity_has_no_targets() -> None:
     odd = IncidentTimes("checkout", "SEV9", T0, T0)
     assert summarize([odd], TARGETS, now=NOW).response_breaches == 0

@@ -168,9 +168,11 @@ def summarize(
     now: datetime,
 ) -> IncidentMetrics:
     """MTTA, MTTR, MTBF, counts and target breaches of ``incidents`` as of ``now``."""
-    by_service: dict[str | None, list[IncidentTimes]] = {}
+    by_service: dict[str, list[IncidentTimes]] = {}
     for incident in incidents:
-        by_service.setdefault(incident.service, []).append(incident)
+        # Incidents without a service are unrelated outages: no "time between" them.
+        if incident.service is not None:
+            by_service.setdefault(incident.service, []).append(incident)
     gaps = [gap for group in by_service.values() for gap in uptime_gaps(group, now)]
     acknowledged = [i for i in incidents if i.acknowledged_at is not None]
     resolved = [i for i in incidents if i.resolved_at is not None]
