@@ -87,6 +87,17 @@ def test_incidents_without_a_service_have_no_time_between_them() -> None:
     assert summarize([A, B, first, later], TARGETS, now=NOW).mtbf == 9 * H  # checkout's only
 
 
+def test_resolved_unacknowledged_is_counted_apart_from_mtta() -> None:
+    # Resolved 10 and 30 minutes after declaration, never acknowledged: no MTTA sample; the
+    # resolution counts as the response for SEV2's 15-minute target (late breaches it).
+    quiet = IncidentTimes("api", "SEV2", T0, T0, None, T0 + 10 * M)
+    late = IncidentTimes("api", "SEV2", T0, T0, None, T0 + 30 * M)
+    metrics = summarize([A, quiet, late], TARGETS, now=NOW)
+    assert metrics.mtta == 3 * M  # A's acknowledgement only
+    assert (metrics.acknowledged, metrics.resolved_unacknowledged) == (1, 2)
+    assert metrics.response_breaches == 1  # late: resolved 30m after declaration > 15m
+
+
 def test_unknown_severity_has_no_targets() -> None:
     odd = IncidentTimes("checkout", "SEV9", T0, T0)
     assert summarize([odd], TARGETS, now=NOW).response_breaches == 0

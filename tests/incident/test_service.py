@@ -97,7 +97,7 @@ def test_lifecycle_writes_the_timeline(session: Session) -> None:
 def test_resolved_incident_moves_only_by_reopening(session: Session) -> None:
     incident = service.declare(session, title="t", severity="SEV3", actor="a", now=NOW)
     service.resolve(session, incident_id=incident.id, actor="a", now=NOW + H)
-    assert incident.acknowledged_at == NOW + H  # resolving acknowledges an unacknowledged one
+    assert incident.acknowledged_at is None  # resolving is no acknowledgement (MTTA)
     with pytest.raises(InvalidTransition, match="reopen it first"):
         service.set_status(
             session, incident_id=incident.id, status="monitoring", actor="a", now=NOW + 2 * H

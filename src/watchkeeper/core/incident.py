@@ -125,6 +125,7 @@ class IncidentMetrics:
     mtbf: timedelta | None
     response_breaches: int
     resolution_breaches: int
+    resolved_unacknowledged: int = 0  # resolved without anyone acknowledging: not in MTTA
 
 
 def _mean(values: Sequence[timedelta]) -> timedelta | None:
@@ -134,10 +135,11 @@ def _mean(values: Sequence[timedelta]) -> timedelta | None:
 
 
 def response_breached(incident: IncidentTimes, target: timedelta | None, now: datetime) -> bool:
-    """True when the incident was (or still is not) acknowledged later than ``target``."""
+    """True when the incident was (or still is not) acknowledged later than ``target``;
+    resolving counts as the response for an incident nobody acknowledged."""
     if target is None:
         return False
-    acknowledged = incident.acknowledged_at or now
+    acknowledged = incident.acknowledged_at or incident.resolved_at or now
     return acknowledged - incident.declared_at > target
 
 
@@ -193,6 +195,9 @@ def summarize(
         mtbf=_mean(gaps),
         response_breaches=response_breaches,
         resolution_breaches=resolution_breaches,
+        resolved_unacknowledged=sum(
+            1 for i in resolved if i.acknowledged_at is None and i.resolved_at is not None
+        ),
     )
 
 

@@ -175,6 +175,9 @@ class MetricsRead(BaseModel):
     mtbf_seconds: float | None
     response_breaches: int
     resolution_breaches: int
+    resolved_unacknowledged: int = Field(
+        default=0, description="Resolved without an acknowledgement (left out of MTTA)."
+    )
 
 
 class GroupMetricsRead(MetricsRead):
@@ -285,6 +288,7 @@ def _metrics(metrics: IncidentMetrics) -> dict[str, Any]:
         "mttr_seconds": _seconds(metrics.mttr),
         "mtbf_seconds": _seconds(metrics.mtbf),
         "response_breaches": metrics.response_breaches,
+        "resolved_unacknowledged": metrics.resolved_unacknowledged,
         "resolution_breaches": metrics.resolution_breaches,
     }
 

@@ -366,13 +366,13 @@ def set_status(
 def resolve(
     session: Session, *, incident_id: int, actor: str, now: datetime, note: str | None = None
 ) -> Incident:
-    """Resolve an open incident (acknowledging it too, if nobody had)."""
+    """Resolve an open incident (an unacknowledged one stays unacknowledged, so MTTA counts
+    real acknowledgements only)."""
     incident = get(session, incident_id)
     current = IncidentStatus(incident.status)
     problem = transition_problem(current, IncidentStatus.RESOLVED)
     if problem is not None:
         raise InvalidTransition(f"incident #{incident_id}: {problem}")
-    acknowledge(session, incident_id=incident_id, actor=actor, now=now)
     incident.status = IncidentStatus.RESOLVED.value
     incident.resolved_at = now
     incident.resolved_by = actor
