@@ -15,7 +15,7 @@ from watchkeeper.incident import service as incident_service
 from watchkeeper.incident import severities
 from watchkeeper.policy import gate
 from watchkeeper.policy.schemas import gate_read
-from watchkeeper.specs import load_text
+from watchkeeper.specs import SpecError, load_text
 
 EARLIER = AT - timedelta(hours=1)
 
@@ -130,3 +130,17 @@ def test_a_service_without_a_policy_gets_the_built_in_rule(session: Session) -> 
     assert decision.action.value == "require_approval"
     assert decision.decided_by is not None and decision.decided_by.policy == "(built-in)"
     assert decision.policies == ()
+
+
+def test_a_policy_naming_an_unknown_severity_is_refused_with_file_and_line(
+    session: Session,
+) -> None:
+    policy = traffic.POLICY + "incidents: {severities: [SEV-1]}\n"
+    text = traffic.SPEC + "---\n" + policy
+    with pytest.raises(SpecError) as caught:
+        spec_flows.apply(session, spec_set=load_text(text, filename="specs.yaml"), now=AT)
+    (problem,) = caught.value.problems
+    assert problem.file == "specs.yaml" and problem.field == "incidents.severities"
+    assert problem.line == text.count("\n")  # the last line holds the block
+    assert "'SEV-1' is not a configured severity" in problem.message
+    assert "did you mean 'SEV1'" in problem.message
