@@ -17,6 +17,7 @@ from watchkeeper.alerting.exceptions import InvalidRoutes
 from watchkeeper.alerting.schemas import ChangeEventIn, ChangePayload
 from watchkeeper.auth import people
 from watchkeeper.config import Settings
+from watchkeeper.errors import Conflict
 from watchkeeper.flows import incidents as flow
 from watchkeeper.incident import service as incidents
 from watchkeeper.incident.exceptions import GroupAlreadyInIncident
@@ -309,3 +310,36 @@ def test_a_worker_with_a_stale_read_does_not_note_twice(
     assert flow.note_resolved_groups(session, now=NOW + 2 * MINUTE) == []
     notes = [e for e in incidents.timeline(session, incident.id) if e.details]
     assert sum(1 for e in notes if e.details and e.details.get(flow.ALL_RESOLVED)) == 1
+
+
+def test_declaring_by_hand_claims_the_group_and_refuses_one_in_an_open_incident(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = fire(session, "db down", service="db")
+    first = incidents.declare(
+        session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[db]
+    )
+    # The --title path (declare with groups) checks as declaring from the group does.
+    with pytest.raises(GroupAlreadyInIncident, match=f"#{first.id}"):
+        incidents.declare(
+            session, title="again", severity="SEV2", actor="bob", now=NOW, alert_group_ids=[db]
+        )
+    other = fire(session, "db slow", service="db")
+    claimed: list[int] = []
+    real = alerting_service.lock_for_incident
+
+    def lock(session: Session, *, group_id: int) -> object:
+        claimed.append(group_id)
+        return real(session, group_id=group_id)
+
+    monkeypatch.setattr(alerting_service, "lock_for_incident", lock)
+    incidents.declare_from_alert_group(
+        session, alert_group_id=other, severity="SEV3", actor="ann", now=NOW
+    )
+    assert claimed == [other]
+    monkeypatch.setattr(alerting_service, "lock_for_incident", lambda _s, *, group_id: None)
+    third = fire(session, "db gone", service="db")
+    with pytest.raises(Conflict, match="being declared by the worker"):
+        incidents.declare_from_alert_group(
+            session, alert_group_id=third, severity="SEV3", actor="ann", now=NOW
+        )
