@@ -305,20 +305,34 @@ def test_run_forever_logs_a_failing_tick_and_stops(
     settings: Settings, session_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture
 ) -> None:
     stop = threading.Event()
+    lock = threading.Lock()
+    callers: set[str] = set()
+    loops = {"MainThread", "watchkeeper-outbox", "watchkeeper-escalation", "watchkeeper-incidents"}
 
     def broken_clock() -> object:
-        stop.set()  # so the loop ends after this tick instead of waiting
+        with lock:
+            callers.add(threading.current_thread().name)
+            if callers >= loops:
+                stop.set()  # every loop has failed once: end instead of waiting
         raise RuntimeError("clock broke")
 
     worker = Worker(settings, session_factory, clock=broken_clock)  # type: ignore[arg-type]
-    with caplog.at_level(logging.ERROR, logger="watchkeeper.worker"):
+    with caplog.at_level(logging.ERROR):
         worker.run_forever(stop)
-    # The delivery thread reads the same clock: each loop reports its own failure.
-    evaluation = [r for r in caplog.records if r.name == "watchkeeper.worker"]
-    assert [r.getMessage() for r in evaluation] == ["evaluation tick failed"]
-    assert evaluation[0].exc_info is not None
-    outbox = {r.getMessage() for r in caplog.records if r.name == "watchkeeper.outbox"}
-    assert outbox <= {"delivery pass failed"}
+    assert callers >= loops
+    # Each loop runs in its own thread, reads the same clock and reports its own failure.
+    by_logger: dict[str, set[str]] = {}
+    for record in caplog.records:
+        by_logger.setdefault(record.name, set()).add(record.getMessage())
+        assert record.exc_info is not None
+    assert by_logger == {
+        "watchkeeper.worker": {"evaluation tick failed"},
+        "watchkeeper.outbox": {"delivery pass failed"},
+        "watchkeeper.escalation": {"escalation pass failed"},
+        "watchkeeper.incidents": {"incident pass failed"},
+    }
+    threads = {r.threadName for r in caplog.records if r.name == "watchkeeper.incidents"}
+    assert threads == {"watchkeeper-incidents"}
 
 
 def test_a_failing_slo_is_logged_once_per_change_and_the_others_stored(

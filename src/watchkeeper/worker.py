@@ -7,7 +7,9 @@ at a time; the others skip that tick. Delivery runs in a thread of its own, ever
 ``outbox_poll_seconds`` and at once when this process commits a notification, so a slow or
 failing evaluation never delays a page; several workers share the outbox (rows are claimed).
 Due escalation steps run in a third thread every ``escalation_interval_seconds``; several
-workers share them too (groups are locked with SKIP LOCKED).
+workers share them too (groups are locked with SKIP LOCKED). Auto-declared incidents and the
+"all alert groups resolved" notes run in a fourth thread every ``incident_declare_seconds``, so
+that pass never delays a page.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
 from watchkeeper.db import session_scope, utcnow
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.notify import wakeup
@@ -163,11 +166,34 @@ class Worker:
         return report
 
     def incidents_once(self, now: datetime | None = None) -> list[int]:
-        """Declare the incidents routing rules asked for; note incidents whose groups resolved."""
+        """Declare the incidents routing rules asked for; note incidents whose groups resolved.
+
+        Each group is declared in a transaction of its own: a group that fails (any error) is
+        logged and given up (``incident_failed`` in its log) and the others still go on."""
+        at = now or self.clock()
         with session_scope(self.session_factory) as session:
-            declared, _ = incident_flows.run(session, now=now or self.clock())
-        for incident_id in declared:
-            incident_log.warning("incident #%s declared from an alert group", incident_id)
+            pending = incident_flows.pending_group_ids(session)
+        declared: list[int] = []
+        for group_id in pending:
+            try:
+                with session_scope(self.session_factory) as session:
+                    incident_id = incident_flows.declare_for_group(
+                        session, group_id=group_id, now=at
+                    )
+            except Exception as exc:
+                if not isinstance(exc, WatchkeeperError):
+                    incident_log.exception("alert group %s: declaring failed", group_id)
+                try:
+                    with session_scope(self.session_factory) as session:
+                        incident_flows.give_up(session, group_id=group_id, error=exc, now=at)
+                except Exception:  # e.g. the group was deleted since: the next pass decides
+                    incident_log.exception("alert group %s: giving up failed", group_id)
+                continue
+            if incident_id is not None:
+                declared.append(incident_id)
+                incident_log.warning("incident #%s declared from an alert group", incident_id)
+        with session_scope(self.session_factory) as session:
+            incident_flows.note_resolved_groups(session, now=at)
         return declared
 
     def escalate_once(self, now: datetime | None = None) -> int:
@@ -196,12 +222,23 @@ class Worker:
                 escalation_log.exception("escalation pass failed")
             stop.wait(interval)
 
+    def incidents_forever(self, stop: threading.Event) -> None:
+        """Run the incident pass every ``incident_declare_seconds`` until ``stop``."""
+        interval = self.settings.incident_declare_seconds
+        while not stop.is_set():
+            try:
+                self.incidents_once()
+            except Exception:  # e.g. the database is away: the next pass retries
+                incident_log.exception("incident pass failed")
+            stop.wait(interval)
+
     def wake(self) -> None:
         """Run a delivery pass now instead of at the next poll."""
         self._wake.set()
 
     def run_forever(self, stop: threading.Event) -> None:
-        """Evaluate every ``evaluation_interval_seconds``; deliver and escalate in two threads."""
+        """Evaluate every ``evaluation_interval_seconds``; deliver, escalate and run the incident
+        pass in three threads of their own."""
         if stop.is_set():
             return
         # Its own stop event: the loop ends whenever this one does (stop set, Ctrl-C, ...).
@@ -220,6 +257,13 @@ class Worker:
             daemon=True,
         )
         escalating.start()
+        declaring = threading.Thread(
+            target=self.incidents_forever,
+            args=(delivery_stop,),
+            name="watchkeeper-incidents",
+            daemon=True,
+        )
+        declaring.start()
         interval = self.settings.evaluation_interval_seconds
         try:
             while True:
@@ -234,23 +278,15 @@ class Worker:
             self._wake.set()
             delivery.join(timeout=30)
             escalating.join(timeout=30)
+            declaring.join(timeout=30)
 
     def deliver_forever(self, stop: threading.Event) -> None:
         """Deliver every ``outbox_poll_seconds``, or at once when woken, until ``stop``."""
         poll = self.settings.outbox_poll_seconds
-        incidents_every = timedelta(seconds=self.settings.incident_declare_seconds)
-        incidents_at: datetime | None = None
         wakeup.subscribe(self.wake)
         try:
             while not stop.is_set():
                 self._wake.clear()
-                try:
-                    at = self.clock()
-                    if incidents_at is None or at - incidents_at >= incidents_every:
-                        incidents_at = at
-                        self.incidents_once(at)
-                except Exception:  # the next pass retries
-                    incident_log.exception("incident pass failed")
                 try:
                     report = self.deliver_once()
                 except Exception:  # e.g. the database is away: the next pass retries

@@ -476,10 +476,13 @@ def test_an_exemption_is_named_before_a_plain_allow_rule() -> None:
 
 
 INCIDENT = OpenIncident(12, "Checkout down", "SEV1", "identified")
+SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 
 
 def test_an_open_incident_requires_approval_by_default() -> None:
-    decision = decide([facts()], [POLICY], incidents=[INCIDENT], service="checkout")
+    decision = decide(
+        [facts()], [POLICY], incidents=[INCIDENT], service="checkout", severities=SEVERITIES
+    )
     assert decision.action is GateAction.REQUIRE_APPROVAL
     assert decision.decided_by == RuleMatch(
         "release",
@@ -513,7 +516,12 @@ def test_incident_rules(
     policy = ErrorBudgetPolicy("release", (BLIND,), services=("checkout",), incidents=rule)
     incident = OpenIncident(3, "t", severity, "investigating")
     decision = decide(
-        [facts()], [policy], change_type=change_type, incidents=[incident], service="checkout"
+        [facts()],
+        [policy],
+        change_type=change_type,
+        incidents=[incident],
+        service="checkout",
+        severities=SEVERITIES,
     )
     assert decision.action is action
     if change_type == "rollback":
@@ -527,13 +535,18 @@ def test_the_strictest_policy_decides_and_no_policy_means_built_in() -> None:
         services=("checkout",),
         incidents=IncidentRule(decision=IncidentDecision.DENY),
     )
-    decision = decide([facts()], [POLICY, strict], incidents=[INCIDENT], service="checkout")
+    decision = decide(
+        [facts()], [POLICY, strict], incidents=[INCIDENT], service="checkout", severities=SEVERITIES
+    )
     assert decision.action is GateAction.DENY
     assert [m.policy for m in decision.matches] == ["release", "strict"]
     rules = incident_rules([facts()], [])
     assert rules == {BUILT_IN_POLICY: IncidentRule()}
-    assert blocking_severities(rules) == {"SEV1", "SEV2"}
+    assert blocking_severities(rules, configured=SEVERITIES) == {"SEV1", "SEV2"}
+    assert blocking_severities(rules, configured=("P1", "P2", "P3")) == {"P1", "P2"}
     ignored = {"p": IncidentRule(decision=IncidentDecision.IGNORE)}
-    assert blocking_severities(ignored) == set()
-    built_in = decide([facts()], [], incidents=[INCIDENT], service="checkout")
+    assert blocking_severities(ignored, configured=SEVERITIES) == set()
+    built_in = decide(
+        [facts()], [], incidents=[INCIDENT], service="checkout", severities=SEVERITIES
+    )
     assert built_in.decided_by is not None and built_in.decided_by.policy == BUILT_IN_POLICY

@@ -48,3 +48,9 @@ def test_declare_from_an_alert_group_both_ways(run: Run, tmp_path: Path) -> None
     assert sources == {"incident", "alert_group"}
     unknown = run("alert", "declare", "424242", "--severity", "SEV1")
     assert unknown.exit_code == 1 and "424242" in unknown.stderr
+    for args in (
+        ("incident", "show", str(2**31)),
+        ("alert", "declare", str(2**31), "--severity", "SEV1"),
+    ):
+        huge = run(*args)
+        assert huge.exit_code == 2 and "2147483647" in huge.stderr, huge.output

@@ -123,6 +123,18 @@ def test_errors(
     assert (missing.status_code, missing.json()["error"]) == (422, "InvalidInput")
     assert "title" in missing.json()["detail"]
     assert client.get(f"{BASE}/424242", headers=admin_headers).status_code == 404
+    naive = client.post(
+        BASE,
+        json={"title": "t", "severity": "SEV1", "started_at": "2026-01-01T10:00:00"},
+        headers=admin_headers,
+    )
+    assert naive.status_code == 422 and "started_at" in naive.json()["detail"]
+    huge = client.get(f"{BASE}/99999999999999999999999", headers=admin_headers)
+    assert huge.status_code == 422 and "incident_id" in huge.json()["detail"]
+    huge_group = client.post(
+        f"/api/v1/alert-groups/{2**31}/incident", json={"severity": "SEV1"}, headers=admin_headers
+    )
+    assert huge_group.status_code == 422 and "group_id" in huge_group.json()["detail"]
     # Viewers read but do not change; no token is refused before the body is read.
     assert client.get(BASE, headers=viewer_headers).status_code == 200
     assert (

@@ -97,7 +97,7 @@ def test_lifecycle_writes_the_timeline(session: Session) -> None:
 def test_resolved_incident_moves_only_by_reopening(session: Session) -> None:
     incident = service.declare(session, title="t", severity="SEV3", actor="a", now=NOW)
     service.resolve(session, incident_id=incident.id, actor="a", now=NOW + H)
-    assert incident.acknowledged_at == NOW + H  # resolving acknowledges an unacknowledged one
+    assert incident.acknowledged_at is None  # resolving is no acknowledgement (MTTA)
     with pytest.raises(InvalidTransition, match="reopen it first"):
         service.set_status(
             session, incident_id=incident.id, status="monitoring", actor="a", now=NOW + 2 * H
@@ -224,11 +224,13 @@ def test_links_and_budget_burned(session: Session, api_slo: str, groups: list[in
         link(session, incident_id=incident.id, alert_group_id=999_999, actor="a", now=NOW)
     detail = service.show(session, incident_id=incident.id, now=NOW)
     (budget,) = detail.budgets
-    # [NOW-2h, NOW) holds the 1000 events of an hour ago, 70 bad: burn rate 0.07 / 0.01 = 7,
-    # over 2 hours of a 30-day window: 7 x 2 / 720 = 0.01944...
-    assert (budget.good, budget.total) == (930, 1000)
+    # [NOW-2h, NOW) holds the 1000 events of an hour ago, 70 bad: burn rate 0.07 / 0.01 = 7.
+    # The 30-day window ending now also holds 9000 good events of ten days before: 10,000
+    # events allow 100 bad, so the 70 bad spent 70 % of the budget (not 7 x 2h / 720h =
+    # 1.9 %, which assumes the incident saw the window's average traffic).
+    assert (budget.good, budget.total, budget.window_total) == (930, 1000, 10_000)
     assert budget.burn_rate == pytest.approx(7.0)
-    assert budget.burned == pytest.approx(7 * 2 / 720)
+    assert budget.burned == pytest.approx(70 / (10_000 * 0.01))
     assert budget.window == "30d"
     own = [e.kind for e in detail.timeline if e.source == "incident"]
     assert own == ["declared", "alert", "slo", "alert"]

@@ -12,9 +12,10 @@ from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.incident import service as incident_service
+from watchkeeper.incident import severities
 from watchkeeper.policy import gate
 from watchkeeper.policy.schemas import gate_read
-from watchkeeper.specs import load_text
+from watchkeeper.specs import SpecError, load_text
 
 EARLIER = AT - timedelta(hours=1)
 
@@ -53,6 +54,32 @@ def test_default_rule_holds_sev1_and_sev2(session: Session, severity: str, decis
         == f"{severity} incident #{incident_id} is open on api (investigating): API 500s"
     )
     assert [i.id for i in document.incidents] == [incident_id]
+
+
+RENAMED = """\
+apiVersion: watchkeeper/v1
+kind: IncidentSeverities
+severities:
+  - {name: P1}
+  - {name: P2}
+  - {name: P3}
+"""
+
+
+@pytest.mark.parametrize(
+    ("severity", "decision"),
+    [("P1", "require_approval"), ("P2", "require_approval"), ("P3", "allow")],
+)
+@pytest.mark.parametrize("policy", [traffic.POLICY, None], ids=["policy", "built-in"])
+def test_default_rule_holds_the_two_worst_configured_severities(
+    session: Session, severity: str, decision: str, policy: str | None
+) -> None:
+    setup(session, policy=policy)
+    severities.replace(session, severities=severities.parse_severities(RENAMED, "sev.yaml"))
+    incident_id = declare(session, severity)
+    document = gate_read(gate.check(session, service="api", change_type=None, now=AT))
+    assert document.decision == decision
+    assert [i.id for i in document.incidents] == ([] if decision == "allow" else [incident_id])
 
 
 def test_resolved_and_other_service_incidents_do_not_hold(session: Session) -> None:
@@ -103,3 +130,17 @@ def test_a_service_without_a_policy_gets_the_built_in_rule(session: Session) -> 
     assert decision.action.value == "require_approval"
     assert decision.decided_by is not None and decision.decided_by.policy == "(built-in)"
     assert decision.policies == ()
+
+
+def test_a_policy_naming_an_unknown_severity_is_refused_with_file_and_line(
+    session: Session,
+) -> None:
+    policy = traffic.POLICY + "incidents: {severities: [SEV-1]}\n"
+    text = traffic.SPEC + "---\n" + policy
+    with pytest.raises(SpecError) as caught:
+        spec_flows.apply(session, spec_set=load_text(text, filename="specs.yaml"), now=AT)
+    (problem,) = caught.value.problems
+    assert problem.file == "specs.yaml" and problem.field == "incidents.severities"
+    assert problem.line == text.count("\n")  # the last line holds the block
+    assert "'SEV-1' is not a configured severity" in problem.message
+    assert "did you mean 'SEV1'" in problem.message

@@ -17,9 +17,10 @@ rules:
 """
 
 
-def test_default_is_sev1_and_sev2_requiring_approval_and_not_written_back() -> None:
+def test_default_is_the_two_worst_requiring_approval_and_not_written_back() -> None:
     (policy,) = load_text(BASE).policies
-    assert policy.incidents == DEFAULT_INCIDENT_RULE == IncidentRule(("SEV1", "SEV2"))
+    assert policy.incidents == DEFAULT_INCIDENT_RULE == IncidentRule(None)
+    assert policy.incidents.blocking(("P1", "P2", "P3")) == ("P1", "P2")
     assert "incidents" not in policy_to_dict(policy)
 
 

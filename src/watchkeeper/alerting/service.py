@@ -582,6 +582,11 @@ def claim_for_incident(session: Session, *, group_id: int) -> AlertGroup | None:
     return group
 
 
+def lock_for_incident(session: Session, *, group_id: int) -> AlertGroup | None:
+    """Lock a group's row for declaring an incident by hand; None while a worker holds it."""
+    return repository.lock_group(session, group_id)
+
+
 def mark_incident(session: Session, *, group_id: int, incident_id: int) -> AlertGroup:
     """Record the incident declared for a group (auto-declare then skips it)."""
     group = get_group(session, group_id=group_id)

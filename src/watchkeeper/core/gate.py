@@ -22,9 +22,9 @@ A window without events has no figures (``None``): rules on those figures do not
 ``no_data`` rules speak for an SLO with no events in its whole window.
 
 Open incidents hold deploys too: while an incident at a blocking severity is open on the
-service, each policy covering the service answers its ``incidents`` decision (default:
-SEV1 and SEV2 require approval; rule ``open-incident``). A service no policy covers gets
-that default from the built-in rule (policy ``(built-in)``).
+service, each policy covering the service answers its ``incidents`` decision (default: the
+two worst configured severities require approval; rule ``open-incident``). A service no
+policy covers gets that default from the built-in rule (policy ``(built-in)``).
 """
 
 from __future__ import annotations
@@ -257,9 +257,16 @@ def incident_rules(
     return rules or {BUILT_IN_POLICY: DEFAULT_INCIDENT_RULE}
 
 
-def blocking_severities(rules: Mapping[str, IncidentRule]) -> set[str]:
-    """Every severity some rule holds deploys for (ignored rules hold none)."""
-    return {s for rule in rules.values() if rule.action is not None for s in rule.severities}
+def blocking_severities(
+    rules: Mapping[str, IncidentRule], *, configured: Sequence[str]
+) -> set[str]:
+    """Every severity some rule holds deploys for (ignored rules hold none).
+
+    ``configured`` are the configured severity names, worst first (for rules naming none).
+    """
+    return {
+        s for rule in rules.values() if rule.action is not None for s in rule.blocking(configured)
+    }
 
 
 def incident_matches(
@@ -268,10 +275,12 @@ def incident_matches(
     *,
     service: str,
     change_type: str | None,
+    configured: Sequence[str],
 ) -> tuple[list[RuleMatch], list[RuleMatch]]:
     """Matches and exemptions of the open incidents under each policy's incident rule.
 
     Severity names compare without regard to case (``sev1`` in a policy means SEV1).
+    ``configured`` are the configured severity names, worst first (for rules naming none).
     """
     matches: list[RuleMatch] = []
     exemptions: list[RuleMatch] = []
@@ -279,7 +288,7 @@ def incident_matches(
         action = rule.action
         if action is None:
             continue
-        blocking = {severity.lower() for severity in rule.severities}
+        blocking = {severity.lower() for severity in rule.blocking(configured)}
         for incident in incidents:
             if incident.severity.lower() not in blocking:
                 continue
@@ -310,11 +319,13 @@ def decide(
     change_type: str | None = None,
     incidents: Sequence[OpenIncident] = (),
     service: str | None = None,
+    severities: Sequence[str] = (),
 ) -> GateDecision:
     """Decide a deploy for the SLOs of a service under the given policies.
 
     An SLO naming a policy that does not exist is denied: a typo must not open the gate.
-    ``incidents`` are the open incidents on ``service``; see :func:`incident_matches`.
+    ``incidents`` are the open incidents on ``service``; see :func:`incident_matches`
+    (``severities``: the configured severity names, worst first).
     """
     matches: list[RuleMatch] = []
     exemptions: list[RuleMatch] = []
@@ -344,7 +355,9 @@ def decide(
     if incidents:
         rules = incident_rules(slos, policies)
         shown = service or (slos[0].service if slos else "the service")
-        held, passed = incident_matches(incidents, rules, service=shown, change_type=change_type)
+        held, passed = incident_matches(
+            incidents, rules, service=shown, change_type=change_type, configured=severities
+        )
         matches.extend(held)
         exemptions.extend(passed)
     restrictive = [m for m in matches if m.action is not GateAction.ALLOW]

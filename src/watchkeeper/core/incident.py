@@ -125,6 +125,7 @@ class IncidentMetrics:
     mtbf: timedelta | None
     response_breaches: int
     resolution_breaches: int
+    resolved_unacknowledged: int = 0  # resolved without anyone acknowledging: not in MTTA
 
 
 def _mean(values: Sequence[timedelta]) -> timedelta | None:
@@ -134,10 +135,11 @@ def _mean(values: Sequence[timedelta]) -> timedelta | None:
 
 
 def response_breached(incident: IncidentTimes, target: timedelta | None, now: datetime) -> bool:
-    """True when the incident was (or still is not) acknowledged later than ``target``."""
+    """True when the incident was (or still is not) acknowledged later than ``target``;
+    resolving counts as the response for an incident nobody acknowledged."""
     if target is None:
         return False
-    acknowledged = incident.acknowledged_at or now
+    acknowledged = incident.acknowledged_at or incident.resolved_at or now
     return acknowledged - incident.declared_at > target
 
 
@@ -168,9 +170,11 @@ def summarize(
     now: datetime,
 ) -> IncidentMetrics:
     """MTTA, MTTR, MTBF, counts and target breaches of ``incidents`` as of ``now``."""
-    by_service: dict[str | None, list[IncidentTimes]] = {}
+    by_service: dict[str, list[IncidentTimes]] = {}
     for incident in incidents:
-        by_service.setdefault(incident.service, []).append(incident)
+        # Incidents without a service are unrelated outages: no "time between" them.
+        if incident.service is not None:
+            by_service.setdefault(incident.service, []).append(incident)
     gaps = [gap for group in by_service.values() for gap in uptime_gaps(group, now)]
     acknowledged = [i for i in incidents if i.acknowledged_at is not None]
     resolved = [i for i in incidents if i.resolved_at is not None]
@@ -191,6 +195,9 @@ def summarize(
         mtbf=_mean(gaps),
         response_breaches=response_breaches,
         resolution_breaches=resolution_breaches,
+        resolved_unacknowledged=sum(
+            1 for i in resolved if i.acknowledged_at is None and i.resolved_at is not None
+        ),
     )
 
 
@@ -215,15 +222,20 @@ def grouped(
     return {k: summarize(v, targets, now=now) for k, v in groups.items()}
 
 
-def budget_burned(
-    *, bad: float, total: float, objective: float, interval: timedelta, window: timedelta
-) -> float | None:
-    """Share of an SLO window's error budget spent during an incident; None without events.
-
-    ``(bad / total) / (1 - objective) x interval / window``: the burn rate over the
-    incident scaled by the part of the window the incident lasted.
-    """
-    if total <= 0 or interval <= timedelta() or window <= timedelta():
+def burn_rate(*, bad: float, total: float, objective: float) -> float | None:
+    """How fast events spent budget: the bad share over the allowed share; None without events."""
+    if total <= 0:
         return None
-    burn = (bad / total) / (1.0 - objective)
-    return burn * (interval / window)
+    return (bad / total) / (1.0 - objective)
+
+
+def budget_burned(*, bad: float, window_total: float, objective: float) -> float | None:
+    """Share of an SLO window's error budget that ``bad`` events spent; None without events.
+
+    ``bad / (window_total x (1 - objective))``: the window's budget is the number of bad
+    events its whole traffic (``window_total``, the events of the window ending with the
+    incident) allows, so a quiet-hour incident is not scaled up to the window's average.
+    """
+    if window_total <= 0:
+        return None
+    return bad / (window_total * (1.0 - objective))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -59,8 +60,9 @@ class IncidentDecision(StrEnum):
     IGNORE = "ignore"
 
 
-# Severity names are configurable; these are the seeded worst two.
-DEFAULT_BLOCKING_SEVERITIES = ("SEV1", "SEV2")
+# Severity names are configurable (``incident severities apply``), so a rule that names none
+# holds deploys for the worst ranks of whatever is configured, not for fixed names.
+DEFAULT_BLOCKING_RANKS = 2
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,12 @@ class IncidentRule:
     """How open incidents on a covered service hold deploys.
 
     While an incident at one of ``severities`` is open on the service, the gate answers
-    ``decision`` (``ignore``: incidents do not hold deploys). ``exempt_change_types`` lets
+    ``decision`` (``ignore``: incidents do not hold deploys). ``severities`` None means the
+    ``DEFAULT_BLOCKING_RANKS`` worst configured severities. ``exempt_change_types`` lets
     change types (e.g. ``rollback``) through anyway.
     """
 
-    severities: tuple[str, ...] = DEFAULT_BLOCKING_SEVERITIES
+    severities: tuple[str, ...] | None = None
     decision: IncidentDecision = IncidentDecision.REQUIRE_APPROVAL
     exempt_change_types: tuple[str, ...] = ()
 
@@ -82,6 +85,12 @@ class IncidentRule:
         if self.decision is IncidentDecision.IGNORE:
             return None
         return GateAction(self.decision.value)
+
+    def blocking(self, configured: Sequence[str]) -> tuple[str, ...]:
+        """The severities this rule holds deploys for; ``configured`` is worst first."""
+        if self.severities is not None:
+            return self.severities
+        return tuple(configured[:DEFAULT_BLOCKING_RANKS])
 
 
 DEFAULT_INCIDENT_RULE = IncidentRule()

@@ -1,8 +1,9 @@
 """Incidents driven by alerting: routing rules that ask for an incident, auto-declaring it for
 the groups they open, and noting when every alert group of an incident has resolved.
 
-Alerting never imports the incident domain; this flow sits above both. The worker calls
-:func:`run` every few seconds (``incident_declare_seconds``).
+Alerting never imports the incident domain; this flow sits above both. The worker runs
+:func:`declare_for_group` per pending group and :func:`note_resolved_groups` every few seconds
+(``incident_declare_seconds``) in a thread of its own.
 """
 
 from __future__ import annotations
@@ -56,75 +57,87 @@ def _first_step_oncall(session: Session, group: AlertGroup, *, now: datetime) ->
     return next((r.user for r in found if r.user is not None), None)
 
 
+def pending_group_ids(session: Session, *, limit: int = 100) -> list[int]:
+    """Ids of the firing groups whose routing rule asked for an incident not declared yet."""
+    return [group.id for group in alerting_service.groups_pending_incident(session, limit=limit)]
+
+
+def declare_for_group(session: Session, *, group_id: int, now: datetime) -> int | None:
+    """Declare the incident a pending group's routing rule asked for; returns its id, None when
+    nothing was declared (another worker holds the group, it no longer needs one, or it joined
+    an open incident). The group's row is locked while deciding, so two workers never declare
+    twice for one group."""
+    group = alerting_service.claim_for_incident(session, group_id=group_id)
+    if group is None:
+        return None
+    linked = incidents.open_incidents_of_group(session, alert_group_id=group.id)
+    declared: int | None = None
+    if linked:
+        incident_id = linked[0].id
+    else:
+        incident = incidents.declare_from_alert_group(
+            session,
+            alert_group_id=group.id,
+            severity=group.incident_severity or "",
+            actor=AUTO_ACTOR,
+            now=now,
+            commander=_first_step_oncall(session, group, now=now),
+        )
+        incident_id = declared = incident.id
+    alerting_service.mark_incident(session, group_id=group.id, incident_id=incident_id)
+    return declared
+
+
+def give_up(session: Session, *, group_id: int, error: Exception, now: datetime) -> None:
+    """Stop auto-declaring for a group whose declaration failed (logged on the group as
+    ``incident_failed``), so one broken group is not retried first on every pass."""
+    reason = str(error) if isinstance(error, WatchkeeperError) else f"internal error: {error!r}"
+    log.warning("alert group %s: incident not declared: %s", group_id, reason)
+    alerting_service.drop_incident_request(session, group_id=group_id, reason=reason, now=now)
+
+
 def declare_pending(session: Session, *, now: datetime) -> list[int]:
     """Declare an incident for every firing group whose routing rule asked for one and that
-    has none yet; returns the new incidents' ids. The group's row is locked while deciding,
-    so two workers never declare twice for one group."""
+    has none yet, each group in a savepoint of its own; returns the new incidents' ids.
+
+    A group whose declaration fails (any error) is rolled back alone and given up
+    (:func:`give_up`); the other groups go on. The worker commits each group separately
+    instead (``Worker.incidents_once``)."""
     declared: list[int] = []
-    for pending in alerting_service.groups_pending_incident(session):
-        group = alerting_service.claim_for_incident(session, group_id=pending.id)
-        if group is None:
-            continue
-        severity = group.incident_severity or ""
-        linked = incidents.open_incidents_of_group(session, alert_group_id=group.id)
+    for group_id in pending_group_ids(session):
         try:
-            if linked:
-                incident_id = linked[0].id
-            else:
-                with session.begin_nested():
-                    incident = incidents.declare_from_alert_group(
-                        session,
-                        alert_group_id=group.id,
-                        severity=severity,
-                        actor=AUTO_ACTOR,
-                        now=now,
-                        commander=_first_step_oncall(session, group, now=now),
-                    )
-                incident_id = incident.id
-                declared.append(incident_id)
-        except WatchkeeperError as exc:
-            # e.g. the severity was removed since the rule was applied: do not retry forever.
-            log.warning("alert group %s: incident not declared: %s", group.id, exc)
-            alerting_service.drop_incident_request(
-                session, group_id=group.id, reason=str(exc), now=now
-            )
+            with session.begin_nested():
+                incident_id = declare_for_group(session, group_id=group_id, now=now)
+        except Exception as exc:
+            if not isinstance(exc, WatchkeeperError):
+                log.exception("alert group %s: declaring failed", group_id)
+            with session.begin_nested():
+                give_up(session, group_id=group_id, error=exc, now=now)
             continue
-        alerting_service.mark_incident(session, group_id=group.id, incident_id=incident_id)
+        if incident_id is not None:
+            declared.append(incident_id)
     return declared
 
 
 def note_resolved_groups(session: Session, *, now: datetime) -> list[int]:
     """Add a timeline entry to each open incident whose linked alert groups have all
-    resolved (once per incident); returns those incidents' ids. Nothing else is automatic."""
+    resolved (once per incident, again only after a new link); returns those incidents' ids.
+
+    One query finds them; each is claimed by marking its link rows, so two workers never
+    write the note twice. Nothing else is automatic."""
     noted: list[int] = []
-    for incident in incidents.list_incidents(session, status="open", limit=1000):
-        group_ids = incidents.alert_group_ids(session, incident.id)
-        if not group_ids:
+    for incident_id, last in incidents.all_groups_resolved(session):
+        if not incidents.claim_resolved_note(session, incident_id=incident_id):
             continue
-        groups = alerting_service.groups_by_ids(session, group_ids=group_ids)
-        if not groups or any(g.resolved_at is None for g in groups):
-            continue
-        ids = [g.id for g in groups]
-        if any(
-            (entry.details or {}).get(ALL_RESOLVED) and entry.details.get("alert_group_ids") == ids
-            for entry in incidents.timeline(session, incident.id)
-            if entry.details
-        ):
-            continue
-        last = max(g.resolved_at for g in groups if g.resolved_at is not None)
+        ids = incidents.alert_group_ids(session, incident_id)
         incidents.add_timeline_entry(
             session,
-            incident_id=incident.id,
+            incident_id=incident_id,
             kind=TimelineKind.ALERT.value,
-            text=f"all {len(groups)} linked alert group(s) resolved",
+            text=f"all {len(ids)} linked alert group(s) resolved",
             at=min(last, now),
             actor=AUTO_ACTOR,
             details={ALL_RESOLVED: True, "alert_group_ids": ids},
         )
-        noted.append(incident.id)
+        noted.append(incident_id)
     return noted
-
-
-def run(session: Session, *, now: datetime) -> tuple[list[int], list[int]]:
-    """One pass of the worker job: auto-declare, then note fully resolved incidents."""
-    return declare_pending(session, now=now), note_resolved_groups(session, now=now)

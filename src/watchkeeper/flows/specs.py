@@ -6,16 +6,19 @@ here rather than in either service: ``slo`` and ``policy`` never import each oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.incident import service as incident_service
+from watchkeeper.incident.exceptions import UnknownSeverity
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import UnknownPolicy
 from watchkeeper.specs import SpecSet
+from watchkeeper.specs.problems import Problem, SpecError
 
 
 @dataclass
@@ -47,9 +50,28 @@ def check_policy_references(session: Session, *, spec_set: SpecSet) -> None:
         )
 
 
+def check_incident_severities(session: Session, *, spec_set: SpecSet) -> None:
+    """Refuse policies whose ``incidents.severities`` name a severity not configured (a typo
+    would otherwise let every incident through the gate); each problem names file and line."""
+    problems: list[Problem] = []
+    for policy in spec_set.policies:
+        for name in policy.incidents.severities or ():
+            try:
+                incident_service.check_severity(session, name)
+            except UnknownSeverity as exc:
+                at = spec_set.severities_at.get(policy.name) or Problem(
+                    "", 0, None, "incidents.severities", ""
+                )
+                detail = exc.detail.removeprefix("severity: ")
+                problems.append(replace(at, message=f"policy {policy.name!r}: {detail}"))
+    if problems:
+        raise SpecError(problems)
+
+
 def apply(session: Session, *, spec_set: SpecSet, now: datetime) -> ApplyResult:
     """Create or update every SLO and policy of a validated spec set (the caller commits)."""
     check_policy_references(session, spec_set=spec_set)
+    check_incident_severities(session, spec_set=spec_set)
     slos = slo_service.upsert(session, slos=spec_set.slos, formats=spec_set.formats, now=now)
     result = ApplyResult(created=slos.created, updated=slos.updated, unchanged=slos.unchanged)
     outcomes: dict[Literal["created", "updated", "unchanged"], list[str]] = {

@@ -14,6 +14,7 @@ from watchkeeper.core.incident import (
     IncidentMetrics,
     IncidentTimes,
     budget_burned,
+    burn_rate,
     grouped,
     in_period,
     summarize,
@@ -132,6 +133,7 @@ class BudgetBurned:
     window: str | None = None
     good: float | None = None
     total: float | None = None
+    window_total: float | None = None
     burn_rate: float | None = None
     burned: float | None = None
     problem: str | None = None
@@ -154,18 +156,18 @@ def budget_burned_for(
             objective=slo.objective,
             problem="its SLI is not in Watchkeeper's event store",
         )
+    window = nominal_period(slo.window, end)
+    window_start = end - window
     ids = list(events_service.sli_ids_by_name(session, [slo.sli.store_key]).values())
-    buckets = events_service.read_buckets(session, ids, start=start, end=end)
+    buckets = events_service.read_buckets(session, ids, start=min(start, window_start), end=end)
     stored = buckets.get(ids[0]) if ids else None
     series = EventSeries.empty() if stored is None else EventSeries.from_counts(*stored)
-    starts = np.array([to_unix_seconds(start)], dtype=np.float64)
-    ends = np.array([to_unix_seconds(end)], dtype=np.float64)
+    # The incident's own counts and the window's (ending with the incident), one path for both.
+    starts = np.array([to_unix_seconds(start), to_unix_seconds(window_start)], dtype=np.float64)
+    ends = np.array([to_unix_seconds(end)] * 2, dtype=np.float64)
     good_sums, total_sums = window_sums(slo, series, starts, ends)
     good, total = float(good_sums[0]), float(total_sums[0])
-    window = nominal_period(slo.window, end)
-    burned = budget_burned(
-        bad=total - good, total=total, objective=slo.objective, interval=end - start, window=window
-    )
+    window_total = float(total_sums[1])
     return BudgetBurned(
         slo=slo_key,
         start=start,
@@ -174,8 +176,13 @@ def budget_burned_for(
         window=format_duration(window),
         good=good,
         total=total,
-        burn_rate=((total - good) / total) / (1.0 - slo.objective) if total > 0 else None,
-        burned=burned,
+        window_total=window_total,
+        burn_rate=burn_rate(bad=total - good, total=total, objective=slo.objective),
+        burned=(
+            budget_burned(bad=total - good, window_total=window_total, objective=slo.objective)
+            if total > 0
+            else None
+        ),
         problem=None if total > 0 else "no events during the incident",
     )
 

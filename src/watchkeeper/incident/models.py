@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchkeeper.db import Base, UTCDateTime
@@ -81,7 +90,11 @@ class TimelineRecord(Base):
 
 
 class AlertGroupLink(Base):
-    """An alert group linked to an incident (alerting's table gets its foreign key later)."""
+    """An alert group linked to an incident.
+
+    ``resolved_noted`` is set on every link of an incident once the worker has noted that all
+    its groups resolved; a link added later is unset, so the incident is noted again then.
+    """
 
     __tablename__ = "incident_alert_group"
 
@@ -92,6 +105,7 @@ class AlertGroupLink(Base):
         ForeignKey("alert_group.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     linked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_noted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SLOLink(Base):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import case, delete, false, func, select, update
 from sqlalchemy.orm import Session
 
+from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.incident.models import (
     AlertGroupLink,
     IncidentRecord,
@@ -144,3 +145,38 @@ def incidents_linked_to_group(
         .order_by(IncidentRecord.id)
     )
     return list(session.scalars(query))
+
+
+def all_groups_resolved_unnoted(
+    session: Session, statuses: Sequence[str]
+) -> list[tuple[int, datetime]]:
+    """(incident id, last group resolve) of the incidents of these statuses whose linked
+    groups have all resolved and that have a link not noted yet, by id: one query."""
+    unnoted = func.sum(case((AlertGroupLink.resolved_noted == false(), 1), else_=0))
+    query = (
+        select(AlertGroupLink.incident_id, func.max(AlertGroup.resolved_at))
+        .join(IncidentRecord, IncidentRecord.id == AlertGroupLink.incident_id)
+        .join(AlertGroup, AlertGroup.id == AlertGroupLink.alert_group_id)
+        .where(IncidentRecord.status.in_(list(statuses)))
+        .group_by(AlertGroupLink.incident_id)
+        .having(func.count(AlertGroup.resolved_at) == func.count(), unnoted > 0)
+        .order_by(AlertGroupLink.incident_id)
+    )
+    # HAVING counts every group resolved, so ``last`` is never None here.
+    return [(incident_id, last) for incident_id, last in session.execute(query) if last]
+
+
+def mark_resolved_noted(session: Session, incident_id: int) -> int:
+    """Set ``resolved_noted`` on the incident's unnoted links; how many it set.
+
+    A concurrent worker's same UPDATE waits for these row locks, then matches nothing."""
+    result = session.execute(
+        update(AlertGroupLink)
+        .where(
+            AlertGroupLink.incident_id == incident_id,
+            AlertGroupLink.resolved_noted == false(),
+        )
+        .values(resolved_noted=True)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.incident import IncidentMetrics
@@ -25,7 +25,7 @@ class IncidentCreate(BaseModel):
     commander: str | None = Field(default=None, min_length=1, max_length=200)
     alert_group_ids: list[int] = Field(default_factory=list, max_length=1000)
     slo_keys: list[str] = Field(default_factory=list, max_length=100)
-    started_at: datetime | None = Field(
+    started_at: AwareDatetime | None = Field(
         default=None, description="Impact start (RFC 3339 with offset); default: now."
     )
 
@@ -112,6 +112,9 @@ class BudgetRead(BaseModel):
     window: str | None
     good: float | None
     total: float | None
+    window_total: float | None = Field(
+        default=None, description="Events of the SLO window ending with the incident."
+    )
     burn_rate: float | None
     burned: float | None
     problem: str | None
@@ -172,6 +175,9 @@ class MetricsRead(BaseModel):
     mtbf_seconds: float | None
     response_breaches: int
     resolution_breaches: int
+    resolved_unacknowledged: int = Field(
+        default=0, description="Resolved without an acknowledgement (left out of MTTA)."
+    )
 
 
 class GroupMetricsRead(MetricsRead):
@@ -282,6 +288,7 @@ def _metrics(metrics: IncidentMetrics) -> dict[str, Any]:
         "mttr_seconds": _seconds(metrics.mttr),
         "mtbf_seconds": _seconds(metrics.mtbf),
         "response_breaches": metrics.response_breaches,
+        "resolved_unacknowledged": metrics.resolved_unacknowledged,
         "resolution_breaches": metrics.resolution_breaches,
     }
 

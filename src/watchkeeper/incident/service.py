@@ -22,7 +22,7 @@ from watchkeeper.core.incident import (
     TimelineKind,
     transition_problem,
 )
-from watchkeeper.errors import InvalidInput
+from watchkeeper.errors import Conflict, InvalidInput
 from watchkeeper.incident import figures, repository
 from watchkeeper.incident.exceptions import (
     GroupAlreadyInIncident,
@@ -181,6 +181,7 @@ def declare(
     keys = [_slo_key(session, key) for key in slo_keys]
     for group_id in alert_group_ids:
         alerting_service.get_group(session, group_id=group_id)
+        _refuse_group_in_open_incident(session, group_id)
     incident = repository.add(
         session,
         IncidentRecord(
@@ -244,12 +245,10 @@ def declare_from_alert_group(
     """Declare an incident for an alert group: title, service, start (its first alert's) and
     SLO come from the group; Conflict if it is linked to an open incident already."""
     group = alerting_service.get_group(session, group_id=alert_group_id)
-    already = open_incidents_of_group(session, alert_group_id=alert_group_id)
-    if already:
-        raise GroupAlreadyInIncident(
-            f"alert group {alert_group_id} is linked to open incident #{already[0].id}",
-            extra={"incident_id": already[0].id},
-        )
+    # Claim the group's row as the worker's auto-declare does, so the two never both declare.
+    if alerting_service.lock_for_incident(session, group_id=alert_group_id) is None:
+        raise Conflict(f"alert group {alert_group_id} is being declared by the worker; try again")
+    _refuse_group_in_open_incident(session, alert_group_id)
     known_slos = {record.key for record in slo_service.list_slos(session)}
     started = alerting_service.group_started_at(session, group_id=alert_group_id)
     return declare(
@@ -265,6 +264,15 @@ def declare_from_alert_group(
         slo_keys=[group.slo_key] if group.slo_key in known_slos else [],
         started_at=min(started, now),
     )
+
+
+def _refuse_group_in_open_incident(session: Session, alert_group_id: int) -> None:
+    already = open_incidents_of_group(session, alert_group_id=alert_group_id)
+    if already:
+        raise GroupAlreadyInIncident(
+            f"alert group {alert_group_id} is linked to open incident #{already[0].id}",
+            extra={"incident_id": already[0].id},
+        )
 
 
 def get(session: Session, incident_id: int) -> Incident:
@@ -366,13 +374,13 @@ def set_status(
 def resolve(
     session: Session, *, incident_id: int, actor: str, now: datetime, note: str | None = None
 ) -> Incident:
-    """Resolve an open incident (acknowledging it too, if nobody had)."""
+    """Resolve an open incident (an unacknowledged one stays unacknowledged, so MTTA counts
+    real acknowledgements only)."""
     incident = get(session, incident_id)
     current = IncidentStatus(incident.status)
     problem = transition_problem(current, IncidentStatus.RESOLVED)
     if problem is not None:
         raise InvalidTransition(f"incident #{incident_id}: {problem}")
-    acknowledge(session, incident_id=incident_id, actor=actor, now=now)
     incident.status = IncidentStatus.RESOLVED.value
     incident.resolved_at = now
     incident.resolved_by = actor
@@ -556,6 +564,17 @@ def timeline(session: Session, incident_id: int) -> list[TimelineRecord]:
 def alert_group_ids(session: Session, incident_id: int) -> list[int]:
     """Ids of the alert groups linked to an incident."""
     return [link.alert_group_id for link in repository.alert_groups(session, incident_id)]
+
+
+def all_groups_resolved(session: Session) -> list[tuple[int, datetime]]:
+    """(id, last group resolve) of each open incident whose linked alert groups have all
+    resolved and that has not been noted so since its last link, by id."""
+    return repository.all_groups_resolved_unnoted(session, [s.value for s in OPEN_STATUSES])
+
+
+def claim_resolved_note(session: Session, *, incident_id: int) -> bool:
+    """Mark the incident's links as noted resolved; False when another worker already did."""
+    return repository.mark_resolved_noted(session, incident_id) > 0
 
 
 def slo_keys(session: Session, incident_id: int) -> list[str]:

@@ -105,12 +105,18 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
                     key=slo.key, service=slo.service, policy=slo.policy, reason=reason
                 )
             )
-    severities = blocking_severities(incident_rules(facts, policies))
+    configured = incident_service.severity_names(session)
+    blocking = blocking_severities(incident_rules(facts, policies), configured=configured)
     incidents = [
         OpenIncident(i.id, i.title, i.severity, i.status)
-        for i in incident_service.open_blocking(session, service=service, severities=severities)
+        for i in incident_service.open_blocking(session, service=service, severities=blocking)
     ]
     decision = decide(
-        facts, policies, change_type=change_type, incidents=incidents, service=service
+        facts,
+        policies,
+        change_type=change_type,
+        incidents=incidents,
+        service=service,
+        severities=configured,
     )
     return GateResult(service, change_type, now, decision, statuses, not_evaluated, incidents)

@@ -53,6 +53,9 @@ class SpecSet:
     policies: tuple[ErrorBudgetPolicy, ...] = ()
     formats: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     files: tuple[FileSummary, ...] = ()
+    # Where each policy lists ``incidents.severities`` (by policy name), for checks against
+    # the database's severities when applying; the message of each Problem is empty.
+    severities_at: Mapping[str, Problem] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass
@@ -72,6 +75,7 @@ class _Load:
     files: list[str] = field(default_factory=list)
     file_formats: dict[str, list[str]] = field(default_factory=dict)
     entries: list[_Entry] = field(default_factory=list)
+    severities_at: dict[str, Problem] = field(default_factory=dict)
     policies: list[tuple[str, ErrorBudgetPolicy, Cursor]] = field(default_factory=list)
     openslo: OpenSLOObjects = field(default_factory=OpenSLOObjects)
 
@@ -104,6 +108,12 @@ class _Load:
                 policy = read_policy(doc)
                 if policy is not None:
                     self.policies.append((filename, policy, doc.get("name") or doc))
+                    incidents = doc.get("incidents")
+                    listed = incidents.get("severities") if incidents is not None else None
+                    if listed is not None:
+                        self.severities_at[policy.name] = Problem(
+                            filename, listed.context.document, listed.line, listed.path, ""
+                        )
             elif kind is not None:
                 self.entries.append(_Entry(filename, name, parse_native_slos(doc, kind)))
         elif spec_format == "openslo":
@@ -147,6 +157,7 @@ class _Load:
             slos=tuple(slos),
             policies=tuple(policies),
             formats=MappingProxyType(formats),
+            severities_at=MappingProxyType(dict(self.severities_at)),
             files=tuple(
                 FileSummary(
                     name,

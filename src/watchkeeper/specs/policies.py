@@ -6,8 +6,9 @@ rules:
     when: {budget_remaining_below: 0}
     action: deny
     exempt: [fix, rollback]
-incidents:                      # optional; this is the default
-  severities: [SEV1, SEV2]      # open incidents at these severities hold deploys
+incidents:                      # optional
+  severities: [SEV1, SEV2]      # open incidents at these hold deploys (default: the two worst
+                                # configured severities, whatever their names)
   decision: require_approval    # or deny, or ignore
   exempt: [rollback]            # change types let through anyway (default none)
 ```
@@ -104,7 +105,7 @@ def _read_incidents(cursor: Cursor) -> IncidentRule | None:
     if not cursor.clean_since(mark):
         return None
     return IncidentRule(
-        severities=tuple(severities) if severities else DEFAULT_INCIDENT_RULE.severities,
+        severities=tuple(severities) if severities else None,
         decision=decision or DEFAULT_INCIDENT_RULE.decision,
         exempt_change_types=tuple(exempt),
     )
@@ -209,10 +210,9 @@ def policy_to_dict(policy: ErrorBudgetPolicy) -> dict[str, Any]:
     result["rules"] = [_rule_to_dict(rule) for rule in policy.rules]
     if policy.incidents != DEFAULT_INCIDENT_RULE:
         # Only when it differs, so policies stored before incidents existed read back equal.
-        incidents: dict[str, Any] = {
-            "severities": list(policy.incidents.severities),
-            "decision": policy.incidents.decision.value,
-        }
+        incidents: dict[str, Any] = {"decision": policy.incidents.decision.value}
+        if policy.incidents.severities is not None:
+            incidents["severities"] = list(policy.incidents.severities)
         if policy.incidents.exempt_change_types:
             incidents["exempt"] = list(policy.incidents.exempt_change_types)
         result["incidents"] = incidents

@@ -1,6 +1,6 @@
 """Incidents: severities (seeded SEV1..SEV4), incidents, roles, timeline, links
 
-Alert groups are linked by id without a foreign key until the alerting tables are merged.
+Alert groups are linked with a foreign key to ``alert_group`` (0009 comes first).
 
 Revision ID: 0010_incidents
 Revises: 0009_alerting
@@ -127,6 +127,7 @@ def upgrade() -> None:
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("alert_group_id", sa.Integer(), nullable=False),
         sa.Column("linked_at", watchkeeper.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_noted", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["alert_group_id"],
             ["alert_group.id"],
