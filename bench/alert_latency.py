@@ -7,8 +7,9 @@ same process (as ``watchkeeper serve`` runs it) with a recording notifier in pla
 console. Alerts are POSTed one at a time to the generic webhook intake, each opening a new
 group routed to a one-step policy paging the on-call user; the time from sending the intake
 request to the notifier's ``send`` is recorded (the page may reach the notifier before the
-client has read the 2xx, as the delivery loop wakes on the intake's commit). Baseline, same run: the same path with the outbox
-wake-up disabled (the delivery loop's 0.5 s poll alone). Target: p99 < 2 s.
+client has read the 2xx, as the delivery loop wakes on the intake's commit). Baseline, same
+run: the same path with the outbox wake-up disabled (the delivery loop's 0.5 s poll alone).
+Target: p99 < 2 s.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ HTTP connections (one thread each) sending a fixed list of requests, stopped aft
 - ``pagerduty``: ``POST /v2/enqueue`` trigger events, 1 alert per request, the same thirds: a
   new dedup key, a re-trigger with a new summary, a replay.
 
+Both integrations route to a one-step escalation policy: every new group pages its on-call
+user and a channel in the intake's own transaction, as in production.
+
 Baselines, same run, same client: ``empty endpoint``, a route added to the same app (same
 middleware, same server) that reads the body and answers 202; and ``alertmanager own API``,
 the real ``prometheus-alertmanager`` (Debian package) answering ``POST /api/v2/alerts`` with
@@ -52,8 +55,11 @@ from latency import stop  # bench/latency.py, beside this script
 from postgres import postgres_schema  # bench/postgres.py, beside this script
 
 from watchkeeper.alerting import service
+from watchkeeper.auth import people
 from watchkeeper.db import make_engine, make_session_factory, session_scope, utcnow
 from watchkeeper.migrate import upgrade_to_head
+from watchkeeper.oncall import service as oncall_service
+from watchkeeper.oncall.documents import read_text
 
 ALERTS_TARGET = 1_000
 P99_TARGET_MS = 100.0
@@ -354,17 +360,45 @@ def measure(
     return Result(scenario, backend, count, alerts, seconds, latencies, errors)
 
 
+# Every new group pages: a one-step policy notifying an on-call user on two channels, so the
+# intake's work includes snapshotting the policy and writing the page to the outbox.
+ONCALL = """
+kind: EscalationPolicy
+name: bench
+steps:
+  - wait: 5m
+    targets:
+      - user: bench-oncall
+      - channel: "console:bench"
+"""
+
+
 def prepare(url: str) -> tuple[str, str]:
-    """Migrate and create an Alertmanager and a PagerDuty integration; returns their keys."""
+    """Migrate, create the paged user and policy, and an Alertmanager and a PagerDuty
+    integration routed to it; returns their keys."""
     engine = make_engine(url)
     upgrade_to_head(engine)
     suffix = uuid.uuid4().hex[:6]
     with session_scope(make_session_factory(engine)) as session:
+        if not people.all_user_names(session):
+            people.create_user(session, name="bench-oncall", role="editor", now=utcnow())
+            people.add_contact(
+                session, name="bench-oncall", kind="console", address="oncall", now=utcnow()
+            )
+            oncall_service.apply(session, documents=read_text(ONCALL, "bench.yaml"), now=utcnow())
         am = service.create_integration(
-            session, name=f"bench-am-{suffix}", type="alertmanager", now=utcnow()
+            session,
+            name=f"bench-am-{suffix}",
+            type="alertmanager",
+            escalation_policy="bench",
+            now=utcnow(),
         )
         pd = service.create_integration(
-            session, name=f"bench-pd-{suffix}", type="pagerduty", now=utcnow()
+            session,
+            name=f"bench-pd-{suffix}",
+            type="pagerduty",
+            escalation_policy="bench",
+            now=utcnow(),
         )
         keys = am.key, pd.key
     engine.dispose()
