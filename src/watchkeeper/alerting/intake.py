@@ -88,6 +88,19 @@ def _alertmanager_facts(alert: AlertmanagerAlert) -> AlertFacts:
     )
 
 
+# Length of AlertGroup.dedup_key: a longer Alertmanager groupKey (up to 1,000 characters) is
+# kept as a prefix plus its SHA-256, unique like the key and short enough for the index.
+_DEDUP_KEY_CHARS = 400
+
+
+def _stored_key(group_key: str) -> str:
+    """``group_key`` as stored: itself when it fits the column, else prefix + its digest."""
+    if len(group_key) <= _DEDUP_KEY_CHARS:
+        return group_key
+    digest = hashlib.sha256(group_key.encode()).hexdigest()
+    return f"{group_key[: _DEDUP_KEY_CHARS - len(digest) - 8]}…sha256:{digest}"
+
+
 def _open_and_latest(
     session: Session, integration_id: int, dedup_key: str
 ) -> tuple[AlertGroup | None, AlertGroup | None]:
@@ -108,7 +121,8 @@ def ingest_alertmanager(
     digest = hashlib.sha256(
         message.model_dump_json(include={"status", "alerts", "truncatedAlerts"}).encode()
     ).hexdigest()
-    group, latest = _open_and_latest(session, integration.id, message.groupKey)
+    group_key = _stored_key(message.groupKey)
+    group, latest = _open_and_latest(session, integration.id, group_key)
     if group is not None and group.last_event_digest == digest:
         return group
     facts = [_alertmanager_facts(alert) for alert in message.alerts]
@@ -121,7 +135,7 @@ def ingest_alertmanager(
             session,
             integration,
             GroupFacts(
-                dedup_key=message.groupKey,
+                dedup_key=group_key,
                 title=_alertmanager_title(message),
                 source="alertmanager",
                 service=labels.get("service"),
@@ -165,7 +179,7 @@ def _record_resolved(
         labels = {**message.groupLabels, **message.commonLabels}
         latest = AlertGroup(
             integration_id=integration.id,
-            dedup_key=message.groupKey,
+            dedup_key=_stored_key(message.groupKey),
             open_key=None,
             status=RESOLVED,
             title=_alertmanager_title(message),

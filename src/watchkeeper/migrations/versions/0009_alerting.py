@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("integration", sa.String(length=200), nullable=True),
         sa.Column("escalation_policy", sa.String(length=200), nullable=True),
         sa.Column("urgency", sa.String(length=10), nullable=True),
-        sa.Column("incident", sa.String(length=40), nullable=True),
+        sa.Column("incident", sa.String(length=50), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_routing_rule")),
         sa.UniqueConstraint("position", name=op.f("uq_alert_routing_rule_position")),
     )
@@ -101,7 +101,7 @@ def upgrade() -> None:
         sa.Column("escalation_round", sa.Integer(), nullable=False),
         sa.Column("escalation_step", sa.Integer(), nullable=False),
         sa.Column("escalation_due_at", UTCDateTime(), nullable=True),
-        sa.Column("incident_severity", sa.String(length=40), nullable=True),
+        sa.Column("incident_severity", sa.String(length=50), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["integration_id"],
