@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -187,3 +188,20 @@ def test_routing_rules_api(
     bad = {"routes": [{"name": "x", "match": ["service=~("]}]}
     response = client.put("/api/v1/alert-routes", json=bad, headers=admin_headers)
     assert response.status_code == 422 and "routes[0].match" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"integration": "no-such"}, "routes[0].integration: "),
+        ({"name": "n" * 201}, "routes[0].name: longer than 200"),
+        ({"match": ["x=~(a+)+b"]}, "routes[0].match: "),
+    ],
+)
+def test_a_route_naming_an_unknown_integration_or_too_long_is_refused_naming_the_field(
+    client: TestClient, admin_headers: dict[str, str], rule: dict[str, Any], field: str
+) -> None:
+    body = {"routes": [{"match": ["service=checkout"], **rule}]}
+    response = client.put("/api/v1/alert-routes", json=body, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]
