@@ -24,6 +24,7 @@ def test_a_failing_commit_is_a_5xx_and_nothing_is_stored(
         key = service.create_integration(
             session, name="prom", type="alertmanager", now=utcnow()
         ).key
+        pd_key = service.create_integration(session, name="pd", type="pagerduty", now=utcnow()).key
     app = create_app(
         Settings(data_dir=tmp_path, run_worker_in_process=False), engine=committing_engine
     )
@@ -48,7 +49,7 @@ def test_a_failing_commit_is_a_5xx_and_nothing_is_stored(
         response = client.post(f"/api/v1/integrations/{key}/alertmanager", json=body)
         assert response.status_code >= 500
         pd = {
-            "routing_key": key,
+            "routing_key": pd_key,
             "event_action": "trigger",
             "payload": {"summary": "s", "source": "x", "severity": "info"},
         }

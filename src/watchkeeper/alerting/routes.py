@@ -320,22 +320,33 @@ async def _parsed(request: Request, model: type[M]) -> M:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
-def intake_body(model: type[M]) -> Callable[..., Awaitable[tuple[Integration, M]]]:
-    """A dependency: the integration of the path's key, then the body parsed as ``model``."""
+def _of_type(integration: Integration, kind: str) -> Integration:
+    """``integration`` if it is of ``kind``; the 404 of an unknown key otherwise, so one type's
+    key does not work on another type's endpoint (nor tell a caller that it exists)."""
+    if integration.type != kind:
+        raise IntegrationNotFound("no such integration")
+    return integration
+
+
+def intake_body(model: type[M], kind: str) -> Callable[..., Awaitable[tuple[Integration, M]]]:
+    """A dependency: the ``kind`` integration of the path's key, then the body as ``model``."""
 
     async def dependency(
         request: Request,
         integration: Integration = Depends(integration_from_key),  # noqa: B008
     ) -> tuple[Integration, M]:
-        return integration, await _parsed(request, model)
+        return _of_type(integration, kind), await _parsed(request, model)
 
     return dependency
 
 
 AlertmanagerBody = Annotated[
-    tuple[Integration, AlertmanagerMessage], Depends(intake_body(AlertmanagerMessage))
+    tuple[Integration, AlertmanagerMessage],
+    Depends(intake_body(AlertmanagerMessage, "alertmanager")),
 ]
-WebhookBody = Annotated[tuple[Integration, WebhookAlert], Depends(intake_body(WebhookAlert))]
+WebhookBody = Annotated[
+    tuple[Integration, WebhookAlert], Depends(intake_body(WebhookAlert, "webhook"))
+]
 
 
 @intake_router.post(
@@ -399,7 +410,10 @@ def _enqueue(event: PagerDutyEvent, key: str | None, request: Request) -> JSONRe
         return _pagerduty_error(400, ["routing_key: missing"])
     with intake_unit(request) as session:
         try:
-            integration = service.intake_integration(session, key=routing_key, at=time.monotonic())
+            integration = _of_type(
+                service.intake_integration(session, key=routing_key, at=time.monotonic()),
+                "pagerduty",
+            )
         except IntegrationNotFound:
             return _pagerduty_error(404, ["routing_key: no such integration"])
         dedup_key = intake.ingest_pagerduty(
@@ -430,6 +444,7 @@ async def _keyed_event(
     request: Request,
     integration: Integration = Depends(integration_from_key),  # noqa: B008
 ) -> PagerDutyEvent | JSONResponse:
+    _of_type(integration, "pagerduty")
     return await _pagerduty_event(request, PagerDutyEvent)
 
 
@@ -466,7 +481,9 @@ def pagerduty_change(body: ChangeBody, session: SessionDep) -> JSONResponse:
     if isinstance(body, JSONResponse):
         return body
     try:
-        integration = service.integration_for_key(session, key=body.routing_key)
+        integration = _of_type(
+            service.integration_for_key(session, key=body.routing_key), "pagerduty"
+        )
     except IntegrationNotFound:
         return _pagerduty_error(404, ["routing_key: no such integration"])
     intake.ingest_change(session, integration=integration, event=body, now=utcnow())
