@@ -193,3 +193,39 @@ def test_a_silence_on_the_component_as_service_silences_a_pagerduty_group(
     assert client.post("/api/v1/silences", json=silence, headers=admin_headers).status_code == 201
     client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
     assert _groups(client, admin_headers)[0]["status"] == "silenced"
+
+
+def test_an_acknowledge_event_on_a_silenced_group_is_recorded_like_the_api_ack(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    key = make_integration("pd", "pagerduty")
+    silence = {"matchers": ["service=postgres"], "duration": "2h"}
+    assert client.post("/api/v1/silences", json=silence, headers=admin_headers).status_code == 201
+    client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
+    [group] = _groups(client, viewer_headers)
+    assert group["status"] == "silenced"
+    ack = {"routing_key": key, "event_action": "acknowledge", "dedup_key": "k"}
+    for _ in range(2):  # a replay records nothing more
+        assert client.post("/v2/enqueue", json=ack).status_code == 202
+    detail = client.get(f"/api/v1/alert-groups/{group['id']}", headers=viewer_headers).json()
+    assert detail["status"] == "silenced"  # the silence still holds it
+    assert detail["acknowledged_by"] == "pd" and detail["acknowledged_at"] is not None
+    assert [e["kind"] for e in detail["log"]].count("acknowledged") == 1
+
+
+def test_a_manual_resolve_ends_the_group_s_alerts(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    key = make_integration("pd", "pagerduty")
+    client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
+    [group] = _groups(client, viewer_headers)
+    url = f"/api/v1/alert-groups/{group['id']}"
+    assert client.post(f"{url}/resolve", headers=admin_headers).status_code == 200
+    [alert] = client.get(url, headers=viewer_headers).json()["alerts"]
+    assert alert["status"] == "resolved" and alert["ends_at"] is not None

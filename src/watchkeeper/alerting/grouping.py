@@ -191,6 +191,31 @@ def resolve(
     escalation.stop(session, group)
 
 
+def resolve_with_alerts(
+    session: Session, group: AlertGroup, *, now: datetime, how: str, actor: str | None
+) -> None:
+    """Mark the group's unresolved alerts resolved (ending now), then resolve the group."""
+    if group.status == RESOLVED:
+        return
+    for alert in repository.alerts_of(session, group.id):
+        if alert.status != RESOLVED:
+            alert.status, alert.ends_at, alert.last_changed_at = RESOLVED, now, now
+    resolve(session, group, now=now, how=how, actor=actor)
+
+
+def acknowledge(
+    session: Session, group: AlertGroup, *, now: datetime, actor: str, message: str
+) -> None:
+    """Acknowledge a firing or silenced group (escalation stops); a replay changes nothing."""
+    if group.status in (RESOLVED, ACKNOWLEDGED) or group.acknowledged_at is not None:
+        return
+    group.acknowledged_at, group.acknowledged_by = now, actor
+    if group.status == FIRING:
+        group.status = ACKNOWLEDGED
+    log(session, group, kind="acknowledged", message=message, at=now, actor=actor)
+    escalation.stop(session, group)
+
+
 def unsilence(session: Session, group: AlertGroup, *, now: datetime) -> None:
     """A silenced group whose silence ended: silenced again by another, else firing."""
     silence = matching_silence(session, group.labels, now)

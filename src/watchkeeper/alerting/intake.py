@@ -35,10 +35,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import escalation, grouping, repository
+from watchkeeper.alerting import grouping, repository
 from watchkeeper.alerting.grouping import (
-    ACKNOWLEDGED,
-    FIRING,
     RESOLVED,
     AlertFacts,
     GroupFacts,
@@ -250,25 +248,12 @@ def ingest_pagerduty(
         if group is None:
             return dedup_key
         if event.event_action == "resolve":
-            for alert in repository.alerts_of(session, group.id):
-                if alert.status != RESOLVED:
-                    alert.status = RESOLVED
-                    alert.ends_at = now
-                    alert.last_changed_at = now
-            grouping.resolve(session, group, now=now, how="source", actor=actor)
-        elif group.status == FIRING:
-            group.status = ACKNOWLEDGED
-            group.acknowledged_at = now
-            group.acknowledged_by = actor
-            grouping.log(
-                session,
-                group,
-                kind="acknowledged",
-                message="acknowledged by event",
-                at=now,
-                actor=actor,
+            grouping.resolve_with_alerts(session, group, now=now, how="source", actor=actor)
+        else:
+            # A silenced group records the acknowledgement too, as the API's ack does.
+            grouping.acknowledge(
+                session, group, now=now, actor=actor, message="acknowledged by event"
             )
-            escalation.stop(session, group)
         repository.insert_pending(session)
         session.flush()
         return dedup_key
@@ -367,11 +352,7 @@ def ingest_webhook(
     if alert.state == "resolved":
         if group is None:
             return None
-        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
-        for row in alerts.values():
-            if row.status != RESOLVED:
-                row.status, row.ends_at, row.last_changed_at = RESOLVED, now, now
-        grouping.resolve(session, group, now=now, how="source", actor=actor)
+        grouping.resolve_with_alerts(session, group, now=now, how="source", actor=actor)
         repository.insert_pending(session)
         session.flush()
         return group

@@ -216,13 +216,7 @@ def acknowledge(session: Session, *, group_id: int, actor: str, now: datetime) -
     group = get_group(session, group_id=group_id)
     if group.status == RESOLVED:
         raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be acknowledged")
-    if group.status == ACKNOWLEDGED or group.acknowledged_at is not None:
-        return group  # already acknowledged (a silenced group keeps its status): a replay
-    group.acknowledged_at, group.acknowledged_by = now, actor
-    if group.status == FIRING:
-        group.status = ACKNOWLEDGED
-    grouping.log(session, group, kind="acknowledged", message="acknowledged", at=now, actor=actor)
-    escalation.stop(session, group)
+    grouping.acknowledge(session, group, now=now, actor=actor, message="acknowledged")
     return group
 
 
@@ -247,12 +241,7 @@ def unacknowledge(session: Session, *, group_id: int, actor: str, now: datetime)
 def resolve(session: Session, *, group_id: int, actor: str, now: datetime) -> AlertGroup:
     """Resolve a group by hand (its alerts are marked resolved too)."""
     group = get_group(session, group_id=group_id)
-    if group.status == RESOLVED:
-        return group
-    for alert in repository.alerts_of(session, group.id):
-        if alert.status != RESOLVED:
-            alert.status, alert.last_changed_at = RESOLVED, now
-    grouping.resolve(session, group, now=now, how="user", actor=actor)
+    grouping.resolve_with_alerts(session, group, now=now, how="user", actor=actor)
     return group
 
 
