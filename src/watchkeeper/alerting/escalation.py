@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting import paging, repository
+from watchkeeper.alerting import links, paging, repository
 from watchkeeper.alerting.models import AlertGroup, AlertGroupLog
 from watchkeeper.config import Settings
 from watchkeeper.core.escalation import (
@@ -180,10 +180,7 @@ class _Tick:
 
 def _tick(session: Session, now: datetime) -> _Tick:
     config = config_of(session)
-    # Imported here: service imports this module (actions start and stop escalations).
-    from watchkeeper.alerting.service import link_secret
-
-    secret = link_secret(session, configured=config.secret_key, now=now)
+    secret = links.link_secret(session, configured=config.secret_key, now=now)
     return _Tick(now, paging.LinkSigning(secret, config.public_url, config.link_ttl))
 
 

@@ -506,7 +506,7 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 
 def _verified(session: Session, settings: Settings, token: str) -> links.ActionLink:
     now = utcnow()
-    secret = service.link_secret(session, configured=settings.secret_key, now=now)
+    secret = links.link_secret(session, configured=settings.secret_key, now=now)
     return links.verify(token, secret=secret, now=now)
 
 

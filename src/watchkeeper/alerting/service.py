@@ -29,7 +29,6 @@ from watchkeeper.alerting.exceptions import (
 from watchkeeper.alerting.grouping import ACKNOWLEDGED, FIRING, RESOLVED, SILENCED, AlertFacts
 from watchkeeper.alerting.models import (
     AlertGroup,
-    AlertingSecret,
     Integration,
 )
 from watchkeeper.errors import InvalidInput, WatchkeeperError
@@ -500,20 +499,6 @@ def change_documents(
 
 
 # --- action links --------------------------------------------------------------------------
-
-_LINK_SECRET = "action_links"
-
-
-def link_secret(session: Session, *, configured: str | None, now: datetime) -> str:
-    """The action-link signing key: the ``secret_key`` setting, else one generated once and
-    stored in the database (so every process and restart signs alike)."""
-    if configured:
-        return configured
-    stored = repository.secret(session, _LINK_SECRET)
-    if stored is None:
-        stored = AlertingSecret(name=_LINK_SECRET, value=secrets.token_urlsafe(48), created_at=now)
-        repository.add(session, stored)
-    return stored.value
 
 
 def perform_action(

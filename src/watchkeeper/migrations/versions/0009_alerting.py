@@ -5,7 +5,9 @@ Revision ID: 0009_alerting
 Revises: 0008_notify_outbox
 """
 
+import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -32,12 +34,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_routing_rule")),
         sa.UniqueConstraint("position", name=op.f("uq_alert_routing_rule_position")),
     )
-    op.create_table(
+    secret_table = op.create_table(
         "alerting_secret",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_alerting_secret")),
+    )
+    # The action-link signing key, made here once: made by the first page instead, two
+    # concurrent first intakes would both insert it and one would fail.
+    op.bulk_insert(
+        secret_table,
+        [
+            {
+                "name": "action_links",
+                "value": secrets.token_urlsafe(48),
+                "created_at": datetime.now(UTC),
+            }
+        ],
     )
     op.create_table(
         "integration",
