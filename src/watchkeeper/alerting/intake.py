@@ -33,6 +33,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerting import grouping, repository
@@ -426,5 +427,13 @@ def ingest_change(
         links=event.links,
         received_at=now,
     )
-    repository.add(session, change)
+    try:
+        # A savepoint: the same event sent twice at once inserts one row; the loser reads it.
+        with session.begin_nested():
+            repository.add(session, change)
+    except IntegrityError:
+        raced = repository.change_by_digest(session, digest)
+        if raced is None:
+            raise
+        return raced
     return change

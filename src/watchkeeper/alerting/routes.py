@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.alerting import intake, links, routing, service, silences
 from watchkeeper.alerting.exceptions import (
     AlertGroupNotFound,
+    IntakeRaced,
     IntegrationNotFound,
     InvalidActionLink,
     InvalidSilence,
@@ -42,7 +44,7 @@ from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import parse_duration
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import driver_message, session_scope, utcnow
 from watchkeeper.dependencies import (
     AdminToken,
     ReadToken,
@@ -308,8 +310,15 @@ def intake_unit(request: Request) -> Iterator[Session]:
     engine: Engine = request.app.state.engine
     turn = _SQLITE_INTAKE_LOCK if engine.dialect.name == "sqlite" else nullcontext()
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with turn, session_scope(factory) as session:
-        yield session
+    try:
+        with turn, session_scope(factory) as session:
+            yield session
+    except IntegrityError as exc:
+        # Two first notifications of one key both opened a group (PostgreSQL runs them
+        # concurrently): the loser stored nothing; a retry finds the winner's group.
+        raise IntakeRaced(
+            f"a concurrent request stored this alert first; retry: {driver_message(exc)[:200]}"
+        ) from None
 
 
 async def _parsed(request: Request, model: type[M]) -> M:
@@ -380,8 +389,14 @@ def webhook_intake(request: Request, body: WebhookBody) -> dict[str, Any]:
     }
 
 
-def _pagerduty_error(status: int, errors: list[str]) -> JSONResponse:
-    body = {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+def _pagerduty_error(
+    status: int,
+    errors: list[str],
+    *,
+    state: str = "invalid event",
+    message: str = "Event object is invalid",
+) -> JSONResponse:
+    body = {"status": state, "message": message, "errors": errors}
     return JSONResponse(status_code=status, content=body)
 
 
@@ -408,17 +423,21 @@ def _enqueue(event: PagerDutyEvent, key: str | None, request: Request) -> JSONRe
         return _pagerduty_error(400, ["routing_key: does not match the key in the URL"])
     if routing_key is None:
         return _pagerduty_error(400, ["routing_key: missing"])
-    with intake_unit(request) as session:
-        try:
-            integration = _of_type(
-                service.intake_integration(session, key=routing_key, at=time.monotonic()),
-                "pagerduty",
+    try:
+        with intake_unit(request) as session:
+            try:
+                integration = _of_type(
+                    service.intake_integration(session, key=routing_key, at=time.monotonic()),
+                    "pagerduty",
+                )
+            except IntegrationNotFound:
+                return _pagerduty_error(404, ["routing_key: no such integration"])
+            dedup_key = intake.ingest_pagerduty(
+                session, integration=integration, event=event, now=utcnow()
             )
-        except IntegrationNotFound:
-            return _pagerduty_error(404, ["routing_key: no such integration"])
-        dedup_key = intake.ingest_pagerduty(
-            session, integration=integration, event=event, now=utcnow()
-        )
+    except IntakeRaced as exc:
+        # PagerDuty's senders retry a 5xx; the body keeps PagerDuty's error shape.
+        return _pagerduty_error(503, [str(exc)], state="retry", message="Retry the event")
     return JSONResponse(
         status_code=202,
         content={"status": "success", "message": "Event processed", "dedup_key": dedup_key},
