@@ -13,6 +13,7 @@ from tests.alerting.conftest import MakeIntegration, am_alert, am_message
 from tests.alerting.escalation_setup import make_policies
 from watchkeeper.alerting import intake, repository, routing, service, silences
 from watchkeeper.alerting.exceptions import InvalidSilence
+from watchkeeper.alerting.models import RoutingRule
 from watchkeeper.alerting.schemas import AlertmanagerMessage
 
 NOW = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
@@ -118,6 +119,23 @@ def test_routing_rules_pick_policy_and_urgency_first_match_wins(session: Session
     assert (group.escalation_policy, group.urgency) == ("shop", "high")
     other = service.get_group(session, group_id=_notify(session, "g2", service="cart"))
     assert (other.escalation_policy, other.urgency) == ("default", "low")
+
+
+@pytest.mark.usefixtures("prom")
+def test_opening_a_group_loads_and_matches_the_routing_rules_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routing.apply(session, rules=[{"match": ["service=checkout"], "urgency": "low"}])
+    loads: list[int] = []
+    real = repository.routing_rules
+
+    def counted(db: Session) -> list[RoutingRule]:
+        loads.append(1)
+        return real(db)
+
+    monkeypatch.setattr(repository, "routing_rules", counted)
+    group = service.get_group(session, group_id=_notify(session))
+    assert group.urgency == "low" and len(loads) == 1
 
 
 def test_silence_api(
