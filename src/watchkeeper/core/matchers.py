@@ -14,7 +14,6 @@ characters of a label value.
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,8 +28,9 @@ MAX_REGEX_CHARS = 1000
 MAX_MATCHED_CHARS = 512
 # Worst-case backtracking allowed: three open-ended quantifiers over a MAX_MATCHED_CHARS value.
 _MAX_BACKTRACKING = (MAX_MATCHED_CHARS + 1) ** 3
-# The stdlib's own regex parser (no type stub): it reads a pattern exactly as ``re`` will.
-_REGEX_PARSER: Any = importlib.import_module("re._parser")
+# The stdlib's own regex parser, which reads a pattern exactly as ``re`` will; ``re`` loads it
+# as its ``_parser`` submodule (typeshed has no stub for it, hence the lookup by name).
+_REGEX_PARSER: Any = vars(re)["_parser"]
 
 
 class Operator(StrEnum):
