@@ -19,7 +19,7 @@ from tests.alerting.escalation_setup import (
 from watchkeeper.alerting import escalation, service
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.auth import people
-from watchkeeper.notify.models import NotificationStatus
+from watchkeeper.notify.models import Notification, NotificationStatus
 
 
 def _kinds(session: Session, group: AlertGroup) -> list[str]:
@@ -137,6 +137,37 @@ def test_ack_and_resolve_tell_the_people_paged(session: Session) -> None:
         ("ann", "email"),
     ]
     assert all(not message_of(n).links or message_of(n).links[-1][0] == "View" for n in resolved)
+
+
+def test_an_ack_tells_people_paged_before_a_thousand_later_pages(session: Session) -> None:
+    make_team(session)
+    group = open_alertmanager(session)
+    escalation.run_due(session, now=later(5), limit=100)
+    first = outbox(session, group.id)
+    for notification in first:
+        notification.status = NotificationStatus.DELIVERED
+    ann = next(n for n in first if n.recipient == "ann")
+    # A thousand newer pages, all to ann: cid's older page must still be found.
+    session.add_all(
+        Notification(
+            channel=ann.channel,
+            address=ann.address,
+            recipient="ann",
+            kind=ann.kind,
+            message=ann.message,
+            idempotency_key=f"flood:{index}",
+            status=NotificationStatus.DELIVERED,
+            attempts=1,
+            next_attempt_at=later(5),
+            created_at=later(5),
+            alert_group_id=group.id,
+        )
+        for index in range(1001)
+    )
+    session.flush()
+    service.acknowledge(session, group_id=group.id, actor="ann", now=later(6))
+    acks = [n for n in outbox(session, group.id) if n.kind == "acknowledged"]
+    assert sorted((n.recipient, n.channel) for n in acks) == [("cid", "console"), ("cid", "email")]
 
 
 def test_resolve_stops_everything(session: Session) -> None:

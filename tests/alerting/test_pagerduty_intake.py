@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.alerting.conftest import MakeIntegration
+from watchkeeper.alerting import intake, repository, service
+from watchkeeper.alerting.models import ChangeEvent
+from watchkeeper.alerting.schemas import ChangeEventIn
+
+NOW = datetime(2026, 1, 1, 12, tzinfo=UTC)
 
 
 def _trigger(key: str, **extra: Any) -> dict[str, Any]:
@@ -193,3 +200,61 @@ def test_a_silence_on_the_component_as_service_silences_a_pagerduty_group(
     assert client.post("/api/v1/silences", json=silence, headers=admin_headers).status_code == 201
     client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
     assert _groups(client, admin_headers)[0]["status"] == "silenced"
+
+
+def test_an_acknowledge_event_on_a_silenced_group_is_recorded_like_the_api_ack(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    key = make_integration("pd", "pagerduty")
+    silence = {"matchers": ["service=postgres"], "duration": "2h"}
+    assert client.post("/api/v1/silences", json=silence, headers=admin_headers).status_code == 201
+    client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
+    [group] = _groups(client, viewer_headers)
+    assert group["status"] == "silenced"
+    ack = {"routing_key": key, "event_action": "acknowledge", "dedup_key": "k"}
+    for _ in range(2):  # a replay records nothing more
+        assert client.post("/v2/enqueue", json=ack).status_code == 202
+    detail = client.get(f"/api/v1/alert-groups/{group['id']}", headers=viewer_headers).json()
+    assert detail["status"] == "silenced"  # the silence still holds it
+    assert detail["acknowledged_by"] == "pd" and detail["acknowledged_at"] is not None
+    assert [e["kind"] for e in detail["log"]].count("acknowledged") == 1
+
+
+def test_a_manual_resolve_ends_the_group_s_alerts(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    viewer_headers: dict[str, str],
+    admin_headers: dict[str, str],
+) -> None:
+    key = make_integration("pd", "pagerduty")
+    client.post("/v2/enqueue", json=_trigger(key, dedup_key="k"))
+    [group] = _groups(client, viewer_headers)
+    url = f"/api/v1/alert-groups/{group['id']}"
+    assert client.post(f"{url}/resolve", headers=admin_headers).status_code == 200
+    [alert] = client.get(url, headers=viewer_headers).json()["alerts"]
+    assert alert["status"] == "resolved" and alert["ends_at"] is not None
+
+
+def test_a_change_event_stored_concurrently_is_read_back_not_a_500(
+    session: Session, make_integration: MakeIntegration, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_integration("deploys", "pagerduty")
+    integration = service.integration_for_key(session, key=key)
+    event = ChangeEventIn.model_validate(
+        {"routing_key": key, "payload": {"summary": "deploy v42", "source": "ci"}}
+    )
+    first = intake.ingest_change(session, integration=integration, event=event, now=NOW)
+    # The second request looked before the first stored: its insert clashes on the digest.
+    calls: list[str] = []
+    real = repository.change_by_digest
+
+    def late_look(db: Session, digest: str) -> ChangeEvent | None:
+        calls.append(digest)
+        return None if len(calls) == 1 else real(db, digest)
+
+    monkeypatch.setattr(repository, "change_by_digest", late_look)
+    second = intake.ingest_change(session, integration=integration, event=event, now=NOW)
+    assert second.id == first.id and len(calls) == 2  # missed, clashed, read back

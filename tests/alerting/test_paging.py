@@ -87,7 +87,7 @@ def test_an_alertmanager_page_says_what_fired_and_its_ack_link_works(
     assert urls["View"].endswith(f"/api/v1/alert-groups/{page.alert_group_id}")
     # The link is signed for ann and for this group; posting it acknowledges as ann.
     token = urls["Acknowledge"].rsplit("/a/", 1)[1]
-    secret = service.link_secret(session, configured=None, now=NOW)
+    secret = links.link_secret(session, configured=None, now=NOW)
     link = links.verify(token, secret=secret, now=NOW)
     assert (link.recipient, link.action, link.group_id) == ("ann", "ack", page.alert_group_id)
     assert client.post(f"/a/{token}").status_code == 200

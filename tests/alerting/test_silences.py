@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +13,7 @@ from tests.alerting.conftest import MakeIntegration, am_alert, am_message
 from tests.alerting.escalation_setup import make_policies
 from watchkeeper.alerting import intake, repository, routing, service, silences
 from watchkeeper.alerting.exceptions import InvalidSilence
+from watchkeeper.alerting.models import RoutingRule
 from watchkeeper.alerting.schemas import AlertmanagerMessage
 
 NOW = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
@@ -119,6 +121,23 @@ def test_routing_rules_pick_policy_and_urgency_first_match_wins(session: Session
     assert (other.escalation_policy, other.urgency) == ("default", "low")
 
 
+@pytest.mark.usefixtures("prom")
+def test_opening_a_group_loads_and_matches_the_routing_rules_once(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    routing.apply(session, rules=[{"match": ["service=checkout"], "urgency": "low"}])
+    loads: list[int] = []
+    real = repository.routing_rules
+
+    def counted(db: Session) -> list[RoutingRule]:
+        loads.append(1)
+        return real(db)
+
+    monkeypatch.setattr(repository, "routing_rules", counted)
+    group = service.get_group(session, group_id=_notify(session))
+    assert group.urgency == "low" and len(loads) == 1
+
+
 def test_silence_api(
     client: TestClient, make_integration: MakeIntegration, admin_headers: dict[str, str]
 ) -> None:
@@ -187,3 +206,20 @@ def test_routing_rules_api(
     bad = {"routes": [{"name": "x", "match": ["service=~("]}]}
     response = client.put("/api/v1/alert-routes", json=bad, headers=admin_headers)
     assert response.status_code == 422 and "routes[0].match" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        ({"integration": "no-such"}, "routes[0].integration: "),
+        ({"name": "n" * 201}, "routes[0].name: longer than 200"),
+        ({"match": ["x=~(a+)+b"]}, "routes[0].match: "),
+    ],
+)
+def test_a_route_naming_an_unknown_integration_or_too_long_is_refused_naming_the_field(
+    client: TestClient, admin_headers: dict[str, str], rule: dict[str, Any], field: str
+) -> None:
+    body = {"routes": [{"match": ["service=checkout"], **rule}]}
+    response = client.put("/api/v1/alert-routes", json=body, headers=admin_headers)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]

@@ -47,3 +47,29 @@ def test_webhook_refuses_unknown_fields_naming_them(
     )
     assert response.status_code == 422
     assert "state" in response.json()["detail"]
+
+
+def test_a_key_works_only_on_its_own_type_s_endpoints(
+    client: TestClient, make_integration: MakeIntegration
+) -> None:
+    keys = {kind: make_integration(kind, kind) for kind in ("alertmanager", "pagerduty", "webhook")}
+    webhook = {"title": "queue backlog"}
+    pd = {"event_action": "trigger", "payload": {"summary": "s", "source": "x", "severity": "info"}}
+    change = {"payload": {"summary": "deploy"}}
+    for kind, key in keys.items():
+        answers = {
+            "alertmanager": client.post(
+                f"/api/v1/integrations/{key}/alertmanager",
+                json={"groupKey": "k", "status": "firing", "alerts": []},
+            ),
+            "webhook": client.post(f"/api/v1/integrations/{key}/webhook", json=webhook),
+            "pagerduty": client.post("/v2/enqueue", json={**pd, "routing_key": key}),
+        }
+        keyed = client.post(f"/integration/{key}/enqueue", json=pd)
+        changed = client.post("/v2/change/enqueue", json={**change, "routing_key": key})
+        for endpoint, response in answers.items():
+            # The own type's endpoint accepts the key; every other answers as for no key.
+            assert (response.status_code == 404) == (endpoint != kind), (kind, response.text)
+            assert response.status_code < 300 or endpoint != kind, response.text
+        assert (keyed.status_code == 404) == (kind != "pagerduty"), keyed.text
+        assert (changed.status_code == 404) == (kind != "pagerduty"), changed.text

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchkeeper.core.matchers import Matcher, Operator, matches_all, parse_matcher, parse_matchers
+from watchkeeper.core.matchers import (
+    MAX_MATCHED_CHARS,
+    Matcher,
+    Operator,
+    matches_all,
+    parse_matcher,
+    parse_matchers,
+)
 
 LABELS = {"service": "checkout", "severity": "critical", "env": "prod-eu"}
 
@@ -81,6 +89,81 @@ def test_a_matcher_prints_as_it_parses() -> None:
     matcher = parse_matcher("env=~prod-.*")
     assert str(matcher) == "env=~prod-.*"
     assert parse_matcher(str(matcher)) == matcher
+
+
+@pytest.mark.parametrize(
+    ("value", "printed"),
+    [
+        (" padded ", 'msg=" padded "'),
+        ('"q"', 'msg="\\"q\\""'),
+        ('"', 'msg="\\""'),
+        ("a\\", "msg=a\\"),
+        ("", "msg="),
+    ],
+)
+def test_values_that_would_not_read_back_bare_are_quoted(value: str, printed: str) -> None:
+    matcher = Matcher("msg", Operator.EQUAL, value)
+    assert str(matcher) == printed
+    assert parse_matcher(printed).value == value
+
+
+@given(
+    name=st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,10}", fullmatch=True),
+    operator=st.sampled_from([Operator.EQUAL, Operator.NOT_EQUAL]),
+    value=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20),
+)
+def test_a_printed_matcher_parses_back_to_itself(name: str, operator: Operator, value: str) -> None:
+    matcher = Matcher(name, operator, value)
+    assert parse_matcher(str(matcher)) == matcher
+
+
+@given(value=st.from_regex(r"[a-z \\\"]{0,12}", fullmatch=True))
+def test_a_printed_regex_matcher_parses_back_to_itself(value: str) -> None:
+    printed = str(Matcher("x", Operator.REGEX, re.escape(value)))
+    matcher = parse_matcher(printed)
+    assert matcher.value == re.escape(value)
+    assert matcher.matches({"x": value})
+
+
+@pytest.mark.parametrize(
+    ("regex", "message"),
+    [
+        ("(a+)+b", "too long to match"),
+        ("(a|aa)+b", "too long to match"),
+        ("(.*,)*x", "too long to match"),
+        ("a*a*a*a*b", "too long to match"),
+        ("(a)\\1", "backreferences are not supported by RE2"),
+        ("(?=a)a", "lookahead and lookbehind are not supported by RE2"),
+        ("(?<!a)b", "lookahead and lookbehind are not supported by RE2"),
+    ],
+)
+def test_regexes_that_could_backtrack_for_long_are_refused(regex: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_matcher(f"x=~{regex}")
+
+
+@pytest.mark.parametrize(
+    "regex",
+    [
+        ".*.*.*x",  # the worst accepted: three open-ended quantifiers over the same characters
+        ".*foo.*bar.*",
+        "([0-9]{1,3}\\.){3}[0-9]{1,3}:9100",
+        "(db|web)-[0-9]+",
+    ],
+)
+def test_accepted_regexes_match_long_values_in_bounded_time(regex: str) -> None:
+    matcher = parse_matcher(f"x=~{regex}")
+    started = time.perf_counter()
+    for value in ("a" * 100_000, "foo" * 40_000, "1." * 50_000):
+        matcher.matches({"x": value})
+    # Unbounded, ".*.*.*x" alone takes minutes on 100,000 characters; the cap keeps it short.
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_regex_sees_the_first_characters_of_a_long_value() -> None:
+    matcher = parse_matcher("x=~a+")
+    assert matcher.matches({"x": "a" * (MAX_MATCHED_CHARS + 10)})
+    assert not parse_matcher("x=~.*b").matches({"x": "a" * MAX_MATCHED_CHARS + "b"})
 
 
 @given(

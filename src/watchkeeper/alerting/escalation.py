@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting import paging, repository
+from watchkeeper.alerting import links, paging, repository
 from watchkeeper.alerting.models import AlertGroup, AlertGroupLog
 from watchkeeper.config import Settings
 from watchkeeper.core.escalation import (
@@ -46,7 +46,6 @@ from watchkeeper.errors import WatchkeeperError
 from watchkeeper.notify import service as notify_service
 from watchkeeper.notify.exceptions import InvalidNotification
 from watchkeeper.notify.message import Message
-from watchkeeper.notify.models import NotificationStatus
 from watchkeeper.oncall import service as oncall_service
 from watchkeeper.oncall.schemas import Recipient
 
@@ -181,10 +180,7 @@ class _Tick:
 
 def _tick(session: Session, now: datetime) -> _Tick:
     config = config_of(session)
-    # Imported here: service imports this module (actions start and stop escalations).
-    from watchkeeper.alerting.service import link_secret
-
-    secret = link_secret(session, configured=config.secret_key, now=now)
+    secret = links.link_secret(session, configured=config.secret_key, now=now)
     return _Tick(now, paging.LinkSigning(secret, config.public_url, config.link_ttl))
 
 
@@ -460,39 +456,34 @@ def stop(session: Session, group: AlertGroup) -> None:
         group.acknowledged_at if kind == "acknowledged" else group.resolved_at
     ) or group.last_event_at
     actor = group.acknowledged_by if kind == "acknowledged" else group.resolved_by
-    paged = [
-        n
-        for n in notify_service.list_notifications(session, alert_group_id=group.id, limit=1000)
-        if n.kind in PAGE_KINDS
-        and n.status in (NotificationStatus.DELIVERED, NotificationStatus.SENDING)
-    ]
+    paged = notify_service.reached(session, alert_group_id=group.id, kinds=PAGE_KINDS)
     if not paged:
         return
     facts = paging.page_facts(session, [group])[group.id]
     config = config_of(session)
     signing = paging.LinkSigning("", config.public_url, config.link_ttl)  # no action links
     seen: set[tuple[str, str]] = set()
-    for notification in paged:
-        target = (notification.channel, notification.address)
-        if target in seen or (actor is not None and notification.recipient == actor):
+    for channel, address, recipient in paged:
+        target = (channel, address)
+        if target in seen or (actor is not None and recipient == actor):
             continue  # the acknowledger knows; each address hears once
         seen.add(target)
         message = paging.build(
             group,
             facts,
             kind=kind,
-            recipient=notification.recipient or "",
+            recipient=recipient or "",
             escalation=None,
             signing=signing,
             now=at,
         )
         notify_service.enqueue(
             session,
-            channel=notification.channel,
-            address=notification.address,
+            channel=channel,
+            address=address,
             message=message,
             idempotency_key=f"{kind}:{group.id}:{_digest(at.isoformat())[:10]}:"
-            f"{notification.channel}:{_digest(notification.address)}",
+            f"{channel}:{_digest(address)}",
             now=at,
-            recipient=notification.recipient,
+            recipient=recipient,
         )

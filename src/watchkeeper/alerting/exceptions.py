@@ -1,6 +1,6 @@
 """Errors of alert intake and alert groups."""
 
-from watchkeeper.errors import Conflict, InvalidInput, NotFound
+from watchkeeper.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 
 class IntegrationNotFound(NotFound):
@@ -37,3 +37,7 @@ class InvalidRoutes(InvalidInput):
 
 class InvalidActionLink(InvalidInput):
     """A signed action link that is forged, expired or for another action."""
+
+
+class IntakeRaced(Unavailable):
+    """A concurrent intake stored the same group first (a unique key clashed): retry."""

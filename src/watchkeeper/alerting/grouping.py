@@ -81,31 +81,26 @@ def matching_silence(session: Session, labels: Mapping[str, Any], now: datetime)
     return found
 
 
-def route(
-    session: Session, integration: Integration, labels: Mapping[str, Any]
-) -> tuple[str | None, str]:
-    """Escalation policy and urgency: the first matching routing rule, else the defaults."""
+@dataclass(frozen=True)
+class Routed:
+    """What routing decided for a new group: policy, urgency, incident severity to declare."""
+
+    policy: str | None
+    urgency: str
+    incident: str | None
+
+
+def route(session: Session, integration: Integration, labels: Mapping[str, Any]) -> Routed:
+    """The first matching routing rule's choices (the integration's defaults where a rule
+    leaves a field out; no rule: the defaults and no incident), rules loaded once."""
     strings = label_strings(labels)
     policy, urgency = integration.escalation_policy, integration.default_urgency
     for rule in repository.routing_rules(session):
         if rule.integration is not None and rule.integration != integration.name:
             continue
         if matches_all(parse_matchers(rule.matchers), strings):
-            return rule.escalation_policy or policy, rule.urgency or urgency
-    return policy, urgency
-
-
-def routed_incident(
-    session: Session, integration: Integration, labels: Mapping[str, Any]
-) -> str | None:
-    """The incident severity of the first matching routing rule (None: no auto-declare)."""
-    strings = label_strings(labels)
-    for rule in repository.routing_rules(session):
-        if rule.integration is not None and rule.integration != integration.name:
-            continue
-        if matches_all(parse_matchers(rule.matchers), strings):
-            return rule.incident
-    return None
+            return Routed(rule.escalation_policy or policy, rule.urgency or urgency, rule.incident)
+    return Routed(policy, urgency, None)
 
 
 def open_group(
@@ -113,8 +108,7 @@ def open_group(
 ) -> AlertGroup:
     """Create a group in its paging state (firing, or silenced when a silence matches)."""
     labels = dict(facts.labels or {})
-    policy, routed_urgency = route(session, integration, labels)
-    incident_severity = routed_incident(session, integration, labels)
+    routed = route(session, integration, labels)
     silence = matching_silence(session, labels, now)  # read before writing: no autoflush
     group = AlertGroup(
         integration_id=integration.id,
@@ -124,7 +118,7 @@ def open_group(
         title=facts.title[:4000],
         service=facts.service,
         severity=facts.severity,
-        urgency=facts.urgency or routed_urgency,
+        urgency=facts.urgency or routed.urgency,
         labels=labels,
         annotations=dict(facts.annotations or {}),
         source=facts.source,
@@ -132,10 +126,10 @@ def open_group(
         created_at=now,
         last_event_at=now,
         truncated_alerts=0,
-        escalation_policy=policy,
+        escalation_policy=routed.policy,
         escalation_round=0,
         escalation_step=0,
-        incident_severity=incident_severity,
+        incident_severity=routed.incident,
     )
     repository.add(session, group)
     log(session, group, kind="opened", message=f"opened by {facts.source}", at=now)
@@ -188,6 +182,31 @@ def resolve(
     group.resolved_how = how
     group.last_event_at = now
     log(session, group, kind="resolved", message=f"resolved ({how})", at=now, actor=actor)
+    escalation.stop(session, group)
+
+
+def resolve_with_alerts(
+    session: Session, group: AlertGroup, *, now: datetime, how: str, actor: str | None
+) -> None:
+    """Mark the group's unresolved alerts resolved (ending now), then resolve the group."""
+    if group.status == RESOLVED:
+        return
+    for alert in repository.alerts_of(session, group.id):
+        if alert.status != RESOLVED:
+            alert.status, alert.ends_at, alert.last_changed_at = RESOLVED, now, now
+    resolve(session, group, now=now, how=how, actor=actor)
+
+
+def acknowledge(
+    session: Session, group: AlertGroup, *, now: datetime, actor: str, message: str
+) -> None:
+    """Acknowledge a firing or silenced group (escalation stops); a replay changes nothing."""
+    if group.status in (RESOLVED, ACKNOWLEDGED) or group.acknowledged_at is not None:
+        return
+    group.acknowledged_at, group.acknowledged_by = now, actor
+    if group.status == FIRING:
+        group.status = ACKNOWLEDGED
+    log(session, group, kind="acknowledged", message=message, at=now, actor=actor)
     escalation.stop(session, group)
 
 

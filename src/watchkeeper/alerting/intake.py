@@ -33,12 +33,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import escalation, grouping, repository
+from watchkeeper.alerting import grouping, repository
 from watchkeeper.alerting.grouping import (
-    ACKNOWLEDGED,
-    FIRING,
     RESOLVED,
     AlertFacts,
     GroupFacts,
@@ -88,6 +87,19 @@ def _alertmanager_facts(alert: AlertmanagerAlert) -> AlertFacts:
     )
 
 
+# Length of AlertGroup.dedup_key: a longer Alertmanager groupKey (up to 1,000 characters) is
+# kept as a prefix plus its SHA-256, unique like the key and short enough for the index.
+_DEDUP_KEY_CHARS = 400
+
+
+def _stored_key(group_key: str) -> str:
+    """``group_key`` as stored: itself when it fits the column, else prefix + its digest."""
+    if len(group_key) <= _DEDUP_KEY_CHARS:
+        return group_key
+    digest = hashlib.sha256(group_key.encode()).hexdigest()
+    return f"{group_key[: _DEDUP_KEY_CHARS - len(digest) - 8]}…sha256:{digest}"
+
+
 def _open_and_latest(
     session: Session, integration_id: int, dedup_key: str
 ) -> tuple[AlertGroup | None, AlertGroup | None]:
@@ -108,7 +120,8 @@ def ingest_alertmanager(
     digest = hashlib.sha256(
         message.model_dump_json(include={"status", "alerts", "truncatedAlerts"}).encode()
     ).hexdigest()
-    group, latest = _open_and_latest(session, integration.id, message.groupKey)
+    group_key = _stored_key(message.groupKey)
+    group, latest = _open_and_latest(session, integration.id, group_key)
     if group is not None and group.last_event_digest == digest:
         return group
     facts = [_alertmanager_facts(alert) for alert in message.alerts]
@@ -121,7 +134,7 @@ def ingest_alertmanager(
             session,
             integration,
             GroupFacts(
-                dedup_key=message.groupKey,
+                dedup_key=group_key,
                 title=_alertmanager_title(message),
                 source="alertmanager",
                 service=labels.get("service"),
@@ -165,7 +178,7 @@ def _record_resolved(
         labels = {**message.groupLabels, **message.commonLabels}
         latest = AlertGroup(
             integration_id=integration.id,
-            dedup_key=message.groupKey,
+            dedup_key=_stored_key(message.groupKey),
             open_key=None,
             status=RESOLVED,
             title=_alertmanager_title(message),
@@ -236,25 +249,12 @@ def ingest_pagerduty(
         if group is None:
             return dedup_key
         if event.event_action == "resolve":
-            for alert in repository.alerts_of(session, group.id):
-                if alert.status != RESOLVED:
-                    alert.status = RESOLVED
-                    alert.ends_at = now
-                    alert.last_changed_at = now
-            grouping.resolve(session, group, now=now, how="source", actor=actor)
-        elif group.status == FIRING:
-            group.status = ACKNOWLEDGED
-            group.acknowledged_at = now
-            group.acknowledged_by = actor
-            grouping.log(
-                session,
-                group,
-                kind="acknowledged",
-                message="acknowledged by event",
-                at=now,
-                actor=actor,
+            grouping.resolve_with_alerts(session, group, now=now, how="source", actor=actor)
+        else:
+            # A silenced group records the acknowledgement too, as the API's ack does.
+            grouping.acknowledge(
+                session, group, now=now, actor=actor, message="acknowledged by event"
             )
-            escalation.stop(session, group)
         repository.insert_pending(session)
         session.flush()
         return dedup_key
@@ -353,11 +353,7 @@ def ingest_webhook(
     if alert.state == "resolved":
         if group is None:
             return None
-        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
-        for row in alerts.values():
-            if row.status != RESOLVED:
-                row.status, row.ends_at, row.last_changed_at = RESOLVED, now, now
-        grouping.resolve(session, group, now=now, how="source", actor=actor)
+        grouping.resolve_with_alerts(session, group, now=now, how="source", actor=actor)
         repository.insert_pending(session)
         session.flush()
         return group
@@ -431,5 +427,13 @@ def ingest_change(
         links=event.links,
         received_at=now,
     )
-    repository.add(session, change)
+    try:
+        # A savepoint: the same event sent twice at once inserts one row; the loser reads it.
+        with session.begin_nested():
+            repository.add(session, change)
+    except IntegrityError:
+        raced = repository.change_by_digest(session, digest)
+        if raced is None:
+            raise
+        return raced
     return change

@@ -15,13 +15,34 @@ import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from itsdangerous import BadSignature, Signer
+from sqlalchemy.orm import Session
 
+from watchkeeper.alerting import repository
 from watchkeeper.alerting.exceptions import InvalidActionLink
+from watchkeeper.alerting.models import AlertingSecret
 from watchkeeper.db import utcnow
+
+# The row ``db upgrade`` (migration 0009) creates with a random signing key.
+_LINK_SECRET = "action_links"
+
+
+def link_secret(session: Session, *, configured: str | None, now: datetime) -> str:
+    """The action-link signing key: the ``secret_key`` setting, else the one stored in the
+    database at ``db upgrade`` (so every process and restart signs alike); made here only
+    for a database the migration did not build."""
+    if configured:
+        return configured
+    stored = repository.secret(session, _LINK_SECRET)
+    if stored is None:
+        stored = AlertingSecret(name=_LINK_SECRET, value=secrets.token_urlsafe(48), created_at=now)
+        repository.add(session, stored)
+    return stored.value
+
 
 ACTIONS = ("ack", "resolve", "unack")
 _SALT = "watchkeeper.alerting.action-link"

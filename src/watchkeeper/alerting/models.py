@@ -16,11 +16,20 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from watchkeeper.db import Base, UTCDateTime
 
 _BIG_ID = BigInteger().with_variant(Integer, "sqlite")
+
+
+def _clipped(table: Any, key: str, value: str | None) -> str | None:
+    """``value`` cut to its column's length: derived text (a label, a PagerDuty source) may be
+    longer than the column, and a sender must not get a 500 it retries forever for it."""
+    length = table.c[key].type.length
+    if value is None or length is None or len(value) <= length:
+        return value
+    return value[: length - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 class Integration(Base):
@@ -85,8 +94,12 @@ class AlertGroup(Base):
     )
     # Auto-declare: the severity a routing rule's ``incident`` field asked for, and the
     # incident declared for the group (no foreign key: alerting does not know incidents).
-    incident_severity: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    incident_severity: Mapped[str | None] = mapped_column(String(50), nullable=True)
     incident_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    @validates("service", "severity", "acknowledged_by", "resolved_by")
+    def _clip(self, key: str, value: str | None) -> str | None:
+        return _clipped(self.__table__, key, value)
 
 
 class Alert(Base):
@@ -123,6 +136,10 @@ class AlertGroupLog(Base):
     actor: Mapped[str | None] = mapped_column(String(200), nullable=True)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
+    @validates("actor")
+    def _clip(self, key: str, value: str | None) -> str | None:
+        return _clipped(self.__table__, key, value)
+
 
 class Silence(Base):
     """Alerts whose labels match every matcher are silenced between starts_at and ends_at."""
@@ -155,7 +172,7 @@ class RoutingRule(Base):
     integration: Mapped[str | None] = mapped_column(String(200), nullable=True)
     escalation_policy: Mapped[str | None] = mapped_column(String(200), nullable=True)
     urgency: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    incident: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    incident: Mapped[str | None] = mapped_column(String(50), nullable=True)
 
 
 class ChangeEvent(Base):
@@ -174,6 +191,10 @@ class ChangeEvent(Base):
     custom_details: Mapped[dict[str, Any]] = mapped_column(JSON)
     links: Mapped[list[Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @validates("source", "service")
+    def _clip(self, key: str, value: str | None) -> str | None:
+        return _clipped(self.__table__, key, value)
 
 
 class AlertingSecret(Base):

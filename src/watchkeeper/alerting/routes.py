@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.alerting import intake, links, routing, service, silences
 from watchkeeper.alerting.exceptions import (
     AlertGroupNotFound,
+    IntakeRaced,
     IntegrationNotFound,
     InvalidActionLink,
     InvalidSilence,
@@ -42,7 +44,7 @@ from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import parse_duration
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import driver_message, session_scope, utcnow
 from watchkeeper.dependencies import (
     AdminToken,
     ReadToken,
@@ -308,8 +310,15 @@ def intake_unit(request: Request) -> Iterator[Session]:
     engine: Engine = request.app.state.engine
     turn = _SQLITE_INTAKE_LOCK if engine.dialect.name == "sqlite" else nullcontext()
     factory: sessionmaker[Session] = request.app.state.session_factory
-    with turn, session_scope(factory) as session:
-        yield session
+    try:
+        with turn, session_scope(factory) as session:
+            yield session
+    except IntegrityError as exc:
+        # Two first notifications of one key both opened a group (PostgreSQL runs them
+        # concurrently): the loser stored nothing; a retry finds the winner's group.
+        raise IntakeRaced(
+            f"a concurrent request stored this alert first; retry: {driver_message(exc)[:200]}"
+        ) from None
 
 
 async def _parsed(request: Request, model: type[M]) -> M:
@@ -320,22 +329,33 @@ async def _parsed(request: Request, model: type[M]) -> M:
         raise RequestValidationError(exc.errors(include_url=False)) from None
 
 
-def intake_body(model: type[M]) -> Callable[..., Awaitable[tuple[Integration, M]]]:
-    """A dependency: the integration of the path's key, then the body parsed as ``model``."""
+def _of_type(integration: Integration, kind: str) -> Integration:
+    """``integration`` if it is of ``kind``; the 404 of an unknown key otherwise, so one type's
+    key does not work on another type's endpoint (nor tell a caller that it exists)."""
+    if integration.type != kind:
+        raise IntegrationNotFound("no such integration")
+    return integration
+
+
+def intake_body(model: type[M], kind: str) -> Callable[..., Awaitable[tuple[Integration, M]]]:
+    """A dependency: the ``kind`` integration of the path's key, then the body as ``model``."""
 
     async def dependency(
         request: Request,
         integration: Integration = Depends(integration_from_key),  # noqa: B008
     ) -> tuple[Integration, M]:
-        return integration, await _parsed(request, model)
+        return _of_type(integration, kind), await _parsed(request, model)
 
     return dependency
 
 
 AlertmanagerBody = Annotated[
-    tuple[Integration, AlertmanagerMessage], Depends(intake_body(AlertmanagerMessage))
+    tuple[Integration, AlertmanagerMessage],
+    Depends(intake_body(AlertmanagerMessage, "alertmanager")),
 ]
-WebhookBody = Annotated[tuple[Integration, WebhookAlert], Depends(intake_body(WebhookAlert))]
+WebhookBody = Annotated[
+    tuple[Integration, WebhookAlert], Depends(intake_body(WebhookAlert, "webhook"))
+]
 
 
 @intake_router.post(
@@ -369,8 +389,14 @@ def webhook_intake(request: Request, body: WebhookBody) -> dict[str, Any]:
     }
 
 
-def _pagerduty_error(status: int, errors: list[str]) -> JSONResponse:
-    body = {"status": "invalid event", "message": "Event object is invalid", "errors": errors}
+def _pagerduty_error(
+    status: int,
+    errors: list[str],
+    *,
+    state: str = "invalid event",
+    message: str = "Event object is invalid",
+) -> JSONResponse:
+    body = {"status": state, "message": message, "errors": errors}
     return JSONResponse(status_code=status, content=body)
 
 
@@ -397,14 +423,21 @@ def _enqueue(event: PagerDutyEvent, key: str | None, request: Request) -> JSONRe
         return _pagerduty_error(400, ["routing_key: does not match the key in the URL"])
     if routing_key is None:
         return _pagerduty_error(400, ["routing_key: missing"])
-    with intake_unit(request) as session:
-        try:
-            integration = service.intake_integration(session, key=routing_key, at=time.monotonic())
-        except IntegrationNotFound:
-            return _pagerduty_error(404, ["routing_key: no such integration"])
-        dedup_key = intake.ingest_pagerduty(
-            session, integration=integration, event=event, now=utcnow()
-        )
+    try:
+        with intake_unit(request) as session:
+            try:
+                integration = _of_type(
+                    service.intake_integration(session, key=routing_key, at=time.monotonic()),
+                    "pagerduty",
+                )
+            except IntegrationNotFound:
+                return _pagerduty_error(404, ["routing_key: no such integration"])
+            dedup_key = intake.ingest_pagerduty(
+                session, integration=integration, event=event, now=utcnow()
+            )
+    except IntakeRaced as exc:
+        # PagerDuty's senders retry a 5xx; the body keeps PagerDuty's error shape.
+        return _pagerduty_error(503, [str(exc)], state="retry", message="Retry the event")
     return JSONResponse(
         status_code=202,
         content={"status": "success", "message": "Event processed", "dedup_key": dedup_key},
@@ -430,6 +463,7 @@ async def _keyed_event(
     request: Request,
     integration: Integration = Depends(integration_from_key),  # noqa: B008
 ) -> PagerDutyEvent | JSONResponse:
+    _of_type(integration, "pagerduty")
     return await _pagerduty_event(request, PagerDutyEvent)
 
 
@@ -466,7 +500,9 @@ def pagerduty_change(body: ChangeBody, session: SessionDep) -> JSONResponse:
     if isinstance(body, JSONResponse):
         return body
     try:
-        integration = service.integration_for_key(session, key=body.routing_key)
+        integration = _of_type(
+            service.integration_for_key(session, key=body.routing_key), "pagerduty"
+        )
     except IntegrationNotFound:
         return _pagerduty_error(404, ["routing_key: no such integration"])
     intake.ingest_change(session, integration=integration, event=body, now=utcnow())
@@ -489,7 +525,7 @@ def _page(body: str, status: int = 200) -> HTMLResponse:
 
 def _verified(session: Session, settings: Settings, token: str) -> links.ActionLink:
     now = utcnow()
-    secret = service.link_secret(session, configured=settings.secret_key, now=now)
+    secret = links.link_secret(session, configured=settings.secret_key, now=now)
     return links.verify(token, secret=secret, now=now)
 
 

@@ -19,6 +19,8 @@ from watchkeeper.errors import WatchkeeperError
 from watchkeeper.oncall import service as oncall_service
 from watchkeeper.specs.yaml_nodes import parse_documents
 
+# The longest name, integration and policy columns of alert_routing_rule hold.
+_MAX_FIELD_CHARS = 200
 _ROUTE_FIELDS = ("name", "match", "integration", "escalation_policy", "urgency", "incident")
 
 
@@ -28,6 +30,8 @@ def _route_field(rule: Mapping[str, Any], index: int, field: str) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise InvalidRoutes(f"routes[{index}].{field}: must be a non-empty string")
+    if len(value.strip()) > _MAX_FIELD_CHARS:
+        raise InvalidRoutes(f"routes[{index}].{field}: longer than {_MAX_FIELD_CHARS} characters")
     return value.strip()
 
 
@@ -66,7 +70,10 @@ def apply(
             raise InvalidRoutes(f"routes[{index}].urgency: must be high or low, not {urgency!r}")
         integration = _route_field(rule, index, "integration")
         if integration is not None:
-            service.get_integration(session, name=integration)
+            try:
+                service.get_integration(session, name=integration)
+            except WatchkeeperError as exc:
+                raise InvalidRoutes(f"routes[{index}].integration: {exc}") from None
         policy = _route_field(rule, index, "escalation_policy")
         if policy is not None:
             # A rule routing to a policy that does not exist would page nobody: refused, as

@@ -29,7 +29,6 @@ from watchkeeper.alerting.exceptions import (
 from watchkeeper.alerting.grouping import ACKNOWLEDGED, FIRING, RESOLVED, SILENCED, AlertFacts
 from watchkeeper.alerting.models import (
     AlertGroup,
-    AlertingSecret,
     Integration,
 )
 from watchkeeper.errors import InvalidInput, WatchkeeperError
@@ -216,13 +215,7 @@ def acknowledge(session: Session, *, group_id: int, actor: str, now: datetime) -
     group = get_group(session, group_id=group_id)
     if group.status == RESOLVED:
         raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be acknowledged")
-    if group.status == ACKNOWLEDGED or group.acknowledged_at is not None:
-        return group  # already acknowledged (a silenced group keeps its status): a replay
-    group.acknowledged_at, group.acknowledged_by = now, actor
-    if group.status == FIRING:
-        group.status = ACKNOWLEDGED
-    grouping.log(session, group, kind="acknowledged", message="acknowledged", at=now, actor=actor)
-    escalation.stop(session, group)
+    grouping.acknowledge(session, group, now=now, actor=actor, message="acknowledged")
     return group
 
 
@@ -247,12 +240,7 @@ def unacknowledge(session: Session, *, group_id: int, actor: str, now: datetime)
 def resolve(session: Session, *, group_id: int, actor: str, now: datetime) -> AlertGroup:
     """Resolve a group by hand (its alerts are marked resolved too)."""
     group = get_group(session, group_id=group_id)
-    if group.status == RESOLVED:
-        return group
-    for alert in repository.alerts_of(session, group.id):
-        if alert.status != RESOLVED:
-            alert.status, alert.last_changed_at = RESOLVED, now
-    grouping.resolve(session, group, now=now, how="user", actor=actor)
+    grouping.resolve_with_alerts(session, group, now=now, how="user", actor=actor)
     return group
 
 
@@ -511,20 +499,6 @@ def change_documents(
 
 
 # --- action links --------------------------------------------------------------------------
-
-_LINK_SECRET = "action_links"
-
-
-def link_secret(session: Session, *, configured: str | None, now: datetime) -> str:
-    """The action-link signing key: the ``secret_key`` setting, else one generated once and
-    stored in the database (so every process and restart signs alike)."""
-    if configured:
-        return configured
-    stored = repository.secret(session, _LINK_SECRET)
-    if stored is None:
-        stored = AlertingSecret(name=_LINK_SECRET, value=secrets.token_urlsafe(48), created_at=now)
-        repository.add(session, stored)
-    return stored.value
 
 
 def perform_action(

@@ -75,6 +75,24 @@ def list_recent(
     return list(session.scalars(query))
 
 
+def reached(
+    session: Session, *, alert_group_id: int, kinds: Collection[str], statuses: Collection[str]
+) -> list[tuple[str, str, str | None]]:
+    """(channel, address, recipient) of a group's notifications of ``kinds`` in ``statuses``,
+    each once, oldest first (no limit: one row per address however many pages it got)."""
+    query = (
+        select(Notification.channel, Notification.address, Notification.recipient)
+        .where(
+            Notification.alert_group_id == alert_group_id,
+            Notification.kind.in_(kinds),
+            Notification.status.in_(statuses),
+        )
+        .group_by(Notification.channel, Notification.address, Notification.recipient)
+        .order_by(func.min(Notification.id))
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(query)]
+
+
 def due(
     session: Session, *, now: datetime, limit: int, ids: Collection[int] | None = None
 ) -> list[Notification]:

@@ -185,6 +185,17 @@ def list_notifications(
     )
 
 
+def reached(
+    session: Session, *, alert_group_id: int, kinds: Collection[str]
+) -> list[tuple[str, str, str | None]]:
+    """(channel, address, recipient) a group's notifications of ``kinds`` were delivered (or
+    are being sent) to, each once."""
+    statuses = (NotificationStatus.DELIVERED, NotificationStatus.SENDING)
+    return repository.reached(
+        session, alert_group_id=alert_group_id, kinds=kinds, statuses=statuses
+    )
+
+
 def get(session: Session, *, notification_id: int) -> Notification:
     """The notification with this id, or NotificationNotFound."""
     record = repository.get(session, notification_id)

@@ -5,7 +5,9 @@ Revision ID: 0009_alerting
 Revises: 0008_notify_outbox
 """
 
+import secrets
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,16 +30,28 @@ def upgrade() -> None:
         sa.Column("integration", sa.String(length=200), nullable=True),
         sa.Column("escalation_policy", sa.String(length=200), nullable=True),
         sa.Column("urgency", sa.String(length=10), nullable=True),
-        sa.Column("incident", sa.String(length=40), nullable=True),
+        sa.Column("incident", sa.String(length=50), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert_routing_rule")),
         sa.UniqueConstraint("position", name=op.f("uq_alert_routing_rule_position")),
     )
-    op.create_table(
+    secret_table = op.create_table(
         "alerting_secret",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("value", sa.String(length=200), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_alerting_secret")),
+    )
+    # The action-link signing key, made here once: made by the first page instead, two
+    # concurrent first intakes would both insert it and one would fail.
+    op.bulk_insert(
+        secret_table,
+        [
+            {
+                "name": "action_links",
+                "value": secrets.token_urlsafe(48),
+                "created_at": datetime.now(UTC),
+            }
+        ],
     )
     op.create_table(
         "integration",
@@ -101,7 +115,7 @@ def upgrade() -> None:
         sa.Column("escalation_round", sa.Integer(), nullable=False),
         sa.Column("escalation_step", sa.Integer(), nullable=False),
         sa.Column("escalation_due_at", UTCDateTime(), nullable=True),
-        sa.Column("incident_severity", sa.String(length=40), nullable=True),
+        sa.Column("incident_severity", sa.String(length=50), nullable=True),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
             ["integration_id"],
