@@ -147,9 +147,11 @@ def test_ical_import_and_export(run: Run, tmp_path: Path) -> None:
         "outcome": "created",
         "shifts": 6,
         "time_zone": "America/New_York",
+        "covered_until": "2026-04-15T00:00:00Z",
     }
     who = run("oncall", "who", "--schedule", "team", "--at", "2026-03-10T00:00:00Z", "--json")
     assert json.loads(who.stdout)["oncall"] == ["bob"]
+    assert "re-import" not in who.stderr
     out = tmp_path / "ann.ics"
     assert run("oncall", "export", "--user", "ann", "-o", str(out)).exit_code == 0
     assert out.read_text().startswith("BEGIN:VCALENDAR")
@@ -182,3 +184,42 @@ def test_instants_near_the_year_9999_are_one_line_errors(run: Run) -> None:
         result = run("oncall", *args)
         assert result.exit_code == 1, result.output
         assert result.stderr.startswith(f"error: {field}") and "internal" not in result.stderr
+
+
+def flat(text: str) -> str:
+    """Output with the console's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def test_an_imported_calendar_says_where_it_ends(run: Run) -> None:
+    for name in ("ann", "bob"):
+        assert run("user", "create", name, "--role", "viewer").exit_code == 0
+    rotation = Path(__file__).parents[1] / "oncall" / "data" / "rotation.ics"
+    window = ("--from", "2026-03-01T00:00:00Z", "--to", "2026-04-15T00:00:00Z")
+    imported = run("oncall", "import", "team", "--ical", str(rotation), *window)
+    assert "covered until 2026-04-15T00:00:00Z" in flat(imported.stdout)
+    expected = {"source": str(rotation), "covered_until": "2026-04-15T00:00:00Z"}
+    # Past its end the schedule is one gap: who says why, on stderr, --json keeps its shape.
+    late = ("--at", "2026-04-15T00:00:00Z")
+    who = run("oncall", "who", "--schedule", "team", *late, "--json")
+    assert json.loads(who.stdout) == {"schedule": "team", "at": late[1], "oncall": []}
+    assert "the imported calendar ends at 2026-04-15T00:00:00Z; re-import it" in flat(who.stderr)
+    text = run("oncall", "who", "--schedule", "team", *late)
+    assert "nobody is on call" in text.stdout and "re-import it" in flat(text.stderr)
+    # The window (March 2026) has ended by the time the tests run: list says so.
+    listed = run("oncall", "list", "--json")
+    assert json.loads(listed.stdout)[0]["imported"] == expected
+    table = run("oncall", "list")
+    assert "ENDED" in flat(table.stdout) and "team: the imported calendar ends at" in flat(
+        table.stdout
+    )
+    shown = run("oncall", "show", "team", "--from", "2026-04-10T00:00:00Z", "--json")
+    document = json.loads(shown.stdout)
+    assert document["imported"] == expected and "imported" not in document["definition"]
+    shown_text = run("oncall", "show", "team", "--from", "2026-04-10T00:00:00Z")
+    assert f"imported from {rotation}, covered until 2026-04-15T00:00:00Z" in flat(
+        shown_text.stdout
+    )
+    assert "re-import it" in flat(shown_text.stdout)
+    before_end = run("oncall", "show", "team", "--from", "2026-03-01T00:00:00Z")
+    assert "re-import it" not in flat(before_end.stdout)

@@ -12,7 +12,13 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
 from watchkeeper.oncall import ical, service
-from watchkeeper.oncall.documents import read_text
+from watchkeeper.oncall.documents import (
+    IMPORTED,
+    CalendarOrigin,
+    calendar_origin,
+    definition_of,
+    read_text,
+)
 from watchkeeper.oncall.exceptions import InvalidCalendar
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -28,7 +34,13 @@ def team(session: Session) -> None:
 def test_import_expands_rrule_and_exdate(session: Session) -> None:
     team(session)
     result = service.import_calendar(
-        session, name="imported", calendar=ROTATION, start=START, end=END, now=NOW
+        session,
+        name="imported",
+        calendar=ROTATION,
+        start=START,
+        end=END,
+        now=NOW,
+        origin="rotation.ics",
     )
     assert (result.outcome, result.time_zone, result.shifts) == ("created", "America/New_York", 6)
     # ann every other week from 2 March 09:00 New York, except 16 March (EXDATE): a gap.
@@ -42,7 +54,13 @@ def test_import_expands_rrule_and_exdate(session: Session) -> None:
         datetime(2026, 3, 23, 13, tzinfo=UTC),
     )
     again = service.import_calendar(
-        session, name="imported", calendar=ROTATION, start=START, end=END, now=NOW
+        session,
+        name="imported",
+        calendar=ROTATION,
+        start=START,
+        end=END,
+        now=NOW,
+        origin="rotation.ics",
     )
     assert again.outcome == "unchanged"
 
@@ -50,16 +68,38 @@ def test_import_expands_rrule_and_exdate(session: Session) -> None:
 def test_unknown_names_and_bad_files_are_refused(session: Session) -> None:
     people.create_user(session, name="ann", role="editor", now=NOW)
     with pytest.raises(InvalidCalendar, match="unknown users: bob"):
-        service.import_calendar(session, name="x", calendar=ROTATION, start=START, end=END, now=NOW)
+        service.import_calendar(
+            session,
+            name="x",
+            calendar=ROTATION,
+            start=START,
+            end=END,
+            now=NOW,
+            origin="rotation.ics",
+        )
     with pytest.raises(InvalidCalendar, match="not an iCalendar"):
-        service.import_calendar(session, name="x", calendar=b"hello", start=START, end=END, now=NOW)
+        service.import_calendar(
+            session,
+            name="x",
+            calendar=b"hello",
+            start=START,
+            end=END,
+            now=NOW,
+            origin="rotation.ics",
+        )
     assert service.list_schedules(session) == []
 
 
 def test_export_round_trips(session: Session) -> None:
     team(session)
     service.import_calendar(
-        session, name="imported", calendar=ROTATION, start=START, end=END, now=NOW
+        session,
+        name="imported",
+        calendar=ROTATION,
+        start=START,
+        end=END,
+        now=NOW,
+        origin="rotation.ics",
     )
     exported = service.schedule_ical(session, name="imported", start=START, end=END, now=NOW)
     events = list(icalendar.Calendar.from_ical(exported).walk("VEVENT"))
@@ -69,7 +109,15 @@ def test_export_round_trips(session: Session) -> None:
         service.user_ical(session, user="bob", start=START, end=END, now=NOW)
     ).walk("VEVENT")
     assert len(bob) == 3
-    service.import_calendar(session, name="copy", calendar=exported, start=START, end=END, now=NOW)
+    service.import_calendar(
+        session,
+        name="copy",
+        calendar=exported,
+        start=START,
+        end=END,
+        now=NOW,
+        origin="rotation.ics",
+    )
     assert (
         service.final(session, name="copy", start=START, end=END)[0]
         == service.final(session, name="imported", start=START, end=END)[0]
@@ -140,3 +188,75 @@ def test_an_export_shows_shifts_whole_with_stable_uids(session: Session) -> None
     assert morning.decoded("dtstart") == datetime(2026, 1, 1, 9, tzinfo=UTC)
     assert str(morning["uid"]) == str(evening["uid"])
     assert morning.decoded("dtstamp") == NOW
+
+
+def test_import_records_its_source_and_where_its_shifts_end(session: Session) -> None:
+    team(session)
+    service.import_calendar(
+        session,
+        name="imported",
+        calendar=ROTATION,
+        start=START,
+        end=END,
+        now=NOW,
+        origin="https://ann:secret@cal.example/private-key/basic.ics",
+    )
+    origin = service.calendar_end(session, name="imported")
+    assert origin == CalendarOrigin("https://cal.example/private-key/basic.ics", END)
+    assert service.calendar_ends(session) == {"imported": END}
+    # The record is not part of the schedule: it still reads, and who is on call is unchanged.
+    assert service.who(session, name="imported", at=datetime(2026, 3, 3, tzinfo=UTC)) == ("ann",)
+    assert service.who(session, name="imported", at=END) == ()
+    # Applying YAML over it makes it an ordinary schedule again: nothing runs out.
+    applied = read_text(
+        "kind: Schedule\nname: imported\ntime_zone: UTC\nlayers:\n"
+        "  - {name: weekly, users: [ann], start: 2026-03-01, turn: weekly}\n",
+        "team.yaml",
+    )
+    service.apply(session, documents=applied, now=NOW)
+    assert service.calendar_end(session, name="imported") is None
+    assert service.calendar_ends(session) == {}
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        pytest.param(
+            {"source": "a.ics", "covered_until": "2026-04-15T00:00:00Z"},
+            CalendarOrigin("a.ics", END),
+            id="recorded",
+        ),
+        pytest.param(
+            {"source": "a.ics", "covered_until": "2026-04-14T20:00:00-04:00"},
+            CalendarOrigin("a.ics", END),
+            id="offset-normalised-to-utc",
+        ),
+        pytest.param(None, None, id="yaml-schedule"),
+        pytest.param({"source": "a.ics"}, None, id="no-end"),
+        pytest.param({"source": "a.ics", "covered_until": "soon"}, None, id="unreadable-end"),
+        pytest.param(
+            {"source": "a.ics", "covered_until": "2026-04-15T00:00:00"}, None, id="no-zone"
+        ),
+    ],
+)
+def test_calendar_origin_reads_only_a_well_formed_record(
+    stored: dict[str, str] | None, expected: CalendarOrigin | None
+) -> None:
+    document: dict[str, object] = {"name": "x", "time_zone": "UTC", "layers": []}
+    if stored is not None:
+        document[IMPORTED] = stored
+    assert calendar_origin(document) == expected
+    assert IMPORTED not in definition_of(document)
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("/etc/oncall/team.ics", "/etc/oncall/team.ics"),
+        ("https://cal.example/a.ics?key=1", "https://cal.example/a.ics?key=1"),
+        ("https://u:p@cal.example:8443/a.ics", "https://cal.example:8443/a.ics"),
+        ("http://u@cal.example/a.ics", "http://cal.example/a.ics"),
+    ],
+)
+def test_a_urls_credentials_are_not_stored(given: str, stored: str) -> None:
+    assert service.shown_origin(given) == stored

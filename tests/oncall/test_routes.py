@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import icalendar
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from watchkeeper.auth import people
+from watchkeeper.oncall import service
 
 EXAMPLE = (Path(__file__).parents[2] / "examples" / "oncall" / "team.yaml").read_text()
 YAML = {"Content-Type": "application/yaml"}
@@ -191,3 +196,51 @@ def test_an_instant_out_of_range_is_a_422(
     )
     assert answer.status_code == 422
     assert answer.json()["detail"].startswith("from:") or answer.json()["detail"].startswith("to:")
+
+
+def test_an_imported_schedule_shows_its_source_and_end(
+    client: TestClient,
+    session_factory: sessionmaker[Session],
+    admin_headers: dict[str, str],
+    viewer_headers: dict[str, str],
+) -> None:
+    rotation = (Path(__file__).parent / "data" / "rotation.ics").read_bytes()
+    end = datetime(2026, 4, 15, tzinfo=UTC)
+    with session_factory() as session:
+        for name in ("ann", "bob"):
+            people.create_user(session, name=name, role="editor", now=end)
+        service.import_calendar(
+            session,
+            name="team",
+            calendar=rotation,
+            start=datetime(2026, 3, 1, tzinfo=UTC),
+            end=end,
+            now=end,
+            origin="https://cal.example/private-key/basic.ics",
+        )
+        session.commit()
+    # A private calendar link's path is its key: viewers see the host only.
+    for headers, source in (
+        (viewer_headers, "https://cal.example/…"),
+        (admin_headers, "https://cal.example/private-key/basic.ics"),
+    ):
+        listed = client.get("/api/v1/schedules", headers=headers).json()[0]
+        one = client.get("/api/v1/schedules/team", headers=headers).json()
+        for read in (listed, one):
+            assert read["imported"] == {
+                "source": source,
+                "covered_until": "2026-04-15T00:00:00Z",
+                "ended": True,  # March 2026 is over when the tests run
+            }
+            assert "imported" not in read["definition"]
+    assert "private-key" not in client.get("/api/v1/schedules/team", headers=viewer_headers).text
+
+
+def test_a_yaml_schedule_has_no_import_record(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    team(client, admin_headers)
+    applied = client.post("/api/v1/oncall", content=EXAMPLE, headers={**admin_headers, **YAML})
+    assert applied.status_code == 200
+    schedules = client.get("/api/v1/schedules", headers=admin_headers).json()
+    assert schedules and all(s["imported"] is None for s in schedules)

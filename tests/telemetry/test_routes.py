@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
 from watchkeeper.app import create_app
+from watchkeeper.auth import people
 from watchkeeper.config import Settings
 from watchkeeper.db import make_engine
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
+from watchkeeper.oncall import service as oncall_service
+from watchkeeper.oncall.documents import read_text
 from watchkeeper.specs import load_text
 from watchkeeper.worker import Worker
 
@@ -169,3 +173,43 @@ def test_failing_slos_are_exported_as_failing_next_to_the_others(
     assert value(samples, "watchkeeper_slo_objective", service="shop", slo="broken") == 2.0
     shop = {"service": "shop", "slo": "availability"}
     assert value(samples, "watchkeeper_slo_sli", **shop) == pytest.approx(0.995)
+
+
+def test_imported_schedules_export_where_their_calendar_ends(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    rotation = (Path(__file__).parents[1] / "oncall" / "data" / "rotation.ics").read_bytes()
+    end = datetime(2026, 4, 15, tzinfo=UTC)
+    gauge = "watchkeeper_oncall_schedule_covered_until_seconds"
+    assert not [key for key in scrape(client) if key[0] == gauge]
+    with session_factory() as session:
+        for name in ("ann", "bob"):
+            people.create_user(session, name=name, role="editor", now=end)
+        for schedule in ("team", "backup"):
+            oncall_service.import_calendar(
+                session,
+                name=schedule,
+                calendar=rotation,
+                start=datetime(2026, 3, 1, tzinfo=UTC),
+                end=end,
+                now=end,
+                origin="rotation.ics",
+            )
+        oncall_service.apply(
+            session,
+            documents=read_text(
+                "kind: Schedule\nname: yaml\ntime_zone: UTC\nlayers:\n"
+                "  - {name: weekly, users: [ann], start: 2026-03-01, turn: weekly}\n",
+                "team.yaml",
+            ),
+            now=end,
+        )
+        session.commit()
+    samples = scrape(client)
+    # 2026-04-15T00:00:00Z; a YAML schedule never runs out, so it has no sample.
+    assert value(samples, gauge, schedule="team") == 1_776_211_200.0
+    assert value(samples, gauge, schedule="backup") == 1_776_211_200.0
+    assert sorted(key[1] for key in samples if key[0] == gauge) == [
+        (("schedule", "backup"),),
+        (("schedule", "team"),),
+    ]

@@ -10,14 +10,19 @@ from typing import Annotated, Any
 import typer
 
 from watchkeeper.cli.context import cli_state, parse_time
-from watchkeeper.cli.output import console, guarded, print_json
+from watchkeeper.cli.output import console, error_console, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.escalation import EscalationPolicy
 from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput
 from watchkeeper.oncall import ical, service
-from watchkeeper.oncall.documents import DocumentSet, read_text
+from watchkeeper.oncall.documents import (
+    CalendarOrigin,
+    DocumentSet,
+    definition_of,
+    read_text,
+)
 from watchkeeper.specs.problems import Problem, SpecError
 
 app = typer.Typer(no_args_is_help=True, help="On-call schedules and escalation policies.")
@@ -36,6 +41,20 @@ def _say(text: str) -> None:
 def iso(moment: datetime) -> str:
     """An instant as RFC 3339 UTC with a Z."""
     return moment.isoformat().replace("+00:00", "Z")
+
+
+def ended_note(origin: CalendarOrigin | None, at: datetime) -> str | None:
+    """The warning for an instant at or past the end of an imported calendar, else None."""
+    if origin is None or at < origin.covered_until:
+        return None
+    return f"the imported calendar ends at {iso(origin.covered_until)}; re-import it"
+
+
+def origin_json(origin: CalendarOrigin | None) -> dict[str, str] | None:
+    """An imported calendar's source and end as JSON (None for a YAML schedule)."""
+    if origin is None:
+        return None
+    return {"source": origin.source, "covered_until": iso(origin.covered_until)}
 
 
 def read_files(paths: list[Path]) -> DocumentSet:
@@ -102,6 +121,10 @@ def who(
     when = parse_time(at) if at else utcnow()
     with cli_state(ctx).session() as session:
         users = service.who(session, name=schedule, at=when)
+        note = ended_note(service.calendar_end(session, name=schedule), when)
+    if note is not None:
+        # On stderr: --json keeps its exact shape and scripts reading stdout are unchanged.
+        error_console.print(f"warning: {note}", markup=False, highlight=False, soft_wrap=True)
     if json_output:
         print_json({"schedule": schedule, "at": iso(when), "oncall": list(users)})
         return
@@ -115,22 +138,48 @@ def list_command(ctx: typer.Context, json_output: JsonOption = False) -> None:
     now = utcnow()
     with cli_state(ctx).session() as session:
         rows = [
-            (r.name, r.time_zone, r.source, service.who(session, name=r.name, at=now))
+            (
+                r.name,
+                r.time_zone,
+                r.source,
+                service.who(session, name=r.name, at=now),
+                service.calendar_end(session, name=r.name),
+            )
             for r in service.list_schedules(session)
         ]
     if json_output:
         print_json(
-            [{"name": n, "time_zone": z, "source": s, "oncall": list(u)} for n, z, s, u in rows]
+            [
+                {
+                    "name": n,
+                    "time_zone": z,
+                    "source": s,
+                    "oncall": list(u),
+                    "imported": origin_json(o),
+                }
+                for n, z, s, u, o in rows
+            ]
         )
         return
     columns = [
         Column("schedule", kind="fold"),
         Column("time zone", drop=1),
-        Column("source", drop=2),
+        Column("source", drop=3),
         Column("on call now", kind="wrap"),
+        Column("covered until", kind="fold", drop=2),
     ]
-    cells = [[n, z, s, ", ".join(u) or "nobody"] for n, z, s, u in rows]
+    cells = [[n, z, s, ", ".join(u) or "nobody", _covered(o, now)] for n, z, s, u, o in rows]
     console.print(fitted_table(columns, cells, width=console.width, title="Schedules"))
+    for name, *_, origin in rows:
+        note = ended_note(origin, now)
+        if note is not None:
+            _say(f"{name}: {note}")
+
+
+def _covered(origin: CalendarOrigin | None, now: datetime) -> str:
+    if origin is None:
+        return "-"
+    return iso(origin.covered_until) + (" (ENDED)" if now >= origin.covered_until else "")
 
 
 @app.command()
@@ -151,7 +200,8 @@ def show(
         raise InvalidInput("--from/--to: show at most 366 days at once")
     with cli_state(ctx).session() as session:
         record = service.schedule_record(session, name=name)
-        definition, zone = record.spec, record.time_zone
+        definition, zone = definition_of(record.spec), record.time_zone
+        origin = service.calendar_end(session, name=name)
         shifts, holes = service.final(session, name=name, start=start, end=end)
     if json_output:
         print_json(
@@ -160,6 +210,7 @@ def show(
                 "time_zone": zone,
                 "from": iso(start),
                 "to": iso(end),
+                "imported": origin_json(origin),
                 "definition": definition,
                 "shifts": [
                     {
@@ -188,6 +239,11 @@ def show(
     console.print(fitted_table(columns, rows, width=console.width, title=f"{name} ({zone})"))
     if holes:
         _say(f"{len(holes)} gap(s) with nobody on call")
+    if origin is not None:
+        _say(f"imported from {origin.source}, covered until {iso(origin.covered_until)}")
+        note = ended_note(origin, end)
+        if note is not None:
+            _say(note)
 
 
 def _policy_document(policy: EscalationPolicy) -> dict[str, Any]:
@@ -310,9 +366,13 @@ def import_command(
             start=start,
             end=end,
             now=utcnow(),
+            origin=ical_source,
             time_zone=time_zone,
         )
     if json_output:
-        print_json(result.__dict__)
+        print_json({**result.__dict__, "covered_until": iso(result.covered_until)})
         return
-    _say(f"schedule {name} {result.outcome}: {result.shifts} shift(s) in {result.time_zone}")
+    _say(
+        f"schedule {name} {result.outcome}: {result.shifts} shift(s) in {result.time_zone}, "
+        f"covered until {iso(result.covered_until)} (import again before then)"
+    )

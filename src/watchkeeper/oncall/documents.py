@@ -447,10 +447,51 @@ def schedule_document(schedule: Schedule) -> dict[str, Any]:
     return result
 
 
+IMPORTED = "imported"
+"""The stored document's key recording where an imported calendar came from and how far its
+snapshot reaches; not part of the YAML format (users cannot write it)."""
+
+
+@dataclass(frozen=True)
+class CalendarOrigin:
+    """Where an imported schedule's calendar came from and the instant its shifts end."""
+
+    source: str
+    covered_until: datetime
+
+
+def origin_document(origin: CalendarOrigin) -> dict[str, str]:
+    """The JSON stored under IMPORTED for ``origin``."""
+    until = origin.covered_until.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return {"source": origin.source, "covered_until": until}
+
+
+def calendar_origin(document: dict[str, Any]) -> CalendarOrigin | None:
+    """The origin recorded in a stored schedule document, None for YAML schedules (and for
+    calendars imported before the origin was recorded)."""
+    stored = document.get(IMPORTED)
+    if not isinstance(stored, dict):
+        return None
+    try:
+        until = datetime.fromisoformat(str(stored["covered_until"]).replace("Z", "+00:00"))
+    except (KeyError, ValueError):
+        return None
+    if until.tzinfo is None:
+        return None
+    return CalendarOrigin(str(stored.get("source", "")), until.astimezone(UTC))
+
+
+def definition_of(document: dict[str, Any]) -> dict[str, Any]:
+    """A stored schedule document without its import record: the schedule as YAML states it."""
+    return {key: value for key, value in document.items() if key != IMPORTED}
+
+
 def stored_schedule(document: dict[str, Any], name: str) -> Schedule:
     """A stored schedule document as a core Schedule (SpecError if it no longer reads)."""
     problems: list[Problem] = []
-    schedule = read_schedule(Cursor(DocumentContext(f"schedule {name}", 0, problems), document))
+    schedule = read_schedule(
+        Cursor(DocumentContext(f"schedule {name}", 0, problems), definition_of(document))
+    )
     if schedule is None:
         raise SpecError(problems)
     return schedule

@@ -24,10 +24,17 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.events.rows import parse_time
 from watchkeeper.flows import people as people_flows
 from watchkeeper.limits import read_body
-from watchkeeper.notify.schemas import shown_channel_spec
+from watchkeeper.notify.schemas import shown_channel_spec, shown_url
 from watchkeeper.oncall import service
-from watchkeeper.oncall.documents import DocumentSet, read_text
-from watchkeeper.oncall.schemas import GapRead, PolicyRead, ScheduleRead, ShiftRead, WhoRead
+from watchkeeper.oncall.documents import CalendarOrigin, DocumentSet, definition_of, read_text
+from watchkeeper.oncall.schemas import (
+    GapRead,
+    ImportedRead,
+    PolicyRead,
+    ScheduleRead,
+    ShiftRead,
+    WhoRead,
+)
 from watchkeeper.specs.problems import SpecError
 
 router = APIRouter(prefix="/api/v1", tags=["on-call"])
@@ -184,17 +191,38 @@ def user_ical(
 # -- schedules -----------------------------------------------------------------------------
 
 
+def _imported_read(
+    origin: CalendarOrigin | None, *, secrets: bool, now: datetime
+) -> ImportedRead | None:
+    if origin is None:
+        return None
+    # A calendar URL's path often is its key (private iCal links): the host only, as for
+    # webhook addresses, unless the token may see secrets. File paths are shown whole.
+    source = origin.source
+    if not secrets and source.startswith(("http://", "https://")):
+        source = shown_url(source)
+    return ImportedRead(
+        source=source, covered_until=origin.covered_until, ended=now >= origin.covered_until
+    )
+
+
 def _schedule_read(
-    session: Any, name: str, span: tuple[datetime, datetime] | None = None
+    session: Any,
+    name: str,
+    span: tuple[datetime, datetime] | None = None,
+    *,
+    secrets: bool,
 ) -> ScheduleRead:
     record = service.schedule_record(session, name=name)
+    now = utcnow()
     read = ScheduleRead(
         name=record.name,
         time_zone=record.time_zone,
         source=record.source,
         updated_at=record.updated_at,
-        definition=record.spec,
-        oncall_now=list(service.who(session, name=name, at=utcnow())),
+        imported=_imported_read(service.calendar_end(session, name=name), secrets=secrets, now=now),
+        definition=definition_of(record.spec),
+        oncall_now=list(service.who(session, name=name, at=now)),
     )
     if span is not None:
         shifts, holes = service.final(session, name=name, start=span[0], end=span[1])
@@ -206,21 +234,25 @@ def _schedule_read(
 
 
 @router.get("/schedules", response_model=list[ScheduleRead])
-def list_schedules(session: SessionDep, _token: ReadToken) -> list[ScheduleRead]:
-    """Every schedule with its definition and who is on call now."""
-    return [_schedule_read(session, r.name) for r in service.list_schedules(session)]
+def list_schedules(session: SessionDep, token: ReadToken) -> list[ScheduleRead]:
+    """Every schedule with its definition, who is on call now and, if imported, its end."""
+    secrets = sees_secrets(token.role)
+    return [
+        _schedule_read(session, r.name, secrets=secrets) for r in service.list_schedules(session)
+    ]
 
 
 @router.get("/schedules/{name}", response_model=ScheduleRead)
 def get_schedule(
     name: str,
     session: SessionDep,
-    _token: ReadToken,
+    token: ReadToken,
     from_: Annotated[str | None, Query(alias="from")] = None,
     to: str | None = None,
 ) -> ScheduleRead:
     """A schedule with its final schedule and gaps (default: the next 7 days)."""
-    return _schedule_read(session, name, _span(from_, to, timedelta(days=7)))
+    span = _span(from_, to, timedelta(days=7))
+    return _schedule_read(session, name, span, secrets=sees_secrets(token.role))
 
 
 @router.get("/schedules/{name}/oncall", response_model=WhoRead)

@@ -35,13 +35,24 @@ class GapRead(BaseModel):
     end: datetime
 
 
+class ImportedRead(BaseModel):
+    """Where an imported schedule's calendar came from and when its shifts run out."""
+
+    source: str
+    covered_until: datetime
+    ended: bool
+
+
 class ScheduleRead(BaseModel):
-    """A schedule: its definition, and (when asked) its final schedule and gaps."""
+    """A schedule: its definition, and (when asked) its final schedule and gaps.
+
+    ``imported`` is null for a schedule applied from YAML."""
 
     name: str
     time_zone: str
     source: str
     updated_at: datetime
+    imported: ImportedRead | None = None
     definition: dict[str, Any]
     oncall_now: list[str]
     shifts: list[ShiftRead] | None = None

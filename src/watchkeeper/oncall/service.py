@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
@@ -24,10 +25,14 @@ from watchkeeper.errors import InvalidInput
 from watchkeeper.messages import did_you_mean, shown
 from watchkeeper.oncall import ical, repository
 from watchkeeper.oncall.documents import (
+    IMPORTED,
     NAME,
     NAME_RULE,
+    CalendarOrigin,
     DocumentSet,
     Located,
+    calendar_origin,
+    origin_document,
     schedule_document,
     stored_schedule,
 )
@@ -184,8 +189,17 @@ def _upsert_schedule(
     return "updated"
 
 
-def store_schedule(session: Session, *, schedule: Schedule, source: str, now: datetime) -> str:
-    """Create or replace one schedule (users checked); ``created``, ``updated`` or ``unchanged``."""
+def store_schedule(
+    session: Session,
+    *,
+    schedule: Schedule,
+    source: str,
+    now: datetime,
+    origin: CalendarOrigin | None = None,
+) -> str:
+    """Create or replace one schedule (users checked); ``created``, ``updated`` or ``unchanged``.
+
+    ``origin`` records where an imported calendar came from and how far it reaches."""
     missing = people.missing_users(session, names=schedule.users)
     if missing:
         raise SpecError(
@@ -200,6 +214,8 @@ def store_schedule(session: Session, *, schedule: Schedule, source: str, now: da
             ]
         )
     spec = schedule_document(schedule)
+    if origin is not None:
+        spec[IMPORTED] = origin_document(origin)
     return _upsert_schedule(
         session, name=schedule.name, schedule=schedule, spec=dict(spec), source=source, now=now
     )
@@ -373,6 +389,7 @@ class ImportResult:
     outcome: str
     shifts: int
     time_zone: str
+    covered_until: datetime
 
 
 def import_calendar(
@@ -383,12 +400,14 @@ def import_calendar(
     start: datetime,
     end: datetime,
     now: datetime,
+    origin: str,
     time_zone: str | None = None,
 ) -> ImportResult:
     """Make or replace schedule ``name`` from a calendar whose event summaries name users.
 
     The occurrences of [start, end) (recurrences expanded) become one layer, ``calendar``, of
-    explicit shifts: a snapshot, refreshed by importing again.
+    explicit shifts: a snapshot, refreshed by importing again. ``origin`` (the file or URL read)
+    and ``end`` are stored with it, so that the end of the snapshot can be warned about.
     """
     if not NAME.fullmatch(name):
         raise InvalidCalendar(f"name: {shown(name)} is not a schedule name ({NAME_RULE})")
@@ -415,9 +434,39 @@ def import_calendar(
         shifts=imported.shifts,
     )
     outcome = store_schedule(
-        session, schedule=Schedule(name, zone, (layer,)), source="ical", now=now
+        session,
+        schedule=Schedule(name, zone, (layer,)),
+        source="ical",
+        now=now,
+        origin=CalendarOrigin(shown_origin(origin), end),
     )
-    return ImportResult(name, outcome, len(imported.shifts), zone.key)
+    return ImportResult(name, outcome, len(imported.shifts), zone.key, end.astimezone(UTC))
+
+
+def shown_origin(origin: str) -> str:
+    """A calendar's file path or URL as stored: a URL without its user and password."""
+    parts = urlsplit(origin)
+    if parts.scheme in ("http", "https") and (parts.username or parts.password):
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit(parts._replace(netloc=netloc))
+    return origin
+
+
+def calendar_end(session: Session, *, name: str) -> CalendarOrigin | None:
+    """Where schedule ``name``'s imported calendar came from and when it ends; None if it
+    was not imported (or imported before this was recorded)."""
+    return calendar_origin(schedule_record(session, name=name).spec)
+
+
+def calendar_ends(session: Session) -> dict[str, datetime]:
+    """The instant each imported schedule's calendar ends, by schedule name."""
+    ends: dict[str, datetime] = {}
+    for record in repository.list_schedules(session):
+        origin = calendar_origin(record.spec)
+        if origin is not None:
+            ends[record.name] = origin.covered_until
+    return ends
 
 
 def user_references(session: Session, *, user: str) -> list[str]:

@@ -206,3 +206,21 @@ class NotificationCollector(Collector):
         for (channel, status), count in sorted(self._source().items()):
             gauge.add_metric([channel, status], count)
         yield gauge
+
+
+class ScheduleCoverageCollector(Collector):
+    """Exports when each imported on-call calendar runs out, read through ``source``."""
+
+    def __init__(self, source: Callable[[], dict[str, float]]) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        """One gauge: the Unix time each imported schedule's snapshot ends, by schedule."""
+        gauge = GaugeMetricFamily(
+            "watchkeeper_oncall_schedule_covered_until_seconds",
+            "Unix time at which an imported calendar schedule's shifts end (re-import before).",
+            labels=["schedule"],
+        )
+        for schedule, seconds in sorted(self._source().items()):
+            gauge.add_metric([schedule], seconds)
+        yield gauge

@@ -14,6 +14,7 @@ from watchkeeper.incident import burden as incident_burden
 from watchkeeper.incident import figures as incident_figures
 from watchkeeper.migrate import is_current
 from watchkeeper.notify import service as notify_service
+from watchkeeper.oncall import service as oncall_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.telemetry.metrics import IncidentSample, SLOSample
 
@@ -107,14 +108,22 @@ def notification_counts(request: Request) -> dict[tuple[str, str], int]:
         return notify_service.counts(session)
 
 
+def schedule_coverage(request: Request) -> dict[str, float]:
+    """The Unix time each imported on-call calendar ends, for the /metrics collector."""
+    with session_scope(request.app.state.session_factory) as session:
+        ends = oncall_service.calendar_ends(session)
+    return {name: end.timestamp() for name, end in ends.items()}
+
+
 @router.get("/metrics")
 def metrics(request: Request) -> Response:
-    """Prometheus exposition: request/ingest metrics, each SLO's figures, incident figures."""
+    """Prometheus exposition: request/ingest metrics, SLO, incident and on-call figures."""
     from prometheus_client import CollectorRegistry
 
     from watchkeeper.telemetry.metrics import (
         IncidentCollector,
         NotificationCollector,
+        ScheduleCoverageCollector,
         SLOCollector,
     )
 
@@ -123,5 +132,6 @@ def metrics(request: Request) -> Response:
     slo_registry.register(SLOCollector(lambda: slo_samples(request)))
     slo_registry.register(IncidentCollector(lambda: incident_sample(request)))
     slo_registry.register(NotificationCollector(lambda: notification_counts(request)))
+    slo_registry.register(ScheduleCoverageCollector(lambda: schedule_coverage(request)))
     body = generate_latest(app_metrics.registry) + generate_latest(slo_registry)
     return Response(content=body, media_type=CONTENT_TYPE_LATEST)
