@@ -3,7 +3,9 @@
 The ``watchkeeper`` lines run in-process with the CLI runner, the ``curl`` lines against the
 same app and database through a test client (the guide's ``watchkeeper serve``), shell
 variables set by ``VAR=$(watchkeeper … --json | python3 -c '…')`` carry over, and the
-outcomes the guide promises are checked.
+outcomes the guide promises are checked. A reader takes minutes between ``incident declare``
+and sending the events; the test, taking seconds, moves the incident's impact start back
+instead, so the events fall into the whole minutes the incident counts.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ import re
 import shlex
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from click.testing import Result
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from tests.cli_runner import invoke
 from watchkeeper.app import create_app
 from watchkeeper.config import Settings
+from watchkeeper.incident.models import IncidentRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "docs" / "incident-response.md"
@@ -33,15 +39,15 @@ CAPTURE = re.compile(
 )
 # Lines the guide runs only for a person at a shell: waiting for the server, stopping it,
 # cleaning up, echoing.
-SHELL_ONLY = ("until ", "kill ", "rm ", "echo ", "export PATH=")
+SHELL_ONLY = ("until ", "kill ", "rm ", "echo ", "export PATH=", "SERVER_PID=")
 
 # What some commands must print (the guide shows it): a check that they did their work, and
 # (since every key must be a command of the guide) that the guide still runs them.
 EXPECTED_OUTPUT = {
     "oncall who --schedule checkout-primary --at 2026-12-02T12:00:00Z": "dan",
     "alert routes apply examples/incident-response/routes.yaml": "applied 2 routing rules",
-    "alert ack 1": "alert group 1 is acknowledged",
-    "alert resolve 2": "alert group 2 is resolved",
+    "alert ack 1 --as ann": "alert group 1 is acknowledged",
+    "alert resolve 2 --as ann": "alert group 2 is resolved",
     "incident declare --title Checkout 5xx --severity SEV2 --service checkout --commander bob"
     " --alert-group 1 --slo checkout/availability": "incident #1 declared: SEV2 Checkout 5xx",
     "gate --service checkout --change-type rollback": "exempt from rule open-incident",
@@ -110,11 +116,21 @@ class Reader:
             self.client = self.stack.enter_context(TestClient(app))
         elif line.startswith("watchkeeper "):
             self.watchkeeper(line)
+            if line.startswith("watchkeeper incident declare"):
+                self.reader_pace()
         elif line.startswith("curl "):
             self.curl(expand(line, self.variables))
         else:  # plain shell, e.g. writing the events file
-            done = subprocess.run(["bash", "-c", line], cwd=self.workdir, capture_output=True)
-            assert done.returncode == 0, (line, done.stderr)
+            shell = subprocess.run(["bash", "-c", line], cwd=self.workdir, capture_output=True)
+            assert shell.returncode == 0, (line, shell.stderr)
+
+    def reader_pace(self) -> None:
+        """Move the new incident's impact start two minutes back, as a reader's pace would."""
+        engine = sa.create_engine(self.database_url)
+        with Session(engine) as session, session.begin():
+            for incident in session.scalars(sa.select(IncidentRecord)):
+                incident.started_at -= timedelta(minutes=2)
+        engine.dispose()
 
     def watchkeeper(self, line: str) -> Result:
         """A ``watchkeeper`` command; ``# exit 1`` in its comment is the exit code expected."""
@@ -197,7 +213,34 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.Mon
     # The note, whichever way the timeline table folds it.
     cells = show.replace("│", " ").split()
     assert all(word in cells for word in ("rolled", "back", "checkout", "1.4.2"))
-    assert "MTTA" in outputs["incident metrics --since 30d"]
+    # The budget line: 50 bad of 100 000 in a 30-day window at 99.9 % burned half the budget.
+    assert (
+        "SLO checkout/availability: 50.00% of its 30d error budget burned (burn rate 0.5)"
+        in " ".join(show.split())
+    )
+    # The timeline merges the linked alert group's log, each entry marked by where it came from.
+    assert re.search(r"┃ at +┃ kind +┃ from +┃ actor +┃ text +┃", show)
+    detail = invoke("incident", "show", "1", "--json", WATCHKEEPER_DATABASE_URL=reader.database_url)
+    timeline = json.loads(detail.stdout)["timeline"]
+    merged = [entry["text"] for entry in timeline if entry["source"] == "alert_group"]
+    assert merged == [
+        "alert group #1: opened by alertmanager",
+        "alert group #1: 5f1e0c3a9b7d2e41 firing",
+        "alert group #1: page to cid (email)",
+        "alert group #1: checkout: step 1 of 2, round 1 of 3",
+        "alert group #1: acknowledged",
+        "alert group #1: 5f1e0c3a9b7d2e41 resolved",
+        "alert group #1: resolved (source)",
+    ]
+    assert {entry["source"] for entry in timeline} == {"incident", "alert_group"}
+    # Resolving did not acknowledge: the one acknowledgement is bob's.
+    assert [entry["actor"] for entry in timeline if entry["kind"] == "acknowledged"] == ["bob"]
+
+    metrics = " ".join(outputs["incident metrics --since 30d"].replace("│", " ").split())
+    assert "1 incident started" in metrics and "0 open now" in metrics and "MTTA" in metrics
+    # Alert noise: two checkout groups, none auto-resolved unacknowledged, the latency one
+    # never acknowledged.
+    assert "alert noise" in metrics and "checkout 2 0 (0%) 1 (50%)" in metrics
 
 
 def test_the_alertmanager_snippet_points_at_both_intakes() -> None:
