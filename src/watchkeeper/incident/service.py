@@ -114,12 +114,26 @@ def add_timeline_entry(
             f"kind: {kind!r} is not a timeline kind{did_you_mean(kind, choices)}"
         ) from None
     get(session, incident_id)
+    return _append(session, incident_id, entry_kind, text, at=at, actor=actor, details=details)
+
+
+def _append(
+    session: Session,
+    incident_id: int,
+    kind: TimelineKind,
+    text: str,
+    *,
+    at: datetime,
+    actor: str | None,
+    details: dict[str, Any] | None,
+) -> TimelineRecord:
+    """Add one timeline entry."""
     return repository.add_timeline(
         session,
         TimelineRecord(
             incident_id=incident_id,
             at=at,
-            kind=entry_kind.value,
+            kind=kind.value,
             text=text,
             actor=actor,
             details=details,
@@ -138,17 +152,7 @@ def _log(
     details: dict[str, Any] | None = None,
 ) -> None:
     incident.updated_at = at
-    repository.add_timeline(
-        session,
-        TimelineRecord(
-            incident_id=incident.id,
-            at=at,
-            kind=kind.value,
-            text=text,
-            actor=actor,
-            details=details,
-        ),
-    )
+    _append(session, incident.id, kind, text, at=at, actor=actor, details=details)
 
 
 def declare(
