@@ -49,6 +49,7 @@ def test_the_printed_ack_commands_work_as_printed(
         base_url="http://127.0.0.1:8080",
         token="wk_example",
         oncall_user="alex",
+        escalation_user="sam",
         fault_after=60,
     )
     printed = capsys.readouterr().out.splitlines()

@@ -80,6 +80,7 @@ def demo(
             base_url=base_url,
             token=data.token,
             oncall_user=data.oncall_user,
+            escalation_user=data.escalation_user,
             fault_after=fault_after,
         )
         run_server(settings, state.current_engine(), host=bind_host, port=bind_port)
@@ -114,7 +115,13 @@ def _stop_on_sigterm() -> SignalHandler:
 
 
 def _print_welcome(
-    *, database_url: str, base_url: str, token: str, oncall_user: str, fault_after: int
+    *,
+    database_url: str,
+    base_url: str,
+    token: str,
+    oncall_user: str,
+    escalation_user: str,
+    fault_after: int,
 ) -> None:
     """What the demo runs, and commands that work pasted into another terminal as printed."""
     watchkeeper = _watchkeeper_command()
@@ -126,8 +133,8 @@ def _print_welcome(
         f"fault in {fault_after}s: checkout errors jump to 35 %. Within a few minutes the "
         f"page-level burn-rate alert fires: {oncall_user} is paged (the page prints below), "
         "a SEV2 incident opens and the deploy gate starts to deny. Without an acknowledgement "
-        "the page escalates to sam after 5 minutes, then alex and sam are paged once more in turn. "
-        "Ctrl-C stops.",
+        f"the page escalates to {escalation_user} after 5 minutes, then {oncall_user} and "
+        f"{escalation_user} are paged once more in turn. Ctrl-C stops.",
         "",
         "Try, in another terminal:",
         f"  export WATCHKEEPER_DATABASE_URL={shlex.quote(database_url)}",

@@ -28,10 +28,11 @@ ESCALATION_USER = "sam"
 
 @dataclass(frozen=True)
 class DemoData:
-    """What the demo made: the admin token and who is paged."""
+    """What the demo made: the admin token, who is paged and who the page escalates to."""
 
     token: str
     oncall_user: str
+    escalation_user: str
 
 
 def _text(name: str) -> str:
@@ -55,4 +56,4 @@ def prepare(session: Session, *, now: datetime, history_days: int) -> DemoData:
         session, rules=routing.parse_file(_text("routes.yaml"), filename="demo/routes.yaml")
     )
     token = auth_service.create(session, name="demo-admin", role="admin", now=now).token
-    return DemoData(token=token, oncall_user=ONCALL_USER)
+    return DemoData(token=token, oncall_user=ONCALL_USER, escalation_user=ESCALATION_USER)
