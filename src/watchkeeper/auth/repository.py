@@ -77,6 +77,39 @@ def contact_methods(session: Session, user_ids: Sequence[int]) -> list[ContactMe
     return list(session.scalars(query.order_by(ContactMethod.id)))
 
 
+def contact_rows(session: Session, names: Sequence[str]) -> list[tuple[str, int, str, str]]:
+    """(user name, contact id, kind, address) of the named users' contact methods, oldest
+    first: only the columns a page needs, without loading ORM objects."""
+    if not names:
+        return []
+    query = (
+        select(User.name, ContactMethod.id, ContactMethod.kind, ContactMethod.address)
+        .join(ContactMethod, ContactMethod.user_id == User.id)
+        .where(User.name.in_(list(names)))
+        .order_by(ContactMethod.id)
+    )
+    return list(session.execute(query).tuples())
+
+
+def rule_rows(session: Session, names: Sequence[str]) -> list[tuple[str, int, str, int]]:
+    """(user name, contact method id, urgency, delay seconds) of the named users'
+    notification rules, oldest first, without loading ORM objects."""
+    if not names:
+        return []
+    query = (
+        select(
+            User.name,
+            NotificationRule.contact_method_id,
+            NotificationRule.urgency,
+            NotificationRule.delay_seconds,
+        )
+        .join(NotificationRule, NotificationRule.user_id == User.id)
+        .where(User.name.in_(list(names)))
+        .order_by(NotificationRule.id)
+    )
+    return list(session.execute(query).tuples())
+
+
 def notification_rules(session: Session, user_ids: Sequence[int]) -> list[NotificationRule]:
     """The notification rules of these users, oldest first."""
     if not user_ids:
