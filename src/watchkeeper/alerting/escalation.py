@@ -266,7 +266,7 @@ def run_started(session: Session) -> int:
         by_time.setdefault((now, opened), []).append(group)
     for (now, opened), batch in by_time.items():
         tick = _tick(session, now)
-        facts = paging.page_facts(session, batch, slo_cache=tick.slo)
+        facts = paging.page_facts(session, batch, slo_cache=tick.slo, opened=opened)
         for group in batch:
             timer = _advance(session, group, facts=facts[group.id], tick=tick)
             group.escalation_round, group.escalation_step, group.escalation_due_at = timer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.models import APIToken, ContactMethod, NotificationRule, User
@@ -77,7 +77,7 @@ def contact_methods(session: Session, user_ids: Sequence[int]) -> list[ContactMe
     return list(session.scalars(query.order_by(ContactMethod.id)))
 
 
-def contact_rows(session: Session, names: Sequence[str]) -> list[tuple[str, int, str, str]]:
+def contact_rows(session: Session, names: Sequence[str]) -> list[Row[str, int, str, str]]:
     """(user name, contact id, kind, address) of the named users' contact methods, oldest
     first: only the columns a page needs, without loading ORM objects."""
     if not names:
@@ -88,10 +88,10 @@ def contact_rows(session: Session, names: Sequence[str]) -> list[tuple[str, int,
         .where(User.name.in_(list(names)))
         .order_by(ContactMethod.id)
     )
-    return list(session.execute(query).tuples())
+    return list(session.execute(query))
 
 
-def rule_rows(session: Session, names: Sequence[str]) -> list[tuple[str, int, str, int]]:
+def rule_rows(session: Session, names: Sequence[str]) -> list[Row[str, int, str, int]]:
     """(user name, contact method id, urgency, delay seconds) of the named users'
     notification rules, oldest first, without loading ORM objects."""
     if not names:
@@ -107,7 +107,7 @@ def rule_rows(session: Session, names: Sequence[str]) -> list[tuple[str, int, st
         .where(User.name.in_(list(names)))
         .order_by(NotificationRule.id)
     )
-    return list(session.execute(query).tuples())
+    return list(session.execute(query))
 
 
 def notification_rules(session: Session, user_ids: Sequence[int]) -> list[NotificationRule]:
