@@ -101,6 +101,9 @@ def insert_pending(session: Session) -> None:
     creates, so they are written in bulk and leave the session (they stay readable, without
     an id). Rows that an autoflush already wrote are not pending any more.
     """
+    # Every pending row leaves the session before the first INSERT runs: that statement's
+    # autoflush would otherwise write the other model's rows one at a time.
+    batches: list[tuple[type[Any], list[Any], list[dict[str, Any]]]] = []
     for model in (Alert, AlertGroupLog):
         pending = [row for row in session.new if isinstance(row, model)]
         if not pending:
@@ -109,6 +112,8 @@ def insert_pending(session: Session) -> None:
         values = [{name: getattr(row, name) for name in columns} for row in pending]
         for row in pending:
             session.expunge(row)
+        batches.append((model, pending, values))
+    for model, pending, values in batches:
         session.execute(insert(model), values)
         if model is Alert:
             _tally(session, cast(list[Alert], pending))
