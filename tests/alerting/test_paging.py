@@ -14,7 +14,8 @@ from tests.alerting.escalation_setup import NOW, make_team, message_of, outbox
 from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper import worker as worker_module
-from watchkeeper.alerting import links, service
+from watchkeeper.alerting import intake, links, repository, service
+from watchkeeper.alerting.schemas import AlertmanagerMessage
 from watchkeeper.config import Settings
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
@@ -169,3 +170,42 @@ def test_an_slo_page_carries_budget_burn_rate_and_forecast(
         if "latency" in message_of(n).title and "ticket" in message_of(n).title
     ]
     assert ticket and {n.kind for n in ticket} == {"notice"}
+
+
+def test_a_new_groups_page_counts_from_memory_equal_the_stored_alerts(session: Session) -> None:
+    integration = service.create_integration(
+        session, name="am-memory", type="alertmanager", now=NOW
+    )
+    body = am_message(
+        am_alert("m1", starts_at="2026-01-01T12:30:00+02:00", instance="web-1"),
+        am_alert("m2", starts_at="2026-01-01T11:00:00Z", instance="web-2"),
+        am_alert("m3", "resolved", starts_at="2026-01-01T09:00:00Z", instance="web-3"),
+        group_key="memory",
+    )
+    group = intake.ingest_alertmanager(
+        session,
+        integration=integration,
+        message=AlertmanagerMessage.model_validate(body),
+        now=NOW,
+    )
+    from_memory = repository.written_figures(session, [group.id])
+    assert from_memory == repository.page_figures(session, [group.id])
+    firing, total, since, url = from_memory[group.id]
+    assert (firing, total, url) == (2, 3, "http://prometheus/graph")
+    assert since is not None and since.isoformat() == "2026-01-01T09:00:00+00:00"
+
+
+def test_several_source_urls_leave_the_count_to_the_query(session: Session) -> None:
+    integration = service.create_integration(session, name="am-urls", type="alertmanager", now=NOW)
+    other = am_alert("u2", instance="web-2")
+    other["generatorURL"] = "http://prometheus-b/graph"
+    body = am_message(am_alert("u1", instance="web-1"), other, group_key="urls")
+    group = intake.ingest_alertmanager(
+        session,
+        integration=integration,
+        message=AlertmanagerMessage.model_validate(body),
+        now=NOW,
+    )
+    # Which URL the aggregate's max picks depends on the database's collation.
+    assert repository.written_figures(session, [group.id]) == {}
+    assert repository.page_figures(session, [group.id])[group.id][:2] == (2, 2)

@@ -171,9 +171,10 @@ class _Tick:
             }
         )
 
-    def write(self, session: Session) -> None:
-        """Write the queued notifications and log entries, a statement or two each."""
-        notify_service.enqueue_many(session, self.outgoing, now=self.now)
+    def write(self, session: Session, *, new_keys: bool = False) -> None:
+        """Write the queued notifications and log entries, a statement or two each
+        (``new_keys``: every notification is of a group opened in this transaction)."""
+        notify_service.enqueue_many(session, self.outgoing, now=self.now, new_keys=new_keys)
         repository.add_logs(session, self.logs)
         self.outgoing, self.logs = [], []
 
@@ -224,9 +225,10 @@ def _resolve_policy(
     return policy, ""
 
 
-def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
-    """Start escalating a group that opened or reopened in a paging state: snapshot its
-    policy; its first step runs in the caller's transaction, as it commits."""
+def start(session: Session, group: AlertGroup, *, now: datetime, opened: bool = False) -> None:
+    """Start escalating a group that opened (``opened``: its row was inserted in this
+    transaction) or reopened in a paging state: snapshot its policy; its first step runs in
+    the caller's transaction, as it commits."""
     group.escalation_round = 0
     group.escalation_step = 0
     group.escalation_due_at = None
@@ -241,7 +243,7 @@ def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
     group.escalation_due_at = now
     # The first step runs just before this transaction commits, not here: intake starts a
     # group before it stores the group's alerts, and the page counts them.
-    session.info.setdefault(_STARTED_KEY, {})[id(group)] = (group, now)
+    session.info.setdefault(_STARTED_KEY, {})[id(group)] = (group, now, opened)
 
 
 def run_started(session: Session) -> int:
@@ -251,24 +253,26 @@ def run_started(session: Session) -> int:
     if not started:
         return 0
     groups = [
-        (group, now)
-        for group, now in started.values()
+        (group, now, opened)
+        for group, now, opened in started.values()
         if group.status == _FIRING
         and group.escalation_due_at is not None
         and (group.escalation_round, group.escalation_step) == (0, 0)
     ]
     if not groups:
         return 0
-    by_time: dict[datetime, list[AlertGroup]] = {}
-    for group, now in groups:
-        by_time.setdefault(now, []).append(group)
-    for now, batch in by_time.items():
+    by_time: dict[tuple[datetime, bool], list[AlertGroup]] = {}
+    for group, now, opened in groups:
+        by_time.setdefault((now, opened), []).append(group)
+    for (now, opened), batch in by_time.items():
         tick = _tick(session, now)
-        facts = paging.page_facts(session, batch, slo_cache=tick.slo)
+        facts = paging.page_facts(session, batch, slo_cache=tick.slo, opened=opened)
         for group in batch:
             timer = _advance(session, group, facts=facts[group.id], tick=tick)
             group.escalation_round, group.escalation_step, group.escalation_due_at = timer
-        tick.write(session)
+        # A group opened in this transaction has a new id, and its keys name it: no stored
+        # notification can have them, so the outbox's existence check is skipped.
+        tick.write(session, new_keys=opened)
     session.flush()
     return len(groups)
 

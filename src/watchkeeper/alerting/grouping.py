@@ -136,7 +136,7 @@ def open_group(
     if silence is not None:
         _silence_by(session, group, silence, now=now)
     else:
-        escalation.start(session, group, now=now)
+        escalation.start(session, group, now=now, opened=True)
     return group
 
 

@@ -99,10 +99,16 @@ def page_facts(
     groups: Sequence[PagedGroup],
     *,
     slo_cache: dict[str, SLOFacts | None] | None = None,
+    opened: bool = False,
 ) -> dict[int, PageFacts]:
-    """The facts of many groups' pages in a few queries ({group id: facts})."""
+    """The facts of many groups' pages in a few queries ({group id: facts}); ``opened``: the
+    groups were inserted in this transaction, so the alert counts of those whose alerts it
+    wrote in bulk are taken from memory instead of an aggregate query."""
     ids = [g.id for g in groups]
-    figures = repository.page_figures(session, ids)
+    figures = repository.written_figures(session, ids) if opened else {}
+    missing = [group_id for group_id in ids if group_id not in figures]
+    if missing:
+        figures.update(repository.page_figures(session, missing))
     names = repository.integration_names(session, [g.integration_id for g in groups])
     cache = {} if slo_cache is None else slo_cache
     found: dict[int, PageFacts] = {}

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, case, delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Row, Table, case, delete, event, func, insert, select, update
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.util import identity_key
 
 from watchkeeper.alerting.models import (
@@ -28,6 +29,70 @@ def add(session: Session, row: Any) -> None:
     session.flush()
 
 
+# What this transaction's bulk inserts wrote per group (see :func:`written_figures`).
+_WRITTEN_KEY = "watchkeeper.alerting.written"
+# Groups whose alerts were also written another way in this transaction (an ORM flush).
+_UNTALLIED_KEY = "watchkeeper.alerting.untallied"
+
+PageFigures = tuple[int, int, datetime | None, str | None]
+
+
+@dataclass
+class _Tally:
+    firing: int = 0
+    total: int = 0
+    since: datetime | None = None
+    urls: set[str] = field(default_factory=set)
+
+
+def _tally(session: Session, alerts: Sequence[Alert]) -> None:
+    written: dict[int, _Tally] = session.info.setdefault(_WRITTEN_KEY, {})
+    for alert in alerts:
+        tally = written.setdefault(alert.group_id, _Tally())
+        tally.total += 1
+        tally.firing += alert.status == "firing"
+        if alert.starts_at is not None:
+            starts_at = alert.starts_at.astimezone(UTC)  # as the column reads it back
+            tally.since = starts_at if tally.since is None else min(tally.since, starts_at)
+        if alert.generator_url is not None:
+            tally.urls.add(alert.generator_url)
+
+
+def written_figures(session: Session, group_ids: Collection[int]) -> dict[int, PageFigures]:
+    """:func:`page_figures` of groups whose every alert this transaction wrote in bulk, from
+    memory. The caller vouches that the groups were inserted in this transaction; a group
+    whose alerts were also flushed by the ORM, or with several source URLs (which one is the
+    ``max`` depends on the database's collation), is left out for the query to answer."""
+    written: dict[int, _Tally] = session.info.get(_WRITTEN_KEY, {})
+    untallied: set[int] = session.info.get(_UNTALLIED_KEY, set())
+    found: dict[int, PageFigures] = {}
+    for group_id in group_ids:
+        tally = written.get(group_id)
+        if tally is None or group_id in untallied or len(tally.urls) > 1:
+            continue
+        url = next(iter(tally.urls)) if tally.urls else None
+        found[group_id] = (tally.firing, tally.total, tally.since, url)
+    return found
+
+
+def _untallied(_mapper: Any, _connection: Any, alert: Alert) -> None:
+    session = object_session(alert)
+    if session is not None:
+        session.info.setdefault(_UNTALLIED_KEY, set()).add(alert.group_id)
+
+
+for _event in ("after_insert", "after_update", "after_delete"):
+    event.listen(Alert, _event, _untallied)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_tallies(session: Session, transaction: Any) -> None:
+    # The tallies hold for the outermost transaction only: its end (commit or rollback)
+    # forgets them, and so does a savepoint's end (a rolled-back savepoint unwrites alerts).
+    session.info.pop(_WRITTEN_KEY, None)
+    session.info.pop(_UNTALLIED_KEY, None)
+
+
 def insert_pending(session: Session) -> None:
     """Insert the session's pending alerts and log entries with one multi-row INSERT each.
 
@@ -36,6 +101,9 @@ def insert_pending(session: Session) -> None:
     creates, so they are written in bulk and leave the session (they stay readable, without
     an id). Rows that an autoflush already wrote are not pending any more.
     """
+    # Every pending row leaves the session before the first INSERT runs: that statement's
+    # autoflush would otherwise write the other model's rows one at a time.
+    batches: list[tuple[type[Any], list[Any], list[dict[str, Any]]]] = []
     for model in (Alert, AlertGroupLog):
         pending = [row for row in session.new if isinstance(row, model)]
         if not pending:
@@ -44,7 +112,11 @@ def insert_pending(session: Session) -> None:
         values = [{name: getattr(row, name) for name in columns} for row in pending]
         for row in pending:
             session.expunge(row)
+        batches.append((model, pending, values))
+    for model, pending, values in batches:
         session.execute(insert(model), values)
+        if model is Alert:
+            _tally(session, cast(list[Alert], pending))
 
 
 def integration_by_name(session: Session, name: str) -> Integration | None:
@@ -320,9 +392,7 @@ def first_alert_starts(session: Session, group_id: int) -> datetime | None:
     return session.scalar(select(func.min(Alert.starts_at)).where(Alert.group_id == group_id))
 
 
-def page_figures(
-    session: Session, group_ids: Sequence[int]
-) -> dict[int, tuple[int, int, datetime | None, str | None]]:
+def page_figures(session: Session, group_ids: Sequence[int]) -> dict[int, PageFigures]:
     """{group id: (firing alerts, all alerts, first start, a source URL)} for pages."""
     if not group_ids:
         return {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.models import APIToken, ContactMethod, NotificationRule, User
@@ -75,6 +75,39 @@ def contact_methods(session: Session, user_ids: Sequence[int]) -> list[ContactMe
         return []
     query = select(ContactMethod).where(ContactMethod.user_id.in_(list(user_ids)))
     return list(session.scalars(query.order_by(ContactMethod.id)))
+
+
+def contact_rows(session: Session, names: Sequence[str]) -> list[Row[str, int, str, str]]:
+    """(user name, contact id, kind, address) of the named users' contact methods, oldest
+    first: only the columns a page needs, without loading ORM objects."""
+    if not names:
+        return []
+    query = (
+        select(User.name, ContactMethod.id, ContactMethod.kind, ContactMethod.address)
+        .join(ContactMethod, ContactMethod.user_id == User.id)
+        .where(User.name.in_(list(names)))
+        .order_by(ContactMethod.id)
+    )
+    return list(session.execute(query))
+
+
+def rule_rows(session: Session, names: Sequence[str]) -> list[Row[str, int, str, int]]:
+    """(user name, contact method id, urgency, delay seconds) of the named users'
+    notification rules, oldest first, without loading ORM objects."""
+    if not names:
+        return []
+    query = (
+        select(
+            User.name,
+            NotificationRule.contact_method_id,
+            NotificationRule.urgency,
+            NotificationRule.delay_seconds,
+        )
+        .join(NotificationRule, NotificationRule.user_id == User.id)
+        .where(User.name.in_(list(names)))
+        .order_by(NotificationRule.id)
+    )
+    return list(session.execute(query))
 
 
 def notification_rules(session: Session, user_ids: Sequence[int]) -> list[NotificationRule]:

@@ -119,9 +119,12 @@ class Outgoing:
     not_before: datetime | None = None
 
 
-def enqueue_many(session: Session, items: Sequence[Outgoing], *, now: datetime) -> int:
+def enqueue_many(
+    session: Session, items: Sequence[Outgoing], *, now: datetime, new_keys: bool = False
+) -> int:
     """Add many notifications in the caller's transaction in a few statements (existing keys
-    win, as in :func:`enqueue`); returns how many rows were inserted."""
+    win, as in :func:`enqueue`); returns how many rows were inserted (with ``new_keys``, how
+    many were written: the caller vouches that no key can be stored yet)."""
     valid: set[tuple[str, str]] = set()  # a tick sends to few distinct addresses
     for item in items:
         if not item.idempotency_key or len(item.idempotency_key) > MAX_KEY_LENGTH:
@@ -129,7 +132,13 @@ def enqueue_many(session: Session, items: Sequence[Outgoing], *, now: datetime) 
         if (item.channel, item.address) not in valid:
             validate_address(item.channel, item.address)
             valid.add((item.channel, item.address))
-    existing = repository.existing_keys(session, {item.idempotency_key for item in items})
+    # Keys new by construction (they name a group opened in this transaction) skip the lookup;
+    # the insert's ON CONFLICT DO NOTHING still keeps a stored row if the caller were wrong.
+    existing = (
+        set()
+        if new_keys
+        else repository.existing_keys(session, {item.idempotency_key for item in items})
+    )
     rows: dict[str, dict[str, Any]] = {}
     # A person's channels share one message: its JSON document is built once.
     documents: dict[int, dict[str, Any]] = {}

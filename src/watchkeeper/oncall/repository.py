@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,6 +25,12 @@ def list_schedules(session: Session) -> list[ScheduleRecord]:
 def get_policy(session: Session, name: str) -> EscalationPolicyRecord | None:
     """The escalation policy with this name."""
     query = select(EscalationPolicyRecord).where(EscalationPolicyRecord.name == name)
+    return session.scalars(query).first()
+
+
+def policy_spec(session: Session, name: str) -> dict[str, Any] | None:
+    """The stored document of the escalation policy ``name`` (one column, no ORM load)."""
+    query = select(EscalationPolicyRecord.spec).where(EscalationPolicyRecord.name == name)
     return session.scalars(query).first()
 
 

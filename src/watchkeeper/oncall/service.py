@@ -313,11 +313,11 @@ def list_policies(session: Session) -> list[EscalationPolicy]:
 
 def escalation_policy(session: Session, name: str) -> EscalationPolicy:
     """The escalation policy ``name``, or PolicyNotFound with a suggestion."""
-    record = repository.get_policy(session, name)
-    if record is None:
+    spec = repository.policy_spec(session, name)
+    if spec is None:
         names = [r.name for r in repository.list_policies(session)]
         raise PolicyNotFound(f"no escalation policy named {shown(name)}{did_you_mean(name, names)}")
-    return EscalationPolicy.from_json(record.spec)
+    return EscalationPolicy.from_json(spec)
 
 
 def recipients(
