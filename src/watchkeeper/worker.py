@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting import escalation
+from watchkeeper.alerting import escalation, slo_alerts
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
@@ -95,7 +95,7 @@ class Worker:
                 report = self.evaluator.tick(session, now=at)
                 # Burn-rate transitions enter alert intake in the tick's transaction, so a
                 # transition and its alert group commit together.
-                alerting_service.ingest_slo_transitions(session, report.transitions, now=at)
+                slo_alerts.ingest_slo_transitions(session, report.transitions, now=at)
                 alerting_service.expire_silences(session, now=at)
                 if (
                     self._last_compaction is None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.slo import scenario
 from tests.slo.scenario import AT
 from watchkeeper import worker as worker_module
-from watchkeeper.alerting import repository, service
+from watchkeeper.alerting import repository, service, slo_alerts
 from watchkeeper.config import Settings
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
@@ -75,21 +75,21 @@ def _transition(severity: str, firing: bool, long: int = 86_400, short: int = 7_
 
 
 def test_ticket_burns_are_low_urgency_and_resolve_with_their_windows(session: Session) -> None:
-    service.ingest_slo_transitions(session, [_transition("ticket", True)], now=AT)
+    slo_alerts.ingest_slo_transitions(session, [_transition("ticket", True)], now=AT)
     [group] = service.list_groups(session)
     assert (group.urgency, group.service, group.status) == ("low", "shop", "firing")
     later = AT + timedelta(hours=1)
-    service.ingest_slo_transitions(session, [_transition("ticket", False)], now=later)
+    slo_alerts.ingest_slo_transitions(session, [_transition("ticket", False)], now=later)
     assert (group.status, group.resolved_how) == ("resolved", "source")
     # A stop for a group resolved already opens nothing.
-    service.ingest_slo_transitions(session, [_transition("ticket", False)], now=later)
+    slo_alerts.ingest_slo_transitions(session, [_transition("ticket", False)], now=later)
     assert len(service.list_groups(session)) == 1
 
 
 def test_the_worker_tick_releases_groups_whose_silence_ended(
     settings: Settings, session_factory: sessionmaker[Session], session: Session
 ) -> None:
-    service.ingest_slo_transitions(session, [_transition("page", True, 3600, 300)], now=AT)
+    slo_alerts.ingest_slo_transitions(session, [_transition("page", True, 3600, 300)], now=AT)
     [group] = service.list_groups(session)
     until = AT + timedelta(minutes=30)
     service.silence(session, group_id=group.id, until=until, actor="ann", now=AT)
