@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting import links, paging, repository
+from watchkeeper.alerting import links, paging, read_cache, repository
 from watchkeeper.alerting.models import AlertGroup, AlertGroupLog
 from watchkeeper.config import Settings
 from watchkeeper.core.escalation import (
@@ -194,56 +194,76 @@ def _log(
     )
 
 
-def _load_policy(
-    session: Session, group: AlertGroup, name: str, *, now: datetime
-) -> EscalationPolicy | None:
+# A log entry of a group that may not have an id yet: (kind, message).
+_Note = tuple[str, str]
+
+
+def _load_policy(session: Session, name: str, notes: list[_Note]) -> EscalationPolicy | None:
     try:
-        return oncall_service.escalation_policy(session, name)
+        return read_cache.read(
+            session, f"policy:{name}", lambda: oncall_service.escalation_policy(session, name)
+        )
     except (WatchkeeperError, EscalationError) as exc:
-        _log(group, session, "escalation_error", f"escalation policy {name!r}: {exc}", now)
+        notes.append(("escalation_error", f"escalation policy {name!r}: {exc}"))
         return None
 
 
 def _resolve_policy(
-    session: Session, group: AlertGroup, *, now: datetime
+    session: Session, group: AlertGroup, notes: list[_Note]
 ) -> tuple[EscalationPolicy | None, str]:
     default = config_of(session).default_policy
     name = group.escalation_policy
     if name:
-        policy = _load_policy(session, group, name, now=now)
+        policy = _load_policy(session, name, notes)
         if policy is not None:
             return policy, ""
         if not default or default == name:
             return None, f"escalation policy {name!r} cannot be used and no default is set"
     if not default:
         return None, "no escalation policy is routed to this group and none is the default"
-    policy = _load_policy(session, group, default, now=now)
+    policy = _load_policy(session, default, notes)
     if policy is None:
         return None, f"the default escalation policy {default!r} cannot be used"
     if name:
-        _log(group, session, "escalation_policy", f"using the default policy {default!r}", now)
+        notes.append(("escalation_policy", f"using the default policy {default!r}"))
     return policy, ""
 
 
-def start(session: Session, group: AlertGroup, *, now: datetime, opened: bool = False) -> None:
-    """Start escalating a group that opened (``opened``: its row was inserted in this
-    transaction) or reopened in a paging state: snapshot its policy; its first step runs in
-    the caller's transaction, as it commits."""
+def snapshot(session: Session, group: AlertGroup, *, now: datetime) -> list[_Note]:
+    """Set a group's escalation columns for a start at ``now`` (its policy snapshotted, or
+    none and why); returns the log entries to write once the group has an id. Writes nothing,
+    so a group not inserted yet is inserted with them (one statement, not an insert and an
+    update)."""
+    notes: list[_Note] = []
     group.escalation_round = 0
     group.escalation_step = 0
     group.escalation_due_at = None
-    policy, reason = _resolve_policy(session, group, now=now)
+    policy, reason = _resolve_policy(session, group, notes)
     if policy is None:
         group.escalation_snapshot = None
-        _log(group, session, "not_paged", f"nobody paged: {reason}", now)
-        return
+        notes.append(("not_paged", f"nobody paged: {reason}"))
+        return notes
     # The start time makes this run's idempotency keys differ from an earlier run's (a group
     # unacknowledged or unsilenced escalates again from the first step).
     group.escalation_snapshot = {**policy.to_json(), "started_at": now.isoformat()}
     group.escalation_due_at = now
-    # The first step runs just before this transaction commits, not here: intake starts a
-    # group before it stores the group's alerts, and the page counts them.
-    session.info.setdefault(_STARTED_KEY, {})[id(group)] = (group, now, opened)
+    return notes
+
+
+def begin(session: Session, group: AlertGroup, *, now: datetime, opened: bool = False) -> None:
+    """Run the first step of a group whose :func:`snapshot` was taken just before this
+    transaction commits, not here: intake starts a group before it stores the group's alerts,
+    and the page counts them (``opened``: the group's row was inserted in this transaction)."""
+    if group.escalation_snapshot is not None:
+        session.info.setdefault(_STARTED_KEY, {})[id(group)] = (group, now, opened)
+
+
+def start(session: Session, group: AlertGroup, *, now: datetime) -> None:
+    """Start escalating a stored group that starts paging again (unacknowledged, unsilenced):
+    snapshot its policy; its first step runs in the caller's transaction, as it commits."""
+    for kind, message in snapshot(session, group, now=now):
+        _log(group, session, kind, message, now)
+    begin(session, group, now=now)
 
 
 def run_started(session: Session) -> int:

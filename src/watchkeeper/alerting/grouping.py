@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import escalation, repository
+from watchkeeper.alerting import escalation, read_cache, repository
 from watchkeeper.alerting.models import Alert, AlertGroup, AlertGroupLog, Integration, Silence
 from watchkeeper.core.matchers import matches_all, parse_matchers
 
@@ -29,6 +29,7 @@ ACKNOWLEDGED = "acknowledged"
 RESOLVED = "resolved"
 SILENCED = "silenced"
 STATUSES = (FIRING, ACKNOWLEDGED, RESOLVED, SILENCED)
+TITLE_CHARS = 4000  # longest title stored
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class GroupFacts:
     annotations: Mapping[str, Any] | None = None
     slo_key: str | None = None
     urgency: str | None = None  # None: routing rules, else the integration's default
+    digest: str | None = None  # of the event that opens it: its replay changes nothing
 
 
 def log(
@@ -73,12 +75,20 @@ def matching_silence(session: Session, labels: Mapping[str, Any], now: datetime)
     """The active silence (or maintenance window) matching ``labels`` that ends last."""
     found: Silence | None = None
     strings = label_strings(labels)
-    for silence in repository.active_silences(session, now):
+    for silence in _silences_from(session, now):
+        if silence.starts_at > now or silence.ends_at <= now:
+            continue
         if matches_all(parse_matchers(silence.matchers), strings) and (
             found is None or silence.ends_at > found.ends_at
         ):
             found = silence
     return found
+
+
+def _silences_from(session: Session, now: datetime) -> list[Silence]:
+    """Silences not ended at ``now`` (the first ``now`` of a transaction that caches reads:
+    a later instant of it filters out those ended since)."""
+    return read_cache.read(session, "silences", lambda: repository.silences_from(session, now))
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,7 @@ def route(session: Session, integration: Integration, labels: Mapping[str, Any])
     leaves a field out; no rule: the defaults and no incident), rules loaded once."""
     strings = label_strings(labels)
     policy, urgency = integration.escalation_policy, integration.default_urgency
-    for rule in repository.routing_rules(session):
+    for rule in read_cache.read(session, "routes", lambda: repository.routing_rules(session)):
         if rule.integration is not None and rule.integration != integration.name:
             continue
         if matches_all(parse_matchers(rule.matchers), strings):
@@ -115,7 +125,7 @@ def open_group(
         dedup_key=facts.dedup_key,
         open_key=facts.dedup_key,
         status=FIRING,
-        title=facts.title[:4000],
+        title=facts.title[:TITLE_CHARS],
         service=facts.service,
         severity=facts.severity,
         urgency=facts.urgency or routed.urgency,
@@ -130,21 +140,31 @@ def open_group(
         escalation_round=0,
         escalation_step=0,
         incident_severity=routed.incident,
+        last_event_digest=facts.digest,
     )
+    # Everything the group's row holds is decided before it is inserted: one INSERT, no
+    # UPDATE of the row just written.
+    notes = [] if silence is not None else escalation.snapshot(session, group, now=now)
+    if silence is not None:
+        _silence_columns(group, silence)
     repository.add(session, group)
     log(session, group, kind="opened", message=f"opened by {facts.source}", at=now)
     if silence is not None:
-        _silence_by(session, group, silence, now=now)
-    else:
-        escalation.start(session, group, now=now, opened=True)
+        _silence_log(session, group, silence, now=now)
+    for kind, message in notes:
+        log(session, group, kind=kind, message=message, at=now)
+    escalation.begin(session, group, now=now, opened=True)
     return group
 
 
-def _silence_by(session: Session, group: AlertGroup, silence: Silence, *, now: datetime) -> None:
+def _silence_columns(group: AlertGroup, silence: Silence) -> None:
     group.status = SILENCED
     group.silence_id = silence.id
     group.silenced_until = silence.ends_at
     silence.silenced_count += 1
+
+
+def _silence_log(session: Session, group: AlertGroup, silence: Silence, *, now: datetime) -> None:
     what = "maintenance window" if silence.kind == "maintenance" else "silence"
     log(
         session,
@@ -154,6 +174,11 @@ def _silence_by(session: Session, group: AlertGroup, silence: Silence, *, now: d
         at=now,
         details={"silence_id": silence.id},
     )
+
+
+def _silence_by(session: Session, group: AlertGroup, silence: Silence, *, now: datetime) -> None:
+    _silence_columns(group, silence)
+    _silence_log(session, group, silence, now=now)
     escalation.stop(session, group)
 
 

@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import grouping, repository
+from watchkeeper.alerting import grouping, read_cache, repository
 from watchkeeper.alerting.grouping import (
     RESOLVED,
     AlertFacts,
@@ -113,6 +113,7 @@ def ingest_alertmanager(
     session: Session, *, integration: Integration, message: AlertmanagerMessage, now: datetime
 ) -> AlertGroup:
     """Fold one Alertmanager notification into the group of its ``groupKey``."""
+    read_cache.enable(session)
     actor = integration.name
     # What the notification says about its alerts; the same digest again on the open group
     # (a replay, or a repeat_interval re-send with nothing new) changes nothing, so it is
@@ -141,6 +142,7 @@ def ingest_alertmanager(
                 severity=labels.get("severity"),
                 labels=labels,
                 annotations=message.commonAnnotations,
+                digest=digest,
             ),
             now=now,
         )
@@ -241,6 +243,7 @@ def ingest_pagerduty(
     session: Session, *, integration: Integration, event: PagerDutyEvent, now: datetime
 ) -> str:
     """Apply one PagerDuty v2 event; returns its dedup key (generated for a keyless trigger)."""
+    read_cache.enable(session)
     actor = integration.name
     if event.event_action != "trigger":
         # PagerDuty accepts acknowledge/resolve for an unknown dedup key and does nothing.
@@ -284,53 +287,23 @@ def ingest_pagerduty(
         annotations["links"] = event.links
     if event.client_url:
         annotations["client_url"] = event.client_url
-    group = repository.open_group(session, integration.id, dedup_key)
-    alerts: dict[str | None, Alert] = {}  # a group opened here has none yet
-    if group is None:
-        group = grouping.open_group(
-            session,
-            integration,
-            GroupFacts(
-                dedup_key=dedup_key,
-                title=payload.summary,
-                source="pagerduty",
-                service=payload.component or payload.source,
-                severity=payload.severity,
-                labels=labels,
-                annotations=annotations,
-            ),
-            now=now,
-        )
-    elif group.last_event_digest == digest:
-        return dedup_key
-    else:
-        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
-        group.title = payload.summary
-        group.severity = payload.severity
-        group.annotations = annotations
-        group.last_event_at = now
-        grouping.log(
-            session, group, kind="alert_firing", message="triggered again", at=now, actor=actor
-        )
-    group.last_event_digest = digest
-    grouping.apply_alert(
+    _trigger(
         session,
-        group,
-        alerts,
-        AlertFacts(
-            fingerprint=None,
-            firing=True,
+        integration,
+        GroupFacts(
+            dedup_key=dedup_key,
+            title=payload.summary,
+            source="pagerduty",
+            service=payload.component or payload.source,
+            severity=payload.severity,
             labels=labels,
             annotations=annotations,
-            starts_at=payload.timestamp.astimezone(UTC) if payload.timestamp else now,
-            ends_at=None,
-            generator_url=event.client_url,
+            digest=digest,
         ),
+        starts_at=payload.timestamp.astimezone(UTC) if payload.timestamp else None,
+        link=event.client_url,
         now=now,
-        actor=actor,
     )
-    repository.insert_pending(session)
-    session.flush()
     return dedup_key
 
 
@@ -338,6 +311,7 @@ def ingest_webhook(
     session: Session, *, integration: Integration, alert: WebhookAlert, now: datetime
 ) -> AlertGroup | None:
     """Apply one generic webhook alert (``dedup_key`` defaults to the title)."""
+    read_cache.enable(session)
     actor = integration.name
     dedup_key = alert.dedup_key or alert.title[:255]
     digest = _digest(alert.model_dump(mode="json"))
@@ -357,32 +331,56 @@ def ingest_webhook(
         repository.insert_pending(session)
         session.flush()
         return group
+    return _trigger(
+        session,
+        integration,
+        GroupFacts(
+            dedup_key=dedup_key,
+            title=alert.title,
+            source="webhook",
+            service=labels.get("service"),
+            severity=alert.severity,
+            labels=labels,
+            annotations=annotations,
+            digest=digest,
+        ),
+        starts_at=None,
+        link=alert.link,
+        now=now,
+    )
+
+
+def _trigger(
+    session: Session,
+    integration: Integration,
+    facts: GroupFacts,
+    *,
+    starts_at: datetime | None,
+    link: str | None,
+    now: datetime,
+) -> AlertGroup:
+    """Fire the one alert of a PagerDuty trigger or webhook alert: into the key's open group
+    (an identical trigger changes nothing), else into a new group. The alert keeps the start
+    it had unless the event states one (``starts_at``)."""
+    actor = integration.name
+    group = repository.open_group(session, integration.id, facts.dedup_key)
+    alerts: dict[str | None, Alert] = {}  # a group opened here has none yet
     if group is None:
-        group = grouping.open_group(
-            session,
-            integration,
-            GroupFacts(
-                dedup_key=dedup_key,
-                title=alert.title,
-                source="webhook",
-                service=labels.get("service"),
-                severity=alert.severity,
-                labels=labels,
-                annotations=annotations,
-            ),
-            now=now,
-        )
-    elif group.last_event_digest == digest:
+        group = grouping.open_group(session, integration, facts, now=now)
+    elif group.last_event_digest == facts.digest:
         return group
     else:
-        group.title = alert.title
-        group.annotations = annotations
+        alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+        group.title = facts.title[: grouping.TITLE_CHARS]
+        if facts.severity is not None:
+            group.severity = facts.severity
+        group.annotations = dict(facts.annotations or {})
         group.last_event_at = now
+        group.last_event_digest = facts.digest
         grouping.log(
             session, group, kind="alert_firing", message="fired again", at=now, actor=actor
         )
-    group.last_event_digest = digest
-    alerts = _by_fingerprint(repository.alerts_of(session, group.id))
+    previous = alerts.get(None)
     grouping.apply_alert(
         session,
         group,
@@ -390,11 +388,11 @@ def ingest_webhook(
         AlertFacts(
             fingerprint=None,
             firing=True,
-            labels=labels,
-            annotations=annotations,
-            starts_at=alerts[None].starts_at if None in alerts else now,
+            labels=facts.labels or {},
+            annotations=facts.annotations or {},
+            starts_at=starts_at or (previous.starts_at if previous is not None else now),
             ends_at=None,
-            generator_url=alert.link,
+            generator_url=link,
         ),
         now=now,
         actor=actor,

@@ -114,7 +114,9 @@ def insert_pending(session: Session) -> None:
             session.expunge(row)
         batches.append((model, pending, values))
     for model, pending, values in batches:
-        session.execute(insert(model), values)
+        # The table, not the class: the ORM's bulk insert leaves out None values and splits
+        # the rows into one statement per set of columns left; Core sends one executemany.
+        session.execute(insert(cast(Table, model.__table__)), values)
         if model is Alert:
             _tally(session, cast(list[Alert], pending))
 
@@ -250,15 +252,9 @@ def integration_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
     return {int(row.id): str(row.name) for row in rows}
 
 
-def active_silences(session: Session, now: datetime) -> list[Silence]:
-    """Silences in force at ``now``."""
-    return list(
-        session.scalars(
-            select(Silence)
-            .where(Silence.starts_at <= now, Silence.ends_at > now)
-            .order_by(Silence.id)
-        )
-    )
+def silences_from(session: Session, now: datetime) -> list[Silence]:
+    """Silences that have not ended at ``now`` (including those yet to start)."""
+    return list(session.scalars(select(Silence).where(Silence.ends_at > now).order_by(Silence.id)))
 
 
 def silences_to_apply(session: Session, now: datetime) -> list[Silence]:

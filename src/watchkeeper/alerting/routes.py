@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import html
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
@@ -15,7 +13,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +39,7 @@ from watchkeeper.alerting.schemas import (
 )
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
+from watchkeeper.commit_queue import CommitQueue
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import driver_message, session_scope, utcnow
@@ -61,6 +59,7 @@ from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.limits import read_body
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 router = APIRouter(prefix="/api/v1", tags=["alerting"])
 intake_router = APIRouter(tags=["alert intake"])
@@ -297,22 +296,13 @@ async def integration_from_key(request: Request, key: str) -> Integration:
     return await run_in_threadpool(look_up)
 
 
-# SQLite has one writer at a time; intake transactions of this process take turns on a lock
-# instead of polling SQLite's busy timeout, which sleeps up to 100 ms per try and made the
-# tail latency under concurrent senders. PostgreSQL runs them concurrently.
-_SQLITE_INTAKE_LOCK = threading.Lock()
-
-
-@contextmanager
-def intake_unit(request: Request) -> Iterator[Session]:
-    """The unit of work of one intake request, committed when the block ends, so before the
-    endpoint returns: a 2xx means stored, a failed commit is a 5xx."""
-    engine: Engine = request.app.state.engine
-    turn = _SQLITE_INTAKE_LOCK if engine.dialect.name == "sqlite" else nullcontext()
-    factory: sessionmaker[Session] = request.app.state.session_factory
+def _stored(request: Request, work: Callable[[Session], T]) -> T:
+    """Run one intake request's work and return once it is committed (on SQLite in a batch
+    with the requests waiting meanwhile, see commit_queue): a 2xx means stored, a failed
+    commit is a 5xx."""
+    queue: CommitQueue = request.app.state.commit_queue
     try:
-        with turn, session_scope(factory) as session:
-            yield session
+        return queue.run(work)
     except IntegrityError as exc:
         # Two first notifications of one key both opened a group (PostgreSQL runs them
         # concurrently): the loser stored nothing; a retry finds the winner's group.
@@ -365,11 +355,14 @@ WebhookBody = Annotated[
 def alertmanager_intake(request: Request, body: AlertmanagerBody) -> dict[str, Any]:
     """Alertmanager webhook (v4): answered only once the notification is committed."""
     integration, message = body
-    with intake_unit(request) as session:
+
+    def work(session: Session) -> dict[str, Any]:
         group = intake.ingest_alertmanager(
             session, integration=integration, message=message, now=utcnow()
         )
-    return {"status": "success", "alert_group_id": group.id, "group_status": group.status}
+        return {"status": "success", "alert_group_id": group.id, "group_status": group.status}
+
+    return _stored(request, work)
 
 
 @intake_router.post(
@@ -380,13 +373,16 @@ def alertmanager_intake(request: Request, body: AlertmanagerBody) -> dict[str, A
 def webhook_intake(request: Request, body: WebhookBody) -> dict[str, Any]:
     """Generic webhook alert."""
     integration, alert = body
-    with intake_unit(request) as session:
+
+    def work(session: Session) -> dict[str, Any]:
         group = intake.ingest_webhook(session, integration=integration, alert=alert, now=utcnow())
-    return {
-        "status": "success",
-        "alert_group_id": group.id if group else None,
-        "dedup_key": alert.dedup_key or alert.title[:255],
-    }
+        return {
+            "status": "success",
+            "alert_group_id": group.id if group else None,
+            "dedup_key": alert.dedup_key or alert.title[:255],
+        }
+
+    return _stored(request, work)
 
 
 def _pagerduty_error(
@@ -423,21 +419,24 @@ def _enqueue(event: PagerDutyEvent, key: str | None, request: Request) -> JSONRe
         return _pagerduty_error(400, ["routing_key: does not match the key in the URL"])
     if routing_key is None:
         return _pagerduty_error(400, ["routing_key: missing"])
-    try:
-        with intake_unit(request) as session:
-            try:
-                integration = _of_type(
-                    service.intake_integration(session, key=routing_key, at=time.monotonic()),
-                    "pagerduty",
-                )
-            except IntegrationNotFound:
-                return _pagerduty_error(404, ["routing_key: no such integration"])
-            dedup_key = intake.ingest_pagerduty(
-                session, integration=integration, event=event, now=utcnow()
+
+    def work(session: Session) -> str | None:
+        try:
+            integration = _of_type(
+                service.intake_integration(session, key=routing_key, at=time.monotonic()),
+                "pagerduty",
             )
+        except IntegrationNotFound:
+            return None
+        return intake.ingest_pagerduty(session, integration=integration, event=event, now=utcnow())
+
+    try:
+        dedup_key = _stored(request, work)
     except IntakeRaced as exc:
         # PagerDuty's senders retry a 5xx; the body keeps PagerDuty's error shape.
         return _pagerduty_error(503, [str(exc)], state="retry", message="Retry the event")
+    if dedup_key is None:
+        return _pagerduty_error(404, ["routing_key: no such integration"])
     return JSONResponse(
         status_code=202,
         content={"status": "success", "message": "Event processed", "dedup_key": dedup_key},
