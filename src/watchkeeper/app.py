@@ -101,7 +101,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
 def _routers() -> list[Any]:
     # Imported here so importing watchkeeper.app stays cheap for the CLI.
-    from watchkeeper.alerting.routes import intake_router, links_router
+    from watchkeeper.alerting.intake_routes import intake_router
+    from watchkeeper.alerting.routes import links_router
     from watchkeeper.alerting.routes import router as alerting_router
     from watchkeeper.auth.routes import router as auth_router
     from watchkeeper.events.routes import router as events_router
