@@ -70,11 +70,13 @@ def mutual(graph: dict[str, set[str]], *, ignore: str) -> list[tuple[str, str]]:
 
 
 def is_adapter(module: str) -> bool:
-    """CLI, JSON routes, web pages, the worker and the app: the layer that may call flows."""
+    """CLI, JSON routes (``routes`` or ``<use case>_routes``), web pages, the worker and the
+    app: the layer that may call flows."""
     parts = module.split(".")
     return (
         parts[1] in ("cli", "web", FLOWS, "app", "worker", "dependencies")
         or parts[-1] == "routes"
+        or parts[-1].endswith("_routes")
         or module == "watchkeeper.demo"
     )
 
@@ -174,4 +176,5 @@ def test_imports_are_resolved_like_python_does() -> None:
         "watchkeeper.slo.models",
     }
     assert not is_adapter("watchkeeper.slo.service")
+    assert is_adapter("watchkeeper.alerting.intake_routes")
     assert is_adapter("watchkeeper.slo.routes") and is_adapter("watchkeeper.cli.slo")
