@@ -269,6 +269,13 @@ class CountingSource:
         return self.inner.sums(starts, ends)
 
 
+def test_no_evaluation_times_ask_nothing_of_the_source() -> None:
+    source = CountingSource(_outage_series())
+    replayed = firing_series(_slo(), source, np.empty(0))
+    assert replayed.firing[PAGE].size == replayed.peak[TICKET].size == 0
+    assert source.calls == 0
+
+
 def test_every_window_at_every_time_is_summed_in_one_call() -> None:
     source = CountingSource(_outage_series())
     times = evaluation_times(NOON - HOUR, NOON + 8 * HOUR, MINUTE)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import SLO, Severity
+from watchkeeper.errors import InvalidInput
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.slo import backtest as backtest_service
@@ -49,6 +50,15 @@ slos:
       name: shop-prom
       source: prometheus
       prometheus: {good: 'sum(rate(ok[{{.window}}]))', total: 'sum(rate(all[{{.window}}]))'}
+  - name: catalogued
+    objective: 0.99
+    window: 28d
+    sli:
+      name: shop-datadog
+      source: external
+      external:
+        type: Datadog
+        metric: {ratioMetric: {good: {metricSource: {type: Datadog}}}}
 """
 PAGE_ONLY = "windows:\n  - {severity: page, long: 10m, short: 1m, factor: 50}\n"
 BACKTEST = "/api/v1/slos/shop/availability/backtest"
@@ -189,6 +199,7 @@ def test_a_given_history_reader_serves_prometheus_slos(session: Session, outage:
         ("shop/availabilty", NOON, NOW, SLONotFound, "did you mean 'shop/availability'"),
         ("availabilty", NOON, NOW, SLONotFound, "did you mean 'availability'"),
         ("shop/prom", NOON, NOW, NotEvaluable, "needs a configured source"),
+        ("shop/catalogued", NOON, NOW, NotEvaluable, "catalogued only: its SLI reads Datadog"),
     ],
 )
 def test_bad_requests_are_refused_with_a_reason(
@@ -355,3 +366,10 @@ def test_api_mistakes_are_4xx_with_the_reason(
 def test_the_api_needs_a_token(client: TestClient, stored: None) -> None:
     assert client.get(BACKTEST, params=_range()).status_code == 401
     assert client.post(BACKTEST, params=_range(), content=PAGE_ONLY).status_code == 401
+
+
+def test_a_bare_name_two_services_use_is_ambiguous(session: Session, outage: None) -> None:
+    other = SPEC.replace("service: shop", "service: cart").replace("shop-", "cart-")
+    spec_flows.apply(session, spec_set=load_text(other), now=NOW)
+    with pytest.raises(InvalidInput, match="ambiguous: cart/availability, shop/availability"):
+        backtest_service.run(session, key="availability", start=NOON, end=NOW, now=NOW)

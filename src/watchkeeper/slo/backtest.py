@@ -76,18 +76,21 @@ def resolve_key(session: Session, name: str) -> str:
 
     SLONotFound (with the closest key or name, if one is close) when there is none.
     """
-    records = service.list_slos(session)
-    keys = [record.key for record in records]
     if "/" in name:
-        if name in keys:
-            return name
-        raise SLONotFound(f"no SLO {name!r} has been applied{did_you_mean(name, keys)}")
+        try:
+            return service.get(session, key=name).key
+        except SLONotFound:
+            keys = [record.key for record in service.list_slos(session)]
+            raise SLONotFound(
+                f"no SLO {name!r} has been applied{did_you_mean(name, keys)}"
+            ) from None
+    records = service.list_slos(session)
     matches = [record.key for record in records if record.name == name]
     if len(matches) == 1:
         return matches[0]
     if matches:
         raise InvalidInput(f"{name!r} is ambiguous: {', '.join(matches)}; use service/name")
-    hint = did_you_mean(name, keys + [record.name for record in records])
+    hint = did_you_mean(name, [record.key for record in records] + [r.name for r in records])
     raise SLONotFound(f"no SLO named {name!r} has been applied (use service/name){hint}")
 
 
