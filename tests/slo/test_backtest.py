@@ -162,9 +162,9 @@ def test_history_reaches_back_the_longest_window_and_the_slo_period(
 ) -> None:
     asked: list[tuple[datetime, datetime, timedelta]] = []
 
-    def history(slo: SLO, start: datetime, end: datetime, step: timedelta) -> EventSeries:
+    def history(slo: SLO, *, start: datetime, end: datetime, step: timedelta) -> EventSeries:
         asked.append((start, end, step))
-        return backtest_service.store_history(session)(slo, start, end, step)
+        return backtest_service.store_history(session)(slo, start=start, end=end, step=step)
 
     run = backtest_service.run(
         session,
@@ -180,7 +180,7 @@ def test_history_reaches_back_the_longest_window_and_the_slo_period(
 
 
 def test_a_given_history_reader_serves_prometheus_slos(session: Session, outage: None) -> None:
-    def history(slo: SLO, start: datetime, end: datetime, step: timedelta) -> EventSeries:
+    def history(slo: SLO, *, start: datetime, end: datetime, step: timedelta) -> EventSeries:
         return EventSeries.from_counts([NOON.timestamp()], [0], [10])
 
     run = backtest_service.run(

@@ -2,16 +2,16 @@
 
 The math is ``core.backtest``; this module finds the SLO, checks the range, reads the history
 the replay needs and hands it over. History comes from a reader
-``history(slo, start, end, step) -> EventSeries``: by default the built-in event store's
+``history(slo, *, start, end, step) -> EventSeries``: by default the built-in event store's
 buckets. SLOs reading Prometheus need a reader for their source (a ``MetricsSource.history``);
 without one they are refused with NotEvaluable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -38,8 +38,13 @@ from watchkeeper.specs.alert_windows import AlertWindowsOverride, parse_alert_wi
 # evaluation times, and the history read reaches the SLO window (at most 400 days) further back.
 MAX_RANGE = timedelta(days=400)
 
-HistoryReader = Callable[[SLO, datetime, datetime, timedelta], EventSeries]
-"""``history(slo, start, end, step)``: the SLO's good/total counts from ``start`` to ``end``."""
+
+class HistoryReader(Protocol):
+    """Reads an SLO's good/total counts from ``start`` to ``end`` (the signature of
+    ``MetricsSource.history``, so a source's bound method can be passed as it is)."""
+
+    def __call__(self, slo: SLO, *, start: datetime, end: datetime, step: timedelta) -> EventSeries:
+        """The SLO's counts over ``[start, end)``, at ``step`` resolution or finer."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ class BacktestRun:
 def store_history(session: Session) -> HistoryReader:
     """A reader of the built-in event store: the SLO's stored buckets (both resolutions)."""
 
-    def history(slo: SLO, start: datetime, end: datetime, step: timedelta) -> EventSeries:
+    def history(slo: SLO, *, start: datetime, end: datetime, step: timedelta) -> EventSeries:
         ids = list(events_service.sli_ids_by_name(session, [slo.sli.store_key]).values())
         if not ids:
             return EventSeries.empty()
@@ -165,7 +170,7 @@ def run(
     # Back the longest alert window from the first evaluation, and back the SLO period from
     # the end of every alert (its budget figures).
     reach = max(longest_alert_window(alert_windows(replayed, end)), hour_span_for([replayed]))
-    series = history(replayed, start - reach, end, DEFAULT_STEP)
+    series = history(replayed, start=start - reach, end=end, step=DEFAULT_STEP)
     try:
         result = backtest(replayed, series, start=start, end=end, step=DEFAULT_STEP)
     except (ArithmeticError, ValueError) as exc:  # a window beyond the calendar, say
