@@ -14,6 +14,7 @@ BENCHMARKS = (
     "oncall.py",
     "escalation.py",
     "alert_latency.py",
+    "backtest.py",
 )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.config import Settings
+from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import driver_message, make_engine, make_session_factory, session_scope
 from watchkeeper.errors import InvalidInput, Unavailable
 from watchkeeper.events.rows import parse_time as event_time
@@ -166,3 +167,20 @@ def parse_time(text: str) -> datetime:
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     return datetime.fromtimestamp(seconds, UTC)
+
+
+def parse_moment(text: str, *, now: datetime, option: str) -> datetime:
+    """A time given on the command line: ``now``, a duration back from now (``30d``,
+    ``1h30m``), RFC 3339 with an offset, or Unix seconds. InvalidInput names ``option``."""
+    if text.strip().lower() == "now":
+        return now
+    try:
+        return now - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        return parse_time(text)
+    except InvalidInput as exc:
+        raise InvalidInput(
+            f"{option}: {exc.detail}; or give now or a duration back from now such as 30d"
+        ) from None

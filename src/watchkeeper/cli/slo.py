@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from watchkeeper.cli import backtest as backtest_cli
 from watchkeeper.cli import specs as specs_cli
 from watchkeeper.cli.context import cli_state, parse_time
 from watchkeeper.cli.events import report_invalid_events
@@ -36,6 +37,7 @@ from watchkeeper.specs import load_paths
 
 app = typer.Typer(no_args_is_help=True, help="Manage and inspect SLOs.")
 specs_cli.register(app)
+backtest_cli.register(app)
 app.command("export")(export_slos)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -51,3 +51,7 @@ class EvaluationFailed(NotEvaluable):
 
 class UnknownPolicy(InvalidInput):
     """An SLO names an error-budget policy that has not been applied."""
+
+
+class InvalidBacktestRange(InvalidInput):
+    """A backtest's range is empty, reaches into the future or is longer than allowed."""

@@ -1,4 +1,4 @@
-"""JSON API of SLOs: apply specs, list, read, status, explain, history, delete."""
+"""JSON API of SLOs: apply specs, list, read, status, explain, history, backtest, delete."""
 
 from __future__ import annotations
 
@@ -15,15 +15,18 @@ from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
 from watchkeeper.errors import InvalidInput
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.limits import read_body
+from watchkeeper.slo import backtest as backtest_service
 from watchkeeper.slo import service
 from watchkeeper.slo.exceptions import KeyMismatch
 from watchkeeper.slo.explain import Explanation, explain
 from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.schemas import (
     ApplyResultRead,
+    BacktestRead,
     HistoryPoint,
     SLORead,
     SLOStatusRead,
+    backtest_read,
     status_read,
 )
 from watchkeeper.specs import SpecSet, load_text
@@ -194,6 +197,107 @@ def slo_history(
     return service.history(
         session, key=f"{service_name}/{name}", since=start, until=end, limit=limit
     )
+
+
+# -- backtests (docs/backtest.md) -------------------------------------------------------------
+
+BacktestFrom = Annotated[
+    datetime, Query(alias="from", description="Start of the range (RFC 3339 with an offset)")
+]
+BacktestTo = Annotated[
+    datetime | None,
+    Query(alias="to", description="End of the range (RFC 3339 with an offset); default now"),
+]
+_WINDOWS_BODY = {
+    "requestBody": {
+        "description": "Alert windows to replay instead of the SLO's: a windows file's YAML "
+        "({windows: [...], min_events: N}), or the same as JSON",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+def windows_body_text(body: bytes, content_type: str) -> str:
+    """A request body of alert windows (YAML text or JSON) as YAML text for the windows reader."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("alert windows body is not UTF-8 text") from None
+    if not text.strip():
+        raise InvalidInput("empty body: send alert windows as YAML or JSON")
+    if "json" not in content_type:
+        return text
+    try:
+        data: Any = json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"{TOO_LARGE}: JSON nested too deeply") from None
+    problem = json_shape_problem(data)
+    if problem is not None:
+        raise InvalidInput(problem)
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+async def read_windows_body(request: Request, _token: ReadToken) -> backtest_service.WindowsFile:
+    """The alert windows of a backtest request, read after the token is checked."""
+    body = await read_body(request)
+    content_type = request.headers.get("content-type", "")
+    text = await run_in_threadpool(windows_body_text, body, content_type)
+    return backtest_service.WindowsFile(text, "request body")
+
+
+def _backtest(
+    session: SessionDep,
+    key: str,
+    start: datetime,
+    end: datetime | None,
+    windows: backtest_service.WindowsFile | None,
+) -> BacktestRead:
+    now = utcnow()
+    run = backtest_service.run(
+        session,
+        key=key,
+        start=_aware(start),
+        end=_aware(end) if end else now,
+        now=now,
+        windows=windows,
+    )
+    return backtest_read(run.result, windows_source=run.windows_source)
+
+
+@router.get("/slos/{service_name}/{name}/backtest", response_model=BacktestRead)
+def backtest_slo(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    _token: ReadToken,
+    start: BacktestFrom,
+    end: BacktestTo = None,
+) -> BacktestRead:
+    """When the SLO's page and ticket alerts would have fired over a past range (<= 400 days)."""
+    return _backtest(session, f"{service_name}/{name}", start, end, None)
+
+
+@router.post(
+    "/slos/{service_name}/{name}/backtest",
+    response_model=BacktestRead,
+    openapi_extra=_WINDOWS_BODY,
+)
+def backtest_slo_with_windows(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    _token: ReadToken,
+    windows: Annotated[backtest_service.WindowsFile, Depends(read_windows_body)],
+    start: BacktestFrom,
+    end: BacktestTo = None,
+) -> BacktestRead:
+    """A backtest replaying the alert windows in the body instead of the SLO's (read-only)."""
+    return _backtest(session, f"{service_name}/{name}", start, end, windows)
 
 
 def _aware(value: datetime) -> datetime:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from watchkeeper.core.backtest import Backtest
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus
 from watchkeeper.core.slo import SLO, CalendarWindow, Window
@@ -166,4 +167,117 @@ def status_read(slo: SLO, status: SLOStatus) -> SLOStatusRead:
             )
             for f in status.forecasts
         ],
+    )
+
+
+# -- backtests (slo/backtest.py) ---------------------------------------------------------------
+
+
+class BacktestWindowRead(BaseModel):
+    """One alert window replayed by a backtest (its factor as in force at the range's end)."""
+
+    severity: str
+    long: str
+    short: str
+    factor: float
+
+
+class BacktestAlertRead(BaseModel):
+    """When one severity's alert would have fired and cleared, and what the burn cost."""
+
+    severity: str
+    fired_at: datetime
+    cleared_at: datetime | None = Field(description="null: still firing at `to`")
+    duration_seconds: float = Field(description="cleared_at (or `to`) minus fired_at")
+    firing_at_start: bool = Field(description="already firing at `from`: it may start earlier")
+    peak_burn_rate: float = Field(
+        description="highest long-window burn rate of the severity's firing windows"
+    )
+    bad: float = Field(description="bad events from fired_at to cleared_at (or `to`)")
+    budget_consumed: float | None = Field(
+        description="bad / (events of the SLO window ending with the alert x (1 - objective))"
+    )
+
+
+class BacktestSeverityRead(BaseModel):
+    """How often and how long one severity fired over the range."""
+
+    alerts: int
+    firing_seconds: float
+
+
+class BacktestSummaryRead(BaseModel):
+    """Counts per severity and the budget consumed over the whole range."""
+
+    page: BacktestSeverityRead
+    ticket: BacktestSeverityRead
+    bad: float = Field(description="bad events in [from, to)")
+    total: float = Field(description="all events in [from, to)")
+    budget_consumed: float | None = Field(
+        description="bad / (events of the SLO window ending at `to` x (1 - objective))"
+    )
+
+
+class BacktestRead(BaseModel):
+    """A replay of an SLO's burn-rate alerts over a past range (docs/backtest.md)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    slo: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    step_seconds: float
+    steps: int
+    windows_source: str = Field(description="slo (the SLO's own windows) or the file given")
+    windows: list[BacktestWindowRead]
+    min_events: int
+    alerts: list[BacktestAlertRead]
+    summary: BacktestSummaryRead
+
+
+def backtest_read(result: Backtest, *, windows_source: str) -> BacktestRead:
+    """The JSON document of a backtest (the CLI's --json and the API answer)."""
+    severities = {
+        severity.value: BacktestSeverityRead(
+            alerts=summary.alerts, firing_seconds=summary.firing.total_seconds()
+        )
+        for severity, summary in result.summary.items()
+    }
+    return BacktestRead(
+        slo=result.slo_key,
+        from_=result.start,
+        to=result.end,
+        step_seconds=result.step.total_seconds(),
+        steps=result.steps,
+        windows_source=windows_source,
+        windows=[
+            BacktestWindowRead(
+                severity=w.severity.value,
+                long=format_duration(w.long),
+                short=format_duration(w.short),
+                factor=w.factor,
+            )
+            for w in result.windows
+        ],
+        min_events=result.min_events,
+        alerts=[
+            BacktestAlertRead(
+                severity=e.severity.value,
+                fired_at=e.fired_at,
+                cleared_at=e.cleared_at,
+                duration_seconds=e.duration.total_seconds(),
+                firing_at_start=e.firing_at_start,
+                peak_burn_rate=e.peak_burn_rate,
+                bad=e.bad,
+                budget_consumed=e.budget_consumed,
+            )
+            for e in result.episodes
+        ],
+        summary=BacktestSummaryRead(
+            page=severities["page"],
+            ticket=severities["ticket"],
+            bad=result.bad,
+            total=result.total,
+            budget_consumed=result.budget_consumed,
+        ),
     )
