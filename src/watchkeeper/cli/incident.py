@@ -13,7 +13,8 @@ from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
 from watchkeeper.core.duration import format_duration
 from watchkeeper.db import MAX_ROW_ID, utcnow
-from watchkeeper.incident import figures, service, severities
+from watchkeeper.incident import declaration, figures, links, service, severities
+from watchkeeper.incident import detail as incident_detail
 from watchkeeper.incident.schemas import (
     GroupMetricsRead,
     IncidentDetail,
@@ -141,7 +142,7 @@ def _print_detail(detail: IncidentDetail) -> None:
 def show(ctx: typer.Context, incident_id: IdArgument, json_output: JsonOption = False) -> None:
     """An incident with its roles, timeline, links and budget burned."""
     with cli_state(ctx).session() as session:
-        detail = service.show(session, incident_id=incident_id, now=utcnow())
+        detail = incident_detail.show(session, incident_id=incident_id, now=utcnow())
     if json_output:
         print_json(detail.model_dump(mode="json"))
     else:
@@ -190,7 +191,7 @@ def declare(
         return
     now = utcnow()
     with cli_state(ctx).session() as session:
-        incident = service.declare(
+        incident = declaration.declare(
             session,
             title=title,
             severity=severity,
@@ -202,7 +203,7 @@ def declare(
             alert_group_ids=alert_group or (),
             slo_keys=slo or (),
         )
-        detail = service.show(session, incident_id=incident.id, now=now)
+        detail = incident_detail.show(session, incident_id=incident.id, now=now)
     if json_output:
         print_json(detail.model_dump(mode="json"))
     else:
@@ -222,7 +223,7 @@ def _declare_from_group(
 ) -> None:
     now = utcnow()
     with cli_state(ctx).session() as session:
-        incident = service.declare_from_alert_group(
+        incident = declaration.declare_from_alert_group(
             session,
             alert_group_id=group_id,
             severity=severity,
@@ -232,7 +233,7 @@ def _declare_from_group(
             commander=commander,
             summary=summary,
         )
-        detail = service.show(session, incident_id=incident.id, now=now)
+        detail = incident_detail.show(session, incident_id=incident.id, now=now)
     if json_output:
         print_json(detail.model_dump(mode="json"))
     else:
@@ -434,7 +435,7 @@ def link(
     now = utcnow()
     with cli_state(ctx).session() as session:
         for group_id in alert_group or []:
-            service.link_alert_group(
+            links.link_alert_group(
                 session,
                 incident_id=incident_id,
                 alert_group_id=group_id,
@@ -442,7 +443,7 @@ def link(
                 now=now,
             )
         for key in slo or []:
-            service.link_slo(
+            links.link_slo(
                 session, incident_id=incident_id, slo_key=key, actor=_actor(actor), now=now
             )
     _say(f"linked to incident #{incident_id}")
