@@ -208,6 +208,19 @@ def acknowledge(session: Session, *, incident_id: int, actor: str, now: datetime
     return incident
 
 
+def _check_transition(
+    session: Session, incident_id: int, target: IncidentStatus
+) -> tuple[Incident, IncidentStatus]:
+    """The incident and its current status, or InvalidTransition when the lifecycle rules
+    do not let it move to ``target``."""
+    incident = get(session, incident_id)
+    current = IncidentStatus(incident.status)
+    problem = transition_problem(current, target)
+    if problem is not None:
+        raise InvalidTransition(f"incident #{incident_id}: {problem}")
+    return incident, current
+
+
 def set_status(
     session: Session,
     *,
@@ -221,11 +234,7 @@ def set_status(
     target = _status(status)
     if target is IncidentStatus.RESOLVED:
         return resolve(session, incident_id=incident_id, actor=actor, now=now, note=note)
-    incident = get(session, incident_id)
-    current = IncidentStatus(incident.status)
-    problem = transition_problem(current, target)
-    if problem is not None:
-        raise InvalidTransition(f"incident #{incident_id}: {problem}")
+    incident, current = _check_transition(session, incident_id, target)
     incident.status = target.value
     if target is IncidentStatus.IDENTIFIED and incident.identified_at is None:
         incident.identified_at = now
@@ -249,11 +258,7 @@ def resolve(
 ) -> Incident:
     """Resolve an open incident (an unacknowledged one stays unacknowledged, so MTTA counts
     real acknowledgements only)."""
-    incident = get(session, incident_id)
-    current = IncidentStatus(incident.status)
-    problem = transition_problem(current, IncidentStatus.RESOLVED)
-    if problem is not None:
-        raise InvalidTransition(f"incident #{incident_id}: {problem}")
+    incident, current = _check_transition(session, incident_id, IncidentStatus.RESOLVED)
     incident.status = IncidentStatus.RESOLVED.value
     incident.resolved_at = now
     incident.resolved_by = actor
