@@ -16,6 +16,8 @@ from watchkeeper.db import utcnow
 
 app = typer.Typer(no_args_is_help=True, help="Alert sources and their intake URLs.")
 
+NameArgument = Annotated[str, typer.Argument(help="The integration's name.")]
+
 
 def _integration_document(integration: Integration, base_url: str) -> dict[str, Any]:
     return {
@@ -91,7 +93,7 @@ def list_integrations(ctx: typer.Context, json_output: JsonOption = False) -> No
 @guarded
 def show_integration(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The integration's name.")],
+    name: NameArgument,
     json_output: JsonOption = False,
 ) -> None:
     """Show one integration with its key and URL."""
@@ -109,9 +111,7 @@ def show_integration(
 
 @app.command("disable")
 @guarded
-def disable_integration(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
-) -> None:
+def disable_integration(ctx: typer.Context, name: NameArgument) -> None:
     """Disable an integration: its key is refused (404) until it is enabled again."""
     with cli_state(ctx).session() as session:
         service.set_disabled(session, name=name, disabled=True, now=utcnow())
@@ -120,9 +120,7 @@ def disable_integration(
 
 @app.command("enable")
 @guarded
-def enable_integration(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
-) -> None:
+def enable_integration(ctx: typer.Context, name: NameArgument) -> None:
     """Enable a disabled integration again."""
     with cli_state(ctx).session() as session:
         service.set_disabled(session, name=name, disabled=False, now=utcnow())
@@ -131,9 +129,7 @@ def enable_integration(
 
 @app.command("delete")
 @guarded
-def delete_integration(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
-) -> None:
+def delete_integration(ctx: typer.Context, name: NameArgument) -> None:
     """Delete an integration and its alert groups."""
     with cli_state(ctx).session() as session:
         service.delete_integration(session, name=name)
