@@ -21,6 +21,7 @@ from watchkeeper.demo.simulator import LATENCY_SLI, REQUESTS_SLI, Profile, Simul
 from watchkeeper.events.models import SLIBucket, SLIRecord
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.flows.demo import prepare
+from watchkeeper.incident import detail as incident_detail
 from watchkeeper.incident import service as incident_service
 from watchkeeper.notify.notifiers import notifiers
 from watchkeeper.specs import load_text
@@ -186,7 +187,7 @@ def test_the_fault_pages_the_oncall_user_and_opens_an_incident(
         "checkout",
         "investigating",
     )
-    detail = incident_service.show(session, incident_id=declared, now=AT + timedelta(seconds=3))
+    detail = incident_detail.show(session, incident_id=declared, now=AT + timedelta(seconds=3))
     # (Group 1 in the demo's fresh database; sequences here may have moved on.)
     [group_id] = detail.alert_group_ids
     assert ("commander", "alex") in {(role.role, role.user) for role in detail.roles}

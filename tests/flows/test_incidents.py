@@ -19,6 +19,9 @@ from watchkeeper.auth import people
 from watchkeeper.config import Settings
 from watchkeeper.errors import Conflict
 from watchkeeper.flows import incidents as flow
+from watchkeeper.incident import declaration
+from watchkeeper.incident import detail as incident_detail
+from watchkeeper.incident import links as incident_links
 from watchkeeper.incident import service as incidents
 from watchkeeper.incident.exceptions import GroupAlreadyInIncident
 from watchkeeper.oncall import service as oncall
@@ -50,7 +53,7 @@ def test_auto_declare_once_per_group(session: Session) -> None:
     incident = incidents.get(session, incident_id)
     assert (incident.title, incident.service, incident.severity) == ("db down", "db", "SEV2")
     assert incident.started_at == NOW - 5 * MINUTE
-    assert incidents.alert_group_ids(session, incident_id) == [db]
+    assert incident_links.alert_group_ids(session, incident_id) == [db]
     assert alerting_service.get_group(session, group_id=db).incident_id == incident_id
     # Idempotent: the next passes find nothing to do.
     assert flow.declare_pending(session, now=NOW + MINUTE) == []
@@ -60,11 +63,11 @@ def test_auto_declare_once_per_group(session: Session) -> None:
 def test_auto_declare_skips_groups_already_in_an_open_incident(session: Session) -> None:
     flow.apply_routes(session, rules=ROUTES)
     db = fire(session, "db down", service="db")
-    by_hand = incidents.declare_from_alert_group(
+    by_hand = declaration.declare_from_alert_group(
         session, alert_group_id=db, severity="SEV1", actor="ann", now=NOW
     )
     with pytest.raises(GroupAlreadyInIncident, match=f"#{by_hand.id}"):
-        incidents.declare_from_alert_group(
+        declaration.declare_from_alert_group(
             session, alert_group_id=db, severity="SEV3", actor="bob", now=NOW
         )
     assert flow.declare_pending(session, now=NOW) == []
@@ -84,14 +87,14 @@ def test_a_removed_severity_is_logged_not_retried(session: Session) -> None:
 
 def _break_declaring_for(monkeypatch: pytest.MonkeyPatch, broken_group: int) -> None:
     """Make declaring fail with an unexpected error for one group only."""
-    real = incidents.declare_from_alert_group
+    real = declaration.declare_from_alert_group
 
     def declare(session: Session, *, alert_group_id: int, **kwargs: object) -> object:
         if alert_group_id == broken_group:
             raise RuntimeError("disk on fire")
         return real(session, alert_group_id=alert_group_id, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(incidents, "declare_from_alert_group", declare)
+    monkeypatch.setattr(declaration, "declare_from_alert_group", declare)
 
 
 def _failed_kinds(session: Session, group_id: int) -> list[str]:
@@ -107,7 +110,7 @@ def test_an_unexpected_error_gives_up_that_group_only(
     healthy = fire(session, "db slow", service="db")
     _break_declaring_for(monkeypatch, broken)
     (incident_id,) = flow.declare_pending(session, now=NOW)
-    assert incidents.alert_group_ids(session, incident_id) == [healthy]
+    assert incident_links.alert_group_ids(session, incident_id) == [healthy]
     assert alerting_service.get_group(session, group_id=broken).incident_severity is None
     assert _failed_kinds(session, broken) == ["incident_failed"]
     assert flow.declare_pending(session, now=NOW + MINUTE) == []  # not retried
@@ -131,7 +134,7 @@ def test_the_worker_commits_each_group_and_goes_on_after_a_failure(
     assert f"alert group {broken}: declaring failed" in caplog.messages
     assert worker.incidents_once(NOW + MINUTE) == []
     with session_factory() as session:
-        assert incidents.alert_group_ids(session, incident_id) == [healthy]
+        assert incident_links.alert_group_ids(session, incident_id) == [healthy]
         assert _failed_kinds(session, broken) == ["incident_failed"]
         assert alerting_service.get_group(session, group_id=healthy).incident_id == incident_id
 
@@ -153,12 +156,12 @@ def test_timeline_merges_group_logs_and_changes(session: Session) -> None:
             ),
             now=NOW,
         )
-    incident = incidents.declare_from_alert_group(
+    incident = declaration.declare_from_alert_group(
         session, alert_group_id=group, severity="SEV2", actor="ann", now=NOW
     )
     alerting_service.acknowledge(session, group_id=group, actor="ann", now=NOW + MINUTE)
     incidents.resolve(session, incident_id=incident.id, actor="ann", now=NOW + 2 * MINUTE)
-    detail = incidents.show(session, incident_id=incident.id, now=NOW + 60 * MINUTE)
+    detail = incident_detail.show(session, incident_id=incident.id, now=NOW + 60 * MINUTE)
     entries = [(e.source, e.kind, e.text) for e in detail.timeline]
     assert ("change", "change", "deploy v2") in entries
     assert not any(text in ("too early", "after the end") for _, _, text in entries)
@@ -175,7 +178,7 @@ def test_timeline_merges_group_logs_and_changes(session: Session) -> None:
 def test_all_groups_resolved_is_noted_once(session: Session) -> None:
     first = fire(session, "db down", service="db")
     second = fire(session, "db slow", service="db")
-    incident = incidents.declare(
+    incident = declaration.declare(
         session,
         title="db",
         severity="SEV2",
@@ -224,8 +227,8 @@ def test_the_worker_declares_in_its_incident_loop_and_survives_a_failing_pass(
     assert len(calls) == 3
     assert caplog.messages == ["incident pass failed"]
     with session_factory() as session:
-        (incident_id,) = incidents.open_incidents_of_group(session, alert_group_id=group)
-        assert incidents.alert_group_ids(session, incident_id.id) == [group]
+        (incident_id,) = incident_links.open_incidents_of_group(session, alert_group_id=group)
+        assert incident_links.alert_group_ids(session, incident_id.id) == [group]
         assert len(incidents.list_incidents(session)) == 1
 
 
@@ -234,7 +237,7 @@ def test_finding_resolved_incidents_is_one_query_whatever_is_open(
 ) -> None:
     for number in range(12):
         group = fire(session, f"db down {number}", service="db")
-        incidents.declare(
+        declaration.declare(
             session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[group]
         )
     statements: list[str] = []
@@ -252,13 +255,13 @@ def test_finding_resolved_incidents_is_one_query_whatever_is_open(
 
 def test_a_group_linked_after_the_note_is_noted_again_when_it_resolves(session: Session) -> None:
     first = fire(session, "db down", service="db")
-    incident = incidents.declare(
+    incident = declaration.declare(
         session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[first]
     )
     fire(session, "db down", service="db", state="resolved", at=NOW + MINUTE)
     assert flow.note_resolved_groups(session, now=NOW + MINUTE) == [incident.id]
     second = fire(session, "db slow", service="db", at=NOW + 2 * MINUTE)
-    incidents.link_alert_group(
+    incident_links.link_alert_group(
         session, incident_id=incident.id, alert_group_id=second, actor="ann", now=NOW
     )
     assert flow.note_resolved_groups(session, now=NOW + 3 * MINUTE) == []
@@ -298,15 +301,15 @@ def test_a_worker_with_a_stale_read_does_not_note_twice(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     group = fire(session, "db down", service="db")
-    incident = incidents.declare(
+    incident = declaration.declare(
         session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[group]
     )
     fire(session, "db down", service="db", state="resolved", at=NOW + MINUTE)
     # Two workers read the same candidates before either wrote its note.
-    stale = incidents.all_groups_resolved(session)
+    stale = incident_links.all_groups_resolved(session)
     assert [incident_id for incident_id, _ in stale] == [incident.id]
     assert flow.note_resolved_groups(session, now=NOW + 2 * MINUTE) == [incident.id]
-    monkeypatch.setattr(incidents, "all_groups_resolved", lambda _session: stale)
+    monkeypatch.setattr(incident_links, "all_groups_resolved", lambda _session: stale)
     assert flow.note_resolved_groups(session, now=NOW + 2 * MINUTE) == []
     notes = [e for e in incidents.timeline(session, incident.id) if e.details]
     assert sum(1 for e in notes if e.details and e.details.get(flow.ALL_RESOLVED)) == 1
@@ -316,12 +319,12 @@ def test_declaring_by_hand_claims_the_group_and_refuses_one_in_an_open_incident(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = fire(session, "db down", service="db")
-    first = incidents.declare(
+    first = declaration.declare(
         session, title="db", severity="SEV2", actor="ann", now=NOW, alert_group_ids=[db]
     )
     # The --title path (declare with groups) checks as declaring from the group does.
     with pytest.raises(GroupAlreadyInIncident, match=f"#{first.id}"):
-        incidents.declare(
+        declaration.declare(
             session, title="again", severity="SEV2", actor="bob", now=NOW, alert_group_ids=[db]
         )
     other = fire(session, "db slow", service="db")
@@ -333,13 +336,13 @@ def test_declaring_by_hand_claims_the_group_and_refuses_one_in_an_open_incident(
         return real(session, group_id=group_id)
 
     monkeypatch.setattr(alerting_service, "lock_for_incident", lock)
-    incidents.declare_from_alert_group(
+    declaration.declare_from_alert_group(
         session, alert_group_id=other, severity="SEV3", actor="ann", now=NOW
     )
     assert claimed == [other]
     monkeypatch.setattr(alerting_service, "lock_for_incident", lambda _s, *, group_id: None)
     third = fire(session, "db gone", service="db")
     with pytest.raises(Conflict, match="being declared by the worker"):
-        incidents.declare_from_alert_group(
+        declaration.declare_from_alert_group(
             session, alert_group_id=third, severity="SEV3", actor="ann", now=NOW
         )

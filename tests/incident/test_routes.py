@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.alerting.exceptions import IntegrationNotFound
 from watchkeeper.db import utcnow
-from watchkeeper.incident import service
+from watchkeeper.incident import declaration, service
 
 BASE = "/api/v1/incidents"
 
@@ -161,7 +161,7 @@ def test_severities_and_metrics(
 ) -> None:
     now = utcnow()
     with session_factory() as session:
-        first = service.declare(
+        first = declaration.declare(
             session,
             title="a",
             severity="SEV1",
@@ -176,7 +176,7 @@ def test_severities_and_metrics(
             now=now - timedelta(hours=3) + timedelta(minutes=4),
         )
         service.resolve(session, incident_id=first.id, actor="a", now=now - timedelta(hours=1))
-        service.declare(
+        declaration.declare(
             session,
             title="b",
             severity="SEV2",

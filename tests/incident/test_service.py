@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from tests.incident.conftest import NOW
 from watchkeeper.alerting.exceptions import AlertGroupNotFound
 from watchkeeper.errors import InvalidInput
-from watchkeeper.incident import figures, service, severities
+from watchkeeper.incident import declaration, figures, links, service, severities
+from watchkeeper.incident import detail as incident_detail
 from watchkeeper.incident.exceptions import (
     IncidentNotFound,
     InvalidTransition,
@@ -34,7 +35,7 @@ def test_seeded_severities(session: Session) -> None:
 
 
 def test_lifecycle_writes_the_timeline(session: Session) -> None:
-    incident = service.declare(
+    incident = declaration.declare(
         session,
         title="Checkout errors",
         severity="sev2",
@@ -95,7 +96,7 @@ def test_lifecycle_writes_the_timeline(session: Session) -> None:
 
 
 def test_resolved_incident_moves_only_by_reopening(session: Session) -> None:
-    incident = service.declare(session, title="t", severity="SEV3", actor="a", now=NOW)
+    incident = declaration.declare(session, title="t", severity="SEV3", actor="a", now=NOW)
     service.resolve(session, incident_id=incident.id, actor="a", now=NOW + H)
     assert incident.acknowledged_at is None  # resolving is no acknowledgement (MTTA)
     with pytest.raises(InvalidTransition, match="reopen it first"):
@@ -119,7 +120,7 @@ def test_resolved_incident_moves_only_by_reopening(session: Session) -> None:
 
 
 def test_roles_one_holder_except_responders(session: Session) -> None:
-    incident = service.declare(
+    incident = declaration.declare(
         session, title="t", severity="SEV2", actor="a", now=NOW, commander="bob"
     )
     service.assign_role(
@@ -147,24 +148,24 @@ def test_roles_one_holder_except_responders(session: Session) -> None:
     ("call", "error", "message"),
     [
         (
-            lambda s: service.declare(s, title="t", severity="SEV5", actor="a", now=NOW),
+            lambda s: declaration.declare(s, title="t", severity="SEV5", actor="a", now=NOW),
             UnknownSeverity,
             "did you mean 'SEV4'",
         ),
         (
-            lambda s: service.declare(s, title="  ", severity="SEV1", actor="a", now=NOW),
+            lambda s: declaration.declare(s, title="  ", severity="SEV1", actor="a", now=NOW),
             InvalidInput,
             "title",
         ),
         (
-            lambda s: service.declare(
+            lambda s: declaration.declare(
                 s, title="t", severity="SEV1", actor="a", now=NOW, started_at=NOW + H
             ),
             InvalidInput,
             "started_at",
         ),
         (
-            lambda s: service.declare(
+            lambda s: declaration.declare(
                 s, title="t", severity="SEV1", actor="a", now=NOW, slo_keys=["api/availabilty"]
             ),
             InvalidInput,
@@ -185,12 +186,18 @@ def test_bad_input(session: Session, call, error: type[Exception], message: str)
 
 
 def test_open_blocking_and_listing(session: Session) -> None:
-    sev1 = service.declare(session, title="a", severity="SEV1", actor="a", now=NOW, service="api")
-    sev3 = service.declare(
+    sev1 = declaration.declare(
+        session, title="a", severity="SEV1", actor="a", now=NOW, service="api"
+    )
+    sev3 = declaration.declare(
         session, title="b", severity="SEV3", actor="a", now=NOW + M, service="api"
     )
-    other = service.declare(session, title="c", severity="SEV1", actor="a", now=NOW, service="web")
-    done = service.declare(session, title="d", severity="SEV2", actor="a", now=NOW, service="api")
+    other = declaration.declare(
+        session, title="c", severity="SEV1", actor="a", now=NOW, service="web"
+    )
+    done = declaration.declare(
+        session, title="d", severity="SEV2", actor="a", now=NOW, service="api"
+    )
     service.resolve(session, incident_id=done.id, actor="a", now=NOW + H)
     blocking = service.open_blocking(session, service="api", severities=["SEV1", "SEV2"])
     assert [i.id for i in blocking] == [sev1.id]
@@ -205,7 +212,7 @@ def test_open_blocking_and_listing(session: Session) -> None:
 
 def test_links_and_budget_burned(session: Session, api_slo: str, groups: list[int]) -> None:
     first, second, _ = groups
-    incident = service.declare(
+    incident = declaration.declare(
         session,
         title="API errors",
         severity="SEV2",
@@ -216,13 +223,13 @@ def test_links_and_budget_burned(session: Session, api_slo: str, groups: list[in
         slo_keys=[api_slo],
         started_at=NOW - 2 * H,
     )
-    link = service.link_alert_group
+    link = links.link_alert_group
     link(session, incident_id=incident.id, alert_group_id=first, actor="a", now=NOW)
     link(session, incident_id=incident.id, alert_group_id=second, actor="a", now=NOW)
-    assert service.alert_group_ids(session, incident.id) == [first, second]
+    assert links.alert_group_ids(session, incident.id) == [first, second]
     with pytest.raises(AlertGroupNotFound, match="no alert group 999999"):
         link(session, incident_id=incident.id, alert_group_id=999_999, actor="a", now=NOW)
-    detail = service.show(session, incident_id=incident.id, now=NOW)
+    detail = incident_detail.show(session, incident_id=incident.id, now=NOW)
     (budget,) = detail.budgets
     # [NOW-2h, NOW) holds the 1000 events of an hour ago, 70 bad: burn rate 0.07 / 0.01 = 7.
     # The 30-day window ending now also holds 9000 good events of ten days before: 10,000
@@ -244,7 +251,7 @@ def test_budget_burned_without_events(session: Session, api_slo: str) -> None:
 
 
 def test_metrics_over_a_period(session: Session) -> None:
-    first = service.declare(
+    first = declaration.declare(
         session,
         title="a",
         severity="SEV1",
@@ -255,11 +262,11 @@ def test_metrics_over_a_period(session: Session) -> None:
     )
     service.acknowledge(session, incident_id=first.id, actor="a", now=NOW + 5 * M)
     service.resolve(session, incident_id=first.id, actor="a", now=NOW + H)
-    second = service.declare(
+    second = declaration.declare(
         session, title="b", severity="SEV1", actor="a", now=NOW + 10 * H, service="api"
     )
     service.acknowledge(session, incident_id=second.id, actor="a", now=NOW + 10 * H + 7 * M)
-    service.declare(
+    declaration.declare(
         session, title="old", severity="SEV1", actor="a", now=NOW - 40 * 24 * H, service="api"
     )
     report = service.metrics(session, since=NOW - H, until=NOW + 11 * H, now=NOW + 12 * H)
@@ -295,7 +302,7 @@ severities:
     parsed = severities.parse_severities(text, "sev.yaml")
     applied = severities.replace(session, severities=parsed)
     assert [(s.name, s.rank, s.response) for s in applied] == [("P1", 1, 10 * M), ("P2", 2, None)]
-    service.declare(session, title="t", severity="p1", actor="a", now=NOW)
+    declaration.declare(session, title="t", severity="p1", actor="a", now=NOW)
     with pytest.raises(SeverityInUse, match="P1"):
         severities.replace(session, severities=parsed[1:])
 

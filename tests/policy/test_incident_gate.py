@@ -11,8 +11,8 @@ from tests.policy import traffic
 from tests.slo.scenario import AT
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
+from watchkeeper.incident import declaration, severities
 from watchkeeper.incident import service as incident_service
-from watchkeeper.incident import severities
 from watchkeeper.policy import gate
 from watchkeeper.policy.schemas import gate_read
 from watchkeeper.specs import SpecError, load_text
@@ -27,7 +27,7 @@ def setup(session: Session, *, policy: str | None = traffic.POLICY, shape: str =
 
 
 def declare(session: Session, severity: str, service: str = "api") -> int:
-    incident = incident_service.declare(
+    incident = declaration.declare(
         session, title="API 500s", severity=severity, actor="alice", now=EARLIER, service=service
     )
     return incident.id

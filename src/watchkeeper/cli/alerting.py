@@ -1,15 +1,17 @@
-"""``watchkeeper integration ...``, ``watchkeeper alert ...`` and ``watchkeeper silence ...``."""
+"""``watchkeeper alert ...`` (alert groups and routing rules) and ``watchkeeper silence ...``.
+
+``watchkeeper integration ...`` is in :mod:`watchkeeper.cli.integrations`.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from watchkeeper.alerting import routing, service, silences
-from watchkeeper.alerting.models import Integration
 from watchkeeper.cli.context import ActorOption, actor_name, cli_state, parse_time
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
@@ -18,7 +20,6 @@ from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.messages import plural
 
-integration_app = typer.Typer(no_args_is_help=True, help="Alert sources and their intake URLs.")
 alert_app = typer.Typer(no_args_is_help=True, help="Alert groups: list, show, ack, resolve.")
 routes_app = typer.Typer(
     invoke_without_command=True, help="Routing rules: pick escalation policy and urgency."
@@ -29,21 +30,9 @@ alert_app.add_typer(routes_app, name="routes")
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
-def _print(text: str) -> None:
+def say(text: str) -> None:
+    """Print a line of plain text (no Rich markup or highlighting)."""
     console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def _integration_document(integration: Integration, base_url: str) -> dict[str, Any]:
-    return {
-        "key": integration.key,
-        "url": service.url_of(integration, base_url=base_url),
-        "name": integration.name,
-        "type": integration.type,
-        "escalation_policy": integration.escalation_policy,
-        "default_urgency": integration.default_urgency,
-        "created_at": integration.created_at.isoformat(),
-        "disabled_at": integration.disabled_at.isoformat() if integration.disabled_at else None,
-    }
 
 
 def _duration(value: str, option: str) -> timedelta:
@@ -51,116 +40,6 @@ def _duration(value: str, option: str) -> timedelta:
         return parse_duration(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
-
-
-@integration_app.command("create")
-@guarded
-def create_integration(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="A unique name, e.g. prometheus-prod.")],
-    type: Annotated[
-        str, typer.Option("--type", help="alertmanager, pagerduty or webhook.", show_default=False)
-    ],
-    escalation_policy: Annotated[
-        str | None, typer.Option(help="Default escalation policy name.", show_default=False)
-    ] = None,
-    urgency: Annotated[str, typer.Option(help="Default urgency: high or low.")] = "high",
-    json_output: JsonOption = False,
-) -> None:
-    """Create an integration and print its intake URL and key."""
-    state = cli_state(ctx)
-    with state.session() as session:
-        integration = service.create_integration(
-            session,
-            name=name,
-            type=type,
-            now=utcnow(),
-            escalation_policy=escalation_policy,
-            default_urgency=urgency,
-        )
-        document = _integration_document(integration, state.settings.public_url)
-    if json_output:
-        print_json(document)
-        return
-    _print(f"integration {document['name']!r} ({document['type']})")
-    _print(f"url: {document['url']}")
-    _print(f"key: {document['key']}")
-    if integration.type == "pagerduty":
-        _print("Send PagerDuty Events v2 to the URL with the key as routing_key.")
-
-
-@integration_app.command("list")
-@guarded
-def list_integrations(ctx: typer.Context, json_output: JsonOption = False) -> None:
-    """List integrations with their intake URLs."""
-    state = cli_state(ctx)
-    with state.session() as session:
-        documents = [
-            _integration_document(i, state.settings.public_url)
-            for i in service.list_integrations(session)
-        ]
-    if json_output:
-        print_json(documents)
-        return
-    if not documents:
-        _print("no integrations: create one with `watchkeeper integration create`")
-        return
-    rows = [[d["name"], d["type"], d["url"]] for d in documents]
-    columns = [Column("name", kind="fold"), Column("type"), Column("url", kind="fold")]
-    console.print(fitted_table(columns, rows, width=console.width, title="integrations"))
-
-
-@integration_app.command("show")
-@guarded
-def show_integration(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The integration's name.")],
-    json_output: JsonOption = False,
-) -> None:
-    """Show one integration with its key and URL."""
-    state = cli_state(ctx)
-    with state.session() as session:
-        document = _integration_document(
-            service.get_integration(session, name=name), state.settings.public_url
-        )
-    if json_output:
-        print_json(document)
-        return
-    for field in ("name", "type", "url", "key", "escalation_policy", "default_urgency"):
-        _print(f"{field}: {document[field] if document[field] is not None else '-'}")
-
-
-@integration_app.command("disable")
-@guarded
-def disable_integration(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
-) -> None:
-    """Disable an integration: its key is refused (404) until it is enabled again."""
-    with cli_state(ctx).session() as session:
-        service.set_disabled(session, name=name, disabled=True, now=utcnow())
-    _print(f"integration {name!r} disabled")
-
-
-@integration_app.command("enable")
-@guarded
-def enable_integration(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
-) -> None:
-    """Enable a disabled integration again."""
-    with cli_state(ctx).session() as session:
-        service.set_disabled(session, name=name, disabled=False, now=utcnow())
-    _print(f"integration {name!r} enabled")
-
-
-@integration_app.command("delete")
-@guarded
-def delete_integration(
-    ctx: typer.Context, name: Annotated[str, typer.Argument(help="The integration's name.")]
-) -> None:
-    """Delete an integration and its alert groups."""
-    with cli_state(ctx).session() as session:
-        service.delete_integration(session, name=name)
-    _print(f"integration {name!r} deleted")
 
 
 # --- alerts --------------------------------------------------------------------------------
@@ -192,7 +71,7 @@ def list_alerts(
         print_json(documents)
         return
     if not documents:
-        _print("no alert groups")
+        say("no alert groups")
         return
     rows = [
         [
@@ -233,23 +112,23 @@ def show_alert(
     if json_output:
         print_json(document)
         return
-    _print(f"alert group {document['id']}: {document['title']}")
+    say(f"alert group {document['id']}: {document['title']}")
     for field in ("status", "service", "severity", "urgency", "integration", "dedup_key"):
-        _print(f"  {field}: {document[field] if document[field] is not None else '-'}")
+        say(f"  {field}: {document[field] if document[field] is not None else '-'}")
     if document["truncated_alerts"]:
-        _print(f"  truncated alerts: {document['truncated_alerts']} (not sent by the source)")
+        say(f"  truncated alerts: {document['truncated_alerts']} (not sent by the source)")
     runbook = document["annotations"].get("runbook_url")
     if runbook:
-        _print(f"  runbook: {runbook}")
-    _print(f"{plural(len(document['alerts']), 'alert')}:")
+        say(f"  runbook: {runbook}")
+    say(f"{plural(len(document['alerts']), 'alert')}:")
     for alert in document["alerts"]:
-        _print(
+        say(
             f"  {alert['fingerprint'] or '-'}  {alert['status']}  since {_when(alert['starts_at'])}"
         )
-    _print("log:")
+    say("log:")
     for entry in document["log"]:
         actor = f" by {entry['actor']}" if entry["actor"] else ""
-        _print(f"  {_when(entry['at'])}  {entry['kind']}: {entry['message']}{actor}")
+        say(f"  {_when(entry['at'])}  {entry['kind']}: {entry['message']}{actor}")
 
 
 def _act(
@@ -263,7 +142,7 @@ def _act(
     if json_output:
         print_json(document)
         return
-    _print(f"alert group {group_id} is {document['status']}")
+    say(f"alert group {group_id} is {document['status']}")
 
 
 GroupArgument = Annotated[int, typer.Argument(help="The alert group's id.", max=MAX_ROW_ID)]
@@ -325,7 +204,7 @@ def silence_group(
     if json_output:
         print_json(document)
         return
-    _print(f"alert group {group_id} silenced until {until.strftime('%Y-%m-%d %H:%M UTC')}")
+    say(f"alert group {group_id} silenced until {until.strftime('%Y-%m-%d %H:%M UTC')}")
 
 
 @routes_app.callback()
@@ -340,7 +219,7 @@ def list_routes(ctx: typer.Context, json_output: JsonOption = False) -> None:
         print_json(documents)
         return
     if not documents:
-        _print("no routing rules: integrations' defaults apply")
+        say("no routing rules: integrations' defaults apply")
         return
     rows = [
         [
@@ -378,7 +257,7 @@ def apply_routes(
     rules = routing.parse_file(text, filename=str(path))
     with cli_state(ctx).session() as session:
         applied = incident_flows.apply_routes(session, rules=rules)
-    _print(f"applied {plural(len(applied), 'routing rule')}")
+    say(f"applied {plural(len(applied), 'routing rule')}")
 
 
 # --- silences ------------------------------------------------------------------------------
@@ -437,7 +316,7 @@ def create_silence(
     if json_output:
         print_json(document)
         return
-    _print(f"{document['kind']} {document['id']} until {_when(document['ends_at'])} UTC")
+    say(f"{document['kind']} {document['id']} until {_when(document['ends_at'])} UTC")
 
 
 @silence_app.command("list")
@@ -456,7 +335,7 @@ def list_silences(
         print_json(documents)
         return
     if not documents:
-        _print("no silences")
+        say("no silences")
         return
     table_rows = [
         [
@@ -500,4 +379,4 @@ def expire_silence(
     if json_output:
         print_json(document)
         return
-    _print(f"silence {silence_id} expired")
+    say(f"silence {silence_id} expired")

@@ -1,29 +1,25 @@
-"""``watchkeeper incident ...``: declare, run and measure incidents."""
+"""``watchkeeper incident ...``: declare, run and measure incidents.
+
+Declaring and running an incident is here; listing, showing and measuring incidents are in
+:mod:`watchkeeper.cli.incident_reports`, registered on the same sub-app.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from watchkeeper.cli import incident_reports
 from watchkeeper.cli.context import ActorOption, actor_name, cli_state
+from watchkeeper.cli.incident_reports import IdArgument, JsonOption, say
 from watchkeeper.cli.output import console, fail, guarded, print_json
 from watchkeeper.cli.tables import Column, fitted_table
-from watchkeeper.core.duration import format_duration
 from watchkeeper.db import MAX_ROW_ID, utcnow
-from watchkeeper.incident import figures, service, severities
-from watchkeeper.incident.schemas import (
-    GroupMetricsRead,
-    IncidentDetail,
-    IncidentRead,
-    MetricsReportRead,
-    incident_read,
-    metrics_read,
-    severity_read,
-)
-from watchkeeper.messages import plural
+from watchkeeper.incident import declaration, links, service, severities
+from watchkeeper.incident import detail as incident_detail
+from watchkeeper.incident.schemas import IncidentRead, incident_read, severity_read
 
 app = typer.Typer(no_args_is_help=True, help="Declare, run and measure incidents.")
 severities_app = typer.Typer(
@@ -31,121 +27,14 @@ severities_app = typer.Typer(
 )
 app.add_typer(severities_app, name="severities")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-IdArgument = Annotated[int, typer.Argument(help="The incident's id.", min=1, max=MAX_ROW_ID)]
-
 
 def _actor(actor: str | None) -> str:
     return actor_name(actor)
 
 
-def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False, soft_wrap=True)
-
-
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%SZ")
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "-"
-    whole = round(value)
-    return format_duration(timedelta(seconds=whole)) if whole > 0 else "0s"
-
-
-def _list_table(incidents: list[IncidentRead]) -> None:
-    columns = [
-        Column("id", kind="result"),
-        Column("severity"),
-        Column("status"),
-        Column("service", kind="fold"),
-        Column("title", kind="wrap"),
-        Column("declared", drop=1),
-    ]
-    rows = [
-        [str(i.id), i.severity, i.status, i.service or "-", i.title, _when(i.declared_at)]
-        for i in incidents
-    ]
-    console.print(fitted_table(columns, rows, width=console.width, title="incidents"))
-
-
-@app.command("list")
-@guarded
-def list_incidents(
-    ctx: typer.Context,
-    status: Annotated[
-        str | None, typer.Option("--status", help="investigating, identified, ... or open")
-    ] = None,
-    service_name: Annotated[
-        str | None, typer.Option("--service", help="Only this service.")
-    ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1)] = service.DEFAULT_LIMIT,
-    json_output: JsonOption = False,
-) -> None:
-    """Incidents, newest first."""
-    with cli_state(ctx).session() as session:
-        listed = [
-            incident_read(i)
-            for i in service.list_incidents(
-                session, status=status, service=service_name, limit=limit
-            )
-        ]
-    if json_output:
-        print_json([i.model_dump(mode="json") for i in listed])
-    elif not listed:
-        _say("no incidents")
-    else:
-        _list_table(listed)
-
-
-def _print_detail(detail: IncidentDetail) -> None:
-    _say(f"#{detail.id} {detail.severity} {detail.status}: {detail.title}")
-    if detail.service:
-        _say(f"service: {detail.service}")
-    if detail.summary:
-        _say(f"summary: {detail.summary}")
-    _say(
-        f"impact started {_when(detail.started_at)}, declared {_when(detail.declared_at)} by "
-        f"{detail.declared_by}"
-    )
-    if detail.acknowledged_at:
-        _say(f"acknowledged {_when(detail.acknowledged_at)} by {detail.acknowledged_by}")
-    if detail.resolved_at:
-        _say(f"resolved {_when(detail.resolved_at)} by {detail.resolved_by}")
-    for role in detail.roles:
-        _say(f"{role.role}: {role.user}")
-    if detail.alert_group_ids:
-        _say("alert groups: " + ", ".join(f"#{g}" for g in detail.alert_group_ids))
-    for budget in detail.budgets:
-        if budget.burned is None:
-            _say(f"SLO {budget.slo}: budget burned unknown ({budget.problem})")
-        else:
-            _say(
-                f"SLO {budget.slo}: {budget.burned:.2%} of its {budget.window} error budget "
-                f"burned (burn rate {budget.burn_rate:.3g})"
-            )
-    columns = [
-        Column("at"),
-        Column("kind"),
-        Column("from", drop=2),
-        Column("actor", drop=1),
-        Column("text", kind="wrap"),
-    ]
-    rows = [[_when(t.at), t.kind, t.source, t.actor or "-", t.text] for t in detail.timeline]
-    console.print(fitted_table(columns, rows, width=console.width, title="timeline"))
-
-
-@app.command()
-@guarded
-def show(ctx: typer.Context, incident_id: IdArgument, json_output: JsonOption = False) -> None:
-    """An incident with its roles, timeline, links and budget burned."""
-    with cli_state(ctx).session() as session:
-        detail = service.show(session, incident_id=incident_id, now=utcnow())
-    if json_output:
-        print_json(detail.model_dump(mode="json"))
-    else:
-        _print_detail(detail)
+# The read commands, registered here so that ``incident --help`` lists them in this order.
+app.command("list")(incident_reports.list_incidents)
+app.command()(incident_reports.show)
 
 
 @app.command()
@@ -190,7 +79,7 @@ def declare(
         return
     now = utcnow()
     with cli_state(ctx).session() as session:
-        incident = service.declare(
+        incident = declaration.declare(
             session,
             title=title,
             severity=severity,
@@ -202,11 +91,11 @@ def declare(
             alert_group_ids=alert_group or (),
             slo_keys=slo or (),
         )
-        detail = service.show(session, incident_id=incident.id, now=now)
+        detail = incident_detail.show(session, incident_id=incident.id, now=now)
     if json_output:
         print_json(detail.model_dump(mode="json"))
     else:
-        _say(f"incident #{detail.id} declared: {detail.severity} {detail.title}")
+        say(f"incident #{detail.id} declared: {detail.severity} {detail.title}")
 
 
 def _declare_from_group(
@@ -222,7 +111,7 @@ def _declare_from_group(
 ) -> None:
     now = utcnow()
     with cli_state(ctx).session() as session:
-        incident = service.declare_from_alert_group(
+        incident = declaration.declare_from_alert_group(
             session,
             alert_group_id=group_id,
             severity=severity,
@@ -232,11 +121,11 @@ def _declare_from_group(
             commander=commander,
             summary=summary,
         )
-        detail = service.show(session, incident_id=incident.id, now=now)
+        detail = incident_detail.show(session, incident_id=incident.id, now=now)
     if json_output:
         print_json(detail.model_dump(mode="json"))
     else:
-        _say(
+        say(
             f"incident #{detail.id} declared from alert group {group_id}: "
             f"{detail.severity} {detail.title}"
         )
@@ -272,7 +161,7 @@ def _changed(incident: IncidentRead, json_output: bool, message: str) -> None:
     if json_output:
         print_json(incident.model_dump(mode="json"))
     else:
-        _say(message)
+        say(message)
 
 
 @app.command("ack")
@@ -390,7 +279,7 @@ def note(
         service.add_note(
             session, incident_id=incident_id, text=text, actor=_actor(actor), now=utcnow()
         )
-    _say(f"note added to incident #{incident_id}")
+    say(f"note added to incident #{incident_id}")
 
 
 @app.command()
@@ -414,7 +303,7 @@ def role(
             actor=_actor(actor),
             now=utcnow(),
         )
-    _say(f"{user} is {role_name.lower()} of incident #{incident_id}")
+    say(f"{user} is {role_name.lower()} of incident #{incident_id}")
 
 
 @app.command()
@@ -434,7 +323,7 @@ def link(
     now = utcnow()
     with cli_state(ctx).session() as session:
         for group_id in alert_group or []:
-            service.link_alert_group(
+            links.link_alert_group(
                 session,
                 incident_id=incident_id,
                 alert_group_id=group_id,
@@ -442,106 +331,14 @@ def link(
                 now=now,
             )
         for key in slo or []:
-            service.link_slo(
+            links.link_slo(
                 session, incident_id=incident_id, slo_key=key, actor=_actor(actor), now=now
             )
-    _say(f"linked to incident #{incident_id}")
+    say(f"linked to incident #{incident_id}")
 
 
-def _metrics_table(title: str, groups: list[GroupMetricsRead], *, by: str) -> None:
-    columns = [
-        Column(by, kind="fold"),
-        Column("incidents", justify="right"),
-        Column("open", justify="right"),
-        Column("MTTA", justify="right"),
-        Column("MTTR", justify="right"),
-        Column("MTBF", justify="right", drop=1),
-        Column("ack late", justify="right", drop=2),
-        Column("fix late", justify="right", drop=2),
-    ]
-    rows = [
-        [
-            (g.service or "(no service)") if by == "service" else (g.severity or "-"),
-            str(g.count),
-            str(g.open),
-            _seconds(g.mtta_seconds),
-            _seconds(g.mttr_seconds),
-            _seconds(g.mtbf_seconds),
-            str(g.response_breaches),
-            str(g.resolution_breaches),
-        ]
-        for g in groups
-    ]
-    console.print(fitted_table(columns, rows, width=console.width, title=title))
-
-
-@app.command()
-@guarded
-def metrics(
-    ctx: typer.Context,
-    since: Annotated[
-        str, typer.Option("--since", help="A duration back from now (30d) or a time.")
-    ] = "30d",
-    until: Annotated[str | None, typer.Option("--until", help="Default: now.")] = None,
-    json_output: JsonOption = False,
-) -> None:
-    """MTTA, MTTR, MTBF and target breaches of incidents that started in the period."""
-    now = utcnow()
-    with cli_state(ctx).session() as session:
-        start, end = figures.period(since=since, until=until, now=now)
-        report = metrics_read(service.metrics(session, since=start, until=end, now=now))
-    if json_output:
-        print_json(report.model_dump(mode="json"))
-        return
-    overall = report.overall
-    _say(
-        f"{plural(overall.count, 'incident')} started "
-        f"{_when(report.since)} to {_when(report.until)}; "
-        f"{report.open_now} open now; MTTA {_seconds(overall.mtta_seconds)}, "
-        f"MTTR {_seconds(overall.mttr_seconds)}, MTBF {_seconds(overall.mtbf_seconds)}"
-    )
-    if report.by_service:
-        _metrics_table("by service", report.by_service, by="service")
-        _metrics_table("by severity", report.by_severity, by="severity")
-    _burden_tables(report)
-
-
-def _ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
-def _burden_tables(report: MetricsReportRead) -> None:
-    if report.alert_noise:
-        columns = [
-            Column("service"),
-            Column("alert groups"),
-            Column("auto-resolved unacked"),
-            Column("never acked"),
-        ]
-        rows = [
-            [
-                n.service or "-",
-                str(n.groups),
-                f"{n.auto_resolved_unacknowledged} ({_ratio(n.auto_resolved_ratio)})",
-                f"{n.never_acknowledged} ({_ratio(n.never_acknowledged_ratio)})",
-            ]
-            for n in report.alert_noise
-        ]
-        console.print(fitted_table(columns, rows, width=console.width, title="alert noise"))
-    if report.pages:
-        columns = [
-            Column("responder"),
-            Column("time zone", drop=1),
-            Column("business"),
-            Column("off"),
-            Column("sleep"),
-            Column("total"),
-        ]
-        rows = [
-            [p.responder, p.time_zone, str(p.business), str(p.off), str(p.sleep), str(p.total)]
-            for p in report.pages
-        ]
-        console.print(fitted_table(columns, rows, width=console.width, title="pages by hours"))
+# After the lifecycle commands, where ``incident --help`` lists it.
+app.command()(incident_reports.metrics)
 
 
 @severities_app.callback()
@@ -582,4 +379,4 @@ def apply_severities(
     parsed = severities.parse_severities(text, str(path))
     with cli_state(ctx).session() as session:
         applied = severities.replace(session, severities=parsed)
-    _say(f"applied {severities.describe(applied)}")
+    say(f"applied {severities.describe(applied)}")

@@ -11,6 +11,7 @@ from watchkeeper.cli import alerting as alerting_cli
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import incident as incident_cli
+from watchkeeper.cli import integrations as integrations_cli
 from watchkeeper.cli import notify as notify_cli
 from watchkeeper.cli import oncall as oncall_cli
 from watchkeeper.cli import slo as slo_cli
@@ -48,7 +49,7 @@ app.add_typer(notify_cli.app, name="notify")
 # people and on-call
 app.add_typer(users_cli.app, name="user")
 app.add_typer(oncall_cli.app, name="oncall")
-app.add_typer(alerting_cli.integration_app, name="integration")
+app.add_typer(integrations_cli.app, name="integration")
 alerting_cli.alert_app.command("declare")(incident_cli.declare_from_alert)
 app.add_typer(alerting_cli.alert_app, name="alert")
 app.add_typer(alerting_cli.silence_app, name="silence")

@@ -22,6 +22,8 @@ from watchkeeper.alerting.models import AlertGroup, RoutingRule
 from watchkeeper.core.escalation import EscalationPolicy
 from watchkeeper.core.incident import TimelineKind
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.incident import declaration
+from watchkeeper.incident import links as incident_links
 from watchkeeper.incident import service as incidents
 from watchkeeper.oncall import service as oncall
 
@@ -70,12 +72,12 @@ def declare_for_group(session: Session, *, group_id: int, now: datetime) -> int 
     group = alerting_service.claim_for_incident(session, group_id=group_id)
     if group is None:
         return None
-    linked = incidents.open_incidents_of_group(session, alert_group_id=group.id)
+    linked = incident_links.open_incidents_of_group(session, alert_group_id=group.id)
     declared: int | None = None
     if linked:
         incident_id = linked[0].id
     else:
-        incident = incidents.declare_from_alert_group(
+        incident = declaration.declare_from_alert_group(
             session,
             alert_group_id=group.id,
             severity=group.incident_severity or "",
@@ -126,10 +128,10 @@ def note_resolved_groups(session: Session, *, now: datetime) -> list[int]:
     One query finds them; each is claimed by marking its link rows, so two workers never
     write the note twice. Nothing else is automatic."""
     noted: list[int] = []
-    for incident_id, last in incidents.all_groups_resolved(session):
-        if not incidents.claim_resolved_note(session, incident_id=incident_id):
+    for incident_id, last in incident_links.all_groups_resolved(session):
+        if not incident_links.claim_resolved_note(session, incident_id=incident_id):
             continue
-        ids = incidents.alert_group_ids(session, incident_id)
+        ids = incident_links.alert_group_ids(session, incident_id)
         incidents.add_timeline_entry(
             session,
             incident_id=incident_id,

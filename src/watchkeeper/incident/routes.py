@@ -17,7 +17,7 @@ from watchkeeper.dependencies import (
     json_body,
     json_body_openapi,
 )
-from watchkeeper.incident import figures, service, severities
+from watchkeeper.incident import declaration, detail, figures, links, service, severities
 from watchkeeper.incident.schemas import (
     AlertGroupIncidentCreate,
     IncidentCreate,
@@ -78,7 +78,7 @@ def list_incidents(
 def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDetail:
     """Declare an incident."""
     now = utcnow()
-    incident = service.declare(
+    incident = declaration.declare(
         session,
         title=body.title,
         severity=body.severity,
@@ -91,7 +91,7 @@ def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDet
         slo_keys=body.slo_keys,
         started_at=body.started_at,
     )
-    return service.show(session, incident_id=incident.id, now=now)
+    return detail.show(session, incident_id=incident.id, now=now)
 
 
 @router.post(
@@ -106,7 +106,7 @@ def declare_from_alert_group(
 ) -> IncidentDetail:
     """Declare an incident from an alert group (title, service, start and SLO from it)."""
     now = utcnow()
-    incident = service.declare_from_alert_group(
+    incident = declaration.declare_from_alert_group(
         session,
         alert_group_id=group_id,
         severity=body.severity,
@@ -116,7 +116,7 @@ def declare_from_alert_group(
         commander=body.commander,
         summary=body.summary,
     )
-    return service.show(session, incident_id=incident.id, now=now)
+    return detail.show(session, incident_id=incident.id, now=now)
 
 
 @router.get("/incidents/severities", response_model=list[SeverityRead])
@@ -146,7 +146,7 @@ def incident_metrics(
 @router.get("/incidents/{incident_id}", response_model=IncidentDetail)
 def show(incident_id: RowId, session: SessionDep, _token: ReadToken) -> IncidentDetail:
     """An incident with roles, timeline, links and the error budget its SLOs burned."""
-    return service.show(session, incident_id=incident_id, now=utcnow())
+    return detail.show(session, incident_id=incident_id, now=utcnow())
 
 
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentRead)
@@ -240,7 +240,7 @@ def assign_role(
         actor=_actor(token),
         now=now,
     )
-    return service.show(session, incident_id=incident_id, now=now)
+    return detail.show(session, incident_id=incident_id, now=now)
 
 
 @router.post(
@@ -273,11 +273,9 @@ def add_links(
     now = utcnow()
     service.get(session, incident_id)
     for group_id in body.alert_group_ids:
-        service.link_alert_group(
+        links.link_alert_group(
             session, incident_id=incident_id, alert_group_id=group_id, actor=_actor(token), now=now
         )
     for key in body.slo_keys:
-        service.link_slo(
-            session, incident_id=incident_id, slo_key=key, actor=_actor(token), now=now
-        )
-    return service.show(session, incident_id=incident_id, now=now)
+        links.link_slo(session, incident_id=incident_id, slo_key=key, actor=_actor(token), now=now)
+    return detail.show(session, incident_id=incident_id, now=now)
