@@ -1,5 +1,6 @@
 """Imports every table module so ``Base.metadata`` is complete (Alembic, schema checks)."""
 
+from watchkeeper import reference_cache
 from watchkeeper.alerting import models as alerting_models
 from watchkeeper.auth import models as auth_models
 from watchkeeper.db import Base
@@ -19,5 +20,6 @@ __all__ = [
     "notify_models",
     "oncall_models",
     "policy_models",
+    "reference_cache",
     "slo_models",
 ]

@@ -31,7 +31,8 @@ from typing import Any, Protocol
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting import links, paging, read_cache, repository
+from watchkeeper import reference_cache
+from watchkeeper.alerting import links, paging, repository
 from watchkeeper.alerting.models import AlertGroup, AlertGroupLog
 from watchkeeper.config import Settings
 from watchkeeper.core.escalation import (
@@ -200,7 +201,7 @@ _Note = tuple[str, str]
 
 def _load_policy(session: Session, name: str, notes: list[_Note]) -> EscalationPolicy | None:
     try:
-        return read_cache.read(
+        return reference_cache.read(
             session, f"policy:{name}", lambda: oncall_service.escalation_policy(session, name)
         )
     except (WatchkeeperError, EscalationError) as exc:

@@ -20,9 +20,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import escalation, read_cache, repository
+from watchkeeper import reference_cache
+from watchkeeper.alerting import escalation, repository
 from watchkeeper.alerting.models import Alert, AlertGroup, AlertGroupLog, Integration, Silence
-from watchkeeper.core.matchers import matches_all, parse_matchers
+from watchkeeper.core.matchers import Matcher, matches_all, parse_matchers
 
 FIRING = "firing"
 ACKNOWLEDGED = "acknowledged"
@@ -71,24 +72,41 @@ def label_strings(labels: Mapping[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in labels.items()}
 
 
+@dataclass(frozen=True)
+class _SilenceWindow:
+    """What matching needs of a silence, kept apart from its row (see reference_cache)."""
+
+    id: int
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+
+
 def matching_silence(session: Session, labels: Mapping[str, Any], now: datetime) -> Silence | None:
     """The active silence (or maintenance window) matching ``labels`` that ends last."""
-    found: Silence | None = None
+    found: _SilenceWindow | None = None
     strings = label_strings(labels)
-    for silence in _silences_from(session, now):
-        if silence.starts_at > now or silence.ends_at <= now:
+    for window in _silence_windows(session, now):
+        if window.starts_at > now or window.ends_at <= now:
             continue
-        if matches_all(parse_matchers(silence.matchers), strings) and (
-            found is None or silence.ends_at > found.ends_at
+        if matches_all(window.matchers, strings) and (
+            found is None or window.ends_at > found.ends_at
         ):
-            found = silence
-    return found
+            found = window
+    return None if found is None else repository.silence(session, found.id)
 
 
-def _silences_from(session: Session, now: datetime) -> list[Silence]:
-    """Silences not ended at ``now`` (the first ``now`` of a transaction that caches reads:
-    a later instant of it filters out those ended since)."""
-    return read_cache.read(session, "silences", lambda: repository.silences_from(session, now))
+def _silence_windows(session: Session, now: datetime) -> list[_SilenceWindow]:
+    """Silences not ended at ``now`` (a cached list was read at an earlier instant: callers
+    filter out those ended since)."""
+
+    def load() -> list[_SilenceWindow]:
+        return [
+            _SilenceWindow(s.id, parse_matchers(s.matchers), s.starts_at, s.ends_at)
+            for s in repository.silences_from(session, now)
+        ]
+
+    return reference_cache.read(session, "silences", load)
 
 
 @dataclass(frozen=True)
@@ -100,16 +118,43 @@ class Routed:
     incident: str | None
 
 
+@dataclass(frozen=True)
+class _Route:
+    """A routing rule as matching reads it, kept apart from its row (see reference_cache)."""
+
+    integration: str | None
+    matchers: tuple[Matcher, ...]
+    policy: str | None
+    urgency: str | None
+    incident: str | None
+
+
+def _routes(session: Session) -> list[_Route]:
+    def load() -> list[_Route]:
+        return [
+            _Route(
+                r.integration,
+                parse_matchers(r.matchers),
+                r.escalation_policy,
+                r.urgency,
+                r.incident,
+            )
+            for r in repository.routing_rules(session)
+        ]
+
+    return reference_cache.read(session, "routes", load)
+
+
 def route(session: Session, integration: Integration, labels: Mapping[str, Any]) -> Routed:
     """The first matching routing rule's choices (the integration's defaults where a rule
-    leaves a field out; no rule: the defaults and no incident), rules loaded once."""
+    leaves a field out; no rule: the defaults and no incident)."""
     strings = label_strings(labels)
     policy, urgency = integration.escalation_policy, integration.default_urgency
-    for rule in read_cache.read(session, "routes", lambda: repository.routing_rules(session)):
+    for rule in _routes(session):
         if rule.integration is not None and rule.integration != integration.name:
             continue
-        if matches_all(parse_matchers(rule.matchers), strings):
-            return Routed(rule.escalation_policy or policy, rule.urgency or urgency, rule.incident)
+        if matches_all(rule.matchers, strings):
+            return Routed(rule.policy or policy, rule.urgency or urgency, rule.incident)
     return Routed(policy, urgency, None)
 
 

@@ -36,7 +36,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import grouping, read_cache, repository
+from watchkeeper import reference_cache
+from watchkeeper.alerting import grouping, repository
 from watchkeeper.alerting.grouping import (
     RESOLVED,
     AlertFacts,
@@ -113,7 +114,7 @@ def ingest_alertmanager(
     session: Session, *, integration: Integration, message: AlertmanagerMessage, now: datetime
 ) -> AlertGroup:
     """Fold one Alertmanager notification into the group of its ``groupKey``."""
-    read_cache.enable(session)
+    reference_cache.enable(session)
     actor = integration.name
     # What the notification says about its alerts; the same digest again on the open group
     # (a replay, or a repeat_interval re-send with nothing new) changes nothing, so it is
@@ -243,7 +244,7 @@ def ingest_pagerduty(
     session: Session, *, integration: Integration, event: PagerDutyEvent, now: datetime
 ) -> str:
     """Apply one PagerDuty v2 event; returns its dedup key (generated for a keyless trigger)."""
-    read_cache.enable(session)
+    reference_cache.enable(session)
     actor = integration.name
     if event.event_action != "trigger":
         # PagerDuty accepts acknowledge/resolve for an unknown dedup key and does nothing.
@@ -311,7 +312,7 @@ def ingest_webhook(
     session: Session, *, integration: Integration, alert: WebhookAlert, now: datetime
 ) -> AlertGroup | None:
     """Apply one generic webhook alert (``dedup_key`` defaults to the title)."""
-    read_cache.enable(session)
+    reference_cache.enable(session)
     actor = integration.name
     dedup_key = alert.dedup_key or alert.title[:255]
     digest = _digest(alert.model_dump(mode="json"))

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from itsdangerous import BadSignature, Signer
 from sqlalchemy.orm import Session
 
+from watchkeeper import reference_cache
 from watchkeeper.alerting import repository
 from watchkeeper.alerting.exceptions import InvalidActionLink
 from watchkeeper.alerting.models import AlertingSecret
@@ -37,11 +38,19 @@ def link_secret(session: Session, *, configured: str | None, now: datetime) -> s
     for a database the migration did not build."""
     if configured:
         return configured
+    kept = reference_cache.read(session, "link_secret", lambda: _stored_secret(session))
+    if kept is not None:
+        return kept
     stored = repository.secret(session, _LINK_SECRET)
     if stored is None:
         stored = AlertingSecret(name=_LINK_SECRET, value=secrets.token_urlsafe(48), created_at=now)
         repository.add(session, stored)
     return stored.value
+
+
+def _stored_secret(session: Session) -> str | None:
+    stored = repository.secret(session, _LINK_SECRET)
+    return None if stored is None else stored.value
 
 
 ACTIONS = ("ack", "resolve", "unack")

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from watchkeeper import reference_cache
 from watchkeeper.alerting import links, repository
 from watchkeeper.core.duration import format_duration
 from watchkeeper.errors import WatchkeeperError
@@ -109,7 +110,13 @@ def page_facts(
     missing = [group_id for group_id in ids if group_id not in figures]
     if missing:
         figures.update(repository.page_figures(session, missing))
-    names = repository.integration_names(session, [g.integration_id for g in groups])
+    wanted = {g.integration_id for g in groups}
+    names = reference_cache.read(
+        session, "integration_names", lambda: repository.integration_names(session, None)
+    )
+    if not wanted <= names.keys():
+        # An integration the cached map lacks was created in this very transaction.
+        names = repository.integration_names(session, None)
     cache = {} if slo_cache is None else slo_cache
     found: dict[int, PageFacts] = {}
     for group in groups:

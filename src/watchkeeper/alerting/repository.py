@@ -242,14 +242,14 @@ def log_of(session: Session, group_id: int) -> list[AlertGroupLog]:
     )
 
 
-def integration_names(session: Session, ids: Sequence[int]) -> dict[int, str]:
-    """{integration id: name}."""
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Integration.id, Integration.name).where(Integration.id.in_(set(ids)))
-    )
-    return {int(row.id): str(row.name) for row in rows}
+def integration_names(session: Session, ids: Sequence[int] | None) -> dict[int, str]:
+    """{integration id: name} of ``ids`` (None: of every integration)."""
+    query = select(Integration.id, Integration.name)
+    if ids is not None:
+        if not ids:
+            return {}
+        query = query.where(Integration.id.in_(set(ids)))
+    return {int(row.id): str(row.name) for row in session.execute(query)}
 
 
 def silences_from(session: Session, now: datetime) -> list[Silence]:

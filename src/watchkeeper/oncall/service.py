@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
+from watchkeeper import reference_cache
 from watchkeeper.auth import people
 from watchkeeper.core.escalation import EscalationPolicy, Target, TargetKind
 from watchkeeper.core.schedule import (
@@ -320,6 +322,11 @@ def escalation_policy(session: Session, name: str) -> EscalationPolicy:
     return EscalationPolicy.from_json(spec)
 
 
+def _paged_schedule(session: Session, name: str) -> Schedule:
+    """The schedule a step pages, from the reference cache where the transaction allows."""
+    return reference_cache.read(session, f"schedule:{name}", lambda: schedule(session, name=name))
+
+
 def recipients(
     session: Session, *, targets: Sequence[Target], at: datetime, urgency: str
 ) -> list[Recipient]:
@@ -330,9 +337,9 @@ def recipients(
         if target.kind is TargetKind.USER:
             users.append(target.name)
         elif target.kind is TargetKind.SCHEDULE:
-            users.extend(oncall_at(schedule(session, name=target.name), at))
+            users.extend(oncall_at(_paged_schedule(session, target.name), at))
         elif target.kind is TargetKind.SCHEDULE_LAYER:
-            resolved = schedule(session, name=target.name)
+            resolved = _paged_schedule(session, target.name)
             for layer in resolved.layers:
                 if layer.name == target.layer:
                     users.extend(layer.users)
@@ -342,7 +349,12 @@ def recipients(
             channels.append(Recipient(None, kind, address, timedelta(0)))
     unique_users = list(dict.fromkeys(users))
     found: dict[tuple[str | None, str, str], Recipient] = {}
-    for delivery in people.deliveries(session, names=unique_users, urgency=urgency):
+    deliveries = reference_cache.read(
+        session,
+        f"deliveries:{urgency}:{json.dumps(unique_users)}",
+        lambda: tuple(people.deliveries(session, names=unique_users, urgency=urgency)),
+    )
+    for delivery in deliveries:
         key = (delivery.user, delivery.kind, delivery.address)
         if key not in found or found[key].delay > delivery.delay:
             found[key] = Recipient(delivery.user, delivery.kind, delivery.address, delivery.delay)
