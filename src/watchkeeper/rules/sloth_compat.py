@@ -47,7 +47,8 @@ def _sli_metric(window: timedelta) -> str:
     return SLI_METRIC.format(window=prometheus_duration(window))
 
 
-def _id_labels(slo: SLO) -> dict[str, str]:
+def id_labels(slo: SLO) -> dict[str, str]:
+    """Sloth's identity labels of an SLO's series."""
     return {
         "sloth_id": f"{slo.service}-{slo.name}",
         "sloth_service": slo.service,
@@ -111,7 +112,7 @@ def _alert(
     windows: list[AlertWindow],
     error_budget: float,
 ) -> Rule:
-    id_filter = label_filter(_id_labels(slo))
+    id_filter = label_filter(id_labels(slo))
     annotations = {
         "title": (
             f"({severity.value}) {{{{$labels.sloth_service}}}} {{{{$labels.sloth_slo}}}} "
@@ -143,9 +144,9 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
     objective_ratio = percent / 100
     error_budget = (100 - percent) / 100
     slo_labels = {**extra_labels, **slo.labels}
-    id_labels = _id_labels(slo)
-    id_filter = label_filter(id_labels)
-    labels = {**id_labels, **slo_labels}
+    ids = id_labels(slo)
+    id_filter = label_filter(ids)
+    labels = {**ids, **slo_labels}
     quick_short = _quick_page_short(windows) if windows else timedelta(minutes=5)
 
     durations = sorted({w for window in windows for w in (window.short, window.long)})
@@ -153,7 +154,7 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
         Rule(
             record=_sli_metric(duration),
             expr=_sli_expr(slo, prometheus_duration(duration)),
-            labels={**id_labels, WINDOW_LABEL: prometheus_duration(duration), **slo_labels},
+            labels={**ids, WINDOW_LABEL: prometheus_duration(duration), **slo_labels},
         )
         for duration in durations
         if duration != period
@@ -168,7 +169,7 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
                 f"/ ignoring ({WINDOW_LABEL})\n"
                 f"count_over_time({quick_metric}{id_filter}[{period_text}])\n"
             ),
-            labels={**id_labels, WINDOW_LABEL: period_text, **slo_labels},
+            labels={**ids, WINDOW_LABEL: period_text, **slo_labels},
         )
     )
 
@@ -223,7 +224,7 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
         if target.enabled and chosen:
             alert_rules.append(_alert(slo, target, severity, chosen, error_budget))
 
-    sloth_id = id_labels["sloth_id"]
+    sloth_id = ids["sloth_id"]
     groups = [
         RuleGroup(f"sloth-slo-sli-recordings-{sloth_id}", tuple(sli_rules)),
         RuleGroup(f"sloth-slo-meta-recordings-{sloth_id}", tuple(meta_rules)),
