@@ -39,7 +39,9 @@ def resource_name(services: Sequence[str], mode: Mode) -> str:
     return name[:253]
 
 
-def to_document(rules: Sequence[SLORules], *, output_format: OutputFormat, mode: Mode) -> dict[str, Any]:
+def to_document(
+    rules: Sequence[SLORules], *, output_format: OutputFormat, mode: Mode
+) -> dict[str, Any]:
     """The rule groups of ``rules`` as one rule file or one PrometheusRule resource."""
     groups = [group.to_dict() for slo_rules in rules for group in slo_rules.groups]
     if output_format is OutputFormat.RULES:
@@ -61,7 +63,5 @@ def to_document(rules: Sequence[SLORules], *, output_format: OutputFormat, mode:
 
 def render(document: dict[str, Any], *, generator: str) -> str:
     """YAML text of a generated document, with the generated-file header."""
-    body = yaml.dump(
-        document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000
-    )
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100_000)
     return header(generator) + body

@@ -98,7 +98,9 @@ def _sli_rules(slo: SLO, windows: list[timedelta], period: timedelta) -> list[Ru
     return counted + derived
 
 
-def _with_labels(rules: list[Rule], labels: Mapping[str, str], window_of: dict[str, str]) -> tuple[Rule, ...]:
+def _with_labels(
+    rules: list[Rule], labels: Mapping[str, str], window_of: dict[str, str]
+) -> tuple[Rule, ...]:
     """Rules with the SLO's labels, and each window-suffixed record's window label."""
     labelled = []
     for rule in rules:
@@ -164,19 +166,25 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
     own = label_filter(id_labels(slo))
     days = period.total_seconds() / 86_400
     meta = (
-        Rule(record=record_name("objective", "ratio"), expr=f"vector({exact_float(slo.objective)})"),
-        Rule(record=record_name("error_budget", "ratio"), expr=f"vector({exact_float(slo.error_budget)})"),
+        Rule(
+            record=record_name("objective", "ratio"), expr=f"vector({exact_float(slo.objective)})"
+        ),
+        Rule(
+            record=record_name("error_budget", "ratio"),
+            expr=f"vector({exact_float(slo.error_budget)})",
+        ),
         Rule(record=record_name("period", "days"), expr=f"vector({exact_float(days)})"),
         Rule(
             record=record_name("error_budget_remaining", "ratio"),
             expr=f"1 - {record_name('burn_rate', 'ratio', period)}{own}",
         ),
     )
-    meta_rules = tuple(
-        Rule(record=rule.record, expr=rule.expr, labels=labels) for rule in meta
-    )
+    meta_rules = tuple(Rule(record=rule.record, expr=rule.expr, labels=labels) for rule in meta)
     alerts = []
-    for severity, target in ((Severity.PAGE, slo.alerting.page), (Severity.TICKET, slo.alerting.ticket)):
+    for severity, target in (
+        (Severity.PAGE, slo.alerting.page),
+        (Severity.TICKET, slo.alerting.ticket),
+    ):
         chosen = sorted((w for w in windows if w.severity is severity), key=lambda w: -w.factor)
         if target.enabled and chosen:
             alerts.append(_alert(slo, target, severity, chosen))

@@ -152,7 +152,9 @@ def slo_tests(slo: SLO, *, mode: Mode) -> list[dict[str, Any]]:
         own = label_filter(exact.id_labels(slo))
         long = plan.window.long
         quiet_checks.append(
-            _expect(f"count({exact.record_name('total_events', 'increase', long)}{own})", quiet_end, 1)
+            _expect(
+                f"count({exact.record_name('total_events', 'increase', long)}{own})", quiet_end, 1
+            )
         )
         quiet_checks.append(
             _expect(f"count({exact.record_name('burn_rate', 'ratio', long)}{own})", quiet_end, None)
@@ -160,9 +162,7 @@ def slo_tests(slo: SLO, *, mode: Mode) -> list[dict[str, Any]]:
     quiet = {
         "name": f"{slo.key}: silent at zero traffic",
         "interval": "1m",
-        "input_series": [
-            {"series": item.series, "values": f"0x{quiet_end}"} for item in series
-        ],
+        "input_series": [{"series": item.series, "values": f"0x{quiet_end}"} for item in series],
         "promql_expr_test": quiet_checks,
     }
     return [heavy, quiet]

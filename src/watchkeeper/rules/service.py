@@ -101,7 +101,9 @@ def select_slos(
         if reason is not None:
             refused.append(f"{where}SLO {slo.key}: {reason}")
             continue
-        errors.extend(f"{where}SLO {slo.key}: {problem}" for problem in _check_names(slo, extra_labels))
+        errors.extend(
+            f"{where}SLO {slo.key}: {problem}" for problem in _check_names(slo, extra_labels)
+        )
         chosen.append(slo)
     if errors:
         raise RulesError("\n".join(errors))
@@ -177,4 +179,4 @@ def generate(
     return Generation(files=files, slos=tuple(slos), skipped=tuple(skipped))
 
 
-__all__ = ["Generation", "GeneratedFile", "Severity", "generate", "select_slos"]
+__all__ = ["GeneratedFile", "Generation", "Severity", "generate", "select_slos"]

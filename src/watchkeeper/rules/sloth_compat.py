@@ -86,9 +86,7 @@ def _quick_page_short(windows: tuple[AlertWindow, ...]) -> timedelta:
     return min(w.short for w in windows)
 
 
-def _alert_expr(
-    windows: list[AlertWindow], filter_text: str, error_budget: float
-) -> str:
+def _alert_expr(windows: list[AlertWindow], filter_text: str, error_budget: float) -> str:
     budget = go_float(error_budget)
     pairs = []
     for window in windows:
@@ -181,7 +179,9 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
         )
 
     meta_rules = [
-        Rule(record="slo:objective:ratio", expr=f"vector({go_float(objective_ratio)})", labels=labels),
+        Rule(
+            record="slo:objective:ratio", expr=f"vector({go_float(objective_ratio)})", labels=labels
+        ),
         Rule(
             record="slo:error_budget:ratio",
             expr=f"vector(1-{go_float(objective_ratio)})",
@@ -217,10 +217,11 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
     ]
 
     alert_rules = []
-    for severity, target in ((Severity.PAGE, slo.alerting.page), (Severity.TICKET, slo.alerting.ticket)):
-        chosen = sorted(
-            (w for w in windows if w.severity is severity), key=lambda w: -w.factor
-        )
+    for severity, target in (
+        (Severity.PAGE, slo.alerting.page),
+        (Severity.TICKET, slo.alerting.ticket),
+    ):
+        chosen = sorted((w for w in windows if w.severity is severity), key=lambda w: -w.factor)
         if target.enabled and chosen:
             alert_rules.append(_alert(slo, target, severity, chosen, error_budget))
 

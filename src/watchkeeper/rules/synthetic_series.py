@@ -128,12 +128,16 @@ def _candidates(matchers: Sequence[_Matcher]) -> list[str]:
         values.append(matcher.value)
         if matcher.op in ("=~", "!~"):
             for part in re.split(r"[|()^$]", matcher.value):
-                literal = re.sub(r"\\d|\.|\[[^\]]*\]", "0", part.replace(".*", "").replace(".+", "0"))
+                literal = re.sub(
+                    r"\\d|\.|\[[^\]]*\]", "0", part.replace(".*", "").replace(".+", "0")
+                )
                 values.append(literal)
     return list(dict.fromkeys(values))
 
 
-def _value(label: str, required: Sequence[_Matcher], violated: Sequence[_Matcher] = ()) -> str | None:
+def _value(
+    label: str, required: Sequence[_Matcher], violated: Sequence[_Matcher] = ()
+) -> str | None:
     """A value of ``label`` every ``required`` matcher accepts and some ``violated`` one refuses."""
     on_label = [m for m in required if m.label == label]
     against = [m for m in violated if m.label == label]
