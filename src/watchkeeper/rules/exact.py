@@ -50,22 +50,19 @@ def _counts(slo: SLO, window: timedelta, own: str) -> tuple[list[Rule], str]:
     queries = slo.sli.queries
     assert queries is not None and queries.total is not None
     text = format_duration(window)
-    total = record_name("total_events", "increase", window) + own
+    total_name = record_name("total_events", "increase", window)
+    total = f"{total_name}{own}"
     positive_total = f"({total} > 0)"
+    total_rule = Rule(record=total_name, expr=fill_window(queries.total, text))
     if queries.bad is not None:
-        bad = record_name("bad_events", "increase", window) + own
-        rules = [
-            Rule(record=bad.removesuffix(own), expr=fill_window(queries.bad, text)),
-            Rule(record=total.removesuffix(own), expr=fill_window(queries.total, text)),
-        ]
-        return rules, f"({bad} or 0 * {total})\n/\n{positive_total}"
+        bad_name = record_name("bad_events", "increase", window)
+        bad_rule = Rule(record=bad_name, expr=fill_window(queries.bad, text))
+        return [bad_rule, total_rule], f"({bad_name}{own} or 0 * {total})\n/\n{positive_total}"
     assert queries.good is not None
-    good = record_name("good_events", "increase", window) + own
-    rules = [
-        Rule(record=good.removesuffix(own), expr=fill_window(queries.good, text)),
-        Rule(record=total.removesuffix(own), expr=fill_window(queries.total, text)),
-    ]
-    return rules, f"({total} - ({good} or 0 * {total}))\n/\n{positive_total}"
+    good_name = record_name("good_events", "increase", window)
+    good_rule = Rule(record=good_name, expr=fill_window(queries.good, text))
+    ratio = f"({total} - ({good_name}{own} or 0 * {total}))\n/\n{positive_total}"
+    return [good_rule, total_rule], ratio
 
 
 def _sli_rules(slo: SLO, windows: list[timedelta], period: timedelta) -> list[Rule]:

@@ -23,7 +23,7 @@ def alert_name(slo: SLO, target: AlertTarget) -> str:
     return derived if derived[:1].isalpha() else f"SLO{derived}"
 
 
-def name_problems(slo: SLO, labels: Mapping[str, str], names: list[str]) -> list[str]:
+def name_problems(labels: Mapping[str, str], names: list[str]) -> list[str]:
     """Why Prometheus would refuse these label names or alert names, one message each."""
     problems = [
         f"label name {name!r} is not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"

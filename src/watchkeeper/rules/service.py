@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 
-from watchkeeper.core.slo import SLO, CalendarWindow, Severity, SourceKind
+from watchkeeper.core.slo import SLO, CalendarWindow, SourceKind
 from watchkeeper.rules.documents import render, to_document
 from watchkeeper.rules.exact import exact_rules
 from watchkeeper.rules.exceptions import RulesError
@@ -85,7 +85,7 @@ def _check_names(slo: SLO, extra_labels: Mapping[str, str]) -> list[str]:
     labels = {**extra_labels, **slo.labels}
     for target in (slo.alerting.page, slo.alerting.ticket):
         labels.update(target.labels)
-    return name_problems(slo, labels, names)
+    return name_problems(labels, names)
 
 
 def select_slos(
@@ -179,4 +179,4 @@ def generate(
     return Generation(files=files, slos=tuple(slos), skipped=tuple(skipped))
 
 
-__all__ = ["GeneratedFile", "Generation", "Severity", "generate", "select_slos"]
+__all__ = ["GeneratedFile", "Generation", "generate", "select_slos"]
