@@ -20,9 +20,10 @@ def test_one_rule_file_holds_every_slo() -> None:
 
 
 @pytest.mark.parametrize(
-    ("mode", "name"), [(Mode.EXACT, "watchkeeper-slo-checkout"), (Mode.SLOTH, "sloth-slo-checkout")]
+    ("mode", "name", "groups"),
+    [(Mode.EXACT, "watchkeeper-slo-checkout", 8), (Mode.SLOTH, "sloth-slo-checkout", 6)],
 )
-def test_prometheus_rule_resources(mode: Mode, name: str) -> None:
+def test_prometheus_rule_resources(mode: Mode, name: str, groups: int) -> None:
     generation = generate(
         spec_set(NATIVE_SPEC), mode=mode, output_format=OutputFormat.PROMETHEUS_RULE
     )
@@ -31,7 +32,7 @@ def test_prometheus_rule_resources(mode: Mode, name: str) -> None:
     assert document["kind"] == "PrometheusRule"
     assert document["metadata"]["name"] == name
     assert document["metadata"]["labels"]["app.kubernetes.io/component"] == "SLO"
-    assert len(document["spec"]["groups"]) == 6
+    assert len(document["spec"]["groups"]) == groups
 
 
 def test_several_services_in_one_resource_get_a_shared_name() -> None:

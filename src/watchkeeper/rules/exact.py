@@ -32,6 +32,12 @@ WINDOW_LABEL = "watchkeeper_window"
 SEVERITY_LABEL = "watchkeeper_severity"
 SERVICE_LABEL = "watchkeeper_service"
 SLO_LABEL = "watchkeeper_slo"
+# Windows from a day up (and the SLO period) are recorded in their own group, evaluated every
+# LONG_WINDOW_INTERVAL instead of every cycle: scanning days of raw samples is the rules' main
+# cost, and a day-long window moves by a 720th in two minutes. Below Prometheus' default 5m
+# lookback, so the records never go stale between evaluations.
+LONG_WINDOW = timedelta(days=1)
+LONG_WINDOW_INTERVAL = "2m"
 
 
 def record_name(what: str, operation: str, window: timedelta | None = None) -> str:
@@ -159,7 +165,10 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
             ("burn_rate", "ratio"),
         ):
             window_of[record_name(what, operation, duration)] = format_duration(duration)
-    sli = _with_labels(_sli_rules(slo, durations, period), labels, window_of)
+    short = [d for d in durations if d < LONG_WINDOW and d != period]
+    long = [d for d in durations if d >= LONG_WINDOW or d == period]
+    sli = _with_labels(_sli_rules(slo, short, period), labels, window_of)
+    sli_long = _with_labels(_sli_rules(slo, long, period), labels, window_of)
     own = label_filter(id_labels(slo))
     days = period.total_seconds() / 86_400
     meta = (
@@ -186,7 +195,15 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
         if target.enabled and chosen:
             alerts.append(_alert(slo, target, severity, chosen))
     base = f"watchkeeper-slo-{slo.service}-{slo.name}"
-    groups = [RuleGroup(f"{base}-sli", sli), RuleGroup(f"{base}-meta", meta_rules)]
+    groups = [
+        group
+        for group in (
+            RuleGroup(f"{base}-sli", sli),
+            RuleGroup(f"{base}-sli-long", sli_long, interval=LONG_WINDOW_INTERVAL),
+            RuleGroup(f"{base}-meta", meta_rules),
+        )
+        if group.rules
+    ]
     if alerts:
         groups.append(RuleGroup(f"{base}-alerts", tuple(alerts)))
     return SLORules(slo.service, slo.name, tuple(groups))

@@ -60,10 +60,15 @@ class RuleGroup:
 
     name: str
     rules: tuple[Rule, ...]
+    interval: str | None = None  # None: Prometheus' global evaluation_interval
 
     def to_dict(self) -> dict[str, Any]:
         """The group as rule-file YAML fields."""
-        return {"name": self.name, "rules": [rule.to_dict() for rule in self.rules]}
+        result: dict[str, Any] = {"name": self.name}
+        if self.interval is not None:
+            result["interval"] = self.interval
+        result["rules"] = [rule.to_dict() for rule in self.rules]
+        return result
 
 
 @dataclass(frozen=True)
