@@ -5,7 +5,8 @@ SLI's own queries with ``{{.window}}`` filled: the good (or bad) event count ove
 the total over ``w``, each computed from the raw counters over the whole window
 (``sum(increase(errors[1h]))``), never by averaging shorter ratios. The burn rate over
 ``w`` is then ``(bad_w / total_w) / (1 - objective)``, the same arithmetic as Watchkeeper's
-own evaluator (``core.burn_rate``), so both agree to float precision.
+own evaluator (``core.burn_rate``): given the same counts, the same burn rate and the same
+alert decision.
 
 No data stays no data: the denominator is ``(total_w > 0)``, a filter, so a window without
 events has no burn-rate sample at all (never NaN, 0 or 1) and no comparison on it can fire.
