@@ -14,6 +14,7 @@ from watchkeeper.cli import incident as incident_cli
 from watchkeeper.cli import integrations as integrations_cli
 from watchkeeper.cli import notify as notify_cli
 from watchkeeper.cli import oncall as oncall_cli
+from watchkeeper.cli import rules as rules_cli
 from watchkeeper.cli import slo as slo_cli
 from watchkeeper.cli import users as users_cli
 from watchkeeper.cli.context import CLIState
@@ -53,6 +54,8 @@ app.add_typer(integrations_cli.app, name="integration")
 alerting_cli.alert_app.command("declare")(incident_cli.declare_from_alert)
 app.add_typer(alerting_cli.alert_app, name="alert")
 app.add_typer(alerting_cli.silence_app, name="silence")
+# Prometheus rule generation (issue 9)
+app.add_typer(rules_cli.app, name="rules")
 
 
 def main() -> None:

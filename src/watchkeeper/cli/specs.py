@@ -49,7 +49,8 @@ Period = Annotated[
 ]
 
 
-def _print_problems(error: SpecError) -> None:
+def print_problems(error: SpecError) -> None:
+    """Each spec problem on its own stderr line, then how many there were."""
     for problem in error.problems:
         error_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     count = len(error.problems)
@@ -94,7 +95,7 @@ def validate(
                     "evaluated_by": {},
                 }
             )
-        _print_problems(error)
+        print_problems(error)
         raise typer.Exit(1) from None
     if json_output:
         print_json(
@@ -142,7 +143,7 @@ def convert_specs(
     try:
         spec_set = load_paths(paths, default_period=parse_period(period))
     except SpecError as error:
-        _print_problems(error)
+        print_problems(error)
         raise typer.Exit(1) from None
     text = convert(spec_set, to.value)
     if output is None:

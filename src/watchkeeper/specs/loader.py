@@ -53,6 +53,9 @@ class SpecSet:
     policies: tuple[ErrorBudgetPolicy, ...] = ()
     formats: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     files: tuple[FileSummary, ...] = ()
+    # The header each SLO's document was read with, by SLO key: watchkeeper/v1, openslo/v1,
+    # prometheus/v1 (a Sloth file) or sloth.slok.dev/v1 (the Sloth resource).
+    versions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     # Where each policy lists ``incidents.severities`` (by policy name), for checks against
     # the database's severities when applying; the message of each Problem is empty.
     severities_at: Mapping[str, Problem] = field(default_factory=lambda: MappingProxyType({}))
@@ -66,6 +69,7 @@ class _Entry:
     format: str
     parsed: list[ParsedSLO] = field(default_factory=list)
     openslo_doc: Cursor | None = None
+    version: str = ""
 
 
 @dataclass
@@ -115,13 +119,19 @@ class _Load:
                             filename, listed.context.document, listed.line, listed.path, ""
                         )
             elif kind is not None:
-                self.entries.append(_Entry(filename, name, parse_native_slos(doc, kind)))
+                self.entries.append(
+                    _Entry(filename, name, parse_native_slos(doc, kind), version=NATIVE_API_VERSION)
+                )
         elif spec_format == "openslo":
             if self.openslo.add(doc):
-                self.entries.append(_Entry(filename, name, openslo_doc=doc))
+                self.entries.append(
+                    _Entry(filename, name, openslo_doc=doc, version=OPENSLO_API_VERSION)
+                )
         else:
-            parsed = parse_sloth(doc, crd=spec_format == "sloth-crd", period=self.default_period)
-            self.entries.append(_Entry(filename, name, parsed))
+            crd = spec_format == "sloth-crd"
+            parsed = parse_sloth(doc, crd=crd, period=self.default_period)
+            version = CRD_API_VERSION if crd else SLOTH_VERSION
+            self.entries.append(_Entry(filename, name, parsed, version=version))
 
     def finish(self) -> SpecSet:
         self.openslo.resolve()
@@ -130,6 +140,7 @@ class _Load:
                 entry.parsed = self.openslo.build_slos(entry.openslo_doc)
         slos: list[SLO] = []
         formats: dict[str, str] = {}
+        versions: dict[str, str] = {}
         per_file: dict[str, list[str]] = {name: [] for name in self.files}
         first_seen: dict[str, Cursor] = {}
         for entry in self.entries:
@@ -140,6 +151,7 @@ class _Load:
                 first_seen[key] = parsed.name_at
                 slos.append(parsed.slo)
                 formats[key] = entry.format
+                versions[key] = entry.version
                 per_file[entry.file].append(key)
         policies: list[ErrorBudgetPolicy] = []
         policy_files: dict[str, list[str]] = {name: [] for name in self.files}
@@ -157,6 +169,7 @@ class _Load:
             slos=tuple(slos),
             policies=tuple(policies),
             formats=MappingProxyType(formats),
+            versions=MappingProxyType(versions),
             severities_at=MappingProxyType(dict(self.severities_at)),
             files=tuple(
                 FileSummary(
