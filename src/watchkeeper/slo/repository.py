@@ -153,8 +153,8 @@ class AlertStateRow(NamedTuple):
     factor: float
 
 
-def alert_state_rows(session: Session) -> list[AlertStateRow]:
-    """Every stored alert state."""
+def alert_state_rows(session: Session, slo_ids: Sequence[int] | None = None) -> list[AlertStateRow]:
+    """Every stored alert state (of ``slo_ids`` only, when given)."""
     query = select(
         AlertState.id,
         AlertState.slo_id,
@@ -164,6 +164,14 @@ def alert_state_rows(session: Session) -> list[AlertStateRow]:
         AlertState.firing,
         AlertState.factor,
     )
+    if slo_ids is not None:
+        rows: list[AlertStateRow] = []
+        ids = list(slo_ids)
+        for first in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = ids[first : first + _IDS_PER_STATEMENT]
+            found = session.execute(query.where(AlertState.slo_id.in_(chunk))).all()
+            rows.extend(AlertStateRow(*row) for row in found)
+        return rows
     return [AlertStateRow(*row) for row in session.execute(query).all()]
 
 

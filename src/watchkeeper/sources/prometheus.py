@@ -1,0 +1,500 @@
+"""PrometheusSource: an SLO's counts from the Prometheus HTTP API (Thanos, Mimir alike).
+
+Each window ``[start, end)`` is one instant query per query kind (good or bad, and total;
+or the raw error ratio) evaluated at ``end`` with ``{{.window}}`` replaced by the window's
+length, so ``increase()`` handles counter resets as Prometheus does. History is range queries
+with ``{{.window}}`` = the step, chunked under Prometheus' 11,000 points per series.
+
+What a result means:
+
+- the query must return one series (``sum()`` it in the spec); several are an error naming
+  the SLO and the query;
+- no series, NaN or Inf for the total: the window has no data (0 of 0);
+- no series for the good or bad query alongside a total: zero such events (``sum()`` over
+  series that do not exist yet, say no error so far, returns nothing in PromQL);
+- a NaN or Inf good or bad count: the window has no data;
+- good above the total (``increase()`` extrapolates each series on its own) is clamped to it.
+
+Requests have explicit connect and read timeouts and are retried with jittered exponential
+backoff on timeouts, connection errors and 5xx answers, never on 4xx. Prometheus' error JSON
+(``{"status": "error", "errorType", "error"}``) is reported with its message.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_all
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx2
+import numpy as np
+
+from watchkeeper.core.backoff import full_jitter
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.series import EventSeries, to_unix_seconds
+from watchkeeper.core.slo import SLO, SLIKind, SourceKind
+from watchkeeper.sources.base import Counts, Span
+from watchkeeper.sources.exceptions import QueryFailed, RequestProblem, SourceUnreachable
+from watchkeeper.specs.promql import WINDOW_PLACEHOLDER
+
+# Prometheus refuses range queries of more than 11,000 points per series.
+MAX_POINTS_PER_QUERY = 10_000
+
+# (query with the range filled in, evaluation time in Unix seconds) -> value, None for no
+# series, or the problem met.
+InstantKey = tuple[str, float]
+InstantResult = float | None | RequestProblem
+
+
+@dataclass(frozen=True)
+class PrometheusConfig:
+    """How to reach one Prometheus-compatible API."""
+
+    name: str
+    url: str
+    bearer_token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ca_file: str | None = None
+    client_cert: str | None = None
+    client_key: str | None = None
+    insecure_skip_verify: bool = False
+    timeout_seconds: float = 10.0
+    connect_timeout_seconds: float = 3.0
+    retries: int = 2
+    backoff_seconds: float = 0.5
+    concurrency: int = 8
+
+
+def window_range(seconds: float) -> str:
+    """A window length as a PromQL range (``5m``, ``1h30m``, ``1500ms``)."""
+    return format_duration(timedelta(seconds=seconds))
+
+
+def fill_window(query: str, seconds: float) -> str:
+    """``query`` with every ``{{.window}}`` replaced by the range of ``seconds``."""
+    return WINDOW_PLACEHOLDER.sub(window_range(seconds), query)
+
+
+def _time_param(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def sli_queries(slo: SLO) -> tuple[str | None, str | None, str | None]:
+    """(good, bad, total) PromQL of a ratio SLI, or (None, error_ratio, None) for raw ones."""
+    queries = slo.sli.queries
+    if slo.sli.source is not SourceKind.PROMETHEUS or queries is None:
+        raise QueryFailed(f"SLO {slo.key!r} does not read Prometheus")
+    if slo.sli.kind is SLIKind.RAW:
+        if queries.raw_error_ratio is None:
+            raise QueryFailed(f"SLO {slo.key!r}: a raw SLI needs an error_ratio query")
+        return None, queries.raw_error_ratio, None
+    if queries.total is None or (queries.good is None and queries.bad is None):
+        raise QueryFailed(f"SLO {slo.key!r}: a ratio SLI needs good or bad, and total queries")
+    return queries.good, queries.bad, queries.total
+
+
+def counts_from_values(
+    slo: SLO, good: float | None, bad: float | None, total: float | None
+) -> Counts:
+    """One window's (good, total) from its query results (see the module docstring).
+
+    None is a query without a series; NaN a non-finite value (NaN or Inf).
+    """
+    if slo.sli.kind is SLIKind.RAW:
+        if bad is None or math.isnan(bad):
+            return 0.0, 0.0
+        if not 0.0 <= bad <= 1.0:
+            raise QueryFailed(
+                f"SLO {slo.key!r}: the error_ratio query returned {bad!r}, outside [0, 1]"
+            )
+        # A raw SLI weighs every window alike: one "event" whose good share is 1 - ratio.
+        return 1.0 - bad, 1.0
+    if total is None or math.isnan(total) or total <= 0:
+        return 0.0, 0.0
+    uses_good = slo.sli.queries is not None and slo.sli.queries.good is not None
+    numerator = good if uses_good else bad
+    if numerator is None:
+        numerator = 0.0  # no series: no such events in the window
+    if math.isnan(numerator):
+        return 0.0, 0.0
+    share = min(max(numerator, 0.0), total)
+    return (share, total) if uses_good else (total - share, total)
+
+
+class PrometheusSource:
+    """A configured Prometheus: instant and range queries, retried, in a bounded pool."""
+
+    def __init__(
+        self,
+        config: PrometheusConfig,
+        *,
+        transport: httpx2.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.name = config.name
+        self.config = config
+        self._transport = transport
+        self._sleep = sleep
+        self._draw = draw
+        self._client: httpx2.Client | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"PrometheusSource({self.name!r}, {self.config.url!r})"
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    @property
+    def client(self) -> httpx2.Client:
+        """The HTTP client, built on first use (no connection is opened before)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._build_client()
+            return self._client
+
+    def _build_client(self) -> httpx2.Client:
+        config = self.config
+        auth: httpx2.Auth | None = None
+        headers = {"Accept": "application/json", **dict(config.headers)}
+        if config.bearer_token:
+            headers["Authorization"] = f"Bearer {config.bearer_token}"
+        elif config.username is not None:
+            auth = httpx2.BasicAuth(config.username, config.password or "")
+        verify: bool | str = False if config.insecure_skip_verify else (config.ca_file or True)
+        cert: tuple[str, str] | str | None = None
+        if config.client_cert:
+            cert = (
+                (config.client_cert, config.client_key) if config.client_key else config.client_cert
+            )
+        timeout = httpx2.Timeout(
+            config.timeout_seconds,
+            connect=config.connect_timeout_seconds,
+            read=config.timeout_seconds,
+        )
+        return httpx2.Client(
+            base_url=config.url,
+            auth=auth,
+            headers=headers,
+            verify=verify,
+            cert=cert,
+            timeout=timeout,
+            transport=self._transport,
+            trust_env=False,
+            limits=httpx2.Limits(max_connections=max(config.concurrency, 1)),
+        )
+
+    def close(self) -> None:
+        """Close the HTTP client and the query pool."""
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+            if self._executor is not None:
+                self._executor.shutdown(wait=False, cancel_futures=True)
+                self._executor = None
+
+    def _post(self, path: str, form: Mapping[str, str]) -> Any:
+        """POST a form to the API; the ``data`` of a success answer, else RequestProblem."""
+        attempts = max(self.config.retries, 0) + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self.client.post(path, data=dict(form))
+            except httpx2.TimeoutException as exc:
+                problem = RequestProblem(
+                    f"Prometheus {self.name!r} at {self.config.url} timed out "
+                    f"({type(exc).__name__})",
+                    unreachable=True,
+                )
+            except httpx2.TransportError as exc:
+                problem = RequestProblem(
+                    f"cannot reach Prometheus {self.name!r} at {self.config.url}: {exc}",
+                    unreachable=True,
+                )
+            else:
+                answer = self._answer(response)
+                if not isinstance(answer, RequestProblem):
+                    return answer
+                problem = answer
+            if not problem.unreachable or attempt == attempts:
+                raise problem
+            base = timedelta(seconds=self.config.backoff_seconds)
+            delay = full_jitter(attempt, base=base, cap=base * 8, draw=min(self._draw(), 0.999))
+            self._sleep(delay.total_seconds())
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _answer(self, response: httpx2.Response) -> Any:
+        """The ``data`` of a success answer, or a RequestProblem with Prometheus' message."""
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        message = None
+        if isinstance(body, dict) and body.get("status") == "error":
+            message = f"{body.get('errorType', 'error')}: {body.get('error', '')}"
+        status = response.status_code
+        if status >= 500:
+            detail = message or response.text[:200].strip() or response.reason_phrase
+            return RequestProblem(
+                f"Prometheus {self.name!r} answered HTTP {status}: {detail}", unreachable=True
+            )
+        if status >= 400 or message is not None:
+            detail = message or response.text[:200].strip() or response.reason_phrase
+            return RequestProblem(
+                f"Prometheus {self.name!r} refused the query (HTTP {status}): {detail}",
+                unreachable=False,
+            )
+        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
+            return RequestProblem(
+                f"Prometheus {self.name!r} answered HTTP {status} without a query result "
+                "(is the URL a Prometheus API?)",
+                unreachable=False,
+            )
+        return body["data"]
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def instant(self, query: str, at: float) -> float | None:
+        """The single value of ``query`` at Unix time ``at``: None for no series, NaN for
+        a NaN or infinite value."""
+        data = self._post("api/v1/query", {"query": query, "time": _time_param(at)})
+        return _single_value(data)
+
+    def range(
+        self, query: str, *, start: float, end: float, step: float
+    ) -> list[tuple[float, float]]:
+        """(time, value) samples of ``query`` over ``[start, end]`` at ``step`` seconds,
+        chunked under the points limit; NaN/Inf samples are NaN."""
+        samples: list[tuple[float, float]] = []
+        chunk = step * (MAX_POINTS_PER_QUERY - 1)
+        first = start
+        while first <= end:
+            last = min(first + chunk, end)
+            data = self._post(
+                "api/v1/query_range",
+                {
+                    "query": query,
+                    "start": _time_param(first),
+                    "end": _time_param(last),
+                    "step": f"{step:g}",
+                },
+            )
+            samples.extend(_matrix_values(data))
+            first = last + step
+        return samples
+
+    def fetch(
+        self, keys: Iterable[InstantKey], *, deadline: float | None = None
+    ) -> dict[InstantKey, InstantResult]:
+        """Instant queries concurrently in the bounded pool; past ``deadline`` (a
+        ``time.monotonic()`` value), those still waiting count as unreachable."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=max(self.config.concurrency, 1),
+                    thread_name_prefix=f"watchkeeper-prometheus-{self.name}",
+                )
+            executor = self._executor
+        futures: dict[Future[float | None], InstantKey] = {
+            executor.submit(self.instant, query, at): (query, at) for query, at in wanted
+        }
+        timeout = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+        wait_all(futures, timeout=timeout)
+        results: dict[InstantKey, InstantResult] = {}
+        for future, key in futures.items():
+            if not future.done():
+                future.cancel()
+                results[key] = RequestProblem(
+                    f"Prometheus {self.name!r} gave no answer within the evaluation deadline",
+                    unreachable=True,
+                )
+                continue
+            error = future.exception()
+            if isinstance(error, RequestProblem):
+                results[key] = error
+            elif error is not None:
+                results[key] = RequestProblem(
+                    f"Prometheus {self.name!r}: {type(error).__name__}: {error}",
+                    unreachable=False,
+                )
+            else:
+                results[key] = future.result()
+        return results
+
+    # -- MetricsSource ---------------------------------------------------------------------
+
+    def instant_keys(self, slo: SLO, windows: Sequence[Span]) -> list[InstantKey]:
+        """The instant queries that answer ``windows`` for ``slo``."""
+        keys: list[InstantKey] = []
+        for start, end in windows:
+            if end - start <= 0:
+                continue
+            keys.extend(
+                (fill_window(query, end - start), end)
+                for query in sli_queries(slo)
+                if query is not None
+            )
+        return keys
+
+    def window_counts(
+        self,
+        slo: SLO,
+        windows: Sequence[Span],
+        *,
+        cache: dict[InstantKey, InstantResult] | None = None,
+        deadline: float | None = None,
+    ) -> list[Counts]:
+        """(good, total) over each window, from instant queries (answers cached in ``cache``)."""
+        cache = {} if cache is None else cache
+        missing = [key for key in self.instant_keys(slo, windows) if key not in cache]
+        cache.update(self.fetch(missing, deadline=deadline))
+        good_query, bad_query, total_query = sli_queries(slo)
+        counts: list[Counts] = []
+        for start, end in windows:
+            if end - start <= 0:
+                counts.append((0.0, 0.0))
+                continue
+            values: list[float | None] = []
+            for query in (good_query, bad_query, total_query):
+                if query is None:
+                    values.append(None)
+                    continue
+                result = cache[(fill_window(query, end - start), end)]
+                if isinstance(result, RequestProblem):
+                    raise result.for_query(slo.key, fill_window(query, end - start))
+                values.append(result)
+            counts.append(counts_from_values(slo, *values))
+        return counts
+
+    def history(self, slo: SLO, *, start: datetime, end: datetime, step: timedelta) -> EventSeries:
+        """Counts per ``step`` bucket over ``[start, end)`` from range queries (see module)."""
+        step_seconds = step.total_seconds()
+        if step_seconds <= 0:
+            raise ValueError("the history step must be positive")
+        first = to_unix_seconds(start)
+        buckets = math.floor((to_unix_seconds(end) - first) / step_seconds)
+        if buckets <= 0:
+            return EventSeries.empty()
+        # Bucket [t, t + step) is the query at t + step over the last step.
+        begin, finish = first + step_seconds, first + buckets * step_seconds
+        values: list[dict[float, float] | None] = []
+        for query in sli_queries(slo):
+            if query is None:
+                values.append(None)
+                continue
+            filled = fill_window(query, step_seconds)
+            try:
+                samples = self.range(filled, start=begin, end=finish, step=step_seconds)
+            except RequestProblem as problem:
+                raise problem.for_query(slo.key, filled) from None
+            except QueryFailed as exc:
+                raise QueryFailed(f"SLO {slo.key!r}, query {filled!r}: {exc.detail}") from None
+            values.append({round(t, 3): v for t, v in samples})
+        good_values, bad_values, total_values = values
+        times: list[float] = []
+        good: list[float] = []
+        total: list[float] = []
+        reference = total_values if total_values is not None else bad_values
+        assert reference is not None
+        for at in sorted(reference):
+            sample_good = None if good_values is None else good_values.get(at)
+            sample_bad = None if bad_values is None else bad_values.get(at)
+            sample_total = None if total_values is None else total_values.get(at)
+            window_good, window_total = counts_from_values(
+                slo, sample_good, sample_bad, sample_total
+            )
+            if window_total <= 0:
+                continue  # no data: left out, never good or bad
+            times.append(at - step_seconds)
+            good.append(window_good)
+            total.append(window_total)
+        return EventSeries.from_counts(
+            np.array(times, dtype=np.float64),
+            np.array(good, dtype=np.float64),
+            np.array(total, dtype=np.float64),
+        )
+
+
+def _value(pair: Any) -> float:
+    """A sample's value: NaN when NaN or infinite (no data)."""
+    try:
+        value = float(pair[1])
+    except (TypeError, ValueError, IndexError):
+        raise RequestProblem(
+            f"a sample is not [time, value]: {pair!r}", unreachable=False
+        ) from None
+    return value if math.isfinite(value) else math.nan
+
+
+def _describe(series: Sequence[Any]) -> str:
+    shown = [
+        "{" + ", ".join(f'{k}="{v}"' for k, v in sorted((s.get("metric") or {}).items())) + "}"
+        for s in series[:3]
+        if isinstance(s, dict)
+    ]
+    more = f" and {len(series) - 3} more" if len(series) > 3 else ""
+    return ", ".join(shown) + more
+
+
+def _single_value(data: Any) -> float | None:
+    """The one value of an instant query result (vector of one series, or a scalar)."""
+    if not isinstance(data, dict):
+        raise RequestProblem("the answer has no result", unreachable=False)
+    kind, result = data.get("resultType"), data.get("result")
+    if kind == "scalar":
+        return _value(result)
+    if kind != "vector" or not isinstance(result, list):
+        raise RequestProblem(
+            f"the query returns a {kind}, not an instant vector of one series", unreachable=False
+        )
+    if not result:
+        return None
+    if len(result) > 1:
+        raise RequestProblem(
+            f"the query returned {len(result)} series ({_describe(result)}); it must return "
+            "one: aggregate it, e.g. sum(...)",
+            unreachable=False,
+        )
+    return _value(result[0].get("value") if isinstance(result[0], dict) else None)
+
+
+def _matrix_values(data: Any) -> list[tuple[float, float]]:
+    """The finite (time, value) samples of a range query result of at most one series."""
+    if not isinstance(data, dict) or data.get("resultType") != "matrix":
+        raise RequestProblem("a range query answered without a matrix", unreachable=False)
+    result = data.get("result")
+    if not isinstance(result, list) or not result:
+        return []
+    if len(result) > 1:
+        raise RequestProblem(
+            f"the query returned {len(result)} series ({_describe(result)}); it must return "
+            "one: aggregate it, e.g. sum(...)",
+            unreachable=False,
+        )
+    samples: list[tuple[float, float]] = []
+    for pair in result[0].get("values") or []:
+        samples.append((float(pair[0]), _value(pair)))
+    return samples
+
+
+__all__ = [
+    "PrometheusConfig",
+    "PrometheusSource",
+    "SourceUnreachable",
+    "counts_from_values",
+    "fill_window",
+    "sli_queries",
+]
