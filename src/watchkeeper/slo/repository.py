@@ -274,6 +274,31 @@ def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> Non
     _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns)
 
 
+def append_history_at(session: Session, batch: StatusBatch, *, ats: Sequence[datetime]) -> None:
+    """Append rows of ``batch`` to history, row i at ``ats[i]`` (backfill; failing rows skipped)."""
+    keep = [i for i, error in enumerate(batch.error) if error is None]
+    if not keep:
+        return
+    connection = session.connection()
+    stamp = _timestamp_processor(connection.dialect)
+    columns: dict[str, Sequence[Any]] = {
+        "slo_id": [batch.slo_id[i] for i in keep],
+        "at": [stamp(ats[i]) for i in keep],
+        **{name: [getattr(batch, name)[i] for i in keep] for name in _FIGURE_COLUMNS},
+    }
+    _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns)
+
+
+def delete_history(session: Session, slo_id: int, *, since: datetime, until: datetime) -> int:
+    """Remove one SLO's history rows in ``[since, until)``; how many were removed."""
+    result = session.execute(
+        delete(SLOHistory).where(
+            SLOHistory.slo_id == slo_id, SLOHistory.at >= since, SLOHistory.at < until
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _status_upsert(dialect: Dialect) -> UpdateBase:
     dialects = {"postgresql": postgresql, "sqlite": sqlite}
     if dialect.name not in dialects:  # pragma: no cover - the two supported databases
