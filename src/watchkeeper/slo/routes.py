@@ -231,8 +231,7 @@ def backfill_slo(
         interval=timedelta(seconds=settings.history_interval_seconds),
         start=_aware(start) if start else None,
     )
-    document = BackfillRead(**result.__dict__)
-    return Response(document.model_dump_json(by_alias=True), media_type="application/json")
+    return BackfillRead(**result.__dict__)
 
 
 def _aware(value: datetime) -> datetime:
