@@ -19,9 +19,9 @@ from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service
 from watchkeeper.slo.evaluator import Evaluator
-from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
-from watchkeeper.sources.exceptions import SourceNotConfigured
+from watchkeeper.slo.exceptions import ServiceNotFound, SLONotFound
 from watchkeeper.slo.models import AlertState, AlertTransition, SLOHistory, SLOStatusRecord
+from watchkeeper.sources.exceptions import SourceNotConfigured
 from watchkeeper.specs import load_paths, load_text, slo_to_dict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

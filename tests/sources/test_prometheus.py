@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import httpx2
 import pytest
 
-from watchkeeper.core.slo import SLI, PromQueries, RollingWindow, SLIKind, SLO, SourceKind
+from watchkeeper.core.slo import SLI, SLO, PromQueries, RollingWindow, SLIKind, SourceKind
 from watchkeeper.sources.exceptions import QueryFailed, SourceUnreachable
 from watchkeeper.sources.prometheus import (
     MAX_POINTS_PER_QUERY,
@@ -230,9 +230,7 @@ def test_bearer_token_and_custom_headers_are_sent() -> None:
         seen.append(request.headers)
         return answering({GOOD: vector(1), TOTAL: vector(1)})(request)
 
-    prometheus, _ = source(
-        handler, bearer_token="s3cret", headers={"X-Scope-OrgID": "team-a"}
-    )
+    prometheus, _ = source(handler, bearer_token="s3cret", headers={"X-Scope-OrgID": "team-a"})
     prometheus.window_counts(slo(), five_minutes())
     assert {h["authorization"] for h in seen} == {"Bearer s3cret"}
     assert {h["x-scope-orgid"] for h in seen} == {"team-a"}
@@ -329,9 +327,7 @@ def test_history_errors_name_the_slo_and_query() -> None:
 
     prometheus, _ = source(handler)
     with pytest.raises(QueryFailed, match="too many samples") as caught:
-        prometheus.history(
-            slo(), start=AT - timedelta(hours=1), end=AT, step=timedelta(minutes=1)
-        )
+        prometheus.history(slo(), start=AT - timedelta(hours=1), end=AT, step=timedelta(minutes=1))
     assert "SLO 'api/availability'" in caught.value.detail
     assert "[1m]" in caught.value.detail
 
