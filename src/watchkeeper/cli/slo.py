@@ -165,10 +165,10 @@ def list_command(
             "`watchkeeper worker` evaluates them; `watchkeeper slo status NAME` evaluates now.",
             markup=False,
         )
-    if any(evaluated_by[key] == "prometheus" for key, _, _, _ in rows):
+    if any(evaluated_by[key] == "prometheus" and status is None for key, _, _, status in rows):
         console.print(
-            "SLOs reading Prometheus keep their PromQL but are not evaluated by Watchkeeper "
-            "itself yet; the deploy gate counts them as having no data.",
+            "SLOs reading Prometheus are evaluated by the worker from the Prometheus HTTP API "
+            "(WATCHKEEPER_PROMETHEUS_URL); `watchkeeper slo status NAME` queries it now.",
             markup=False,
         )
     if any(evaluated_by[key] is None for key, _, _, _ in rows):
