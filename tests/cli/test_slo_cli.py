@@ -198,6 +198,7 @@ def test_apply_prints_what_changed(run: Run) -> None:
         "policies_created": [],
         "policies_updated": [],
         "policies_unchanged": ["checkout-policy"],
+        "backfilled": [],
     }
 
 
