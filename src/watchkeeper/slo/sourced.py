@@ -13,7 +13,6 @@ query per query kind rather than one instant query per slice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +20,7 @@ import numpy as np
 
 from watchkeeper.core.budget import FloatArray
 from watchkeeper.core.evaluation import SLOStatus, evaluate
-from watchkeeper.core.series import EventSeries, from_unix_seconds
+from watchkeeper.core.series import EventSeries
 from watchkeeper.core.slo import SLO, SLIKind
 from watchkeeper.core.windows import window_start
 from watchkeeper.errors import WatchkeeperError
@@ -115,8 +114,3 @@ def evaluate_from(
         raise
     except Exception as exc:
         raise EvaluationFailed(slo.key, f"{type(exc).__name__}: {exc}") from exc
-
-
-def spans_as_times(spans: Sequence[Span]) -> list[tuple[datetime, datetime]]:
-    """Windows as aware datetimes (for messages and tests)."""
-    return [(from_unix_seconds(start), from_unix_seconds(end)) for start, end in spans]
