@@ -90,6 +90,10 @@ class SourceEvaluator:
         self.deadline = deadline
         self._monotonic = monotonic
         self._last_history: datetime | None = None
+        # The Prometheus SLOs as of a version of the SLO table: read again only when it
+        # changes, so the tick costs nothing more for installations without any.
+        self._version: tuple[int, datetime | None, int] | None = None
+        self._slos: list[_Item] = []
 
     def tick(
         self,
@@ -103,7 +107,11 @@ class SourceEvaluator:
         alert transitions inside the storing transaction (the worker's alert intake)."""
         report = SourceTickReport()
         with session_scope(factory) as session:
-            items, failures = _load(session, now)
+            version = repository.version(session)
+            if version != self._version:
+                self._slos = _load(session)
+                self._version = version
+        items, failures = _fitting(self._slos, now)
         if not items and not failures:
             return report
         started = self._monotonic()
@@ -214,23 +222,30 @@ class _Bounded:
         return self._source.history(slo, start=start, end=end, step=step)
 
 
-def _load(session: Session, now: datetime) -> tuple[list[_Item], list[Failure]]:
-    """The Prometheus SLOs to evaluate, and those whose windows do not fit."""
+def _load(session: Session) -> list[_Item]:
+    """The Prometheus SLOs (specs that no longer parse are the built-in tick's to report)."""
     items: list[_Item] = []
-    failures: list[Failure] = []
     for record in repository.list_all(session):
         try:
             slo = to_core(record)
         except EvaluationFailed:
-            continue  # the built-in tick reports specs that no longer parse
-        if slo.sli.source is not SourceKind.PROMETHEUS:
             continue
-        problem = evaluation_problem(slo, now)
-        if problem is not None:
-            failures.append(Failure(record.id, record.key, problem))
-            continue
-        items.append(_Item(record.id, record.key, slo))
-    return items, failures
+        if slo.sli.source is SourceKind.PROMETHEUS:
+            items.append(_Item(record.id, record.key, slo))
+    return items
+
+
+def _fitting(items: list[_Item], now: datetime) -> tuple[list[_Item], list[Failure]]:
+    """The SLOs whose windows fit the calendar at ``now``, and failures for the others."""
+    fitting: list[_Item] = []
+    failures: list[Failure] = []
+    for item in items:
+        problem = evaluation_problem(item.slo, now)
+        if problem is None:
+            fitting.append(item)
+        else:
+            failures.append(Failure(item.slo_id, item.key, problem))
+    return fitting, failures
 
 
 def _take_lock(session: Session) -> bool:
