@@ -373,3 +373,14 @@ def test_request_body_is_a_form_with_the_time() -> None:
     assert prometheus.instant('sum(up{job="a b"})', 1700000000.5) == 3.0
     assert parse_qs(bodies[0]) == {"query": ['sum(up{job="a b"})'], "time": ["1700000000.500"]}
     assert json.dumps(bodies)  # plain text, nothing binary
+
+
+def test_credentials_in_the_url_never_reach_a_message() -> None:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("connection refused")
+
+    prometheus, _ = source(handler, url="http://wk:s3cret@prometheus.test", retries=0)
+    with pytest.raises(SourceUnreachable) as caught:
+        prometheus.window_counts(slo(), five_minutes())
+    assert "s3cret" not in caught.value.detail
+    assert "http://prometheus.test" in caught.value.detail

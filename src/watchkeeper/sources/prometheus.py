@@ -151,7 +151,15 @@ class PrometheusSource:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"PrometheusSource({self.name!r}, {self.config.url!r})"
+        return f"PrometheusSource({self.name!r}, {self.shown_url!r})"
+
+    @property
+    def shown_url(self) -> str:
+        """The URL without any user:password part, for messages."""
+        try:
+            return str(httpx2.URL(self.config.url).copy_with(userinfo=b""))
+        except (httpx2.InvalidURL, TypeError, ValueError):
+            return "(an invalid URL)"
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -212,13 +220,13 @@ class PrometheusSource:
                 response = self.client.post(path, data=dict(form))
             except httpx2.TimeoutException as exc:
                 problem = RequestProblem(
-                    f"Prometheus {self.name!r} at {self.config.url} timed out "
+                    f"Prometheus {self.name!r} at {self.shown_url} timed out "
                     f"({type(exc).__name__})",
                     unreachable=True,
                 )
             except httpx2.TransportError as exc:
                 problem = RequestProblem(
-                    f"cannot reach Prometheus {self.name!r} at {self.config.url}: {exc}",
+                    f"cannot reach Prometheus {self.name!r} at {self.shown_url}: {exc}",
                     unreachable=True,
                 )
             else:
