@@ -69,8 +69,11 @@ class ModelPrometheus:
             200, json={"status": "success", "data": {"resultType": "vector", "result": result}}
         )
 
+    def source(self, name: str = "prometheus") -> PrometheusSource:
+        """A Prometheus source named ``name`` answered by this model."""
+        config = PrometheusConfig(name=name, url="http://model.test", retries=0)
+        return PrometheusSource(config, transport=httpx2.MockTransport(self.handle))
+
     def registry(self) -> SourceRegistry:
         """A registry whose default source is this model."""
-        config = PrometheusConfig(name="prometheus", url="http://model.test", retries=0)
-        source = PrometheusSource(config, transport=httpx2.MockTransport(self.handle))
-        return SourceRegistry({"prometheus": source})
+        return SourceRegistry({"prometheus": self.source()})

@@ -284,3 +284,28 @@ def test_backfill_from_the_event_store(session: Session) -> None:
     points = service.history(session, key="shop/checkout", since=AT - timedelta(hours=1), until=AT)
     assert [p.total for p in points] == [float(10 * 5 * i) for i in range(12)]
     assert points[-1].sli == pytest.approx(0.9)
+
+
+def test_each_slo_reads_its_named_source_and_one_down_spares_the_other(
+    settings: Settings, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    other = SPEC.replace("service: api", "service: web").replace(
+        "      prometheus:\n", "      prometheus:\n        source: mimir-eu\n"
+    )
+    apply(session, SPEC + "---\n" + other)
+    session.commit()
+    default, mimir = ModelPrometheus(down=True), ModelPrometheus(error_rate=0.02)
+    registry = sources.SourceRegistry(
+        {
+            "prometheus": default.source(),
+            "mimir-eu": mimir.source("mimir-eu"),
+        }
+    )
+    worker = Worker(settings, session_factory, sources=registry)
+    tick(worker, session, AT)
+    web = service.stored_status(session, record=service.get(session, key="web/availability"))
+    assert web is not None and web.error is None and web.sli == pytest.approx(0.98)
+    api = service.stored_status(session, record=service.get(session, key="api/availability"))
+    assert api is not None and api.error is not None
+    assert api.error.startswith("source unreachable: ")
+    assert mimir.queries and not default.queries
