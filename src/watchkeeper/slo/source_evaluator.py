@@ -233,6 +233,8 @@ def _fetch_all(
         wanted = [key for item, spans in work for key in source.instant_keys(item.slo, spans)]
         return source.fetch(wanted, deadline=deadline)
 
+    if not planned:
+        return {}
     if len(planned) == 1:
         source, work = planned[0]
         return {id(source): fetch(source, work)}
