@@ -19,6 +19,7 @@ from watchkeeper.config import Settings
 from watchkeeper.db import database_error, make_engine, make_session_factory
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.limits import BodySizeLimit, limit_by_prefix
+from watchkeeper.sources import registry as sources
 from watchkeeper.telemetry.metrics import AppMetrics
 
 log = logging.getLogger("watchkeeper.api")
@@ -46,6 +47,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         lambda: app.state.session_factory, batched=app.state.engine.dialect.name == "sqlite"
     )
     escalation.configure(app.state.session_factory, settings)
+    # Metrics sources (Prometheus) travel with the sessions: `slo status`, the gate, backfill.
+    app.state.sources = sources.registry_from_settings(settings)
+    sources.configure(app.state.session_factory, app.state.sources)
     app.state.metrics = AppMetrics()
     app.state.body_limit = limit_by_prefix(
         {

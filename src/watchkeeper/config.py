@@ -136,6 +136,64 @@ class Settings(BaseSettings):
     action_link_ttl_hours: float = Field(
         default=24.0, gt=0, description="Lifetime of the acknowledge/resolve links of a page."
     )
+    # Prometheus sources (sources/, docs/prometheus.md): the default source named `prometheus`,
+    # more named sources in a YAML file, and how the worker evaluates them.
+    prometheus_url: str | None = Field(
+        default=None,
+        description="Base URL of the default Prometheus-compatible API (source `prometheus`), "
+        "e.g. http://prometheus:9090 or https://mimir.example/prometheus.",
+    )
+    prometheus_bearer_token: SecretStr | None = Field(
+        default=None, description="Bearer token sent to the default Prometheus source."
+    )
+    prometheus_username: str | None = Field(
+        default=None, description="Basic-auth user of the default Prometheus source."
+    )
+    prometheus_password: SecretStr | None = Field(
+        default=None, description="Basic-auth password of the default Prometheus source."
+    )
+    prometheus_headers: dict[str, str] = Field(
+        default_factory=dict,
+        description='Extra headers (JSON object), e.g. {"X-Scope-OrgID": "team-a"} for Mimir.',
+    )
+    prometheus_ca_file: str | None = Field(
+        default=None, description="CA bundle (PEM) verifying the Prometheus server's certificate."
+    )
+    prometheus_client_cert: str | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS with Prometheus."
+    )
+    prometheus_client_key: str | None = Field(
+        default=None, description="Private key (PEM) of the client certificate."
+    )
+    prometheus_insecure_skip_verify: bool = Field(
+        default=False, description="Skip TLS verification of Prometheus (testing only)."
+    )
+    prometheus_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Read timeout of each Prometheus request."
+    )
+    prometheus_connect_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="Connect timeout of each Prometheus request."
+    )
+    prometheus_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries of a request on timeouts, connection errors, 5xx.",
+    )
+    prometheus_concurrency: int = Field(
+        default=8, ge=1, le=256, description="Queries in flight at once per Prometheus source."
+    )
+    prometheus_deadline_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="Longest the worker waits for Prometheus answers in one tick; queries "
+        "still unanswered then count as source unreachable.",
+    )
+    prometheus_sources_file: Path | None = Field(
+        default=None,
+        description="YAML file of more named Prometheus sources an SLI picks with "
+        "prometheus.source (docs/prometheus.md).",
+    )
     # Kept in Settings (not read elsewhere) so tests can point at PostgreSQL.
     test_database_url: str | None = None
     require_integration: bool = False

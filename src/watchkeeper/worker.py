@@ -34,7 +34,10 @@ from watchkeeper.notify import wakeup
 from watchkeeper.notify.delivery import DeliveryReport, deliver_due
 from watchkeeper.notify.notifiers import Notifier
 from watchkeeper.notify.notifiers import notifiers as configured_notifiers
+from watchkeeper.slo.alert_states import Transition
 from watchkeeper.slo.evaluator import Evaluator, TickReport
+from watchkeeper.slo.source_evaluator import SourceEvaluator, SourceTickReport
+from watchkeeper.sources.registry import SourceRegistry, registry_from_settings
 
 log = logging.getLogger("watchkeeper.worker")
 outbox_log = logging.getLogger("watchkeeper.outbox")
@@ -65,8 +68,15 @@ class Worker:
         *,
         clock: Callable[[], datetime] = utcnow,
         notifiers: Mapping[str, Notifier] | None = None,
+        sources: SourceRegistry | None = None,
     ) -> None:
         self.settings = settings
+        self.sources = registry_from_settings(settings) if sources is None else sources
+        self.source_evaluator = SourceEvaluator(
+            history_interval=timedelta(seconds=settings.history_interval_seconds),
+            deadline=timedelta(seconds=settings.prometheus_deadline_seconds),
+        )
+        self.last_source_report: SourceTickReport | None = None
         self._notifiers = notifiers
         self._wake = threading.Event()
         self.last_delivery: DeliveryReport | None = None
@@ -119,8 +129,10 @@ class Worker:
             self.evaluator = Evaluator(history_interval=self.evaluator.history_interval)
             raise
         self.last_report = report
+        self._evaluate_sources(at)
         self._log_failures(report)
-        for transition in report.transitions:
+        sourced = [] if self.last_source_report is None else self.last_source_report.transitions
+        for transition in [*report.transitions, *sourced]:
             log.warning(
                 "burn-rate alert %s: %s %s %s/%s (factor %.4g, burn %s/%s)",
                 "FIRING" if transition.firing else "resolved",
@@ -134,7 +146,32 @@ class Worker:
             )
         return report
 
+    def _evaluate_sources(self, at: datetime) -> None:
+        """The Prometheus SLOs' tick, after the built-in one committed (so a slow Prometheus
+        never delays the built-in SLOs), bounded by WATCHKEEPER_PROMETHEUS_DEADLINE_SECONDS."""
+
+        def ingest(session: Session, transitions: list[Transition]) -> None:
+            # In the transaction that stores them, as the built-in tick does.
+            escalation.bind(session, self.settings)
+            slo_alerts.ingest_slo_transitions(session, transitions, now=at)
+
+        try:
+            report = self.source_evaluator.tick(
+                self.session_factory, self.sources, now=at, ingest=ingest
+            )
+        except Exception:  # the built-in tick is stored; the next tick retries these
+            log.exception("Prometheus evaluation failed")
+            self.last_source_report = None
+            return
+        self.last_source_report = report
+
     def _log_failures(self, report: TickReport) -> None:
+        sourced = self.last_source_report
+        if sourced is not None:
+            report = TickReport(
+                failures=[*report.failures, *sourced.failures],
+                transitions=[*report.transitions, *sourced.transitions],
+            )
         failing = {failure.slo_key: failure.error for failure in report.failures}
         for key, error in sorted(failing.items()):
             if self._failing.get(key) != error:

@@ -117,9 +117,15 @@ def test_an_slo_reading_prometheus_is_named_and_counts_as_no_data(run: Run, tmp_
     assert as_json.exit_code == 1
     body = json.loads(as_json.stdout)
     assert (body["decision"], body["policies"]) == ("deny", ["payments-policy"])
-    assert body["decided_by"]["reason"] == "not evaluated: reads Prometheus"
+    assert (
+        body["decided_by"]["reason"]
+        == "not evaluated: no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL"
+    )
     assert body["not_evaluated"] == [
-        {"slo": "payments-gateway/authorisations", "reason": "reads Prometheus"}
+        {
+            "slo": "payments-gateway/authorisations",
+            "reason": "no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL",
+        }
     ]
     text = run("gate", "--service", "payments-gateway")
     assert text.exit_code == 1
@@ -127,8 +133,9 @@ def test_an_slo_reading_prometheus_is_named_and_counts_as_no_data(run: Run, tmp_
     assert "DENY deploy of payments-gateway" in flat
     assert (
         "decided by policy 'payments-policy' rule 'blind' on payments-gateway/authorisations: "
-        "not evaluated: reads Prometheus"
+        "not evaluated: no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL"
     ) in flat
     assert (
-        "payments-gateway/authorisations: not evaluated: reads Prometheus (counts as no data)"
+        "payments-gateway/authorisations: not evaluated: no Prometheus source configured: "
+        "set WATCHKEEPER_PROMETHEUS_URL (counts as no data)"
     ) in flat

@@ -198,6 +198,7 @@ def test_apply_prints_what_changed(run: Run) -> None:
         "policies_created": [],
         "policies_updated": [],
         "policies_unchanged": ["checkout-policy"],
+        "backfilled": [],
     }
 
 
@@ -271,11 +272,11 @@ def test_status_errors(run: Run, spec: Path, tmp_path: Path, name: str, message:
     assert message in result.stderr
 
 
-def test_status_of_a_prometheus_slo_is_refused(run: Run) -> None:
+def test_status_of_a_prometheus_slo_without_a_source_says_what_to_set(run: Run) -> None:
     run("slo", "apply", str(EXAMPLES / "sloth" / "payments-raw.yaml"))
     result = run("slo", "status", "payments-gateway/authorisations")
     assert result.exit_code == 1
-    assert "reads Prometheus" in result.stderr
+    assert "no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL" in result.stderr
 
 
 def test_explain(run: Run, spec: Path, data_dir: Path) -> None:

@@ -118,7 +118,11 @@ def test_the_most_restrictive_slo_decides_and_prometheus_slos_are_named(
     assert result.decision.action.value == "deny"
     assert result.decision.decided_by is not None
     assert result.decision.decided_by.slo == "api/search"
-    assert result.not_evaluated == [NotEvaluated("api/authorisations", "reads Prometheus")]
+    assert result.not_evaluated == [
+        NotEvaluated(
+            "api/authorisations", "no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL"
+        )
+    ]
     assert [s.key for s in result.slos] == ["api/availability", "api/search"]
 
 
@@ -132,10 +136,13 @@ def test_an_slo_reading_prometheus_counts_as_no_data(session: Session) -> None:
     assert result.decision.decided_by is not None
     assert (result.decision.decided_by.rule, result.decision.decided_by.reason) == (
         "blind",
-        "not evaluated: reads Prometheus",
+        "not evaluated: no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL",
     )
     assert result.not_evaluated == [
-        NotEvaluated("payments-gateway/authorisations", "reads Prometheus")
+        NotEvaluated(
+            "payments-gateway/authorisations",
+            "no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL",
+        )
     ]
     assert result.slos == []
 

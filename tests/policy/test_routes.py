@@ -141,7 +141,8 @@ def test_gate_names_the_rollback_exemption_and_unevaluated_slos(
         "rule": "not-evaluated",
         "slo": "api/authorisations",
         "action": "require_approval",
-        "reason": "not evaluated: reads Prometheus; no rule of api-policy decides for an SLO "
+        "reason": "not evaluated: no Prometheus source configured: set "
+        "WATCHKEEPER_PROMETHEUS_URL; no rule of api-policy decides for an SLO "
         "without data, so a person must approve",
         "exempt": False,
         "incident": None,
@@ -154,4 +155,9 @@ def test_gate_names_the_rollback_exemption_and_unevaluated_slos(
         ("budget-exhausted", "api/availability"),
         ("fast-spend", "api/availability"),
     ]
-    assert body["not_evaluated"] == [{"slo": "api/authorisations", "reason": "reads Prometheus"}]
+    assert body["not_evaluated"] == [
+        {
+            "slo": "api/authorisations",
+            "reason": "no Prometheus source configured: set WATCHKEEPER_PROMETHEUS_URL",
+        }
+    ]

@@ -26,6 +26,10 @@ from watchkeeper.slo.exceptions import (
     NotEvaluable,
     SLONotFound,
 )
+from watchkeeper.sources import registry
+from watchkeeper.sources.exceptions import SourceNotConfigured
+from watchkeeper.sources.fake import FakeSource
+from watchkeeper.sources.registry import SourceRegistry
 from watchkeeper.specs import load_text
 from watchkeeper.specs.problems import SpecError
 
@@ -189,6 +193,24 @@ def test_a_given_history_reader_serves_prometheus_slos(session: Session, outage:
     assert [e.severity for e in run.result.episodes] == [Severity.PAGE, Severity.TICKET]
 
 
+def test_a_prometheus_slo_replays_its_sources_history(session: Session, outage: None) -> None:
+    outage_series = EventSeries.from_counts(
+        [(NOON + i * MINUTE).timestamp() for i in range(-120, 60)],
+        [0 if 0 <= i < 10 else 100 for i in range(-120, 60)],
+        [100] * 180,
+    )
+    source = FakeSource(outage_series, name="prometheus")
+    registry.bind(session, SourceRegistry({"prometheus": source}))  # type: ignore[dict-item]
+    run = backtest_service.run(session, key="shop/prom", start=NOON, end=NOON + HOUR, now=NOW)
+    page = [e for e in run.result.episodes if e.severity is Severity.PAGE]
+    assert len(page) == 1 and NOON < page[0].fired_at <= NOON + 10 * MINUTE
+    # The same answer as handing the source's reader in: the registry picked the source.
+    given = backtest_service.run(
+        session, key="shop/prom", start=NOON, end=NOON + HOUR, now=NOW, history=source.history
+    )
+    assert given.result.episodes == run.result.episodes
+
+
 @pytest.mark.parametrize(
     ("key", "start", "end", "error", "message"),
     [
@@ -198,7 +220,7 @@ def test_a_given_history_reader_serves_prometheus_slos(session: Session, outage:
         ("shop/availability", NOW - 401 * DAY, NOW, InvalidBacktestRange, "longer than the 400d"),
         ("shop/availabilty", NOON, NOW, SLONotFound, "did you mean 'shop/availability'"),
         ("availabilty", NOON, NOW, SLONotFound, "did you mean 'availability'"),
-        ("shop/prom", NOON, NOW, NotEvaluable, "needs a configured source"),
+        ("shop/prom", NOON, NOW, SourceNotConfigured, "set WATCHKEEPER_PROMETHEUS_URL"),
         ("shop/catalogued", NOON, NOW, NotEvaluable, "catalogued only: its SLI reads Datadog"),
     ],
 )
@@ -353,7 +375,7 @@ def test_api_mistakes_are_4xx_with_the_reason(
         "/api/v1/slos/shop/prom/backtest", params=_range(), headers=viewer_headers
     )
     assert prometheus.status_code == 409
-    assert "needs a configured source" in prometheus.json()["detail"]
+    assert "no Prometheus source configured" in prometheus.json()["detail"]
     empty = client.post(
         BACKTEST,
         params=_range(),

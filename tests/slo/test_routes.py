@@ -264,7 +264,7 @@ slos:
     assert post_yaml(client, admin_headers, sloth).status_code == 200
     response = client.get(f"{SLOS}/payments/requests/status", headers=admin_headers)
     assert response.status_code == 409
-    assert response.json()["error"] == "NotEvaluable"
+    assert response.json()["error"] == "SourceNotConfigured"
 
 
 def test_explain_at_an_instant(

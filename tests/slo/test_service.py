@@ -19,8 +19,9 @@ from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service
 from watchkeeper.slo.evaluator import Evaluator
-from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound, SLONotFound
+from watchkeeper.slo.exceptions import ServiceNotFound, SLONotFound
 from watchkeeper.slo.models import AlertState, AlertTransition, SLOHistory, SLOStatusRecord
+from watchkeeper.sources.exceptions import SourceNotConfigured
 from watchkeeper.specs import load_paths, load_text, slo_to_dict
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -123,7 +124,8 @@ def test_source_formats_and_prometheus_slis(session: Session) -> None:
     registered = set(session.scalars(select(SLIRecord.name)))
     prometheus = {s.sli.name for s in spec_set.slos if s.sli.source.value == "prometheus"}
     assert prometheus and not prometheus & registered
-    with pytest.raises(NotEvaluable) as caught:
+    # Without a configured Prometheus source the SLO cannot be evaluated, and says why.
+    with pytest.raises(SourceNotConfigured, match="WATCHKEEPER_PROMETHEUS_URL") as caught:
         service.evaluate_now(session, key="payments-gateway/authorisations", at=AT)
     assert caught.value.status_code == 409
 

@@ -109,9 +109,11 @@ class CLIState:
         if self._factory is None:
             # Imported here: commands that open no database should not load the alerting stack.
             from watchkeeper.alerting import escalation
+            from watchkeeper.sources import registry as sources
 
             self._factory = make_session_factory(self.current_engine())
             escalation.configure(self._factory, self.settings)
+            sources.configure(self._factory, sources.registry_from_settings(self.settings))
         return self._factory
 
     @contextmanager

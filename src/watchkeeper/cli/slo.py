@@ -9,6 +9,7 @@ import typer
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from watchkeeper.cli import backfill as backfill_cli
 from watchkeeper.cli import backtest as backtest_cli
 from watchkeeper.cli import specs as specs_cli
 from watchkeeper.cli.context import cli_state, parse_time
@@ -39,6 +40,7 @@ app = typer.Typer(no_args_is_help=True, help="Manage and inspect SLOs.")
 specs_cli.register(app)
 backtest_cli.register(app)
 app.command("export")(export_slos)
+app.command("backfill")(backfill_cli.backfill_command)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -61,14 +63,24 @@ def apply(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(help="Spec files or directories.")],
     period: specs_cli.Period = "30d",
+    no_backfill: Annotated[
+        bool,
+        typer.Option(
+            "--no-backfill",
+            help="Do not load the history of newly created Prometheus SLOs from Prometheus.",
+        ),
+    ] = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Validate specs and create or update their SLOs and policies (all or nothing)."""
+    """Validate specs and create or update their SLOs and policies (all or nothing); new
+    Prometheus SLOs get their SLO window's history backfilled (see `slo backfill`)."""
     spec_set = load_paths(paths, default_period=specs_cli.parse_period(period))
-    with cli_state(ctx).session() as session:
+    state = cli_state(ctx)
+    with state.session() as session:
         result = spec_flows.apply(session, spec_set=spec_set, now=utcnow())
+    backfilled = [] if no_backfill else backfill_cli.backfill_created(state, result.created)
     if json_output:
-        print_json(result.__dict__)
+        print_json({**result.__dict__, "backfilled": [b.key for b in backfilled]})
         return
     for label, keys in (
         ("created", result.created),
@@ -84,6 +96,8 @@ def apply(
     ):
         for name in names:
             console.print(f"policy {name} {label}", markup=False, highlight=False)
+    for done in backfilled:
+        console.print(backfill_cli.describe(done), markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("list")
@@ -153,10 +167,10 @@ def list_command(
             "`watchkeeper worker` evaluates them; `watchkeeper slo status NAME` evaluates now.",
             markup=False,
         )
-    if any(evaluated_by[key] == "prometheus" for key, _, _, _ in rows):
+    if any(evaluated_by[key] == "prometheus" and status is None for key, _, _, status in rows):
         console.print(
-            "SLOs reading Prometheus keep their PromQL but are not evaluated by Watchkeeper "
-            "itself yet; the deploy gate counts them as having no data.",
+            "SLOs reading Prometheus are evaluated by the worker from the Prometheus HTTP API "
+            "(WATCHKEEPER_PROMETHEUS_URL); `watchkeeper slo status NAME` queries it now.",
             markup=False,
         )
     if any(evaluated_by[key] is None for key, _, _, _ in rows):

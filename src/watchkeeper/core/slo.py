@@ -83,13 +83,32 @@ class CalendarUnit(StrEnum):
 
 
 @dataclass(frozen=True)
+class HistogramSLI:
+    """A latency SLI written as a Prometheus histogram and a threshold (one of its buckets).
+
+    ``metric`` is the histogram's base name (``http_request_duration_seconds``); ``selector``
+    the label matchers in braces (``{job="api"}``) or empty. The SLI's good and total queries
+    are derived from it; it is kept to write the spec back as it was written.
+    """
+
+    metric: str
+    threshold: float
+    selector: str = ""
+
+
+@dataclass(frozen=True)
 class PromQueries:
-    """PromQL for an SLI evaluated by Prometheus. ``{{.window}}`` marks the range (Sloth)."""
+    """PromQL for an SLI evaluated by Prometheus. ``{{.window}}`` marks the range (Sloth).
+
+    ``source`` names the configured Prometheus source to query (None: the default one).
+    """
 
     good: str | None = None
     bad: str | None = None
     total: str | None = None
     raw_error_ratio: str | None = None
+    source: str | None = None
+    histogram: HistogramSLI | None = None
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import NotEvaluable
 from watchkeeper.slo.schemas import SLOStatusRead, status_read
+from watchkeeper.sources.exceptions import SourceError, SourceUnreachable
 
 
 # How the gate names the systems an SLO may read instead of the built-in event store.
@@ -86,18 +87,19 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
                 )
             )
             continue
-        if slo.sli.source is not SourceKind.WATCHKEEPER:
+        if slo.sli.source not in (SourceKind.WATCHKEEPER, SourceKind.PROMETHEUS):
             reason = f"reads {_source_name(slo)}"
         else:
             try:
                 evaluation = slo_service.evaluate_now(session, key=record.key, at=now)
-            except NotEvaluable as exc:
+                slo_facts = facts_for(evaluation.slo, evaluation.series, evaluation.status, windows)
+            except (NotEvaluable, SourceError, SourceUnreachable) as exc:
+                # "source unreachable: ..." for a Prometheus that is down: no data to the
+                # policies (their no_data rule decides), never a silent allow.
                 reason = exc.detail
             else:
                 statuses.append(status_read(evaluation.slo, evaluation.status))
-                facts.append(
-                    facts_for(evaluation.slo, evaluation.series, evaluation.status, windows)
-                )
+                facts.append(slo_facts)
         if reason is not None:
             not_evaluated.append(NotEvaluated(record.key, reason))
             facts.append(

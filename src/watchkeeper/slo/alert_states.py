@@ -109,10 +109,13 @@ def sync_alert_rows(
     return alert_cache(session)
 
 
-def alert_cache(session: Session) -> dict[AlertKey, AlertEntry]:
-    """Every alert's state as stored."""
+def alert_cache(
+    session: Session, slo_ids: Sequence[int] | None = None
+) -> dict[AlertKey, AlertEntry]:
+    """Every alert's state as stored (of ``slo_ids`` only, when given)."""
     return {
-        _key(row): AlertEntry(row.id, row.firing) for row in repository.alert_state_rows(session)
+        _key(row): AlertEntry(row.id, row.firing)
+        for row in repository.alert_state_rows(session, slo_ids)
     }
 
 

@@ -3,8 +3,8 @@
 The math is ``core.backtest``; this module finds the SLO, checks the range, reads the history
 the replay needs and hands it over. History comes from a reader
 ``history(slo, *, start, end, step) -> EventSeries``: by default the built-in event store's
-buckets. SLOs reading Prometheus need a reader for their source (a ``MetricsSource.history``);
-without one they are refused with NotEvaluable.
+buckets, or for SLOs reading Prometheus their source's range queries
+(``MetricsSource.history``; SourceNotConfigured when the source is not set up).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from watchkeeper.slo.exceptions import (
     SLONotFound,
     check_evaluation_time,
 )
+from watchkeeper.sources.registry import registry_of
 from watchkeeper.specs.alert_windows import AlertWindowsOverride, parse_alert_windows
 
 # The longest range one backtest replays: with one evaluation a minute that is 576,000
@@ -136,7 +137,7 @@ def run(
     ``key`` is ``service/name`` or a name only one service uses (see :func:`resolve_key`).
     ``start`` and ``end`` are rounded down to whole minutes. ``windows`` replaces the SLO's alert
     windows (and its ``min_events`` when the file sets one). ``history`` reads the SLO's
-    counts; None reads the built-in event store, and refuses SLOs reading Prometheus.
+    counts; None reads the built-in event store, or the Prometheus source of an SLO reading one.
     """
     check_range(_minute_floor(start), _minute_floor(end), now=now)
     start, end = _minute_floor(start), _minute_floor(end)
@@ -148,12 +149,11 @@ def run(
             "which Watchkeeper does not query, so it has no history to backtest"
         )
     if history is None:
-        if slo.sli.source is not SourceKind.WATCHKEEPER:
-            raise NotEvaluable(
-                f"SLO {key!r} reads {slo.sli.source.value}: backtest of Prometheus SLOs needs "
-                "a configured source"
-            )
-        history = store_history(session)
+        if slo.sli.source is SourceKind.PROMETHEUS:
+            # SourceNotConfigured (409) names the setting when the SLO's source is missing.
+            history = registry_of(session).for_slo(slo).history
+        else:
+            history = store_history(session)
     override: AlertWindowsOverride | None = None
     if windows is not None:
         override = parse_alert_windows(

@@ -174,11 +174,20 @@ class Evaluator:
         keys: list[str] = []
         slos: list[SLO] = []
         failed: dict[int, Failure] = {}
+        # SLOs a metrics source answers (Prometheus) are evaluated by SourceEvaluator after
+        # this tick; their alert-state and status rows are kept here, not judged stale.
+        sourced_ids: list[int] = []
+        sourced: list[SLO] = []
         for record in repository.list_all(session):
             try:
                 slo = to_core(record)
             except EvaluationFailed as exc:
                 failed[record.id] = Failure(record.id, record.key, exc.problem)
+                continue
+            if slo.sli.source is SourceKind.PROMETHEUS:
+                if evaluation_problem(slo, now) is None:
+                    sourced_ids.append(record.id)
+                    sourced.append(slo)
                 continue
             if slo.sli.source is not SourceKind.WATCHKEEPER:
                 continue
@@ -205,10 +214,12 @@ class Evaluator:
             now=now,
         )
         # Status rows of SLOs no longer evaluated here (now reading another source) are stale.
-        evaluated_ids = set(ids) | set(failed)
+        evaluated_ids = set(ids) | set(failed) | set(sourced_ids)
         stale = sorted(set(repository.status_errors(session)) - evaluated_ids)
         repository.delete_statuses(session, stale)
-        alerts = sync_alert_rows(session, ids, slos, now, keep=set(failed))
+        alerts = sync_alert_rows(
+            session, [*ids, *sourced_ids], [*slos, *sourced], now, keep=set(failed)
+        )
         loaded = _Loaded(
             ids=ids,
             keys=keys,

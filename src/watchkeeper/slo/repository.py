@@ -153,8 +153,8 @@ class AlertStateRow(NamedTuple):
     factor: float
 
 
-def alert_state_rows(session: Session) -> list[AlertStateRow]:
-    """Every stored alert state."""
+def alert_state_rows(session: Session, slo_ids: Sequence[int] | None = None) -> list[AlertStateRow]:
+    """Every stored alert state (of ``slo_ids`` only, when given)."""
     query = select(
         AlertState.id,
         AlertState.slo_id,
@@ -164,6 +164,14 @@ def alert_state_rows(session: Session) -> list[AlertStateRow]:
         AlertState.firing,
         AlertState.factor,
     )
+    if slo_ids is not None:
+        rows: list[AlertStateRow] = []
+        ids = list(slo_ids)
+        for first in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = ids[first : first + _IDS_PER_STATEMENT]
+            found = session.execute(query.where(AlertState.slo_id.in_(chunk))).all()
+            rows.extend(AlertStateRow(*row) for row in found)
+        return rows
     return [AlertStateRow(*row) for row in session.execute(query).all()]
 
 
@@ -264,6 +272,31 @@ def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> Non
         **{name: [getattr(batch, name)[i] for i in keep] for name in _FIGURE_COLUMNS},
     }
     _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns)
+
+
+def append_history_at(session: Session, batch: StatusBatch, *, ats: Sequence[datetime]) -> None:
+    """Append rows of ``batch`` to history, row i at ``ats[i]`` (backfill; failing rows skipped)."""
+    keep = [i for i, error in enumerate(batch.error) if error is None]
+    if not keep:
+        return
+    connection = session.connection()
+    stamp = _timestamp_processor(connection.dialect)
+    columns: dict[str, Sequence[Any]] = {
+        "slo_id": [batch.slo_id[i] for i in keep],
+        "at": [stamp(ats[i]) for i in keep],
+        **{name: [getattr(batch, name)[i] for i in keep] for name in _FIGURE_COLUMNS},
+    }
+    _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns)
+
+
+def delete_history(session: Session, slo_id: int, *, since: datetime, until: datetime) -> int:
+    """Remove one SLO's history rows in ``[since, until)``; how many were removed."""
+    result = session.execute(
+        delete(SLOHistory).where(
+            SLOHistory.slo_id == slo_id, SLOHistory.at >= since, SLOHistory.at < until
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _status_upsert(dialect: Dialect) -> UpdateBase:

@@ -8,13 +8,15 @@ from typing import Annotated, Any
 
 import yaml
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.db import utcnow
-from watchkeeper.dependencies import ReadToken, SessionDep, WriteToken
+from watchkeeper.dependencies import ReadToken, SessionDep, SettingsDep, WriteToken
 from watchkeeper.errors import InvalidInput
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.limits import read_body
+from watchkeeper.slo import backfill as backfill_service
 from watchkeeper.slo import backtest as backtest_service
 from watchkeeper.slo import service
 from watchkeeper.slo.exceptions import KeyMismatch
@@ -298,6 +300,42 @@ def backtest_slo_with_windows(
 ) -> BacktestRead:
     """A backtest replaying the alert windows in the body instead of the SLO's (read-only)."""
     return _backtest(session, f"{service_name}/{name}", start, end, windows)
+
+
+class BackfillRead(BaseModel):
+    """What a backfill stored: history points of the span, and how many had events."""
+
+    key: str
+    source: str
+    start: datetime
+    end: datetime
+    points: int
+    with_data: int
+    replaced: int
+
+
+@router.post("/slos/{service_name}/{name}/backfill", response_model=BackfillRead)
+def backfill_slo(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    _token: WriteToken,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="Start of the span; default: the SLO window's start"),
+    ] = None,
+) -> BackfillRead:
+    """Recompute the SLO's status history from its source (Prometheus range queries or the
+    event store) over ``[from, now)``; the span's history rows are replaced."""
+    result = backfill_service.backfill(
+        session,
+        key=f"{service_name}/{name}",
+        now=utcnow(),
+        interval=timedelta(seconds=settings.history_interval_seconds),
+        start=_aware(start) if start else None,
+    )
+    return BackfillRead(**result.__dict__)
 
 
 def _aware(value: datetime) -> datetime:

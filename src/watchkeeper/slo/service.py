@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.evaluation import SLOStatus, evaluate
-from watchkeeper.core.series import EventSeries
+from watchkeeper.core.series import CountSource, EventSeries
 from watchkeeper.core.slo import SLO, SourceKind
 from watchkeeper.core.windows import window_start
 from watchkeeper.events import service as events_service
@@ -34,6 +34,8 @@ from watchkeeper.slo.figures import window_figures
 from watchkeeper.slo.models import AlertState, SLOHistory, SLORecord, SLOStatusRecord
 from watchkeeper.slo.parsed import parsed_slo
 from watchkeeper.slo.schemas import AlertRead, HistoryPoint, SLOStatusRead, slo_identity
+from watchkeeper.slo.sourced import evaluate_from
+from watchkeeper.sources.registry import registry_of
 from watchkeeper.specs.native import slo_to_dict
 
 
@@ -128,12 +130,12 @@ def delete(session: Session, *, key: str) -> None:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """A fresh evaluation of one SLO from the event store."""
+    """A fresh evaluation of one SLO from its source (``series`` answers more windows)."""
 
     record: SLORecord
     slo: SLO
     status: SLOStatus
-    series: EventSeries
+    series: CountSource
 
 
 def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
@@ -162,10 +164,12 @@ def series_for(session: Session, *, slo: SLO, at: datetime) -> EventSeries:
 
 
 def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
-    """Evaluate one SLO at ``at`` from the event store (no stored state used).
+    """Evaluate one SLO at ``at`` from its source (no stored state used).
 
-    NotEvaluable for SLOs reading another source; EvaluationFailed (a NotEvaluable) for SLOs
-    whose stored definition cannot be evaluated, with the reason.
+    Event-store SLOs read the stored buckets; Prometheus SLOs query the source the session's
+    registry holds (SourceNotConfigured, QueryFailed or SourceUnreachable when that fails).
+    NotEvaluable for catalogued SLOs; EvaluationFailed (a NotEvaluable) for SLOs whose stored
+    definition cannot be evaluated, with the reason.
     """
     check_evaluation_time(at)
     record = get(session, key=key)
@@ -175,13 +179,14 @@ def evaluate_now(session: Session, *, key: str, at: datetime) -> Evaluation:
             f"SLO {key!r} is catalogued only: its SLI reads {slo.sli.external.source_type}, "
             "which Watchkeeper does not query, so it has no figures"
         )
-    if slo.sli.source is not SourceKind.WATCHKEEPER:
-        raise NotEvaluable(
-            f"SLO {key!r} reads Prometheus; Watchkeeper evaluates built-in event-store SLIs only"
-        )
     problem = evaluation_problem(slo, at)
     if problem is not None:
         raise EvaluationFailed(key, problem)
+    if slo.sli.source is SourceKind.PROMETHEUS:
+        sourced = evaluate_from(slo, registry_of(session).for_slo(slo), at)
+        return Evaluation(record, slo, sourced.status, sourced.counts)
+    if slo.sli.source is not SourceKind.WATCHKEEPER:
+        raise NotEvaluable(f"SLO {key!r} reads {slo.sli.source.value}, which is not evaluated")
     series = series_for(session, slo=slo, at=at)
     return Evaluation(record, slo, evaluate_or_fail(slo, series, at), series)
 

@@ -212,12 +212,21 @@ def sli_to_dict(sli: SLI, *, default_name: str | None = None) -> dict[str, Any]:
         if sli.slice_kind is not SLIKind.RATIO:
             result["slice_kind"] = sli.slice_kind.value
     if sli.queries is not None:
-        queries = {
-            "good": sli.queries.good,
-            "bad": sli.queries.bad,
-            "total": sli.queries.total,
-            "error_ratio": sli.queries.raw_error_ratio,
-        }
+        histogram = sli.queries.histogram
+        queries: dict[str, Any] = {"source": sli.queries.source}
+        if histogram is not None:
+            queries |= {
+                "histogram": histogram.metric,
+                "threshold": histogram.threshold,
+                "selector": histogram.selector or None,
+            }
+        else:
+            queries |= {
+                "good": sli.queries.good,
+                "bad": sli.queries.bad,
+                "total": sli.queries.total,
+                "error_ratio": sli.queries.raw_error_ratio,
+            }
         result["prometheus"] = {key: value for key, value in queries.items() if value is not None}
     if sli.external is not None:
         result["external"] = {

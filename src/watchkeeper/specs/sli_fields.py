@@ -6,9 +6,10 @@ refuse is reported on its own line before anything is applied.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
-from watchkeeper.core.slo import SLI, Operator, PromQueries, SLIKind, SourceKind
+from watchkeeper.core.slo import SLI, HistogramSLI, Operator, PromQueries, SLIKind, SourceKind
 from watchkeeper.specs.cursor import Cursor
 from watchkeeper.specs.external import read_external
 from watchkeeper.specs.fields import (
@@ -32,7 +33,18 @@ SLI_FIELDS = (
     "prometheus",
     "external",
 )
-PROMETHEUS_FIELDS = ("good", "bad", "total", "error_ratio")
+PROMETHEUS_FIELDS = (
+    "source",
+    "good",
+    "bad",
+    "total",
+    "error_ratio",
+    "histogram",
+    "threshold",
+    "selector",
+)
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_SOURCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
 class Counts(StrEnum):
@@ -152,10 +164,23 @@ def _query(cursor: Cursor, key: str) -> str | None:
 
 
 def read_prometheus(cursor: Cursor, *, raw: bool) -> PromQueries | None:
-    """PromQL of a Prometheus SLI: good or bad with total, or error_ratio for raw SLIs."""
+    """PromQL of a Prometheus SLI: good or bad with total, error_ratio for raw SLIs, or a
+    histogram with a threshold; ``source`` picks a configured Prometheus by name."""
     mark = cursor.mark()
     if not cursor.fields(PROMETHEUS_FIELDS):
         return None
+    source = cursor.read("source", Cursor.text)
+    if source is not None and not _SOURCE_NAME.fullmatch(source):
+        cursor.error_at("source", "must be a source name such as prometheus or mimir-eu")
+    if cursor.has("histogram"):
+        histogram = _read_histogram(cursor, raw=raw)
+        if not cursor.clean_since(mark) or histogram is None:
+            return None
+        good_sum, total_sum = histogram_queries(histogram)
+        return PromQueries(good=good_sum, total=total_sum, source=source, histogram=histogram)
+    for key in ("threshold", "selector"):
+        if cursor.has(key):
+            cursor.error_at(key, "only applies with histogram")
     good, bad = _query(cursor, "good"), _query(cursor, "bad")
     total, error_ratio = _query(cursor, "total"), _query(cursor, "error_ratio")
     if raw:
@@ -169,7 +194,7 @@ def read_prometheus(cursor: Cursor, *, raw: bool) -> PromQueries | None:
         if cursor.has("good") and cursor.has("bad"):
             cursor.error_at("bad", "give good or bad, not both")
         elif not cursor.has("good") and not cursor.has("bad"):
-            cursor.error_at("good", "is required (or bad), with total")
+            cursor.error_at("good", "is required (or bad), with total; or give histogram")
         cursor.require("total", " (the denominator)")
         for key, query in (("good", good), ("bad", bad), ("total", total)):
             child = cursor.get(key)
@@ -186,4 +211,58 @@ def read_prometheus(cursor: Cursor, *, raw: bool) -> PromQueries | None:
             check_query(child, query)
     if not cursor.clean_since(mark):
         return None
-    return PromQueries(good=good, bad=bad, total=total, raw_error_ratio=error_ratio)
+    return PromQueries(good=good, bad=bad, total=total, raw_error_ratio=error_ratio, source=source)
+
+
+def _read_histogram(cursor: Cursor, *, raw: bool) -> HistogramSLI | None:
+    """``histogram`` (base name or ``..._bucket``), ``threshold`` (a bucket bound) and an
+    optional ``selector`` ({label matchers})."""
+    if raw:
+        cursor.error_at("histogram", "raw SLIs take only error_ratio")
+    for key in ("good", "bad", "total", "error_ratio"):
+        if cursor.has(key):
+            cursor.error_at(key, "give histogram with threshold, or queries, not both")
+    metric = cursor.read("histogram", Cursor.text)
+    if metric is not None:
+        metric = metric.strip().removesuffix("_bucket")
+        if not _METRIC_NAME.fullmatch(metric):
+            cursor.error_at(
+                "histogram", "must be a metric name such as http_request_duration_seconds"
+            )
+            metric = None
+    threshold = cursor.read("threshold", Cursor.number)
+    cursor.require("threshold", " with histogram: the bucket bound (le) good requests stay under")
+    if threshold is not None and not threshold > 0:
+        cursor.error_at("threshold", "must be a bucket bound greater than 0")
+    selector = (cursor.read("selector", Cursor.text) or "").strip()
+    if selector and not (selector.startswith("{") and selector.endswith("}")):
+        cursor.error_at("selector", 'must be label matchers in braces, e.g. {job="api"}')
+    elif selector and metric is not None:
+        child = cursor.get("selector")
+        if child is not None:
+            check_query(child, f"{metric}_count{selector}")
+    if metric is None or threshold is None or not threshold > 0:
+        return None
+    return HistogramSLI(metric=metric, threshold=float(threshold), selector=selector)
+
+
+def bucket_bound(threshold: float) -> str:
+    """A matcher of the ``le`` label for ``threshold`` as exporters write it.
+
+    Go clients write whole bounds as ``1``, Python clients as ``1.0``: both are matched.
+    """
+    if float(threshold).is_integer():
+        return f'le=~"{int(threshold)}|{int(threshold)}[.]0"'
+    return f'le="{threshold!r}"'
+
+
+def histogram_queries(histogram: HistogramSLI) -> tuple[str, str]:
+    """The good and total PromQL of a histogram SLI (``{{.window}}`` for the range)."""
+    inner = histogram.selector.strip()[1:-1].strip().rstrip(",") if histogram.selector else ""
+    matchers = f"{inner}, " if inner else ""
+    good = (
+        f"sum(increase({histogram.metric}_bucket{{{matchers}{bucket_bound(histogram.threshold)}}}"
+        "[{{.window}}]))"
+    )
+    total = f"sum(increase({histogram.metric}_count{histogram.selector}[{{{{.window}}}}]))"
+    return good, total

@@ -1,0 +1,414 @@
+"""A real Prometheus 2.42 as an SLO source: live evaluation, outage, unreachable, backfill.
+
+One Prometheus per module, on a free loopback port with a temporary data dir, scraping a
+test exporter (prometheus_client on loopback) every second. Before it starts, history is
+written with ``promtool tsdb create-blocks-from openmetrics`` so backfill has known answers:
+100 requests a minute, 1 % bad for three hours, then 10 % bad for three hours.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import migrated_engine
+from tests.live_server import free_port
+from watchkeeper.alerting.models import AlertGroup
+from watchkeeper.config import Settings
+from watchkeeper.db import make_session_factory, session_scope
+from watchkeeper.flows import specs as spec_flows
+from watchkeeper.slo import service
+from watchkeeper.slo.backfill import backfill
+from watchkeeper.sources import registry as sources
+from watchkeeper.sources.exceptions import SourceUnreachable
+from watchkeeper.specs import load_text
+from watchkeeper.worker import Worker
+
+pytestmark = pytest.mark.integration
+
+DEADLINE_SECONDS = 60
+HOUR = 3600
+# History in the blocks: per minute 100 requests; bad 1 for the first 3 h, 10 for the next 3 h.
+HISTORY_START_HOURS = 8  # before the anchor (the last whole hour)
+HISTORY_SWITCH_HOURS = 5
+HISTORY_END_HOURS = 2
+
+LIVE_SPEC = """\
+apiVersion: watchkeeper/v1
+kind: SLO
+service: live
+name: requests
+objective: 0.99
+window: 1h
+sli:
+  name: live-requests
+  source: prometheus
+  prometheus:
+    good: sum(increase(live_requests_total{code!~"5.."}[{{.window}}]))
+    total: sum(increase(live_requests_total[{{.window}}]))
+alerting: {windows: [{severity: page, long: 10s, short: 5s, factor: 14.4}]}
+"""
+HISTORY_SPEC = """\
+apiVersion: watchkeeper/v1
+kind: SLO
+service: past
+name: requests
+objective: 0.99
+window: 1h
+sli:
+  name: past-requests
+  source: prometheus
+  prometheus:
+    bad: sum(increase(backfill_requests_total{code="500"}[{{.window}}]))
+    total: sum(increase(backfill_requests_total[{{.window}}]))
+alerting: {windows: [{severity: page, long: 1h, short: 5m, factor: 14.4}]}
+"""
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or (
+        f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None
+    )
+    if found is None:
+        if Settings().require_integration:
+            pytest.fail(f"{name} is required but not installed")
+        pytest.skip(f"{name} is not installed (Debian package prometheus)")
+    return found
+
+
+def _poll(what: str, check: Callable[[], Any], deadline: float = DEADLINE_SECONDS) -> Any:
+    end = time.monotonic() + deadline
+    while True:
+        found = check()
+        if found:
+            return found
+        if time.monotonic() > end:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def _anchor() -> datetime:
+    return datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _history_file(path: Path, anchor: datetime) -> None:
+    """Counters every 15 s from anchor - 8 h to anchor - 2 h, as OpenMetrics text."""
+    start = int(anchor.timestamp()) - HISTORY_START_HOURS * HOUR
+    switch = int(anchor.timestamp()) - HISTORY_SWITCH_HOURS * HOUR
+    end = int(anchor.timestamp()) - HISTORY_END_HOURS * HOUR
+    lines = ["# HELP backfill_requests Requests served.", "# TYPE backfill_requests counter"]
+    for code in ("200", "500"):
+        for moment in range(start, end + 1, 15):
+            minutes_before = (min(moment, switch) - start) / 60
+            minutes_after = max(moment - switch, 0) / 60
+            bad = 1 * minutes_before + 10 * minutes_after
+            total = 100 * (minutes_before + minutes_after)
+            value = bad if code == "500" else total - bad
+            lines.append(f'backfill_requests_total{{code="{code}"}} {value!r} {moment}')
+    lines.append("# EOF")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@dataclass
+class Exporter:
+    """Live counters served on loopback, incremented by a thread at a settable rate."""
+
+    port: int
+    good_per_tick: int = 20  # healthy traffic from the start, while Prometheus starts
+    bad_per_tick: int = 0
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class PrometheusServer:
+    """The module's Prometheus: start, stop, its URL."""
+
+    binary: str
+    config: Path
+    data: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.data}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--storage.tsdb.retention.time=15d",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def ready() -> bool:
+            try:
+                return httpx2.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+            except httpx2.HTTPError:
+                return False
+
+        _poll("Prometheus ready", ready)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def query(self, query: str, at: float) -> float | None:
+        response = httpx2.post(
+            f"{self.url}/api/v1/query", data={"query": query, "time": f"{at:.3f}"}, timeout=10
+        )
+        result = response.json()["data"]["result"]
+        return float(result[0]["value"][1]) if result else None
+
+
+@dataclass
+class Setup:
+    prometheus: PrometheusServer
+    exporter: Exporter
+    anchor: datetime
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    """History blocks, an exporter and a Prometheus scraping it every second."""
+    prometheus_binary = _binary("prometheus")
+    promtool = _binary("promtool")
+    root = tmp_path_factory.mktemp("prometheus")
+    data = root / "data"
+    data.mkdir()
+    anchor = _anchor()
+    history = root / "history.om"
+    _history_file(history, anchor)
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(history), str(data)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+    registry = CollectorRegistry()
+    counter = Counter("live_requests", "Requests served.", ["code"], registry=registry)
+    good, bad = counter.labels(code="200"), counter.labels(code="500")
+    exporter = Exporter(port=free_port())
+    server, server_thread = start_http_server(exporter.port, addr="127.0.0.1", registry=registry)
+
+    def traffic() -> None:
+        while not exporter.stop.wait(0.1):
+            good.inc(exporter.good_per_tick)
+            bad.inc(exporter.bad_per_tick)
+
+    thread = threading.Thread(target=traffic, name="test-exporter-traffic", daemon=True)
+    thread.start()
+    config = root / "prometheus.yml"
+    config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: exporter\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{exporter.port}']}}]\n"
+    )
+    prometheus = PrometheusServer(prometheus_binary, config, data, free_port())
+    prometheus.start()
+    try:
+        yield Setup(prometheus, exporter, anchor)
+    finally:
+        prometheus.stop()
+        exporter.stop.set()
+        thread.join(timeout=5)
+        server.shutdown()
+        server.server_close()
+        server_thread.join(timeout=5)
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Engine]:
+    with migrated_engine("sqlite", tmp_path / "watchkeeper.db", prefix="wk_prom") as engine:
+        yield engine
+
+
+def _settings(tmp_path: Path, url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path,
+        run_worker_in_process=False,
+        prometheus_url=url,
+        prometheus_retries=0,
+        prometheus_timeout_seconds=5,
+        prometheus_deadline_seconds=10,
+    )
+
+
+@pytest.fixture
+def registries() -> Iterator[list[sources.SourceRegistry]]:
+    """Registries made by a test, closed after it (their connection pools)."""
+    made: list[sources.SourceRegistry] = []
+    yield made
+    for registry in made:
+        registry.close()
+
+
+def _factory(
+    engine: Engine, settings: Settings, registries: list[sources.SourceRegistry]
+) -> sessionmaker[Session]:
+    factory = make_session_factory(engine)
+    registry = sources.registry_from_settings(settings)
+    registries.append(registry)
+    sources.configure(factory, registry)
+    return factory
+
+
+def test_backfill_from_history_blocks_has_the_known_answers(
+    setup: Setup,
+    database: Engine,
+    tmp_path: Path,
+    registries: list[sources.SourceRegistry],
+) -> None:
+    if setup.prometheus.process is None:
+        setup.prometheus.start()
+    settings = _settings(tmp_path, setup.prometheus.url)
+    factory = _factory(database, settings, registries)
+    anchor = setup.anchor
+    with session_scope(factory) as session:
+        spec_flows.apply(session, spec_set=load_text(HISTORY_SPEC), now=anchor)
+    with session_scope(factory) as session:
+        result = backfill(
+            session,
+            key="past/requests",
+            now=anchor,
+            interval=timedelta(minutes=5),
+            start=anchor - timedelta(hours=HISTORY_START_HOURS),
+        )
+    assert result.points == HISTORY_START_HOURS * 12
+    with session_scope(factory) as session:
+        points = {
+            p.at: p
+            for p in service.history(
+                session, key="past/requests", since=anchor - timedelta(hours=9), until=anchor
+            )
+        }
+    assert len(points) == HISTORY_START_HOURS * 12
+
+    def at(hours: float) -> Any:
+        return points[anchor - timedelta(hours=hours)]
+
+    # Windows wholly inside the first stretch: 100 a minute, 1 % bad; burn rate 1.
+    for hours in (7, 6.5, 6, 5.5, 5):
+        point = at(hours)
+        assert point.total == pytest.approx(6000, rel=1e-6)
+        assert point.sli == pytest.approx(0.99, rel=1e-9)
+        assert point.burn_rates["5m"] == pytest.approx(1.0, rel=1e-6)
+    # Inside the second stretch: 10 % bad, burn rate 10.
+    for hours in (4, 3, 2.5, 2):
+        point = at(hours)
+        assert point.sli == pytest.approx(0.90, rel=1e-9)
+        assert point.burn_rates["1h"] == pytest.approx(10.0, rel=1e-6)
+    # Half an hour across the switch: 30 min at 1 % and 30 min at 10 %.
+    across = at(HISTORY_SWITCH_HOURS - 0.5)
+    assert across.sli == pytest.approx(1 - (30 * 1 + 30 * 10) / 6000, rel=1e-3)
+    # An hour after the history ends the window is empty: no data, not 100 %.
+    assert at(0.5).total == 0 and at(0.5).sli is None
+
+
+def test_live_figures_agree_with_prometheus_and_an_outage_pages(
+    setup: Setup,
+    database: Engine,
+    tmp_path: Path,
+    registries: list[sources.SourceRegistry],
+) -> None:
+    prometheus, exporter = setup.prometheus, setup.exporter
+    if prometheus.process is None:
+        prometheus.start()
+    settings = _settings(tmp_path, prometheus.url)
+    factory = _factory(database, settings, registries)
+    with session_scope(factory) as session:
+        spec_flows.apply(session, spec_set=load_text(LIVE_SPEC), now=datetime.now(UTC))
+
+    _poll(
+        "3 s of healthy traffic in Prometheus",
+        lambda: (
+            (
+                prometheus.query(
+                    'count_over_time(live_requests_total{code="200"}[15s])', time.time()
+                )
+                or 0
+            )
+            >= 12
+        ),
+    )
+    exporter.good_per_tick, exporter.bad_per_tick = 10, 10  # an outage: 50 % errors
+    burn_10s = (
+        '(1 - sum(increase(live_requests_total{code!~"5.."}[10s])) '
+        "/ sum(increase(live_requests_total[10s]))) / 0.01"
+    )
+    _poll(
+        "the outage in Prometheus' own 5s and 10s burn rates",
+        lambda: (prometheus.query(burn_10s, time.time()) or 0) > 20,
+    )
+    moment = math.floor(time.time())
+    when = datetime.fromtimestamp(moment, UTC)
+    with session_scope(factory) as session:
+        status = service.evaluate_now(session, key="live/requests", at=when).status
+    for window in ("5s", "10s", "5m", "1h"):
+        seconds = {"5s": 5, "10s": 10, "5m": 300, "1h": 3600}[window]
+        own = prometheus.query(burn_10s.replace("[10s]", f"[{window}]"), moment)
+        ours = status.burn_rates[timedelta(seconds=seconds)]
+        assert own is not None and ours is not None
+        assert ours == pytest.approx(own, rel=1e-9, abs=1e-9), window
+    sli_1h = prometheus.query(
+        'sum(increase(live_requests_total{code!~"5.."}[1h])) '
+        "/ sum(increase(live_requests_total[1h]))",
+        moment,
+    )
+    assert status.sli == pytest.approx(sli_1h, rel=1e-12)
+    assert [a.firing for a in status.alerts] == [True]
+
+    # The worker stores the same figures and pages through alert intake.
+    worker = Worker(settings, factory)
+    registries.append(worker.sources)
+    worker.run_once(when)
+    report = worker.last_source_report
+    assert report is not None and report.evaluated == 1 and not report.failures
+    assert [(t.slo_key, t.firing) for t in report.transitions] == [("live/requests", True)]
+    with session_scope(factory) as session:
+        stored = service.stored_status(session, record=service.get(session, key="live/requests"))
+        groups = session.scalars(select(AlertGroup)).all()
+    assert stored is not None and stored.error is None
+    assert stored.burn_rates["10s"] == pytest.approx(status.burn_rates[timedelta(seconds=10)])
+    assert any("live/requests" in g.title for g in groups)
+
+    # Prometheus stops: "source unreachable", never good or bad, the page stays firing.
+    prometheus.stop()
+    later = when + timedelta(seconds=5)
+    worker.run_once(later)
+    report = worker.last_source_report
+    assert report is not None and report.unreachable == 1 and report.transitions == []
+    with session_scope(factory) as session:
+        down = service.stored_status(session, record=service.get(session, key="live/requests"))
+        with pytest.raises(SourceUnreachable, match="source unreachable"):
+            service.evaluate_now(session, key="live/requests", at=later)
+    assert down is not None and down.error is not None
+    assert down.error.startswith("source unreachable: SLO 'live/requests'")
+    assert [a.firing for a in down.alerts] == [] or all(a.firing for a in down.alerts)
