@@ -108,7 +108,9 @@ def slis(draw: st.DrawFn) -> SLI:
         "operator": draw(st.sampled_from(list(Operator))),
     }
     good, bad = (draw(queries), None) if draw(st.booleans()) else (None, draw(queries))
-    prom = PromQueries(good=good, bad=bad, total=draw(queries))
+    # A named Prometheus source (None: the default one), written back as an OpenSLO DataSource.
+    source = draw(st.none() | st.sampled_from(["mimir", "thanos-eu"]))
+    prom = PromQueries(good=good, bad=bad, total=draw(queries), source=source)
     if shape == "ratio":
         return SLI(name)
     if shape == "threshold":
@@ -139,7 +141,9 @@ def slis(draw: st.DrawFn) -> SLI:
         )
     if shape.startswith("external"):
         return draw(external_slis(name, shape, slice_fields, threshold_fields))
-    raw = PromQueries(raw_error_ratio=draw(raw_queries))
+    raw = PromQueries(
+        raw_error_ratio=draw(raw_queries), source=draw(st.none() | st.sampled_from(["mimir"]))
+    )
     return SLI(name, SLIKind.RAW, SourceKind.PROMETHEUS, queries=raw)
 
 

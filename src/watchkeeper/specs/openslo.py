@@ -40,6 +40,7 @@ from watchkeeper.specs.openslo_objectives import (
 )
 from watchkeeper.specs.openslo_parts import (
     OBJECT_FIELDS,
+    SOURCE_ANNOTATION,
     Metadata,
     json_cursor,
     read_condition_object,
@@ -93,10 +94,12 @@ class OpenSLOObjects:
         self._named: dict[str, dict[str, Cursor]] = {kind: {} for kind in KINDS if kind != "SLO"}
         self._metadata: dict[int, Metadata] = {}
         self._data_source_types: dict[str, str | None] = {}
+        # DataSource -> the Watchkeeper Prometheus source it stands for (its annotation).
+        self._source_names: dict[str, str] = {}
         self._conditions: dict[str, AlertWindow | None] = {}
         self._policies: dict[str, tuple[AlertWindow, ...] | None] = {}
         self._slis: dict[str, MetricDraft | None] = {}
-        self._sli_reader = SLIReader(self._lookup, self._data_source_types)
+        self._sli_reader = SLIReader(self._lookup, self._data_source_types, self._source_names)
 
     def add(self, doc: Cursor) -> bool:
         """Register one ``openslo/v1`` document; True when it is an SLO to build later."""
@@ -137,6 +140,9 @@ class OpenSLOObjects:
             if spec is not None and spec.fields(("description", "type", "connectionDetails")):
                 source_type = spec.read("type", Cursor.text, required=True)
             self._data_source_types[name] = source_type
+            source_name = _watchkeeper_source(doc)
+            if source_name is not None:
+                self._source_names[name] = source_name
         for kind in ("Service", "AlertNotificationTarget"):
             for doc in self._named[kind].values():
                 spec = doc.get("spec")
@@ -361,3 +367,14 @@ def _annotation(
 ) -> T | None:
     at = extras.get(key)
     return convert(at) if at is not None else None
+
+
+def _watchkeeper_source(doc: Cursor) -> str | None:
+    """The Watchkeeper source a DataSource names in its ``watchkeeper.dev/source`` annotation
+    (written by ``slo convert --to openslo``); other DataSources leave the default source."""
+    metadata = doc.get("metadata")
+    annotations = metadata.get("annotations") if metadata is not None else None
+    if annotations is None or not isinstance(annotations.value, dict):
+        return None
+    value = annotations.value.get(SOURCE_ANNOTATION)
+    return value if isinstance(value, str) and value.strip() else None

@@ -30,6 +30,8 @@ from watchkeeper.specs.yaml_nodes import TOO_LARGE, json_shape_problem
 
 API_VERSION = "openslo/v1"
 ANNOTATION_PREFIX = "watchkeeper.dev/"
+# On a DataSource: the Watchkeeper Prometheus source (sources file) it stands for.
+SOURCE_ANNOTATION = ANNOTATION_PREFIX + "source"
 METADATA_FIELDS = ("name", "displayName", "labels", "annotations")
 OBJECT_FIELDS = ("apiVersion", "kind", "metadata", "spec")
 TIME_WINDOW_FIELDS = ("duration", "isRolling", "calendar")

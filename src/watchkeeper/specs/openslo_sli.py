@@ -55,14 +55,22 @@ class Source:
     query: str | None
     source_type: str
     written: dict[str, Any]
+    # The DataSource a Prometheus query names (its metricSourceRef): Watchkeeper's source name.
+    data_source: str | None = None
 
 
 class SLIReader:
     """Reads OpenSLO SLI specs; ``lookup`` resolves DataSource references."""
 
-    def __init__(self, lookup: Lookup, data_source_types: dict[str, str | None]) -> None:
+    def __init__(
+        self,
+        lookup: Lookup,
+        data_source_types: dict[str, str | None],
+        source_names: dict[str, str] | None = None,
+    ) -> None:
         self._lookup = lookup
         self._data_source_types = data_source_types
+        self._source_names = {} if source_names is None else source_names
 
     def read_sli(self, name: str, spec: Cursor) -> MetricDraft | None:
         """An SLI ``spec``: what the objectives complete into Watchkeeper SLIs."""
@@ -115,6 +123,7 @@ class SLIReader:
             return None
         source_type = source.read("type", Cursor.text)
         ref = source.get("metricSourceRef")
+        name = None
         if ref is not None and ref.name(LABEL_PATTERN, LABEL_RULE) is not None:
             name = self._lookup(ref, "DataSource")
             if name is not None:
@@ -144,9 +153,9 @@ class SLIReader:
             return Source(
                 SourceKind.EXTERNAL, None, source_type, {"type": source_type, "spec": spec}
             )
-        return self._read_prometheus(source, mark)
+        return self._read_prometheus(source, mark, self._source_names.get(name or ""))
 
-    def _read_prometheus(self, source: Cursor, mark: int) -> Source | None:
+    def _read_prometheus(self, source: Cursor, mark: int, data_source: str | None) -> Source | None:
         spec = source.require("spec", " with query: <PromQL>")
         if spec is None or not spec.fields(("query", "promql")):
             return None
@@ -165,7 +174,7 @@ class SLIReader:
             query_at.error(problem)
         if not source.clean_since(mark):
             return None
-        return Source(SourceKind.PROMETHEUS, query, "prometheus", {})
+        return Source(SourceKind.PROMETHEUS, query, "prometheus", {}, data_source)
 
     def _read_ratio(self, name: str, ratio: Cursor, mark: int) -> MetricDraft | None:
         if not ratio.fields(RATIO_METRIC_FIELDS):
@@ -181,6 +190,9 @@ class SLIReader:
         external = SourceKind.EXTERNAL in kinds
         if not external and len(kinds) > 1:
             ratio.error("mixes metric source types; use prometheus or watchkeeper throughout")
+        data_sources = {s.data_source for s in parts.values() if s.data_source is not None}
+        if len(data_sources) > 1:
+            ratio.error("reads several Watchkeeper sources; one SLI's queries go to one Prometheus")
         raw_type = None
         if ratio.has("raw"):
             for key in ("good", "bad", "total"):
@@ -212,7 +224,10 @@ class SLIReader:
             assert raw.query is not None
             query = raw.query if raw_type == "failure" else f"1 - ({raw.query})"
             return MetricDraft(
-                name, "raw", SourceKind.PROMETHEUS, PromQueries(raw_error_ratio=query)
+                name,
+                "raw",
+                SourceKind.PROMETHEUS,
+                PromQueries(raw_error_ratio=query, source=raw.data_source),
             )
         source_kind = next(iter(kinds), SourceKind.WATCHKEEPER)
         if source_kind is SourceKind.WATCHKEEPER:
@@ -223,7 +238,10 @@ class SLIReader:
             for key, source in parts.items()
         }
         queries = PromQueries(
-            good=windowed.get("good"), bad=windowed.get("bad"), total=windowed["total"]
+            good=windowed.get("good"),
+            bad=windowed.get("bad"),
+            total=windowed["total"],
+            source=next(iter(data_sources), None),
         )
         return MetricDraft(name, "ratio", source_kind, queries)
 

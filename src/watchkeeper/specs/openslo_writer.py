@@ -28,6 +28,7 @@ from watchkeeper.specs.openslo_parts import (
     LABEL_PATTERN,
     SHORT_WINDOW_ANNOTATION,
     SHORT_WINDOW_DIVISOR,
+    SOURCE_ANNOTATION,
 )
 
 _CALENDAR_SUFFIX = {CalendarUnit.WEEK: "w", CalendarUnit.MONTH: "M", CalendarUnit.QUARTER: "Q"}
@@ -64,7 +65,31 @@ def _metadata(name: str) -> dict[str, Any]:
 def _source(sli: SLI, query: str | None) -> dict[str, Any]:
     if sli.source is SourceKind.WATCHKEEPER:
         return {"metricSource": {"type": "watchkeeper"}}
-    return {"metricSource": {"type": "prometheus", "spec": {"query": query}}}
+    named = sli.queries.source if sli.queries is not None else None
+    reference = {"metricSourceRef": label_for(named)} if named else {}
+    return {"metricSource": {**reference, "type": "prometheus", "spec": {"query": query}}}
+
+
+def _data_sources(slos: Sequence[SLO]) -> list[dict[str, Any]]:
+    """A DataSource for each named Prometheus source the SLIs read (metricSourceRef)."""
+    names = sorted(
+        {
+            slo.sli.queries.source
+            for slo in slos
+            if slo.sli.source is SourceKind.PROMETHEUS
+            and slo.sli.queries is not None
+            and slo.sli.queries.source
+        }
+    )
+    # Where that Prometheus is lives in Watchkeeper's sources file, not in the spec.
+    return [
+        _object(
+            "DataSource",
+            {"name": label_for(name), "annotations": {SOURCE_ANNOTATION: name}},
+            {"type": "prometheus", "connectionDetails": {}},
+        )
+        for name in names
+    ]
 
 
 def sli_spec(sli: SLI) -> dict[str, Any]:
@@ -149,13 +174,15 @@ def _unique(name: str, taken: set[str]) -> str:
 
 
 def openslo_documents(slos: Sequence[SLO]) -> list[dict[str, Any]]:
-    """OpenSLO v1 documents for ``slos``: services, SLIs, alert objects, then SLOs."""
+    """OpenSLO v1 documents for ``slos``: services, data sources, SLIs, alert objects, then
+    SLOs."""
     services = list(dict.fromkeys(slo.service for slo in slos))
     documents = [
         _object("Service", {"name": service}, {})
         for service in services
         if LABEL_PATTERN.fullmatch(service)
     ]
+    documents += _data_sources(slos)
 
     specs_by_name: dict[str, list[dict[str, Any]]] = {}
     for slo in slos:
