@@ -6,10 +6,7 @@ they are resolved (endsAt in the past) the groups resolve by themselves.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,7 +15,14 @@ import httpx2
 import pytest
 from sqlalchemy import Engine
 
-from tests.live_server import free_port, serving
+from tests.integration.servers import (
+    alertmanager_binary,
+    poll,
+    start_alertmanager,
+    stop,
+    wait_ready,
+)
+from tests.live_server import serving
 from watchkeeper.alerting import service
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.app import create_app
@@ -30,9 +34,6 @@ from watchkeeper.oncall import service as oncall_service
 from watchkeeper.oncall.documents import read_text
 
 pytestmark = pytest.mark.integration
-
-BINARY = "prometheus-alertmanager"
-DEADLINE_SECONDS = 60
 
 CONFIG = """\
 route:
@@ -64,51 +65,9 @@ steps:
 """
 
 
-def _binary() -> str:
-    found = shutil.which(BINARY) or (
-        f"/usr/bin/{BINARY}" if Path(f"/usr/bin/{BINARY}").exists() else None
-    )
-    if found is None:
-        if Settings().require_integration:
-            pytest.fail(f"{BINARY} is required but not installed")
-        pytest.skip(f"{BINARY} is not installed (Debian package prometheus-alertmanager)")
-    return found
-
-
-def _poll(what: str, check: Callable[[], Any]) -> Any:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)  # polling interval, not a wait for work
-
-
 @pytest.fixture
 def alertmanager_config(tmp_path: Path) -> Path:
     return tmp_path / "alertmanager.yml"
-
-
-def _start_alertmanager(
-    config: Path, storage: Path, log: Path
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    with log.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                _binary(),
-                f"--config.file={config}",
-                f"--storage.path={storage}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log_file,
-        )
-    return process, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture
@@ -141,7 +100,7 @@ def _alert(ends_at: datetime | None = None) -> dict[str, Any]:
 def test_alerts_arrive_group_and_resolve(
     watchkeeper: tuple[str, Engine], alertmanager_config: Path, tmp_path: Path
 ) -> None:
-    binary = _binary()
+    binary = alertmanager_binary()
     assert binary
     base, engine = watchkeeper
     with session_scope(make_session_factory(engine)) as session:
@@ -159,23 +118,14 @@ def test_alerts_arrive_group_and_resolve(
         CONFIG.format(base=base, webhook_key=keys[0], pagerduty_key=keys[1])
     )
     log = tmp_path / "alertmanager.log"
-    process, am = _start_alertmanager(alertmanager_config, tmp_path / "am-data", log)
+    process, am = start_alertmanager(alertmanager_config, tmp_path / "am-data", log)
     try:
         with httpx2.Client(timeout=5) as http:
-
-            def ready() -> bool:
-                if process.poll() is not None:
-                    raise AssertionError(f"alertmanager exited: {log.read_text()}")
-                try:
-                    return http.get(f"{am}/-/ready").status_code == 200
-                except httpx2.TransportError:
-                    return False
-
-            _poll("alertmanager to start", ready)
+            wait_ready(http, process, am, log, "alertmanager")
             posted = http.post(f"{am}/api/v2/alerts", json=[_alert()])
             assert posted.status_code == 200, posted.text
 
-            groups = _poll(
+            groups = poll(
                 "both groups in Watchkeeper", lambda: len(_groups(engine)) == 2 and _groups(engine)
             )
             assert groups["am"].status == "firing"
@@ -201,12 +151,7 @@ def test_alerts_arrive_group_and_resolve(
                 done = all(g.status == "resolved" for g in found.values())
                 return found if done and len(found) == 2 else None
 
-            groups = _poll("both groups to resolve", resolved)
+            groups = poll("both groups to resolve", resolved)
             assert {g.resolved_how for g in groups.values()} == {"source"}
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
