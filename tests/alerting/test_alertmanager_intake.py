@@ -235,3 +235,29 @@ def test_a_resend_after_a_replay_still_applies_its_change(
     assert group["alerts_firing"] == 1
     log = [e["kind"] for e in _detail(client, viewer_headers, group["id"])["log"]]
     assert log == ["opened", "not_paged", "alert_firing", "alert_firing", "alert_resolved"]
+
+
+@pytest.mark.parametrize(
+    ("labels", "service_name", "severity"),
+    [
+        ({"watchkeeper_service": "cart", "severity": "page"}, "cart", "page"),
+        ({"sloth_service": "cart", "sloth_severity": "ticket"}, "cart", "ticket"),
+        ({"service": "web", "sloth_service": "cart", "severity": "warning"}, "web", "warning"),
+        ({}, None, None),
+    ],
+)
+def test_generated_slo_alerts_name_their_service_and_severity(
+    client: TestClient,
+    make_integration: MakeIntegration,
+    viewer_headers: dict[str, str],
+    labels: dict[str, str],
+    service_name: str | None,
+    severity: str | None,
+) -> None:
+    key = make_integration()
+    body = am_message(am_alert("a1"))
+    body["commonLabels"] = {"alertname": "HighErrors", **labels}
+    response = client.post(f"/api/v1/integrations/{key}/alertmanager", json=body)
+    assert response.status_code == 200, response.text
+    [group] = _groups(client, viewer_headers)
+    assert (group["service"], group["severity"]) == (service_name, severity)

@@ -88,16 +88,6 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:{exporter_port}"]
 alerting:
-  alert_relabel_configs:
-    - source_labels: [service, watchkeeper_service]
-      regex: ";(.+)"
-      target_label: service
-    - source_labels: [service, sloth_service]
-      regex: ";(.+)"
-      target_label: service
-    - source_labels: [severity, sloth_severity]
-      regex: ";(.+)"
-      target_label: severity
   alertmanagers:
     - static_configs:
         - targets: ["{alertmanager}"]
@@ -353,7 +343,8 @@ def test_generated_page_alert_opens_a_group_and_pages(
     # The page's title is the summary, its templates filled in by Prometheus.
     assert group.title == group.annotations["summary"]
     assert f"checkout{'/' if alert == EXACT_ALERT else ' '}{slo} " in group.title
-    # `service` and (for Sloth's rules) `severity` come from Prometheus' alert relabelling.
+    # The intake reads `service` and `severity` from the generated rules' own labels
+    # (`watchkeeper_service`; `sloth_service` and `sloth_severity` for Sloth's rules).
     assert group.service == "checkout"
     assert group.severity == "page"
     assert group.labels["alertname"] == alert

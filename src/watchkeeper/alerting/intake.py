@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -139,8 +139,8 @@ def ingest_alertmanager(
                 dedup_key=group_key,
                 title=_alertmanager_title(message),
                 source="alertmanager",
-                service=labels.get("service"),
-                severity=labels.get("severity"),
+                service=_first_label(labels, _SERVICE_LABELS),
+                severity=_first_label(labels, _SEVERITY_LABELS),
                 labels=labels,
                 annotations=message.commonAnnotations,
                 digest=digest,
@@ -185,8 +185,8 @@ def _record_resolved(
             open_key=None,
             status=RESOLVED,
             title=_alertmanager_title(message),
-            service=labels.get("service"),
-            severity=labels.get("severity"),
+            service=_first_label(labels, _SERVICE_LABELS),
+            severity=_first_label(labels, _SEVERITY_LABELS),
             urgency=integration.default_urgency,
             labels=labels,
             annotations=dict(message.commonAnnotations),
@@ -222,6 +222,16 @@ def _record_resolved(
 
 def _by_fingerprint(alerts: Iterable[Alert]) -> dict[str | None, Alert]:
     return {alert.fingerprint: alert for alert in alerts}
+
+
+# Where a group's service and severity come from, first found first: the plain labels, then
+# those of Watchkeeper's generated SLO rules and of Sloth's.
+_SERVICE_LABELS = ("service", "watchkeeper_service", "sloth_service")
+_SEVERITY_LABELS = ("severity", "sloth_severity")
+
+
+def _first_label(labels: Mapping[str, str], names: Sequence[str]) -> str | None:
+    return next((labels[name] for name in names if labels.get(name)), None)
 
 
 def _alertmanager_title(message: AlertmanagerMessage) -> str:
