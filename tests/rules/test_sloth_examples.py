@@ -32,6 +32,8 @@ COVERED = {
     "kubernetes-apiserver",
     "multifile",
     "no-alerts",
+    "openslo-getting-started",
+    "openslo-kubernetes-apiserver",
     "raw-home-wifi",
 }
 # scripts/examplesgen.sh in Sloth passes this extra label to every example.
@@ -68,9 +70,7 @@ def _expected(name: str) -> list[dict[str, Any]]:
 
 
 def _generated(name: str, kind: str | None) -> dict[str, Any]:
-    output_format = (
-        OutputFormat.PROMETHEUS_RULE if kind == "PrometheusRule" else OutputFormat.RULES
-    )
+    output_format = OutputFormat.PROMETHEUS_RULE if kind == "PrometheusRule" else OutputFormat.RULES
     spec_set = load_paths([FIXTURES / f"{name}.yml"])
     generation = generate(
         spec_set, mode=Mode.SLOTH, output_format=output_format, extra_labels=EXTRA_LABELS
