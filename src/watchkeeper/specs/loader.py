@@ -4,9 +4,8 @@ Each YAML document is read in the format its header names: ``apiVersion: watchke
 (native), ``apiVersion: openslo/v1`` (OpenSLO; ``openslo/v1alpha`` SLOs as Sloth reads them),
 ``version: "prometheus/v1"`` or ``apiVersion: sloth.slok.dev/v1`` (Sloth). Everything loaded
 together is checked together: OpenSLO references resolve across files and an SLO key may be
-defined only once. A document
-may also be a sequence of such objects (the form of the OpenSLO SDK's examples and ``oslo``);
-problems inside it name the item: ``[2].spec.objectives[0].target``.
+defined only once. A document may also be a sequence of such objects (the form of the OpenSLO
+SDK's examples and ``oslo``); problems inside it name the item: ``[2].spec.objectives[0].target``.
 """
 
 from __future__ import annotations
