@@ -18,7 +18,7 @@ from watchkeeper.rules.exact import exact_rules
 from watchkeeper.rules.exceptions import RulesError
 from watchkeeper.rules.model import Mode, OutputFormat, SLORules
 from watchkeeper.rules.naming import alert_name, name_problems
-from watchkeeper.rules.sloth_compat import SlothInfo, sloth_rules
+from watchkeeper.rules.sloth_compat import OPENSLO_SPEC, SlothInfo, sloth_rules
 from watchkeeper.specs import SpecSet
 
 
@@ -127,10 +127,14 @@ def rules_for(
     """The rule groups of one SLO in ``mode``."""
     if mode is Mode.EXACT:
         return exact_rules(slo, extra_labels=extra_labels)
+    if spec_version == OPENSLO_SPEC:
+        mode_name = "cli-gen-openslo"  # Sloth's mode for OpenSLO specs, in either format
+    elif output_format is OutputFormat.PROMETHEUS_RULE:
+        mode_name = "cli-gen-k8s"
+    else:
+        mode_name = "cli-gen-prom"
     info = SlothInfo(
-        version=f"watchkeeper-{watchkeeper_version()}",
-        mode="cli-gen-k8s" if output_format is OutputFormat.PROMETHEUS_RULE else "cli-gen-prom",
-        spec=spec_version,
+        version=f"watchkeeper-{watchkeeper_version()}", mode=mode_name, spec=spec_version
     )
     return sloth_rules(slo, info=info, extra_labels=extra_labels)
 

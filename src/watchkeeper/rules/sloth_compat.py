@@ -29,6 +29,8 @@ from watchkeeper.rules.promtext import (
 )
 
 SLI_METRIC = "slo:sli_error:ratio_rate{window}"
+# The spec header of OpenSLO SLOs Sloth reads; it writes their SLIs from the good query.
+OPENSLO_SPEC = "openslo/v1alpha"
 WINDOW_LABEL = "sloth_window"
 SEVERITY_LABEL = "sloth_severity"
 ID_LABELS = ("sloth_id", "sloth_service", "sloth_slo")
@@ -39,7 +41,7 @@ class SlothInfo:
     """What ``sloth_slo_info`` says about the generator: version, mode and the spec's version."""
 
     version: str
-    mode: str  # cli-gen-prom for rule files, cli-gen-k8s for PrometheusRule resources
+    mode: str  # cli-gen-prom (rule files), cli-gen-k8s (PrometheusRule), cli-gen-openslo
     spec: str  # the header of the spec the SLO came from, e.g. prometheus/v1
 
 
@@ -71,7 +73,27 @@ def _error_query(slo: SLO) -> tuple[str, str | None]:
     return f"({queries.total}) - ({queries.good})", queries.total
 
 
-def _sli_expr(slo: SLO, window: str) -> str:
+def _openslo_sli_expr(good: str, total: str, window: str) -> str:
+    """Sloth's error ratio for an OpenSLO SLI: one minus good over total."""
+    return fill_window(
+        "(\n  1 - (\n    (\n"
+        f"      {good.strip()}\n"
+        "    )\n    /\n    (\n"
+        f"      {total.strip()}\n"
+        "    )\n  )\n)",
+        window,
+    )
+
+
+def _sli_expr(slo: SLO, window: str, *, spec: str) -> str:
+    queries = slo.sli.queries
+    if (
+        spec == OPENSLO_SPEC
+        and queries is not None
+        and queries.good is not None
+        and queries.total is not None
+    ):
+        return _openslo_sli_expr(queries.good, queries.total, window)
     error, total = _error_query(slo)
     if total is None:
         return fill_window(f"({error})", window)
@@ -151,7 +173,7 @@ def sloth_rules(slo: SLO, *, info: SlothInfo, extra_labels: Mapping[str, str]) -
     sli_rules = [
         Rule(
             record=_sli_metric(duration),
-            expr=_sli_expr(slo, prometheus_duration(duration)),
+            expr=_sli_expr(slo, prometheus_duration(duration), spec=info.spec),
             labels={**ids, WINDOW_LABEL: prometheus_duration(duration), **slo_labels},
         )
         for duration in durations

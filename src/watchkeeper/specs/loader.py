@@ -1,11 +1,11 @@
 """Load SLO specs from files or text, in any supported format, all problems at once.
 
 Each YAML document is read in the format its header names: ``apiVersion: watchkeeper/v1``
-(native), ``apiVersion: openslo/v1`` (OpenSLO), ``version: "prometheus/v1"`` or
-``apiVersion: sloth.slok.dev/v1`` (Sloth). Everything loaded together is checked together:
-OpenSLO references resolve across files and an SLO key may be defined only once. A document
-may also be a sequence of such objects (the form of the OpenSLO SDK's examples and ``oslo``);
-problems inside it name the item: ``[2].spec.objectives[0].target``.
+(native), ``apiVersion: openslo/v1`` (OpenSLO; ``openslo/v1alpha`` SLOs as Sloth reads them),
+``version: "prometheus/v1"`` or ``apiVersion: sloth.slok.dev/v1`` (Sloth). Everything loaded
+together is checked together: OpenSLO references resolve across files and an SLO key may be
+defined only once. A document may also be a sequence of such objects (the form of the OpenSLO
+SDK's examples and ``oslo``); problems inside it name the item: ``[2].spec.objectives[0].target``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from watchkeeper.specs.native import API_VERSION as NATIVE_API_VERSION
 from watchkeeper.specs.native import check_kind, parse_native_slos
 from watchkeeper.specs.openslo import OpenSLOObjects
 from watchkeeper.specs.openslo_parts import API_VERSION as OPENSLO_API_VERSION
+from watchkeeper.specs.openslo_v1alpha import API_VERSION as OPENSLO_V1ALPHA
+from watchkeeper.specs.openslo_v1alpha import parse_openslo_v1alpha
 from watchkeeper.specs.policies import read_policy
 from watchkeeper.specs.problems import Problem, SpecError, did_you_mean, sort_problems
 from watchkeeper.specs.sloth import CRD_API_VERSION, parse_sloth
@@ -103,7 +105,7 @@ class _Load:
         spec_format = _detect(doc)
         if spec_format is None:
             return
-        name = "sloth" if spec_format == "sloth-crd" else spec_format
+        name = {"sloth-crd": "sloth", "openslo-v1alpha": "openslo"}.get(spec_format, spec_format)
         if name not in self.file_formats[filename]:
             self.file_formats[filename].append(name)
         if spec_format == "native":
@@ -122,6 +124,9 @@ class _Load:
                 self.entries.append(
                     _Entry(filename, name, parse_native_slos(doc, kind), version=NATIVE_API_VERSION)
                 )
+        elif spec_format == "openslo-v1alpha":
+            parsed = parse_openslo_v1alpha(doc, period=self.default_period)
+            self.entries.append(_Entry(filename, name, parsed, version=OPENSLO_V1ALPHA))
         elif spec_format == "openslo":
             if self.openslo.add(doc):
                 self.entries.append(
@@ -206,6 +211,8 @@ def _detect(doc: Cursor) -> str | None:
             return "native"
         if api_version == OPENSLO_API_VERSION:
             return "openslo"
+        if api_version == OPENSLO_V1ALPHA:
+            return "openslo-v1alpha"
         if api_version == CRD_API_VERSION:
             return "sloth-crd"
         if isinstance(api_version, str) and api_version.startswith("openslo/"):
