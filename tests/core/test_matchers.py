@@ -99,6 +99,8 @@ def test_a_matcher_prints_as_it_parses() -> None:
         ('"', 'msg="\\""'),
         ("a\\", "msg=a\\"),
         ("", "msg="),
+        ("~", 'msg="~"'),  # bare, "msg=~" would be the regex operator
+        ("~x", 'msg="~x"'),
     ],
 )
 def test_values_that_would_not_read_back_bare_are_quoted(value: str, printed: str) -> None:

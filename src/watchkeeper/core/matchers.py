@@ -66,7 +66,9 @@ class Matcher:
         """The matcher as ``parse_matcher`` reads it back; the value is quoted (with ``\\`` and
         ``\"`` escaped, as Alertmanager writes it) when bare it would not read back the same."""
         value = self.value
-        if value != value.strip() or value.startswith('"'):
+        # A bare "~" after "=" would read back as the regex operator "=~".
+        tilde = self.operator is Operator.EQUAL and value.startswith("~")
+        if value != value.strip() or value.startswith('"') or tilde:
             escaped = value.replace("\\", "\\\\").replace('"', '\\"')
             value = f'"{escaped}"'
         return f"{self.name}{self.operator.value}{value}"
