@@ -9,11 +9,10 @@ written with ``promtool tsdb create-blocks-from openmetrics`` so backfill has kn
 from __future__ import annotations
 
 import math
-import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import migrated_engine
+from tests.integration.servers import binary, poll
 from tests.live_server import free_port
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.config import Settings
@@ -40,7 +40,6 @@ from watchkeeper.worker import Worker
 
 pytestmark = pytest.mark.integration
 
-DEADLINE_SECONDS = 60
 HOUR = 3600
 # History in the blocks: per minute 100 requests; bad 1 for the first 3 h, 10 for the next 3 h.
 HISTORY_START_HOURS = 8  # before the anchor (the last whole hour)
@@ -77,28 +76,6 @@ sli:
     total: sum(increase(backfill_requests_total[{{.window}}]))
 alerting: {windows: [{severity: page, long: 1h, short: 5m, factor: 14.4}]}
 """
-
-
-def _binary(name: str) -> str:
-    found = shutil.which(name) or (
-        f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None
-    )
-    if found is None:
-        if Settings().require_integration:
-            pytest.fail(f"{name} is required but not installed")
-        pytest.skip(f"{name} is not installed (Debian package prometheus)")
-    return found
-
-
-def _poll(what: str, check: Callable[[], Any], deadline: float = DEADLINE_SECONDS) -> Any:
-    end = time.monotonic() + deadline
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > end:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def _anchor() -> datetime:
@@ -166,7 +143,7 @@ class PrometheusServer:
             except httpx2.HTTPError:
                 return False
 
-        _poll("Prometheus ready", ready)
+        poll("Prometheus ready", ready)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -196,8 +173,8 @@ class Setup:
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     """History blocks, an exporter and a Prometheus scraping it every second."""
-    prometheus_binary = _binary("prometheus")
-    promtool = _binary("promtool")
+    prometheus_binary = binary("prometheus", "prometheus")
+    promtool = binary("promtool", "prometheus")
     root = tmp_path_factory.mktemp("prometheus")
     data = root / "data"
     data.mkdir()
@@ -346,7 +323,7 @@ def test_live_figures_agree_with_prometheus_and_an_outage_pages(
     with session_scope(factory) as session:
         spec_flows.apply(session, spec_set=load_text(LIVE_SPEC), now=datetime.now(UTC))
 
-    _poll(
+    poll(
         "3 s of healthy traffic in Prometheus",
         lambda: (
             (
@@ -363,7 +340,7 @@ def test_live_figures_agree_with_prometheus_and_an_outage_pages(
         '(1 - sum(increase(live_requests_total{code!~"5.."}[10s])) '
         "/ sum(increase(live_requests_total[10s]))) / 0.01"
     )
-    _poll(
+    poll(
         "the outage in Prometheus' own 5s and 10s burn rates",
         lambda: (prometheus.query(burn_10s, time.time()) or 0) > 20,
     )
