@@ -19,21 +19,23 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+from prometheus_server import (  # bench/prometheus_server.py, beside this script
+    create_blocks,
+    require_binaries,
+    running_prometheus,
+)
 
 from watchkeeper.rules import Mode, generate
 from watchkeeper.specs import load_text
 
 EVALUATION_INTERVAL = "30s"
 CYCLE_SECONDS = 30
-READY_DEADLINE_SECONDS = 120
 
 
 def _spec(count: int) -> str:
@@ -76,13 +78,6 @@ def _openmetrics(path: Path, count: int, hours: int, end: int) -> None:
         out.write("# EOF\n")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _metrics(base: str) -> dict[str, float]:
     text = httpx2.get(f"{base}/metrics", timeout=10).text
     found: dict[str, float] = {"rule_seconds": 0.0, "iterations": 0.0}
@@ -121,31 +116,7 @@ def _measure(rules: Path, blocks: Path, work: Path, measure: int) -> Cost:
     config.write_text(
         f"global:\n  evaluation_interval: {EVALUATION_INTERVAL}\nrule_files: [{rules}]\n"
     )
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (work / "prometheus.log").open("wb") as log:
-        process = subprocess.Popen(
-            [
-                "prometheus",
-                f"--config.file={config}",
-                f"--storage.tsdb.path={data}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--log.level=warn",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    try:
-        deadline = time.monotonic() + READY_DEADLINE_SECONDS
-        while True:
-            try:
-                if httpx2.get(f"{base}/-/ready", timeout=2).status_code == 200:
-                    break
-            except httpx2.HTTPError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise SystemExit(f"prometheus did not start: see {work / 'prometheus.log'}")
-            time.sleep(0.2)  # polling interval
+    with running_prometheus(data=data, config=config, log=work / "prometheus.log") as base:
         # warm-up: until every group has been evaluated a few times
         while _metrics(base)["iterations"] < 3:
             time.sleep(1)  # polling interval
@@ -154,9 +125,6 @@ def _measure(rules: Path, blocks: Path, work: Path, measure: int) -> Cost:
         time.sleep(measure)  # the measured interval itself
         second = _metrics(base)
         measured_end = time.monotonic()
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     cycles = (measured_end - measured_start) / CYCLE_SECONDS
     rule_count = rules.read_text().count("\n  - record:") + rules.read_text().count("\n  - alert:")
     return Cost(
@@ -175,20 +143,14 @@ def main() -> None:
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--measure", type=int, default=240)
     args = parser.parse_args()
-    for binary in ("prometheus", "promtool"):
-        if shutil.which(binary) is None:
-            raise SystemExit(f"{binary} is not installed (Debian package prometheus)")
+    require_binaries()
     spec_set = load_text(_spec(args.slos), filename="bench.yaml")
     with tempfile.TemporaryDirectory(prefix="wk-rules-cost-") as temporary:
         root = Path(temporary)
         source = root / "history.om"
         _openmetrics(source, args.slos, args.hours, int(time.time()) - 60)
         blocks = root / "blocks"
-        subprocess.run(
-            ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(source), str(blocks)],
-            check=True,
-            capture_output=True,
-        )
+        create_blocks(source, blocks)
         costs: dict[Mode, Cost] = {}
         for mode in (Mode.SLOTH, Mode.EXACT):
             rules = root / f"{mode}.yml"
