@@ -71,7 +71,9 @@ class SourceTickReport:
 
 
 @dataclass(frozen=True)
-class _Item:
+class PrometheusSLO:
+    """A Prometheus-sourced SLO the evaluator loaded: its row id, key and definition."""
+
     slo_id: int
     key: str
     slo: SLO
@@ -94,7 +96,7 @@ class SourceEvaluator:
         # The Prometheus SLOs as of a version of the SLO table: read again only when it
         # changes, so the tick costs nothing more for installations without any.
         self._version: tuple[int, datetime | None, int] | None = None
-        self._slos: list[_Item] = []
+        self._slos: list[PrometheusSLO] = []
 
     def tick(
         self,
@@ -132,7 +134,7 @@ class SourceEvaluator:
 
     def evaluate(
         self,
-        items: list[_Item],
+        items: list[PrometheusSLO],
         registry: SourceRegistry,
         *,
         now: datetime,
@@ -143,7 +145,7 @@ class SourceEvaluator:
         figures: list[Figures] = []
         failures: list[Failure] = []
         # Keyed by the source object: two registry names may share one configuration.
-        by_source: dict[int, tuple[PrometheusSource, list[tuple[_Item, list[Span]]]]] = {}
+        by_source: dict[int, tuple[PrometheusSource, list[tuple[PrometheusSLO, list[Span]]]]] = {}
         for item in items:
             try:
                 source = registry.for_slo(item.slo)
@@ -223,12 +225,12 @@ class _Bounded:
 
 
 def _fetch_all(
-    planned: list[tuple[PrometheusSource, list[tuple[_Item, list[Span]]]]], deadline: float
+    planned: list[tuple[PrometheusSource, list[tuple[PrometheusSLO, list[Span]]]]], deadline: float
 ) -> dict[int, dict[tuple[str, float], InstantResult]]:
     """Every source's instant queries at once (a slow source never eats another's deadline)."""
 
     def fetch(
-        source: PrometheusSource, work: list[tuple[_Item, list[Span]]]
+        source: PrometheusSource, work: list[tuple[PrometheusSLO, list[Span]]]
     ) -> dict[tuple[str, float], InstantResult]:
         wanted = [key for item, spans in work for key in source.instant_keys(item.slo, spans)]
         return source.fetch(wanted, deadline=deadline)
@@ -243,22 +245,24 @@ def _fetch_all(
         return {name: future.result() for name, future in futures.items()}
 
 
-def _load(session: Session) -> list[_Item]:
+def _load(session: Session) -> list[PrometheusSLO]:
     """The Prometheus SLOs (specs that no longer parse are the built-in tick's to report)."""
-    items: list[_Item] = []
+    items: list[PrometheusSLO] = []
     for record in repository.list_all(session):
         try:
             slo = to_core(record)
         except EvaluationFailed:
             continue
         if slo.sli.source is SourceKind.PROMETHEUS:
-            items.append(_Item(record.id, record.key, slo))
+            items.append(PrometheusSLO(record.id, record.key, slo))
     return items
 
 
-def _fitting(items: list[_Item], now: datetime) -> tuple[list[_Item], list[Failure]]:
+def _fitting(
+    items: list[PrometheusSLO], now: datetime
+) -> tuple[list[PrometheusSLO], list[Failure]]:
     """The SLOs whose windows fit the calendar at ``now``, and failures for the others."""
-    fitting: list[_Item] = []
+    fitting: list[PrometheusSLO] = []
     failures: list[Failure] = []
     for item in items:
         problem = evaluation_problem(item.slo, now)

@@ -1,6 +1,6 @@
 """Watchkeeper's Prometheus query mode versus slo-generator, on the same Prometheus and data.
 
-    .venv/bin/python bench/slo_generator.py [--slos 1000] [--hours 48] [--ahead 30]
+    .venv/bin/python bench/versus_slo_generator.py [--slos 1000] [--hours 48] [--ahead 30]
 
 N services get synthetic request counters (``bench_requests_total{service, code}``, one sample
 a minute over the last ``--hours``; a base error rate, one to three outages each, a recent
@@ -63,7 +63,7 @@ from watchkeeper.core.slo import SLO
 from watchkeeper.slo.figures import figures_from_status
 
 # The worker's path takes its SLOs as these records; the bench builds them without a database.
-from watchkeeper.slo.source_evaluator import SourceEvaluator, SourceTickReport, _Item
+from watchkeeper.slo.source_evaluator import PrometheusSLO, SourceEvaluator, SourceTickReport
 from watchkeeper.slo.sourced import evaluate_from, windows_needed
 from watchkeeper.sources.prometheus import PrometheusConfig, PrometheusSource
 from watchkeeper.sources.registry import SourceRegistry
@@ -194,18 +194,9 @@ spec:
 
 
 def _import_slo_generator() -> tuple[Callable[..., list[Report]], Callable[..., Any]]:
-    """slo-generator's ``compute`` and ``load_config``.
-
-    This script's folder comes off ``sys.path`` for the import, or ``import slo_generator``
-    would find this very file."""
-    here = Path(__file__).resolve().parent
-    saved = list(sys.path)
-    sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != here]
-    try:
-        compute = importlib.import_module("slo_generator.compute").compute
-        load_config = importlib.import_module("slo_generator.utils").load_config
-    finally:
-        sys.path[:] = saved
+    """slo-generator's ``compute`` and ``load_config``."""
+    compute = importlib.import_module("slo_generator.compute").compute
+    load_config = importlib.import_module("slo_generator.utils").load_config
     # Its reports and "no values" warnings are logged per SLO and step: keep the table clean.
     logging.getLogger("slo_generator").setLevel(logging.CRITICAL)
     return compute, load_config
@@ -246,7 +237,7 @@ def run_watchkeeper_batch(
     """The worker's path; returns the run, each SLO's stored figures and the failures."""
     source = PrometheusSource(PrometheusConfig(name="prometheus", url=url, concurrency=concurrency))
     registry = SourceRegistry({"prometheus": source})
-    items = [_Item(number, slo.key, slo) for number, slo in enumerate(slos)]
+    items = [PrometheusSLO(number, slo.key, slo) for number, slo in enumerate(slos)]
     report = SourceTickReport()
     evaluator = SourceEvaluator(deadline=timedelta(minutes=30))
     started = time.perf_counter()
