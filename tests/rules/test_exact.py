@@ -88,16 +88,19 @@ def test_raw_slis_record_the_ratio_and_disabled_alerts_are_left_out() -> None:
     assert [g.name for g in generated.groups] == [
         "watchkeeper-slo-checkout-latency-sli",
         "watchkeeper-slo-checkout-latency-sli-long",
+        "watchkeeper-slo-checkout-latency-sli-period",
         "watchkeeper-slo-checkout-latency-meta",
         "watchkeeper-slo-checkout-latency-alerts",
     ]
 
 
-def test_day_long_windows_and_the_period_are_evaluated_every_two_minutes() -> None:
+def test_day_long_windows_every_two_minutes_and_the_period_every_four() -> None:
     generated = exact_rules(slo(SLOTH_SPEC, "requests-availability"), extra_labels={})
-    fast, slow = (group.to_dict() for group in generated.groups[:2])
+    fast, slow, period = (group.to_dict() for group in generated.groups[:3])
     assert "interval" not in fast
     assert slow["interval"] == "2m"
+    assert period["interval"] == "4m"
+    assert {rule["labels"]["watchkeeper_window"] for rule in period["rules"]} == {"30d"}
     assert {rule["labels"]["watchkeeper_window"] for rule in fast["rules"]} == {
         "5m",
         "30m",
@@ -105,7 +108,7 @@ def test_day_long_windows_and_the_period_are_evaluated_every_two_minutes() -> No
         "2h",
         "6h",
     }
-    assert {rule["labels"]["watchkeeper_window"] for rule in slow["rules"]} == {"1d", "3d", "30d"}
+    assert {rule["labels"]["watchkeeper_window"] for rule in slow["rules"]} == {"1d", "3d"}
 
 
 def test_metadata_rules() -> None:

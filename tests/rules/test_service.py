@@ -21,7 +21,7 @@ def test_one_rule_file_holds_every_slo() -> None:
 
 @pytest.mark.parametrize(
     ("mode", "name", "groups"),
-    [(Mode.EXACT, "watchkeeper-slo-checkout", 8), (Mode.SLOTH, "sloth-slo-checkout", 6)],
+    [(Mode.EXACT, "watchkeeper-slo-checkout", 10), (Mode.SLOTH, "sloth-slo-checkout", 6)],
 )
 def test_prometheus_rule_resources(mode: Mode, name: str, groups: int) -> None:
     generation = generate(

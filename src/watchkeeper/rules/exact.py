@@ -33,12 +33,16 @@ WINDOW_LABEL = "watchkeeper_window"
 SEVERITY_LABEL = "watchkeeper_severity"
 SERVICE_LABEL = "watchkeeper_service"
 SLO_LABEL = "watchkeeper_slo"
-# Windows from a day up (and the SLO period) are recorded in their own group, evaluated every
+# Windows from a day up are recorded in their own group, evaluated every
 # LONG_WINDOW_INTERVAL instead of every cycle: scanning days of raw samples is the rules' main
 # cost, and a day-long window moves by a 720th in two minutes. Below Prometheus' default 5m
 # lookback, so the records never go stale between evaluations.
 LONG_WINDOW = timedelta(days=1)
 LONG_WINDOW_INTERVAL = "2m"
+# The SLO period's records (30 days of raw samples: most of the scanning) feed the budget
+# figures, never an alert, and get a group of their own evaluated every PERIOD_INTERVAL: still
+# inside the 5m lookback, and a 30-day window moves by a 10,800th in four minutes.
+PERIOD_INTERVAL = "4m"
 
 
 def record_name(what: str, operation: str, window: timedelta | None = None) -> str:
@@ -166,10 +170,14 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
             ("burn_rate", "ratio"),
         ):
             window_of[record_name(what, operation, duration)] = format_duration(duration)
+    alerted = {w for window in windows for w in (window.short, window.long)}
+    # The period joins the long windows' group when an alert reads it too, else has its own.
+    own_period = [period] if period not in alerted else []
     short = [d for d in durations if d < LONG_WINDOW and d != period]
-    long = [d for d in durations if d >= LONG_WINDOW or d == period]
+    long = [d for d in durations if (d >= LONG_WINDOW or d == period) and d not in own_period]
     sli = _with_labels(_sli_rules(slo, short, period), labels, window_of)
     sli_long = _with_labels(_sli_rules(slo, long, period), labels, window_of)
+    sli_period = _with_labels(_sli_rules(slo, own_period, period), labels, window_of)
     own = label_filter(id_labels(slo))
     days = period.total_seconds() / 86_400
     meta = (
@@ -201,6 +209,7 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
         for group in (
             RuleGroup(f"{base}-sli", sli),
             RuleGroup(f"{base}-sli-long", sli_long, interval=LONG_WINDOW_INTERVAL),
+            RuleGroup(f"{base}-sli-period", sli_period, interval=PERIOD_INTERVAL),
             RuleGroup(f"{base}-meta", meta_rules),
         )
         if group.rules
