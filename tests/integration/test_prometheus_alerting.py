@@ -74,8 +74,8 @@ SLOTH_SLO = "availability-sloth"
 EXACT_ALERT = "CheckoutAvailabilityErrorBudgetBurn"
 SLOTH_ALERT = "CheckoutAvailabilitySlothErrorBudgetBurn"
 
-# Watchkeeper groups know their service from a `service` label: copy the generated rules'
-# own service label (and Sloth's severity) onto alerts that have none, as docs/rules.md shows.
+# No relabelling: the intake reads the generated rules' own service (and Sloth's severity)
+# labels when an alert has no `service` (`severity`), as docs/rules.md shows.
 PROMETHEUS_CONFIG = """\
 global:
   scrape_interval: 1s
