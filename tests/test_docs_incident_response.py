@@ -223,10 +223,28 @@ def test_the_walkthrough_runs_as_written(tmp_path: Path, monkeypatch: pytest.Mon
     detail = invoke("incident", "show", "1", "--json", WATCHKEEPER_DATABASE_URL=reader.database_url)
     timeline = json.loads(detail.stdout)["timeline"]
     merged = [entry["text"] for entry in timeline if entry["source"] == "alert_group"]
+    # The page went to whoever the schedule had on call when the group opened (dan in Berlin
+    # business hours on weekdays, the weekly rotation otherwise): asked the same way.
+    group = json.loads(
+        invoke("alert", "show", "1", "--json", WATCHKEEPER_DATABASE_URL=reader.database_url).stdout
+    )
+    on_call = json.loads(
+        invoke(
+            "oncall",
+            "who",
+            "--schedule",
+            "checkout-primary",
+            "--at",
+            group["created_at"],
+            "--json",
+            WATCHKEEPER_DATABASE_URL=reader.database_url,
+        ).stdout
+    )["oncall"]
+    assert len(on_call) == 1
     assert merged == [
         "alert group #1: opened by alertmanager",
         "alert group #1: 5f1e0c3a9b7d2e41 firing",
-        "alert group #1: page to cid (email)",
+        f"alert group #1: page to {on_call[0]} (email)",
         "alert group #1: checkout: step 1 of 2, round 1 of 3",
         "alert group #1: acknowledged",
         "alert group #1: 5f1e0c3a9b7d2e41 resolved",
