@@ -518,6 +518,7 @@ def test_a_spec_bomb_is_refused_quickly_while_healthz_keeps_answering(
     assert len(body.encode()) < 1024
     headers = {**_issue_token(committing_engine), "Content-Type": "application/yaml"}
     latencies: list[float] = []
+    answered: list[float] = []  # when each health check was answered
     stop = threading.Event()
 
     with serving(_app(committing_engine, tmp_path)) as base:
@@ -525,9 +526,10 @@ def test_a_spec_bomb_is_refused_quickly_while_healthz_keeps_answering(
         def poll() -> None:
             with httpx2.Client(base_url=base, timeout=10) as http:
                 while not stop.is_set():
-                    started = time.monotonic()
+                    began = time.monotonic()
                     assert http.get("/healthz").status_code == 200
-                    latencies.append(time.monotonic() - started)
+                    latencies.append(time.monotonic() - began)
+                    answered.append(time.monotonic())
                     time.sleep(0.01)
 
         poller = threading.Thread(target=poll)
@@ -547,4 +549,7 @@ def test_a_spec_bomb_is_refused_quickly_while_healthz_keeps_answering(
     assert "document too large or too deeply nested" in response.text
     assert elapsed < 1.0
     assert len(latencies) >= 5
-    assert max(latencies) < 0.5
+    # The health checks answered while the bomb was parsed (the first ones, before it, warm
+    # the fresh server up and are left out).
+    during = [lat for lat, done in zip(latencies, answered, strict=True) if done > started]
+    assert during and max(during) < 0.5
