@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tests.alerting.conftest import MakeIntegration, am_alert, am_message
 from tests.alerting.escalation_setup import make_team
-from watchkeeper.alerting import escalation, intake, service
+from watchkeeper.alerting import escalation, incident_feed, intake, service
 from watchkeeper.alerting.exceptions import InvalidAlertAction
 from watchkeeper.alerting.schemas import AlertmanagerMessage
 
@@ -91,7 +91,7 @@ def test_acknowledging_a_silenced_group_twice_logs_it_once(session: Session) -> 
     for minute in (1, 2):
         later = NOW + timedelta(minutes=minute)
         service.acknowledge(session, group_id=group.id, actor=f"u{minute}", now=later)
-    kinds = [e.kind for e in service.group_logs(session, group_ids=[group.id])]
+    kinds = [e.kind for e in incident_feed.group_logs(session, group_ids=[group.id])]
     assert kinds.count("acknowledged") == 1
     assert (group.status, group.acknowledged_by) == ("silenced", "u1")
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.incident.conftest import NOW, fire
-from watchkeeper.alerting import intake, routing
+from watchkeeper.alerting import incident_feed, intake, routing
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.alerting.exceptions import InvalidRoutes
 from watchkeeper.alerting.schemas import ChangeEventIn, ChangePayload
@@ -329,18 +329,18 @@ def test_declaring_by_hand_claims_the_group_and_refuses_one_in_an_open_incident(
         )
     other = fire(session, "db slow", service="db")
     claimed: list[int] = []
-    real = alerting_service.lock_for_incident
+    real = incident_feed.lock_for_incident
 
     def lock(session: Session, *, group_id: int) -> object:
         claimed.append(group_id)
         return real(session, group_id=group_id)
 
-    monkeypatch.setattr(alerting_service, "lock_for_incident", lock)
+    monkeypatch.setattr(incident_feed, "lock_for_incident", lock)
     declaration.declare_from_alert_group(
         session, alert_group_id=other, severity="SEV3", actor="ann", now=NOW
     )
     assert claimed == [other]
-    monkeypatch.setattr(alerting_service, "lock_for_incident", lambda _s, *, group_id: None)
+    monkeypatch.setattr(incident_feed, "lock_for_incident", lambda _s, *, group_id: None)
     third = fire(session, "db gone", service="db")
     with pytest.raises(Conflict, match="being declared by the worker"):
         declaration.declare_from_alert_group(

@@ -345,14 +345,6 @@ def lock_group(session: Session, group_id: int) -> AlertGroup | None:
     return session.scalars(query).first()
 
 
-def groups_by_ids(session: Session, group_ids: Sequence[int]) -> list[AlertGroup]:
-    """The groups with these ids, by id."""
-    if not group_ids:
-        return []
-    query = select(AlertGroup).where(AlertGroup.id.in_(group_ids)).order_by(AlertGroup.id)
-    return list(session.scalars(query))
-
-
 def logs_of(session: Session, group_ids: Sequence[int]) -> list[AlertGroupLog]:
     """The log entries of several groups, oldest first."""
     if not group_ids:

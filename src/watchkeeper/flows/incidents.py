@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import routing
-from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting import incident_feed, routing
 from watchkeeper.alerting.models import AlertGroup, RoutingRule
 from watchkeeper.core.escalation import EscalationPolicy
 from watchkeeper.core.incident import TimelineKind
@@ -61,7 +60,7 @@ def _first_step_oncall(session: Session, group: AlertGroup, *, now: datetime) ->
 
 def pending_group_ids(session: Session, *, limit: int = 100) -> list[int]:
     """Ids of the firing groups whose routing rule asked for an incident not declared yet."""
-    return [group.id for group in alerting_service.groups_pending_incident(session, limit=limit)]
+    return [group.id for group in incident_feed.groups_pending_incident(session, limit=limit)]
 
 
 def declare_for_group(session: Session, *, group_id: int, now: datetime) -> int | None:
@@ -69,7 +68,7 @@ def declare_for_group(session: Session, *, group_id: int, now: datetime) -> int 
     nothing was declared (another worker holds the group, it no longer needs one, or it joined
     an open incident). The group's row is locked while deciding, so two workers never declare
     twice for one group."""
-    group = alerting_service.claim_for_incident(session, group_id=group_id)
+    group = incident_feed.claim_for_incident(session, group_id=group_id)
     if group is None:
         return None
     linked = incident_links.open_incidents_of_group(session, alert_group_id=group.id)
@@ -86,7 +85,7 @@ def declare_for_group(session: Session, *, group_id: int, now: datetime) -> int 
             commander=_first_step_oncall(session, group, now=now),
         )
         incident_id = declared = incident.id
-    alerting_service.mark_incident(session, group_id=group.id, incident_id=incident_id)
+    incident_feed.mark_incident(session, group_id=group.id, incident_id=incident_id)
     return declared
 
 
@@ -95,7 +94,7 @@ def give_up(session: Session, *, group_id: int, error: Exception, now: datetime)
     ``incident_failed``), so one broken group is not retried first on every pass."""
     reason = str(error) if isinstance(error, WatchkeeperError) else f"internal error: {error!r}"
     log.warning("alert group %s: incident not declared: %s", group_id, reason)
-    alerting_service.drop_incident_request(session, group_id=group_id, reason=reason, now=now)
+    incident_feed.drop_incident_request(session, group_id=group_id, reason=reason, now=now)
 
 
 def declare_pending(session: Session, *, now: datetime) -> list[int]:

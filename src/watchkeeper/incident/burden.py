@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting import incident_feed
 from watchkeeper.auth import people
 from watchkeeper.core.hours import Hours, hours_of
 from watchkeeper.errors import InvalidInput
@@ -70,7 +70,7 @@ def alert_noise(session: Session, *, since: datetime, until: datetime) -> list[N
     totals: Counter[str] = Counter()
     auto: Counter[str] = Counter()
     unacked: Counter[str] = Counter()
-    for group in alerting_service.groups_created_between(session, since=since, until=until):
+    for group in incident_feed.groups_created_between(session, since=since, until=until):
         service = group.service or ""
         totals[service] += 1
         if group.acknowledged_at is None:

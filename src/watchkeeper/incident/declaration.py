@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from watchkeeper.alerting import incident_feed
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.core.incident import IncidentRole, IncidentStatus, TimelineKind
 from watchkeeper.errors import Conflict, InvalidInput
@@ -124,11 +125,11 @@ def declare_from_alert_group(
     SLO come from the group; Conflict if it is linked to an open incident already."""
     group = alerting_service.get_group(session, group_id=alert_group_id)
     # Claim the group's row as the worker's auto-declare does, so the two never both declare.
-    if alerting_service.lock_for_incident(session, group_id=alert_group_id) is None:
+    if incident_feed.lock_for_incident(session, group_id=alert_group_id) is None:
         raise Conflict(f"alert group {alert_group_id} is being declared by the worker; try again")
     _refuse_group_in_open_incident(session, alert_group_id)
     known_slos = {record.key for record in slo_service.list_slos(session)}
-    started = alerting_service.group_started_at(session, group_id=alert_group_id)
+    started = incident_feed.group_started_at(session, group_id=alert_group_id)
     return declare(
         session,
         title=title if title is not None else group.title[:TITLE_LIMIT],

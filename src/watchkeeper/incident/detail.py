@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting import incident_feed
 from watchkeeper.core.incident import TimelineKind
 from watchkeeper.incident import repository
 from watchkeeper.incident.figures import incident_budgets
@@ -43,11 +43,11 @@ def merged_timeline(
             details={"alert_group_id": entry.group_id, "log_kind": entry.kind},
             source="alert_group",
         )
-        for entry in alerting_service.group_logs(session, group_ids=group_ids)
+        for entry in incident_feed.group_logs(session, group_ids=group_ids)
     ]
     if incident.service is not None:
         until = incident.resolved_at or now
-        for change in alerting_service.changes_between(
+        for change in incident_feed.changes_between(
             session,
             service=incident.service,
             since=incident.started_at - CHANGE_LOOKBACK,
