@@ -1,6 +1,13 @@
 """Authentication and authorisation errors."""
 
-from watchkeeper.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from watchkeeper.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 
 
 class MissingToken(Unauthorized):
@@ -45,3 +52,11 @@ class InvalidUser(InvalidInput):
 
 class UserInUse(Conflict):
     """A user still named by a schedule or an escalation policy cannot be deleted."""
+
+
+class SignInFailed(Unauthorized):
+    """A wrong user name or password (which one is never said)."""
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many failed sign-ins for this name or address; wait ``retry_after`` seconds."""

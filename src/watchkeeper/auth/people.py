@@ -26,7 +26,7 @@ from watchkeeper.notify.exceptions import InvalidNotification
 from watchkeeper.notify.service import validate_address as notify_address
 
 USER_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-USER_ROLES = (Role.ADMIN, Role.EDITOR, Role.VIEWER)
+USER_ROLES = (Role.ADMIN, Role.EDITOR, Role.RESPONDER, Role.VIEWER)
 MAX_DELAY = timedelta(hours=24)
 
 
