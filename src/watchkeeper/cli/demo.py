@@ -36,6 +36,10 @@ def demo(
         int, typer.Option(help="Seconds of healthy traffic before the fault.")
     ] = 60,
     history_days: Annotated[int, typer.Option(help="Days of healthy history to backfill.")] = 7,
+    history_months: Annotated[
+        int,
+        typer.Option(min=0, max=12, help="Months of past outages, incidents and pages (0: none)."),
+    ] = 6,
     data_dir: Annotated[
         Path | None, typer.Option(help="Keep the demo database here (default: a temp dir).")
     ] = None,
@@ -69,7 +73,9 @@ def demo(
         state.upgrade()  # a fresh database: the demo migrates it itself
         factory = state.session_factory()
         with session_scope(factory) as session:
-            data = prepare(session, now=utcnow(), history_days=history_days)
+            data = prepare(
+                session, now=utcnow(), history_days=history_days, history_months=history_months
+            )
         simulator = Simulator(factory, fault_after=timedelta(seconds=fault_after))
         thread = threading.Thread(
             target=simulator.run, args=(stop,), name="demo-simulator", daemon=True
@@ -82,6 +88,8 @@ def demo(
             oncall_user=data.oncall_user,
             escalation_user=data.escalation_user,
             fault_after=fault_after,
+            alert_group_id=data.live_alert_group_id,
+            incident_id=data.live_incident_id,
         )
         run_server(settings, state.current_engine(), host=bind_host, port=bind_port)
     except KeyboardInterrupt:
@@ -122,8 +130,11 @@ def _print_welcome(
     oncall_user: str,
     escalation_user: str,
     fault_after: int,
+    alert_group_id: int = 1,
+    incident_id: int = 1,
 ) -> None:
-    """What the demo runs, and commands that work pasted into another terminal as printed."""
+    """What the demo runs, and commands that work pasted into another terminal as printed
+    (the live alert group and incident have the ids given: seeded history comes first)."""
     watchkeeper = _watchkeeper_command()
     lines = [
         f"Watchkeeper demo: database {database_url}",
@@ -141,14 +152,16 @@ def _print_welcome(
         f"  {watchkeeper} slo list",
         f"  {watchkeeper} slo status checkout/availability",
         f"  {watchkeeper} gate --service checkout",
+        f"  {watchkeeper} report trends        # the months of demo history",
         f"  curl -sS -H {shlex.quote(f'Authorization: Bearer {token}')} "
         f"{shlex.quote(f'{base_url}/api/v1/gate?service=checkout')}",
         "Once the page has printed:",
         f"  {watchkeeper} alert list",
-        f"  {watchkeeper} alert ack 1 --as {oncall_user}        # stops the escalation",
+        f"  {watchkeeper} alert ack {alert_group_id} --as {oncall_user}        "
+        "# stops the escalation",
         f"  {watchkeeper} incident list",
-        f"  {watchkeeper} incident ack 1 --as {oncall_user}",
-        f"  {watchkeeper} incident show 1",
+        f"  {watchkeeper} incident ack {incident_id} --as {oncall_user}",
+        f"  {watchkeeper} incident show {incident_id}",
         "",
     ]
     for line in lines:

@@ -5,13 +5,15 @@ The stored evaluations (slo_history) are bucketed by time in the database, at mo
 evaluation's (the budget moves slowly: its last value keeps the curve's shape) and each
 burn rate is the highest of the bucket (a five-minute spike must survive a 40-minute
 bucket). A bucket without evaluations is left out; where evaluations stop for longer than
-expected, one point of nulls breaks the lines, so a chart never draws through a gap. No
+usual, one point of nulls breaks the lines, so a chart never draws through a gap. No
 data is always null, never 0.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,7 +80,8 @@ def series(
     """The chart series of ``key`` over ``[start, end)`` (default: the SLO window ending now).
 
     ``interval`` is how often evaluations are stored: a gap longer than twice that (or than
-    two buckets) is shown as a break. Times are taken in whole seconds.
+    two buckets, or twice the median spacing of the buckets) is shown as a break. Times are
+    taken in whole seconds.
     """
     if not 1 <= points <= MAX_POINTS:
         raise InvalidInput(f"points: must be between 1 and {MAX_POINTS}, got {points}")
@@ -104,7 +107,11 @@ def series(
         windows=labels,
         objective=slo.objective,
     )
-    gap = max(2 * width, 2 * interval.total_seconds())
+    # A break is a gap of more than twice the usual spacing: the storage cadence, or wider
+    # when history was stored more sparsely (backfilled, or kept by an earlier setting).
+    spacings = [b.index - a.index for a, b in itertools.pairwise(buckets)]
+    usual = statistics.median(spacings) * width if spacings else 0
+    gap = max(2 * width, 2 * interval.total_seconds(), 2 * usual)
     times: list[int] = []
     budget: list[float | None] = []
     sli: list[float | None] = []
