@@ -23,6 +23,7 @@ from watchkeeper.cli.server import HostOption, PortOption, configure_logging, ru
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.demo.simulator import Simulator
 from watchkeeper.flows.demo import prepare
+from watchkeeper.flows.demo_history import HISTORY_MARK
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
@@ -140,6 +141,8 @@ def _print_welcome(
         f"Watchkeeper demo: database {database_url}",
         f"status page  {base_url}/   (refreshes every 10 s)",
         f"API token    {token}   (admin)",
+        f"history      past outages, incidents and pages marked {HISTORY_MARK}: "
+        f"{watchkeeper} report trends",
         f"on call      {oncall_user} (schedule checkout-primary; pages print here, on the console)",
         f"fault in {fault_after}s: checkout errors jump to 35 %. Within a few minutes the "
         f"page-level burn-rate alert fires: {oncall_user} is paged (the page prints below), "
@@ -152,7 +155,6 @@ def _print_welcome(
         f"  {watchkeeper} slo list",
         f"  {watchkeeper} slo status checkout/availability",
         f"  {watchkeeper} gate --service checkout",
-        f"  {watchkeeper} report trends        # the months of demo history",
         f"  curl -sS -H {shlex.quote(f'Authorization: Bearer {token}')} "
         f"{shlex.quote(f'{base_url}/api/v1/gate?service=checkout')}",
         "Once the page has printed:",
