@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Float, and_, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Float, and_, func, literal, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -58,8 +58,11 @@ def _burn_rate(label: str, objective: float) -> ColumnElement[Any]:
     """
     good = SLOHistory.window_counts[(label, 0)].as_float()
     total = SLOHistory.window_counts[(label, 1)].as_float()
-    allowed = literal(1.0, Float) - func.coalesce(SLOHistory.objective, objective)
-    from_counts = (total - good) / func.nullif(total, 0) / allowed
+    one = literal(1.0, Float)
+    # The bad share as 1 - good/total: one count fewer to extract from the JSON per row.
+    from_counts = (one - good / func.nullif(total, 0)) / (
+        one - func.coalesce(SLOHistory.objective, objective)
+    )
     legacy = SLOHistory.burn_rates[label].as_float()
     return func.coalesce(from_counts, legacy)
 
@@ -93,7 +96,8 @@ def history_buckets(
             *peaks,
         )
         .where(SLOHistory.slo_id == slo_id, SLOHistory.at >= start, SLOHistory.at < end)
-        .group_by(bucket)
+        # By its name: the bucket expression is computed once per row, not twice.
+        .group_by(literal_column("bucket"))
         .subquery()
     )
     # The bucket's last evaluation, found again through the (slo_id, at) index.
