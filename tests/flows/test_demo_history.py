@@ -41,7 +41,7 @@ def test_the_past_is_seeded_and_the_live_incident_comes_after_it(
     assert None not in drawn.series.error_budget_remaining
     assert any(m.kind == "incident_declared" for m in drawn.markers)
 
-    # The live fault: its alert group is 1 and its incident the one the demo prints.
+    # The live fault: no alert group was seeded, and its incident comes after the past ones.
     simulator = Simulator(
         session_factory, profile=Profile(), fault_after=timedelta(minutes=1), clock=lambda: start
     )
@@ -50,5 +50,7 @@ def test_the_past_is_seeded_and_the_live_incident_comes_after_it(
     worker = Worker(settings, session_factory)
     worker.run_once(AT)
     [declared] = worker.incidents_once(AT + timedelta(seconds=2))
-    assert declared == data.live_incident_id
+    # In the demo's fresh database the seeded incidents are 1 to N and this one N + 1, as
+    # printed; here PostgreSQL's sequences may have moved on, but it still comes after them.
+    assert declared > max(i.id for i in past)
     assert data.live_alert_group_id == 1
