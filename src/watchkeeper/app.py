@@ -134,6 +134,7 @@ def _routers() -> list[Any]:
     from watchkeeper.report.routes import router as report_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web.leadership_pages import router as leadership_pages_router
     from watchkeeper.web.oncall_pages import router as oncall_pages_router
     from watchkeeper.web.routes import router as web_router
     from watchkeeper.web.settings_pages import router as settings_pages_router
@@ -154,6 +155,7 @@ def _routers() -> list[Any]:
         links_router,
         sign_in_router,
         oncall_pages_router,
+        leadership_pages_router,
         settings_pages_router,
         web_router,
     ]
