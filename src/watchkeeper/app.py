@@ -133,6 +133,7 @@ def _routers() -> list[Any]:
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web import slo_pages, status_public
     from watchkeeper.web.routes import router as web_router
     from watchkeeper.web.sign_in_routes import router as sign_in_router
 
@@ -149,5 +150,8 @@ def _routers() -> list[Any]:
         intake_router,
         links_router,
         sign_in_router,
+        slo_pages.router,
+        slo_pages.data_router,
+        status_public.router,
         web_router,
     ]

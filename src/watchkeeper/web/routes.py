@@ -28,7 +28,7 @@ from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.schemas import SLOStatusRead
-from watchkeeper.web.access import Viewer
+from watchkeeper.web.access import SignInRequired, Viewer, optional_viewer
 from watchkeeper.web.slo_rows import STATE_LABELS, STATES, SLORow, rows_of, sorted_rows
 from watchkeeper.web.templating import render
 
@@ -229,8 +229,12 @@ def overview_page(request: Request, signed_in: Viewer) -> HTMLResponse:
 
 
 @router.get("/overview/live", response_class=HTMLResponse)
-def overview_live(request: Request, signed_in: Viewer) -> HTMLResponse:
+def overview_live(request: Request) -> HTMLResponse:
     """The overview's live part alone, for htmx polling."""
+    signed_in = optional_viewer(request)
+    if signed_in is None:
+        # Back to the overview after signing in again, not to this bare fragment.
+        raise SignInRequired("/")
     with session_scope(request.app.state.session_factory) as session:
         context = overview_context(session)
     return render(request, "fragments/overview_live.html", viewer=signed_in, **context)
