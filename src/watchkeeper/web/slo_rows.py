@@ -17,7 +17,7 @@ from watchkeeper.core.slo import SourceKind
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
-from watchkeeper.slo.schemas import AlertRead, SLOStatusRead
+from watchkeeper.slo.schemas import AlertRead, SLOStatusRead, describe_window
 
 PAGE_SIZE = 50
 # The burn rate a list sorts by and shows: the fastest page window of the default alerts.
@@ -131,13 +131,12 @@ def row_of(record: SLORecord, status: SLOStatusRead | None) -> SLORow:
             status=status,
         )
     external = slo.sli.external
-    identity = slo_service.record_identity(record)
     return SLORow(
         key=slo.key,
         service=slo.service,
         name=slo.name,
         objective=slo.objective,
-        window=str(identity["window"]),
+        window=status.window if status is not None else describe_window(slo.window),
         tier=slo.tier,
         owner=slo.owner,
         labels=dict(slo.labels),
