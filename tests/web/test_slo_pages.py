@@ -251,6 +251,14 @@ def test_chart_data_is_downsampled_on_the_server(
             start=since,
         )
         stored = slo_service.history(session, key="shop/availability", since=since, until=AT)
+        declaration.declare(
+            session,
+            title="Checkout errors",
+            severity="SEV2",
+            actor="ann",
+            now=AT - timedelta(hours=1),
+            slo_keys=["shop/availability"],
+        )
         session.commit()
     assert len(stored) > 1000
     window = {"from": since.isoformat(), "to": AT.isoformat()}
@@ -265,6 +273,10 @@ def test_chart_data_is_downsampled_on_the_server(
     )
     assert {"1h", "5m", "6h", "30m"} <= set(document["series"]["burn_rates"])
     assert ("page", 14.4) in {(a["severity"], a["factor"]) for a in document["alerts"]}
+    # What happened is marked on the same time axis (Unix seconds).
+    declared = [m for m in document["markers"] if m["kind"] == "incident_declared"]
+    assert [m["at"] for m in declared] == [int((AT - timedelta(hours=1)).timestamp())]
+    assert "Checkout errors" in declared[0]["label"]
     few = viewer.get("/slos/shop/availability/chart.json", params={**window, "points": "50"})
     assert 0 < len(few.json()["times"]) <= 50
     most = viewer.get(
