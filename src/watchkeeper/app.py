@@ -133,6 +133,8 @@ def _routers() -> list[Any]:
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web.alert_pages import router as alert_pages_router
+    from watchkeeper.web.incident_pages import router as incident_pages_router
     from watchkeeper.web.routes import router as web_router
     from watchkeeper.web.sign_in_routes import router as sign_in_router
 
@@ -149,5 +151,7 @@ def _routers() -> list[Any]:
         intake_router,
         links_router,
         sign_in_router,
+        alert_pages_router,
+        incident_pages_router,
         web_router,
     ]
