@@ -79,8 +79,8 @@ IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
 AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]
 
 
-RowId = Annotated[int, Path(le=MAX_ROW_ID, description="A row id.")]
-"""A path id; past what an id column holds it is a 422, not a driver overflow."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id.")]
+"""A path id; outside what an id column holds it is a 422, not a driver overflow."""
 
 
 def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable[M]]:
