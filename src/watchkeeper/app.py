@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +30,15 @@ from watchkeeper.web.headers import STATIC, SecurityHeaders
 log = logging.getLogger("watchkeeper.api")
 
 
+class ErrorRead(BaseModel):
+    """The body of every error answer (some errors add fields, such as per-event errors)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: str
+
+
 def _validation_detail(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
@@ -43,6 +53,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         title="Watchkeeper",
         version="0.1.0",
         description="SLOs as code, error budgets, burn-rate alerts and deploy gates.",
+        # Documents the handler's shape below instead of FastAPI's default validation body.
+        responses={
+            422: {"model": ErrorRead, "description": "Invalid input; the detail names the field."}
+        },
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url())

@@ -80,8 +80,8 @@ IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
 AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]
 
 
-RowId = Annotated[int, Path(le=MAX_ROW_ID, description="A row id.")]
-"""A path id; past what an id column holds it is a 422, not a driver overflow."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id.")]
+"""A path id; outside what an id column holds it is a 422, not a driver overflow."""
 
 
 def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable[M]]:
@@ -140,4 +140,24 @@ def validated_json(model: type[M], raw: bytes) -> M:
 def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting a body read by :func:`json_body`."""
     schema = model.model_json_schema()
+    # Pydantic points nested models at "#/$defs/..." of the model's own schema; placed inside
+    # an operation those references would not resolve against the OpenAPI document's root.
+    definitions = schema.pop("$defs", {})
+    schema = _inline_definitions(schema, definitions, seen=())
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _inline_definitions(node: Any, definitions: dict[str, Any], *, seen: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_inline_definitions(item, definitions, seen=seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/$defs/"):
+        name = reference.removeprefix("#/$defs/")
+        if name in seen:
+            raise ValueError(f"{name} refers to itself: a request body cannot be inlined")
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        target = _inline_definitions(definitions[name], definitions, seen=(*seen, name))
+        return {**target, **_inline_definitions(siblings, definitions, seen=seen)}
+    return {key: _inline_definitions(value, definitions, seen=seen) for key, value in node.items()}
