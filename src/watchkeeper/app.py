@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.alerting import escalation
+from watchkeeper.auth import audit
 from watchkeeper.commit_queue import CommitQueue
 from watchkeeper.config import Settings
 from watchkeeper.db import database_error, make_engine, make_session_factory
@@ -43,6 +44,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url())
     app.state.session_factory = make_session_factory(app.state.engine)
+    audit.install()
     app.state.commit_queue = CommitQueue(
         lambda: app.state.session_factory, batched=app.state.engine.dialect.name == "sqlite"
     )
