@@ -110,7 +110,9 @@ def _routers() -> list[Any]:
     from watchkeeper.alerting.intake_routes import intake_router
     from watchkeeper.alerting.routes import links_router
     from watchkeeper.alerting.routes import router as alerting_router
+    from watchkeeper.auth.audit_routes import router as audit_router
     from watchkeeper.auth.routes import router as auth_router
+    from watchkeeper.auth.team_routes import router as team_router
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.incident.routes import router as incident_router
     from watchkeeper.notify.routes import router as notify_router
@@ -127,6 +129,8 @@ def _routers() -> list[Any]:
         policy_router,
         incident_router,
         auth_router,
+        audit_router,
+        team_router,
         notify_router,
         oncall_router,
         alerting_router,

@@ -16,7 +16,7 @@ Secrets are written as ``"***"``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -88,6 +88,10 @@ class Tracked:
     mask_address_of: frozenset[str] = field(default_factory=frozenset)
 
 
+# Id columns a label shows by the referenced row's name: column -> (table, name column).
+REFERENCES = {"user_id": ("app_user", "name"), "team_id": ("team", "name")}
+
+
 ALERT_GROUP_STATE = frozenset(
     {
         "status",
@@ -111,12 +115,12 @@ TRACKED: dict[str, Tracked] = {
     "app_user": Tracked("user", "{name}"),
     "contact_method": Tracked(
         "contact_method",
-        "#{id} ({kind}) of user #{user_id}",
+        "#{id} ({kind}) of user {user_id}",
         mask_address_of=frozenset({"webhook", "slack"}),
     ),
-    "notification_rule": Tracked("notification_rule", "#{id} of user #{user_id}"),
+    "notification_rule": Tracked("notification_rule", "#{id} of user {user_id}"),
     "user_credential": Tracked(
-        "password", "of user #{user_id}", secrets=frozenset({"password_hash"})
+        "password", "of user {user_id}", secrets=frozenset({"password_hash"})
     ),
     "api_token": Tracked(
         "token",
@@ -138,8 +142,8 @@ TRACKED: dict[str, Tracked] = {
     ),
     "incident_slo": Tracked("incident_slo", "{slo_key} of incident #{incident_id}"),
     "team": Tracked("team", "{name}"),
-    "team_member": Tracked("team_member", "user #{user_id} of team #{team_id}"),
-    "team_service": Tracked("team_service", "{service} of team #{team_id}"),
+    "team_member": Tracked("team_member", "user {user_id} of team {team_id}"),
+    "team_service": Tracked("team_service", "{service} of team {team_id}"),
 }
 
 OBJECT_TYPES = sorted({tracked.object_type for tracked in TRACKED.values()})
@@ -323,8 +327,23 @@ class _Blank(dict[str, Any]):
         return "?"
 
 
-def _summary(entry: _Entry) -> str:
-    label = entry.tracked.label.format_map(_Blank(entry.row))
+def _named(session: Session, label: str, row: Mapping[str, Any]) -> dict[str, Any]:
+    """``row`` with the user and team ids ``label`` shows replaced by their names."""
+    named = dict(row)
+    for column, (table_name, name_column) in REFERENCES.items():
+        value = row.get(column)
+        table = AuditEvent.metadata.tables.get(table_name)
+        if value is None or table is None or f"{{{column}}}" not in label:
+            continue
+        query = select(table.c[name_column]).where(table.c.id == value)
+        name = session.connection().execute(query).scalar()
+        named[column] = repr(name) if name is not None else f"#{value}"
+    return named
+
+
+def _summary(session: Session, entry: _Entry) -> str:
+    label = entry.tracked.label
+    label = label.format_map(_Blank(_named(session, label, entry.row)))
     text = f"{entry.action.value}d {entry.tracked.object_type} {label}"
     if entry.action is Action.UPDATE and entry.after:
         text += ": " + ", ".join(entry.after)
@@ -346,7 +365,7 @@ def _write(session: Session, actor: Actor, entries: Sequence[_Entry]) -> None:
             "action": entry.action.value,
             "object_type": entry.tracked.object_type,
             "object_id": entry.object_id[:400],
-            "summary": _summary(entry),
+            "summary": _summary(session, entry),
             "before": _masked(entry.tracked, entry.before, entry.row),
             "after": _masked(entry.tracked, entry.after, entry.row),
         }
@@ -434,9 +453,7 @@ def document(event_row: AuditEvent) -> dict[str, Any]:
     }
 
 
-def export_chunks(events: Iterable[AuditEvent]) -> Iterator[str]:
-    """``events`` as the text of one JSON array, one event per line (the export format)."""
-    yield "["
-    for index, row in enumerate(events):
-        yield ("\n" if index == 0 else ",\n") + json.dumps(document(row), sort_keys=True)
-    yield "\n]\n"
+def export_text(documents: Sequence[Mapping[str, Any]]) -> str:
+    """Event documents as one JSON array, one event per line (the export format)."""
+    lines = ",\n".join(json.dumps(item, sort_keys=True) for item in documents)
+    return f"[\n{lines}\n]\n" if documents else "[]\n"

@@ -38,6 +38,7 @@ MAX_SERVICE = 200
 class TeamView:
     """A team with its members' names and the services it owns, each sorted."""
 
+    id: int
     name: str
     created_at: datetime
     members: tuple[str, ...]
@@ -170,6 +171,7 @@ def list_teams(session: Session, *, only: Team | None = None) -> list[TeamView]:
     services = repository.owned_services(session, ids)
     return [
         TeamView(
+            id=team.id,
             name=team.name,
             created_at=team.created_at,
             members=tuple(sorted(name for team_id, name in members if team_id == team.id)),
