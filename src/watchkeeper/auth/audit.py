@@ -211,9 +211,11 @@ def _object_id(state: InstanceState[Any], row: Mapping[str, Any]) -> str:
 def _before_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
     # A deleted row's values are read now, while it still exists: after the flush an expired
     # attribute could no longer be loaded.
+    # Fresh each flush: a failed flush must not leave its deletions for the next one.
+    pending: list[_Entry] = []
+    session.info[_PENDING_DELETES] = pending
     if actor_of(session) is None:
         return
-    pending: list[_Entry] = session.info.setdefault(_PENDING_DELETES, [])
     for instance in session.deleted:
         found = _tracked_state(instance)
         if found is None or found[1].state is not None:
