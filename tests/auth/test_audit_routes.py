@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
+
+from watchkeeper.auth import teams
+from watchkeeper.auth.audit import Actor
+from watchkeeper.db import utcnow
+from watchkeeper.dependencies import SessionDep
 
 AUDIT = "/api/v1/audit"
 TEAMS = "/api/v1/teams"
@@ -125,3 +131,21 @@ def test_teams_api(
     assert left.json()["members"] == []
     assert client.delete(f"{TEAMS}/payments", headers=admin_headers).status_code == 204
     assert client.get(TEAMS, headers=viewer_headers).json() == []
+
+
+def test_an_adapter_names_the_actor_on_request_state(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    # The dashboard's contract: set request.state.actor; the request's session records it.
+    app: FastAPI = client.app  # type: ignore[assignment]
+
+    def sign_in_and_create(request: Request, session: SessionDep) -> dict[str, str]:
+        request.state.actor = Actor("user", "ann")
+        teams.create_team(session, name="from-dashboard", now=utcnow())
+        return {}
+
+    app.add_api_route("/test/dashboard-change", sign_in_and_create, methods=["POST"])
+    assert client.post("/test/dashboard-change").status_code == 200
+    (event,) = client.get(AUDIT, params={"type": "team"}, headers=admin_headers).json()["events"]
+    assert event["actor"] == {"kind": "user", "name": "ann"}
+    assert event["summary"] == "created team from-dashboard"
