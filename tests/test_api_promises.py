@@ -36,6 +36,7 @@ from watchkeeper.dependencies import get_session
 from watchkeeper.events.models import SLIBucket
 from watchkeeper.migrate import upgrade_to_head
 from watchkeeper.slo.models import SLORecord
+from watchkeeper.web.access import SESSION_COOKIE
 
 SPEC = """\
 apiVersion: watchkeeper/v1
@@ -447,6 +448,7 @@ def test_healthz_answers_while_the_database_is_down(unreachable_database: TestCl
     assert unreachable_database.get("/healthz").json() == {"status": "ok"}
     assert unreachable_database.get("/readyz").status_code == 503
     # The status page is a page even then: it says what is wrong, in HTML.
+    unreachable_database.cookies.set(SESSION_COOKIE, "a session value")
     page = unreachable_database.get("/")
     assert page.status_code == 503
     assert page.headers["content-type"].startswith("text/html")

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,10 +19,13 @@ from watchkeeper.auth import audit
 from watchkeeper.commit_queue import CommitQueue
 from watchkeeper.config import Settings
 from watchkeeper.db import database_error, make_engine, make_session_factory
-from watchkeeper.errors import WatchkeeperError
+from watchkeeper.errors import TooManyRequests, WatchkeeperError
 from watchkeeper.limits import BodySizeLimit, limit_by_prefix
 from watchkeeper.sources import registry as sources
 from watchkeeper.telemetry.metrics import AppMetrics
+from watchkeeper.web import errors as web_errors
+from watchkeeper.web.access import SignInRequired
+from watchkeeper.web.headers import STATIC, SecurityHeaders
 
 log = logging.getLogger("watchkeeper.api")
 
@@ -62,6 +66,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         },
         settings.max_body_bytes,
     )
+    app.add_middleware(SecurityHeaders)
     # Added before the metrics middleware, so it runs inside it and its 413s are counted.
     app.add_middleware(BodySizeLimit, limit_for=app.state.body_limit)
 
@@ -79,13 +84,24 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         return response
 
     @app.exception_handler(WatchkeeperError)
-    def _watchkeeper_error(_request: Request, exc: WatchkeeperError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content=exc.to_dict())
+    def _watchkeeper_error(request: Request, exc: WatchkeeperError) -> Response:
+        if web_errors.is_page(request):
+            return web_errors.page_error(request, exc)
+        response = JSONResponse(status_code=exc.status_code, content=exc.to_dict())
+        if isinstance(exc, TooManyRequests):
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @app.exception_handler(SignInRequired)
+    def _sign_in_required(request: Request, exc: SignInRequired) -> Response:
+        return web_errors.sign_in_redirect(request, exc)
 
     @app.exception_handler(SQLAlchemyError)
-    def _database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+    def _database_error(request: Request, exc: SQLAlchemyError) -> Response:
         error = database_error(exc)
         log.error("%s %s: %s", request.method, request.url.path, error.detail, exc_info=exc)
+        if web_errors.is_page(request):
+            return web_errors.page_error(request, error)
         return JSONResponse(status_code=error.status_code, content=error.to_dict())
 
     @app.exception_handler(Exception)
@@ -102,6 +118,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
 
     for router in _routers():
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=True), name="static")
     return app
 
 
@@ -120,7 +137,10 @@ def _routers() -> list[Any]:
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web.oncall_pages import router as oncall_pages_router
     from watchkeeper.web.routes import router as web_router
+    from watchkeeper.web.settings_pages import router as settings_pages_router
+    from watchkeeper.web.sign_in_routes import router as sign_in_router
 
     return [
         telemetry_router,
@@ -136,5 +156,8 @@ def _routers() -> list[Any]:
         alerting_router,
         intake_router,
         links_router,
+        sign_in_router,
+        oncall_pages_router,
+        settings_pages_router,
         web_router,
     ]

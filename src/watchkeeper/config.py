@@ -122,6 +122,33 @@ class Settings(BaseSettings):
         default=None,
         description="Signs action links; unset: a random key generated once, kept in the database.",
     )
+    # Dashboard sign-in (auth/sessions.py, docs/dashboard.md).
+    session_lifetime_hours: float = Field(
+        default=12.0,
+        gt=0,
+        le=24 * 30,
+        description="A browser session ends this long after sign-in.",
+    )
+    session_idle_minutes: float = Field(
+        default=120.0, gt=0, description="A browser session ends after this long without a request."
+    )
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per user name before sign-in is throttled."
+    )
+    sign_in_max_failures_per_address: int = Field(
+        default=50, ge=1, description="Failed sign-ins per client address before it is throttled."
+    )
+    sign_in_window_minutes: float = Field(
+        default=15.0, gt=0, description="How long a failed sign-in counts against the limits."
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="Mark the session cookie Secure; unset: when the request came over HTTPS.",
+    )
+    public_status: bool = Field(
+        default=False,
+        description="Serve a public status page at /status: services' health, no internals.",
+    )
     # Escalation (alerting/escalation.py): which policy pages, how often due steps run, links.
     default_escalation_policy: str | None = Field(
         default=None,

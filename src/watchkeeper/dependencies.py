@@ -80,6 +80,7 @@ def require(permission: Permission) -> Callable[[Request], APIToken]:
 
 
 ReadToken = Annotated[APIToken, Depends(require(Permission.READ))]
+RespondToken = Annotated[APIToken, Depends(require(Permission.RESPOND))]
 WriteToken = Annotated[APIToken, Depends(require(Permission.WRITE))]
 IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
 AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]

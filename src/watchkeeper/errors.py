@@ -56,6 +56,16 @@ class PayloadTooLarge(WatchkeeperError):
     status_code = 413
 
 
+class TooManyRequests(WatchkeeperError):
+    """The caller must wait before trying again (``retry_after`` seconds)."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 class Unavailable(WatchkeeperError):
     """A dependency (database, metrics source) is not reachable."""
 

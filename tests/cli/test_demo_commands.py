@@ -51,8 +51,10 @@ def test_the_printed_ack_commands_work_as_printed(
         oncall_user="alex",
         escalation_user="sam",
         fault_after=60,
+        logins=(("alex", "printed-password", "editor"),),
     )
     printed = capsys.readouterr().out.splitlines()
+    assert "  sign in as alex   password printed-password   (editor)" in printed
     start = printed.index("Once the page has printed:") + 1
     commands = []
     for line in printed[start:]:

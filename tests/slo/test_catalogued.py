@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.slo.scenario import AT
+from tests.web.signing import signed_in
 from watchkeeper.slo.evaluator import Evaluator
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "openslo" / "search-datadog.yaml"
@@ -46,6 +47,7 @@ def test_catalogued_slos_are_listed_without_figures(
     assert status.status_code == 409
     assert status.json()["error"] == "NotEvaluable"
     assert "catalogued only" in status.json()["detail"]
+    signed_in(client, session_factory, role="viewer")
     page = client.get("/")
     assert page.status_code == 200
     assert 'data-slo="search/search-success"' in page.text

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
 from tests.slo.unevaluable import BROKEN, FOREVER
+from tests.web.signing import signed_in
 from watchkeeper.core.slo import SLO
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
@@ -278,6 +279,7 @@ def test_figures_stored_before_a_spec_stopped_parsing_show_as_failing(
     assert statuses["shop/latency"]["error"] is None and statuses["shop/latency"]["sli"] is not None
     one = client.get("/api/v1/slos/shop/availability/status", headers=viewer_headers)
     assert one.status_code == 200 and "window" in one.json()["error"]
+    signed_in(client, session_factory, role="viewer")
     page = client.get("/")
     assert page.status_code == 200 and "cannot be evaluated" in page.text
     metrics = client.get("/metrics")

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
+from tests.web.signing import signed_in
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
+from watchkeeper.messages import plural
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.specs import load_text
-from watchkeeper.web.routes import plural
 
 MOMENT = int(AT.timestamp())
+
+
+@pytest.fixture(autouse=True)
+def _signed_in(client: TestClient, session_factory: sessionmaker[Session]) -> None:
+    signed_in(client, session_factory, role="viewer")
+
+
 HEALTHY = [{"time": MOMENT - 60, "sli": "shop-requests", "good": 100, "total": 100}]
 
 

@@ -33,6 +33,7 @@ from watchkeeper.db import utcnow
 from watchkeeper.dependencies import (
     AdminToken,
     ReadToken,
+    RespondToken,
     RowId,
     SessionDep,
     SettingsDep,
@@ -133,27 +134,29 @@ def show_alert_group(group_id: RowId, session: SessionDep, _token: ReadToken) ->
 
 
 @router.post("/alert-groups/{group_id}/ack")
-def ack_alert_group(group_id: RowId, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def ack_alert_group(group_id: RowId, session: SessionDep, token: RespondToken) -> dict[str, Any]:
     """Acknowledge: escalation stops."""
     group = service.acknowledge(session, group_id=group_id, actor=_actor(token), now=utcnow())
     return service.group_summaries(session, [group])[0]
 
 
 @router.post("/alert-groups/{group_id}/unack")
-def unack_alert_group(group_id: RowId, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def unack_alert_group(group_id: RowId, session: SessionDep, token: RespondToken) -> dict[str, Any]:
     """Take back an acknowledgement: the group fires and escalates again."""
     group = service.unacknowledge(session, group_id=group_id, actor=_actor(token), now=utcnow())
     return service.group_summaries(session, [group])[0]
 
 
 @router.post("/alert-groups/{group_id}/resolve")
-def resolve_alert_group(group_id: RowId, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def resolve_alert_group(
+    group_id: RowId, session: SessionDep, token: RespondToken
+) -> dict[str, Any]:
     """Resolve by hand."""
     group = service.resolve(session, group_id=group_id, actor=_actor(token), now=utcnow())
     return service.group_summaries(session, [group])[0]
 
 
-SilenceActionBody = Annotated[SilenceAction, Depends(json_body(SilenceAction, Permission.WRITE))]
+SilenceActionBody = Annotated[SilenceAction, Depends(json_body(SilenceAction, Permission.RESPOND))]
 
 
 def _duration(field: str, text: str) -> Any:
@@ -165,7 +168,7 @@ def _duration(field: str, text: str) -> Any:
 
 @router.post("/alert-groups/{group_id}/silence", openapi_extra=json_body_openapi(SilenceAction))
 def silence_alert_group(
-    group_id: RowId, body: SilenceActionBody, session: SessionDep, token: WriteToken
+    group_id: RowId, body: SilenceActionBody, session: SessionDep, token: RespondToken
 ) -> dict[str, Any]:
     """Silence one group for ``duration`` (e.g. 2h)."""
     now = utcnow()
@@ -209,11 +212,11 @@ def list_silences(
     return [silences.document(row, now=now) for row in rows]
 
 
-SilenceBody = Annotated[SilenceCreate, Depends(json_body(SilenceCreate, Permission.WRITE))]
+SilenceBody = Annotated[SilenceCreate, Depends(json_body(SilenceCreate, Permission.RESPOND))]
 
 
 @router.post("/silences", status_code=201, openapi_extra=json_body_openapi(SilenceCreate))
-def create_silence(body: SilenceBody, session: SessionDep, token: WriteToken) -> dict[str, Any]:
+def create_silence(body: SilenceBody, session: SessionDep, token: RespondToken) -> dict[str, Any]:
     """Create a silence or maintenance window from matchers and a time range or duration."""
     now = utcnow()
     starts_at = body.starts_at or now
@@ -239,7 +242,7 @@ def create_silence(body: SilenceBody, session: SessionDep, token: WriteToken) ->
 
 
 @router.delete("/silences/{silence_id}")
-def expire_silence(silence_id: RowId, session: SessionDep, _token: WriteToken) -> dict[str, Any]:
+def expire_silence(silence_id: RowId, session: SessionDep, _token: RespondToken) -> dict[str, Any]:
     """End a silence now."""
     now = utcnow()
     return silences.document(silences.expire(session, silence_id=silence_id, now=now), now=now)

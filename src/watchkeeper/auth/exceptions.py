@@ -1,6 +1,13 @@
 """Authentication and authorisation errors."""
 
-from watchkeeper.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from watchkeeper.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 
 
 class MissingToken(Unauthorized):
@@ -43,6 +50,10 @@ class InvalidUser(InvalidInput):
     """A user, contact method or notification rule field is unusable; the message names it."""
 
 
+class LastAdmin(Conflict):
+    """The change would leave no user with the admin role."""
+
+
 class UserInUse(Conflict):
     """A user still named by a schedule or an escalation policy cannot be deleted."""
 
@@ -61,3 +72,11 @@ class InvalidTeam(InvalidInput):
 
 class OwnedByAnotherTeam(Forbidden):
     """The thing to change belongs to a team the user is not a member of."""
+
+
+class SignInFailed(Unauthorized):
+    """A wrong user name or password (which one is never said)."""
+
+
+class SignInThrottled(TooManyRequests):
+    """Too many failed sign-ins for this name or address; wait ``retry_after`` seconds."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth.models import (
@@ -13,10 +13,13 @@ from watchkeeper.auth.models import (
     AuditEvent,
     ContactMethod,
     NotificationRule,
+    SignInFailure,
     Team,
     TeamMember,
     TeamService,
     User,
+    UserCredential,
+    WebSession,
 )
 
 
@@ -147,6 +150,86 @@ def add_row(session: Session, row: ContactMethod | NotificationRule) -> None:
     """Insert a contact method or notification rule."""
     session.add(row)
     session.flush()
+
+
+# --- dashboard sign-in ---------------------------------------------------------------------
+
+
+def get_credential(session: Session, user_id: int) -> UserCredential | None:
+    """The user's stored password hash."""
+    return session.get(UserCredential, user_id)
+
+
+def put_credential(session: Session, credential: UserCredential) -> None:
+    """Insert or replace a user's password hash."""
+    session.merge(credential)
+    session.flush()
+
+
+def add_web_session(session: Session, row: WebSession) -> WebSession:
+    """Insert a browser session."""
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get_web_session(session: Session, digest: str) -> tuple[WebSession, User] | None:
+    """A browser session by the digest of its cookie value, with its user."""
+    row = session.execute(
+        select(WebSession, User)
+        .join(User, User.id == WebSession.user_id)
+        .where(WebSession.digest == digest)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def delete_web_session(session: Session, digest: str) -> None:
+    """Forget one browser session."""
+    session.execute(delete(WebSession).where(WebSession.digest == digest))
+
+
+def delete_user_sessions(session: Session, user_id: int) -> int:
+    """Forget every browser session of a user; returns how many there were."""
+    result = session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def delete_expired_sessions(session: Session, now: datetime) -> None:
+    """Forget browser sessions past their expiry."""
+    session.execute(delete(WebSession).where(WebSession.expires_at <= now))
+
+
+def add_sign_in_failure(session: Session, row: SignInFailure) -> None:
+    """Record a failed sign-in."""
+    session.add(row)
+    session.flush()
+
+
+def sign_in_failures(
+    session: Session, *, name: str, address: str, since: datetime
+) -> tuple[int, int, datetime | None, datetime | None]:
+    """Failures since ``since`` for the name and for the address, with the oldest of each."""
+    by_name = session.execute(
+        select(func.count(), func.min(SignInFailure.at)).where(
+            SignInFailure.name == name, SignInFailure.at > since
+        )
+    ).one()
+    by_address = session.execute(
+        select(func.count(), func.min(SignInFailure.at)).where(
+            SignInFailure.address == address, SignInFailure.at > since
+        )
+    ).one()
+    return int(by_name[0]), int(by_address[0]), by_name[1], by_address[1]
+
+
+def clear_sign_in_failures(session: Session, *, name: str, before: datetime) -> None:
+    """Forget a name's failures (after a successful sign-in) and everyone's older ones."""
+    session.execute(
+        delete(SignInFailure).where((SignInFailure.name == name) | (SignInFailure.at <= before))
+    )
+
+
+# --- audit log and teams ------------------------------------------------------------------
 
 
 def audit_events(

@@ -55,7 +55,7 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(examples=["ann"])
-    role: str = Field(examples=["editor"], description="admin, editor or viewer")
+    role: str = Field(examples=["editor"], description="admin, editor, responder or viewer")
     email: str | None = None
     time_zone: str = "UTC"
 

@@ -40,7 +40,7 @@ def demo(
         Path | None, typer.Option(help="Keep the demo database here (default: a temp dir).")
     ] = None,
 ) -> None:
-    """Start the demo: checkout SLOs, simulated traffic with a fault, the status page."""
+    """Start the demo: checkout SLOs, simulated traffic with a fault, the dashboard."""
     environment = cli_state(ctx).settings  # invalid settings stop the demo before it starts
     directory = (data_dir or Path(tempfile.mkdtemp(prefix="watchkeeper-demo-"))).resolve()
     database = directory / "watchkeeper.db"
@@ -82,6 +82,7 @@ def demo(
             oncall_user=data.oncall_user,
             escalation_user=data.escalation_user,
             fault_after=fault_after,
+            logins=data.logins,
         )
         run_server(settings, state.current_engine(), host=bind_host, port=bind_port)
     except KeyboardInterrupt:
@@ -122,12 +123,17 @@ def _print_welcome(
     oncall_user: str,
     escalation_user: str,
     fault_after: int,
+    logins: tuple[tuple[str, str, str], ...] = (),
 ) -> None:
     """What the demo runs, and commands that work pasted into another terminal as printed."""
     watchkeeper = _watchkeeper_command()
     lines = [
         f"Watchkeeper demo: database {database_url}",
-        f"status page  {base_url}/   (refreshes every 10 s)",
+        f"dashboard    {base_url}/",
+        *(
+            f"  sign in as {name}   password {password}   ({role})"
+            for name, password, role in logins
+        ),
         f"API token    {token}   (admin)",
         f"on call      {oncall_user} (schedule checkout-primary; pages print here, on the console)",
         f"fault in {fault_after}s: checkout errors jump to 35 %. Within a few minutes the "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import timedelta
 from typing import Annotated
 
 import typer
 
-from watchkeeper.auth import people
+from watchkeeper.auth import passwords, people, sessions
+from watchkeeper.auth.exceptions import InvalidUser
 from watchkeeper.auth.schemas import ContactRead, user_read
 from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, guarded, print_json
@@ -23,6 +25,23 @@ app.add_typer(contact_app, name="contact")
 app.add_typer(rule_app, name="rule")
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+PasswordStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--password-stdin",
+        help="Read the dashboard password from standard input (its first line).",
+    ),
+]
+
+
+def read_password_stdin() -> str:
+    """The first line of standard input, without its line ending (InvalidUser when empty)."""
+    line = sys.stdin.readline(passwords.MAX_LENGTH + 2).rstrip("\r\n")
+    if not line:
+        raise InvalidUser("password: standard input was empty; pipe the password in")
+    return line
+
+
 NameArgument = Annotated[str, typer.Argument(help="The user's name.")]
 
 
@@ -35,23 +54,45 @@ def _say(text: str) -> None:
 def create(
     ctx: typer.Context,
     name: NameArgument,
-    role: Annotated[str, typer.Option(help="admin, editor or viewer.", show_default=False)],
+    role: Annotated[
+        str, typer.Option(help="admin, editor, responder or viewer.", show_default=False)
+    ],
     email: Annotated[
         str | None, typer.Option(help="Email address (also added as a contact method).")
     ] = None,
     time_zone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Paris.")] = "UTC",
+    password_stdin: PasswordStdinOption = False,
     json_output: JsonOption = False,
 ) -> None:
-    """Create a user."""
+    """Create a user; with --password-stdin they can also sign in to the dashboard."""
+    password = read_password_stdin() if password_stdin else None
     with cli_state(ctx).session() as session:
-        people.create_user(
-            session, name=name, role=role, email=email, time_zone=time_zone, now=utcnow()
-        )
+        now = utcnow()
+        people.create_user(session, name=name, role=role, email=email, time_zone=time_zone, now=now)
+        if password is not None:
+            sessions.set_password(session, name=name, password=password, now=now)
         document = user_read(people.profile(session, name=name))
     if json_output:
         print_json(document.model_dump(mode="json"))
         return
     _say(f"user {name} created ({role})")
+
+
+@app.command()
+@guarded
+def password(
+    ctx: typer.Context,
+    name: NameArgument,
+    password_stdin: PasswordStdinOption = False,
+) -> None:
+    """Set a user's dashboard password (their sessions end); prompts without --password-stdin."""
+    if password_stdin:
+        secret = read_password_stdin()
+    else:
+        secret = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with cli_state(ctx).session() as session:
+        sessions.set_password(session, name=name, password=secret, now=utcnow())
+    _say(f"password of {name} set; their dashboard sessions have ended")
 
 
 @app.command("list")

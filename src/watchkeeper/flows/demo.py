@@ -3,6 +3,7 @@ routing, and an admin token. Used by ``watchkeeper demo`` and its tests."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
@@ -10,7 +11,7 @@ from importlib import resources
 from sqlalchemy.orm import Session
 
 from watchkeeper.alerting import routing
-from watchkeeper.auth import people
+from watchkeeper.auth import people, sessions
 from watchkeeper.auth import service as auth_service
 from watchkeeper.demo.simulator import Profile, backfill
 from watchkeeper.flows import incidents as incident_flows
@@ -24,15 +25,19 @@ from watchkeeper.specs.problems import SpecError
 # on the demo's console.
 ONCALL_USER = "alex"
 ESCALATION_USER = "sam"
+# Dashboard sign-ins the demo prints: alex (on call, an editor) and an administrator.
+ADMIN_USER = "admin"
 
 
 @dataclass(frozen=True)
 class DemoData:
-    """What the demo made: the admin token, who is paged and who the page escalates to."""
+    """What the demo made: the admin token, who is paged and who the page escalates to, and
+    dashboard sign-ins as (name, password, role)."""
 
     token: str
     oncall_user: str
     escalation_user: str
+    logins: tuple[tuple[str, str, str], ...] = ()
 
 
 def _text(name: str) -> str:
@@ -56,4 +61,16 @@ def prepare(session: Session, *, now: datetime, history_days: int) -> DemoData:
         session, rules=routing.parse_file(_text("routes.yaml"), filename="demo/routes.yaml")
     )
     token = auth_service.create(session, name="demo-admin", role="admin", now=now).token
-    return DemoData(token=token, oncall_user=ONCALL_USER, escalation_user=ESCALATION_USER)
+    people.create_user(session, name=ADMIN_USER, role="admin", now=now)
+    logins = []
+    for name, role in ((ONCALL_USER, "editor"), (ADMIN_USER, "admin")):
+        # A fresh password per demo run, printed once: the demo listens on a real port.
+        password = secrets.token_urlsafe(12)
+        sessions.set_password(session, name=name, password=password, now=now)
+        logins.append((name, password, role))
+    return DemoData(
+        token=token,
+        oncall_user=ONCALL_USER,
+        escalation_user=ESCALATION_USER,
+        logins=tuple(logins),
+    )

@@ -11,9 +11,9 @@ from watchkeeper.auth.roles import Permission
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import (
     ReadToken,
+    RespondToken,
     RowId,
     SessionDep,
-    WriteToken,
     json_body,
     json_body_openapi,
 )
@@ -39,16 +39,16 @@ from watchkeeper.incident.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
-Create = Annotated[IncidentCreate, Depends(json_body(IncidentCreate, Permission.WRITE))]
-Status = Annotated[StatusUpdate, Depends(json_body(StatusUpdate, Permission.WRITE))]
-Resolve = Annotated[ResolveBody, Depends(json_body(ResolveBody, Permission.WRITE))]
-SeverityBody = Annotated[SeverityUpdate, Depends(json_body(SeverityUpdate, Permission.WRITE))]
-Role = Annotated[RoleAssign, Depends(json_body(RoleAssign, Permission.WRITE))]
-Note = Annotated[NoteCreate, Depends(json_body(NoteCreate, Permission.WRITE))]
+Create = Annotated[IncidentCreate, Depends(json_body(IncidentCreate, Permission.RESPOND))]
+Status = Annotated[StatusUpdate, Depends(json_body(StatusUpdate, Permission.RESPOND))]
+Resolve = Annotated[ResolveBody, Depends(json_body(ResolveBody, Permission.RESPOND))]
+SeverityBody = Annotated[SeverityUpdate, Depends(json_body(SeverityUpdate, Permission.RESPOND))]
+Role = Annotated[RoleAssign, Depends(json_body(RoleAssign, Permission.RESPOND))]
+Note = Annotated[NoteCreate, Depends(json_body(NoteCreate, Permission.RESPOND))]
 FromGroup = Annotated[
-    AlertGroupIncidentCreate, Depends(json_body(AlertGroupIncidentCreate, Permission.WRITE))
+    AlertGroupIncidentCreate, Depends(json_body(AlertGroupIncidentCreate, Permission.RESPOND))
 ]
-Links = Annotated[LinkCreate, Depends(json_body(LinkCreate, Permission.WRITE))]
+Links = Annotated[LinkCreate, Depends(json_body(LinkCreate, Permission.RESPOND))]
 
 
 def _actor(token: APIToken) -> str:
@@ -75,7 +75,7 @@ def list_incidents(
     response_model=IncidentDetail,
     openapi_extra=json_body_openapi(IncidentCreate),
 )
-def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDetail:
+def declare(body: Create, session: SessionDep, token: RespondToken) -> IncidentDetail:
     """Declare an incident."""
     now = utcnow()
     incident = declaration.declare(
@@ -102,7 +102,7 @@ def declare(body: Create, session: SessionDep, token: WriteToken) -> IncidentDet
     responses={409: {"description": "the group is linked to an open incident (incident_id)"}},
 )
 def declare_from_alert_group(
-    group_id: RowId, body: FromGroup, session: SessionDep, token: WriteToken
+    group_id: RowId, body: FromGroup, session: SessionDep, token: RespondToken
 ) -> IncidentDetail:
     """Declare an incident from an alert group (title, service, start and SLO from it)."""
     now = utcnow()
@@ -150,7 +150,7 @@ def show(incident_id: RowId, session: SessionDep, _token: ReadToken) -> Incident
 
 
 @router.post("/incidents/{incident_id}/ack", response_model=IncidentRead)
-def acknowledge(incident_id: RowId, session: SessionDep, token: WriteToken) -> IncidentRead:
+def acknowledge(incident_id: RowId, session: SessionDep, token: RespondToken) -> IncidentRead:
     """Acknowledge an incident (again: no change)."""
     return incident_read(
         service.acknowledge(session, incident_id=incident_id, actor=_actor(token), now=utcnow())
@@ -163,7 +163,7 @@ def acknowledge(incident_id: RowId, session: SessionDep, token: WriteToken) -> I
     openapi_extra=json_body_openapi(ResolveBody),
 )
 def resolve(
-    incident_id: RowId, body: Resolve, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Resolve, session: SessionDep, token: RespondToken
 ) -> IncidentRead:
     """Resolve an open incident."""
     incident = service.resolve(
@@ -178,7 +178,7 @@ def resolve(
     openapi_extra=json_body_openapi(ResolveBody),
 )
 def reopen(
-    incident_id: RowId, body: Resolve, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Resolve, session: SessionDep, token: RespondToken
 ) -> IncidentRead:
     """Reopen a resolved incident."""
     incident = service.reopen(
@@ -193,7 +193,7 @@ def reopen(
     openapi_extra=json_body_openapi(StatusUpdate),
 )
 def set_status(
-    incident_id: RowId, body: Status, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Status, session: SessionDep, token: RespondToken
 ) -> IncidentRead:
     """Move an incident to investigating, identified, monitoring or resolved."""
     incident = service.set_status(
@@ -213,7 +213,7 @@ def set_status(
     openapi_extra=json_body_openapi(SeverityUpdate),
 )
 def set_severity(
-    incident_id: RowId, body: SeverityBody, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: SeverityBody, session: SessionDep, token: RespondToken
 ) -> IncidentRead:
     """Change an incident's severity."""
     incident = service.set_severity(
@@ -228,7 +228,7 @@ def set_severity(
     openapi_extra=json_body_openapi(RoleAssign),
 )
 def assign_role(
-    incident_id: RowId, body: Role, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Role, session: SessionDep, token: RespondToken
 ) -> IncidentDetail:
     """Give a person a role (commander, communications and scribe replace their holder)."""
     now = utcnow()
@@ -250,7 +250,7 @@ def assign_role(
     openapi_extra=json_body_openapi(NoteCreate),
 )
 def add_note(
-    incident_id: RowId, body: Note, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Note, session: SessionDep, token: RespondToken
 ) -> TimelineRead:
     """Add a note to the timeline."""
     entry = service.add_note(
@@ -267,7 +267,7 @@ def add_note(
     openapi_extra=json_body_openapi(LinkCreate),
 )
 def add_links(
-    incident_id: RowId, body: Links, session: SessionDep, token: WriteToken
+    incident_id: RowId, body: Links, session: SessionDep, token: RespondToken
 ) -> IncidentDetail:
     """Link alert groups and SLOs to an incident (linking twice changes nothing)."""
     now = utcnow()

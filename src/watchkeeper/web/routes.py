@@ -5,44 +5,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows
-from watchkeeper.db import database_error, session_scope, utcnow
+from watchkeeper.db import session_scope
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.messages import plural
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.schemas import SLOStatusRead
+from watchkeeper.web.access import Viewer
+from watchkeeper.web.templating import render
 
 log = logging.getLogger("watchkeeper.web")
-router = APIRouter(include_in_schema=False)
-_templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
-
-
-def _percent(value: float | None, digits: int = 3) -> str:
-    return "no data" if value is None else f"{value * 100:.{digits}f} %"
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}"
-
-
-_templates.filters["percent"] = _percent
-_templates.filters["number"] = _number
-_templates.globals["plural"] = plural
+router = APIRouter(include_in_schema=False, tags=["web"])
 
 
 @dataclass
@@ -107,24 +89,8 @@ def _policy_count(session: Session) -> int | None:
 
 
 @router.get("/", response_class=HTMLResponse)
-def status_page(request: Request) -> HTMLResponse:
+def status_page(request: Request, signed_in: Viewer) -> HTMLResponse:
     """All SLOs with SLI, budget remaining, burn rates and firing alerts."""
-    try:
-        return _status_page(request)
-    except (WatchkeeperError, SQLAlchemyError) as exc:
-        # A page, not the API's JSON: what went wrong, in the page a person has open.
-        error = exc if isinstance(exc, WatchkeeperError) else database_error(exc)
-        log.error("status page failed: %s", error.detail)
-        page = _templates.get_template("error.html").render(
-            title="Unavailable" if error.status_code == 503 else "Cannot show the SLOs",
-            detail=error.detail,
-            status=error.status_code,
-            now=utcnow(),
-        )
-        return HTMLResponse(page, status_code=error.status_code)
-
-
-def _status_page(request: Request) -> HTMLResponse:
     with session_scope(request.app.state.session_factory) as session:
         records = slo_service.list_slos(session)
         statuses = slo_service.stored_statuses(session, records=records)
@@ -135,11 +101,12 @@ def _status_page(request: Request) -> HTMLResponse:
         status = statuses.get(record.id)
         firing = [a for a in status.alerts if a.firing] if status else []
         rows.append({"record": record, "status": status, "firing": firing})
-    page = _templates.get_template("status.html").render(
+    return render(
+        request,
+        "status.html",
+        viewer=signed_in,
         rows=rows,
-        now=utcnow(),
         burn_windows=windows,
         banner=banner_for(list(statuses.values())),
         policies=policies,
     )
-    return HTMLResponse(page)

@@ -9,7 +9,7 @@ check could not see it): deleting a team first gives up what it owns, which the 
 then records.
 
 Revision ID: 0013_audit_and_teams
-Revises: 0011_config_version
+Revises: 0012_dashboard_sign_in
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ from alembic import op
 import watchkeeper.db
 
 revision: str = "0013_audit_and_teams"
-down_revision: str | None = "0011_config_version"
+down_revision: str | None = "0012_dashboard_sign_in"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
