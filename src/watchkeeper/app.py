@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.alerting import escalation
+from watchkeeper.auth import audit
 from watchkeeper.commit_queue import CommitQueue
 from watchkeeper.config import Settings
 from watchkeeper.db import database_error, make_engine, make_session_factory
@@ -61,6 +62,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url())
     app.state.session_factory = make_session_factory(app.state.engine)
+    audit.install()
     app.state.commit_queue = CommitQueue(
         lambda: app.state.session_factory, batched=app.state.engine.dialect.name == "sqlite"
     )
@@ -139,7 +141,9 @@ def _routers() -> list[Any]:
     from watchkeeper.alerting.intake_routes import intake_router
     from watchkeeper.alerting.routes import links_router
     from watchkeeper.alerting.routes import router as alerting_router
+    from watchkeeper.auth.audit_routes import router as audit_router
     from watchkeeper.auth.routes import router as auth_router
+    from watchkeeper.auth.team_routes import router as team_router
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.incident.routes import router as incident_router
     from watchkeeper.notify.routes import router as notify_router
@@ -165,6 +169,8 @@ def _routers() -> list[Any]:
         incident_router,
         report_router,
         auth_router,
+        audit_router,
+        team_router,
         notify_router,
         oncall_router,
         alerting_router,

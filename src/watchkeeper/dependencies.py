@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import service as auth_service
+from watchkeeper.auth.audit import Actor, ActorKind
 from watchkeeper.auth.exceptions import MissingToken
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
@@ -37,6 +38,9 @@ def get_session(request: Request) -> Iterator[Session]:
     # app's error handlers (5xx) instead of failing after the client has its answer.
     factory: sessionmaker[Session] = request.app.state.session_factory
     with session_scope(factory) as session:
+        # The audit log reads who acts from here at each flush: the token check (or the
+        # dashboard's sign-in) sets request.state.actor, in whichever order they run.
+        session.info["request_state"] = request.state
         yield session
 
 
@@ -66,9 +70,11 @@ def require(permission: Permission) -> Callable[[Request], APIToken]:
         # the body is still arriving.
         factory: sessionmaker[Session] = request.app.state.session_factory
         with session_scope(factory) as session:
-            return auth_service.authenticate(
+            authenticated = auth_service.authenticate(
                 session, token=token, permission=permission, now=utcnow()
             )
+        request.state.actor = Actor(ActorKind.TOKEN, authenticated.name)
+        return authenticated
 
     return dependency
 
