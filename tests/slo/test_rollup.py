@@ -12,18 +12,25 @@ import json
 import random
 from collections.abc import Sequence
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from alembic import command
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from tests.slo import scenario
 from tests.slo.scenario import AT
+from watchkeeper.db import make_engine
+from watchkeeper.flows import specs as spec_flows
 from watchkeeper.flows.specs import ApplyResult
+from watchkeeper.migrate import alembic_config, upgrade_to_head
 from watchkeeper.slo import backfill as slo_backfill
 from watchkeeper.slo import chart, chart_repository, repository, rollup, rollup_repository
 from watchkeeper.slo import service as slo_service
-from watchkeeper.slo.models import SLOHistoryHourly
+from watchkeeper.slo.models import SLOHistory, SLOHistoryHourly
 from watchkeeper.slo.repository import StatusBatch
+from watchkeeper.specs import load_text
 
 KEY = "shop/availability"
 LABELS = ["1h", "5m", "6h", "30m", "1d", "2h", "3d"]
@@ -218,3 +225,35 @@ def test_removing_the_slo_removes_its_hours(session: Session, shop: ApplyResult)
     repository.remove(session, record)
     left = session.scalar(select(func.count()).select_from(SLOHistoryHourly))
     assert left == 0
+
+
+def test_the_migration_rolls_up_existing_history(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0012_dashboard_sign_in")
+    with Session(engine) as old:
+        spec_flows.apply(old, spec_set=load_text(scenario.SPEC), now=H0)
+        slo_id = slo_service.get(old, key=KEY).id
+        # History as the tick stored it before the rollup existed.
+        for minute, budget, sli, counts in SCENARIOS["random minutes (seed 3)"]:
+            old.execute(
+                insert(SLOHistory).values(
+                    slo_id=slo_id,
+                    at=H0 + timedelta(minutes=minute),
+                    good=1.0,
+                    total=1.0,
+                    sli=sli,
+                    budget_remaining=budget,
+                    objective=0.99,
+                    window_counts=counts,
+                )
+            )
+        old.commit()
+    upgrade_to_head(engine)
+    with Session(engine) as session:
+        from_rollup, raw = _both(session, slo_id, 3600)
+        assert len(from_rollup) == 6
+        assert from_rollup == raw
+    engine.dispose()

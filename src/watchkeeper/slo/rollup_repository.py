@@ -27,7 +27,7 @@ from sqlalchemy.types import JSON
 
 from watchkeeper.core.series import from_unix_seconds, to_unix_seconds
 from watchkeeper.db import UTCDateTime
-from watchkeeper.slo.chart_repository import HistoryBucket, history_buckets
+from watchkeeper.slo.chart_repository import HistoryBucket, UnixSeconds, history_buckets
 from watchkeeper.slo.models import SLOHistoryHourly
 
 HOUR = 3600
@@ -234,14 +234,16 @@ def hourly_buckets(
     ``origin`` and ``width`` must be whole hours, so every hour falls in one bucket."""
     if origin % HOUR or width % HOUR:
         raise ValueError(f"hour buckets need whole hours, got origin {origin}, width {width}")
+    # Hours as whole seconds and each window's peak extracted by the database: no datetime
+    # or JSON object is built in Python per hour.
     query = (
         select(
-            SLOHistoryHourly.hour,
+            UnixSeconds(SLOHistoryHourly.hour),
             SLOHistoryHourly.row_count,
             SLOHistoryHourly.last_at,
             SLOHistoryHourly.budget_remaining,
             SLOHistoryHourly.sli,
-            SLOHistoryHourly.peak_burn_rates,
+            *(SLOHistoryHourly.peak_burn_rates[label].as_float() for label in windows),
         )
         .where(
             SLOHistoryHourly.slo_id == slo_id,
@@ -251,27 +253,23 @@ def hourly_buckets(
         .order_by(SLOHistoryHourly.hour)
     )
     found: list[HistoryBucket] = []
-    for hour, rows, last_at, budget, sli, peaks in session.execute(query):
-        index = (math.floor(to_unix_seconds(hour)) - origin) // width
-        burns = tuple(_as_float(peaks.get(label)) for label in windows)
-        previous = found[-1] if found and found[-1].index == index else None
-        if previous is None:
-            found.append(HistoryBucket(index, rows, budget, sli, burns, last_at))
+    for row in session.execute(query):
+        index = (int(row[0]) - origin) // width
+        burns = tuple(None if v is None else float(v) for v in row[5:])
+        if not found or found[-1].index != index:
+            found.append(HistoryBucket(index, row[1], row[3], row[4], burns, row[2]))
             continue
+        previous = found[-1]
         # Hours come in order: the later hour holds the bucket's last evaluation.
         found[-1] = HistoryBucket(
             index,
-            previous.rows + rows,
-            budget,
-            sli,
+            previous.rows + row[1],
+            row[3],
+            row[4],
             tuple(_higher(a, b) for a, b in zip(previous.burn_rates, burns, strict=True)),
-            last_at,
+            row[2],
         )
     return found
-
-
-def _as_float(value: Any) -> float | None:
-    return None if value is None else float(value)
 
 
 def _higher(a: float | None, b: float | None) -> float | None:
