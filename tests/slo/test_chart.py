@@ -35,7 +35,7 @@ from watchkeeper.flows import charts
 from watchkeeper.flows.specs import ApplyResult
 from watchkeeper.incident import declaration
 from watchkeeper.incident import service as incidents
-from watchkeeper.slo import chart
+from watchkeeper.slo import chart, rollup
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLOHistory, SLOStatusRecord
 
@@ -70,6 +70,9 @@ def history(session: Session, shop: ApplyResult) -> int:
             )
         )
     session.flush()
+    # Written row by row here, not by the tick: the hourly rollup is rebuilt from them.
+    slo = slo_service.to_core(slo_service.get(session, key=KEY))
+    rollup.rebuild(session, slo_id=slo_id, slo=slo, start=T0, end=AT)
     return slo_id
 
 

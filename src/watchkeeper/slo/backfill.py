@@ -8,7 +8,7 @@ Prometheus, range queries at a one-minute step (the slice for timeslice SLIs), c
 the built-in store, its buckets (after ``slo backfill --events FILE`` ingested a file).
 
 History rows already stored in the backfilled span are replaced, so running it twice
-changes nothing.
+changes nothing; the hourly rollup of the span's hours is rebuilt from them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from watchkeeper.core.series import EventSeries, from_unix_seconds, to_unix_seco
 from watchkeeper.core.slo import SLO, SourceKind
 from watchkeeper.core.windows import alert_windows, longest_alert_window, window_start
 from watchkeeper.errors import InvalidInput
-from watchkeeper.slo import repository
+from watchkeeper.slo import repository, rollup
 from watchkeeper.slo.buckets import evaluation_problem
 from watchkeeper.slo.exceptions import EvaluationFailed, NotEvaluable
 from watchkeeper.slo.figures import figures_from_status, single_statuses
@@ -124,6 +124,7 @@ def backfill(
     figures = [figures_from_status(record.id, slo.objective, s) for s in statuses]
     if figures:
         repository.append_history_at(session, single_statuses(figures), ats=points)
+    rollup.rebuild(session, slo_id=record.id, slo=slo, start=first, end=now)
     session.flush()
     return BackfillResult(
         key=key,

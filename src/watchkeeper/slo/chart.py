@@ -7,6 +7,11 @@ burn rate is the highest of the bucket (a five-minute spike must survive a 40-mi
 bucket). A bucket without evaluations is left out; where evaluations stop for longer than
 usual, one point of nulls breaks the lines, so a chart never draws through a gap. No
 data is always null, never 0.
+
+Buckets of an hour or more, and ranges holding more than RAW_ROW_LIMIT rows (their buckets
+widened to at least an hour), are read from the hourly rollup (slo/rollup.py): the range
+is then widened to whole UTC hours and every bucket is a whole number of hours, so its
+figures are exactly those of the rows it covers. Shorter ranges read the rows themselves.
 """
 
 from __future__ import annotations
@@ -23,12 +28,18 @@ from watchkeeper.core.duration import format_duration
 from watchkeeper.core.series import from_unix_seconds, to_unix_seconds
 from watchkeeper.core.windows import alert_windows, window_start
 from watchkeeper.errors import InvalidInput
-from watchkeeper.slo import chart_repository, repository
+from watchkeeper.slo import chart_repository, repository, rollup_repository
+from watchkeeper.slo.rollup import window_labels
 from watchkeeper.slo.schemas import describe_window
 from watchkeeper.slo.service import get, to_core
 
 DEFAULT_POINTS = 1000
 MAX_POINTS = 5000
+# Past this many history rows in a range, bucketing them costs more than a page can wait
+# (their JSON counts cost about 0.1 ms a row on PostgreSQL): the chart reads the hourly
+# rollup instead.
+RAW_ROW_LIMIT = 3000
+HOUR = rollup_repository.HOUR
 
 
 @dataclass(frozen=True)
@@ -95,18 +106,36 @@ def series(
         raise InvalidInput("from: must be before to")
     width = bucket_width(end_second - first_second, points)
     windows = alert_windows(slo, last)
-    # Each window once, in the order the alerts name them (long, then short).
-    labels = list(dict.fromkeys(format_duration(w) for a in windows for w in (a.long, a.short)))
-    buckets = chart_repository.history_buckets(
-        session,
-        record.id,
-        start=from_unix_seconds(first_second),
-        end=from_unix_seconds(end_second),
-        origin=first_second,
-        width=width,
-        windows=labels,
-        objective=slo.objective,
-    )
+    labels = window_labels(slo, last)
+    start_at, end_at = from_unix_seconds(first_second), from_unix_seconds(end_second)
+    if (
+        width >= HOUR
+        or rollup_repository.rows_in_hours(session, record.id, start=start_at, end=end_at)
+        > RAW_ROW_LIMIT
+    ):
+        first_second, end_second = rollup_repository.whole_hours(start_at, end_at)
+        # Whole hours per bucket, still at most ``points`` buckets over the widened range.
+        width = -(-bucket_width(end_second - first_second, points) // HOUR) * HOUR
+        buckets = rollup_repository.hourly_buckets(
+            session,
+            record.id,
+            start=from_unix_seconds(first_second),
+            end=from_unix_seconds(end_second),
+            origin=first_second,
+            width=width,
+            windows=labels,
+        )
+    else:
+        buckets = chart_repository.history_buckets(
+            session,
+            record.id,
+            start=start_at,
+            end=end_at,
+            origin=first_second,
+            width=width,
+            windows=labels,
+            objective=slo.objective,
+        )
     # A break is a gap of more than twice the usual spacing: the storage cadence, or wider
     # when history was stored more sparsely (backfilled, or kept by an earlier setting).
     spacings = [b.index - a.index for a, b in itertools.pairwise(buckets)]

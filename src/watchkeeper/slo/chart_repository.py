@@ -49,6 +49,7 @@ class HistoryBucket:
     budget_remaining: float | None
     sli: float | None
     burn_rates: tuple[float | None, ...]  # in the order of the windows asked for
+    last_at: datetime  # of the evaluation the budget and SLI are from
 
 
 def _burn_rate(label: str, objective: float) -> ColumnElement[Any]:
@@ -108,6 +109,7 @@ def history_buckets(
             SLOHistory.id,
             SLOHistory.budget_remaining,
             SLOHistory.sli,
+            SLOHistory.at,
             *(grouped.c[f"burn_{i}"] for i in range(len(windows))),
         )
         .join(SLOHistory, and_(SLOHistory.slo_id == slo_id, SLOHistory.at == grouped.c.last_at))
@@ -121,6 +123,7 @@ def history_buckets(
             rows=int(row[1]),
             budget_remaining=row[3],
             sli=row[4],
-            burn_rates=tuple(None if v is None else float(v) for v in row[5:]),
+            burn_rates=tuple(None if v is None else float(v) for v in row[6:]),
+            last_at=row[5],
         )
     return list(found.values())

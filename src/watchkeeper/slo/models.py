@@ -87,6 +87,26 @@ class SLOHistory(Base):
     window_counts: Mapped[dict[str, list[int]] | None] = mapped_column(JSON, nullable=True)
 
 
+class SLOHistoryHourly(Base):
+    """Per SLO and UTC hour, a summary of its history rows, so long-range charts read one row
+    per hour instead of one per evaluation (kept by ``slo.rollup``).
+
+    ``last_at``, ``budget_remaining`` and ``sli`` are the hour's last evaluation's;
+    ``peak_burn_rates`` holds each window's highest burn rate of the hour
+    (``{"5m": 20.0, "30m": null}``, null when no evaluation of the hour had events).
+    """
+
+    __tablename__ = "slo_history_hourly"
+
+    slo_id: Mapped[int] = mapped_column(ForeignKey("slo.id", ondelete="CASCADE"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    row_count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    budget_remaining: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sli: Mapped[float | None] = mapped_column(Float, nullable=True)
+    peak_burn_rates: Mapped[dict[str, float | None]] = mapped_column(JSON)
+
+
 class AlertState(Base):
     """Current state of one burn-rate alert of one SLO, and since when it holds."""
 

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import UpdateBase
 
 from watchkeeper.db import UTCDateTime
+from watchkeeper.slo import rollup_repository
 from watchkeeper.slo.models import (
     AlertState,
     AlertTransition,
     SLOHistory,
+    SLOHistoryHourly,
     SLORecord,
     SLOStatusRecord,
 )
@@ -54,7 +56,7 @@ def add(session: Session, record: SLORecord) -> SLORecord:
 
 def remove(session: Session, record: SLORecord) -> None:
     """Delete an SLO and, by cascade, its status, history and alert states."""
-    for table in (SLOStatusRecord, SLOHistory, AlertState, AlertTransition):
+    for table in (SLOStatusRecord, SLOHistory, SLOHistoryHourly, AlertState, AlertTransition):
         session.execute(delete(table).where(table.slo_id == record.id))
     session.delete(record)
     session.flush()
@@ -261,7 +263,8 @@ def write_statuses(session: Session, batch: StatusBatch, *, at: datetime) -> Non
 
 
 def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> None:
-    """Append the figures of ``batch`` (failing SLOs have none and are skipped) to history."""
+    """Append the figures of ``batch`` (failing SLOs have none and are skipped) to history,
+    and add them to their hour of the hourly rollup."""
     keep = [i for i, error in enumerate(batch.error) if error is None]
     if not keep:
         return
@@ -272,6 +275,16 @@ def append_history(session: Session, batch: StatusBatch, *, at: datetime) -> Non
         **{name: [getattr(batch, name)[i] for i in keep] for name in _FIGURE_COLUMNS},
     }
     _executemany(connection, "history insert", lambda _: insert(_HISTORY), columns)
+    hours = rollup_repository.hourly_columns(
+        connection.dialect,
+        slo_ids=columns["slo_id"],
+        at=at,
+        objectives=columns["objective"],
+        slis=columns["sli"],
+        budgets=columns["budget_remaining"],
+        window_counts=columns["window_counts"],
+    )
+    _executemany(connection, "hourly history upsert", rollup_repository.hourly_upsert, hours)
 
 
 def append_history_at(session: Session, batch: StatusBatch, *, ats: Sequence[datetime]) -> None:
