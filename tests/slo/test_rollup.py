@@ -232,7 +232,7 @@ def test_the_migration_rolls_up_existing_history(tmp_path: Path) -> None:
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0012_dashboard_sign_in")
+        command.upgrade(config, "0013_audit_and_teams")
     with Session(engine) as old:
         spec_flows.apply(old, spec_set=load_text(scenario.SPEC), now=H0)
         slo_id = slo_service.get(old, key=KEY).id

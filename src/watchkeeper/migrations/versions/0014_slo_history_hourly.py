@@ -6,7 +6,7 @@ rebuild the backfill uses (windows from each SLO's stored spec; an SLO whose spe
 parses gets its counts and last figures, without peaks).
 
 Revision ID: 0014_slo_history_hourly
-Revises: 0012_dashboard_sign_in
+Revises: 0013_audit_and_teams
 """
 
 from collections.abc import Sequence
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.db import UTCDateTime
 
 revision: str = "0014_slo_history_hourly"
-down_revision: str | None = "0012_dashboard_sign_in"
+down_revision: str | None = "0013_audit_and_teams"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
