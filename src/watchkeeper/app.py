@@ -158,6 +158,7 @@ def _routers() -> list[Any]:
     from watchkeeper.web.leadership_pages import router as leadership_pages_router
     from watchkeeper.web.oncall_pages import router as oncall_pages_router
     from watchkeeper.web.routes import router as web_router
+    from watchkeeper.web.settings_audit_pages import router as settings_audit_pages_router
     from watchkeeper.web.settings_pages import router as settings_pages_router
     from watchkeeper.web.sign_in_routes import router as sign_in_router
 
@@ -180,6 +181,7 @@ def _routers() -> list[Any]:
         oncall_pages_router,
         leadership_pages_router,
         settings_pages_router,
+        settings_audit_pages_router,
         slo_pages.router,
         slo_pages.data_router,
         status_public.router,

@@ -114,3 +114,25 @@ def test_leadership_charts_draw_without_errors(browser: Browser, dashboard: Dash
     dashboard.shot(page, "leadership")
     assert errors == []
     context.close()
+
+
+def test_an_admin_reads_the_audit_log_after_creating_a_team(
+    browser: Browser, dashboard: Dashboard
+) -> None:
+    context = browser.new_context(viewport=DESKTOP, timezone_id="Europe/Berlin")
+    page = context.new_page()
+    errors = console_errors(page)
+    dashboard.sign_in(page, "admin", next_path="/settings/teams")
+    page.fill("#create-team input[name=name]", "checkout-team")
+    with page.expect_navigation():
+        page.click("#create-team button[type=submit]")
+    assert page.locator("tr[data-team=checkout-team]").count() == 1
+    page.goto(dashboard.url("/settings/audit?type=team"))
+    newest = page.locator("tr[data-event]").first
+    assert "created team checkout-team" in newest.inner_text()
+    assert "admin" in newest.inner_text()
+    newest.locator("details summary").click()
+    assert '"name":"checkout-team"' in newest.locator("pre.audit-json").inner_text()
+    dashboard.shot(page, "settings-audit")
+    assert errors == []
+    context.close()

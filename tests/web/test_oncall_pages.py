@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.web.signing import Browser, make_user, signed_in
-from watchkeeper.auth import people, sessions
+from watchkeeper.auth import people, sessions, teams
+from watchkeeper.flows import teams as team_flows
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import read_text
 from watchkeeper.web.access import SESSION_COOKIE
@@ -302,3 +303,32 @@ def test_span_of_weeks_start_on_monday_and_months_on_the_first() -> None:
         date(2024, 3, 1),
     )
     assert span_of(None, None, date(2026, 3, 1)).first == date(2026, 2, 23)
+
+
+def test_a_team_member_may_only_override_schedules_their_teams_own_or_no_team_owns(
+    client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    team(session_factory)
+    make_user(session_factory, "carl", "editor")
+    with session_factory() as session:
+        now = datetime.now(UTC)
+        teams.create_team(session, name="payments", now=now)
+        teams.create_team(session, name="search", now=now)
+        teams.add_member(session, team="search", user="carl", now=now)
+        team_flows.set_owner(session, team="payments", schedule="office", now=now)
+        session.commit()
+    browser = sign_in_as(client, session_factory, "carl")
+    start = datetime(2027, 3, 20, 3, 0)
+    refused = browser.post_form(
+        "/oncall/overrides", override_fields(start, start + timedelta(hours=2))
+    )
+    assert refused.status_code == 403  # type: ignore[attr-defined]
+    assert "payments" in refused.text  # type: ignore[attr-defined]
+    with session_factory() as session:
+        assert service.who(session, name="office", at=datetime(2027, 3, 20, 3, tzinfo=UTC)) == ()
+    # "always" is owned by no team: any editor may change it.
+    done = browser.post_form(
+        "/oncall/overrides",
+        {**override_fields(start, start + timedelta(hours=2)), "schedule": "always"},
+    )
+    assert done.status_code == 303  # type: ignore[attr-defined]

@@ -17,9 +17,11 @@ from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import people
 from watchkeeper.auth.roles import Permission
+from watchkeeper.auth.sessions import SignedIn
 from watchkeeper.core.escalation import EscalationPolicy
 from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput, WatchkeeperError
+from watchkeeper.flows import teams as team_flows
 from watchkeeper.messages import shown
 from watchkeeper.notify.schemas import shown_channel_spec
 from watchkeeper.oncall import service
@@ -259,16 +261,23 @@ def local_instant(raw: str, field_name: str, zone: ZoneInfo) -> datetime:
         raise InvalidInput(f"{field_name}: {shown(raw)} is out of range") from None
 
 
-def _store_override(request: Request, zone: ZoneInfo, fields: dict[str, str]) -> None:
+def _store_override(
+    request: Request, signed_in: SignedIn, zone: ZoneInfo, fields: dict[str, str]
+) -> None:
     for name in ("schedule", "user", "start", "end"):
         if not fields.get(name, "").strip():
             raise InvalidInput(f"{name}: required")
     start = local_instant(fields["start"], "start", zone)
     end = local_instant(fields["end"], "end", zone)
+    schedule = fields["schedule"].strip()
     with page_session(request) as session:
+        # A team member may only change their teams' schedules or ones no team owns.
+        team_flows.ensure_may_change(
+            session, user_name=signed_in.user.name, role=signed_in.user.role, schedule=schedule
+        )
         add_override(
             session,
-            schedule=fields["schedule"].strip(),
+            schedule=schedule,
             user=fields["user"].strip(),
             start=start,
             end=end,
@@ -282,7 +291,7 @@ async def create_override(request: Request, signed_in: Viewer) -> Response:
     ensure(signed_in, Permission.WRITE, action="add overrides")
     fields = await checked_form(request, signed_in)
     zone = viewer_zone(signed_in.user.time_zone)
-    await run_in_threadpool(_store_override, request, zone, fields)
+    await run_in_threadpool(_store_override, request, signed_in, zone, fields)
     return RedirectResponse(f"/oncall?{_back_query(fields)}#overrides", status_code=303)
 
 
