@@ -137,7 +137,9 @@ def _routers() -> list[Any]:
     from watchkeeper.policy.routes import router as policy_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web.oncall_pages import router as oncall_pages_router
     from watchkeeper.web.routes import router as web_router
+    from watchkeeper.web.settings_pages import router as settings_pages_router
     from watchkeeper.web.sign_in_routes import router as sign_in_router
 
     return [
@@ -153,5 +155,7 @@ def _routers() -> list[Any]:
         intake_router,
         links_router,
         sign_in_router,
+        oncall_pages_router,
+        settings_pages_router,
         web_router,
     ]

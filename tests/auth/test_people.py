@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import people
-from watchkeeper.auth.exceptions import InvalidUser, UserNameTaken, UserNotFound
+from watchkeeper.auth.exceptions import InvalidUser, LastAdmin, UserNameTaken, UserNotFound
 from watchkeeper.notify import service as notify_service
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -146,3 +146,18 @@ def test_a_contact_address_notify_would_refuse_is_refused(kind: str, address: st
 
 def test_contact_kinds_are_the_channels_notify_sends_to() -> None:
     assert {k.value for k in people.ContactKind} == set(notify_service.CHANNELS)
+
+
+def test_set_role_changes_a_role_but_never_removes_the_last_admin(session: Session) -> None:
+    people.create_user(session, name="ann", role="admin", now=NOW)
+    people.create_user(session, name="bob", role="viewer", now=NOW)
+    with pytest.raises(LastAdmin, match="only admin"):
+        people.set_role(session, name="ann", role="editor")
+    assert people.set_role(session, name="bob", role="admin").role == "admin"
+    assert people.set_role(session, name="ann", role="responder").role == "responder"
+    with pytest.raises(LastAdmin):
+        people.set_role(session, name="bob", role="viewer")
+    with pytest.raises(InvalidUser, match="role:"):
+        people.set_role(session, name="ann", role="ingest")
+    with pytest.raises(UserNotFound):
+        people.set_role(session, name="nobody", role="viewer")

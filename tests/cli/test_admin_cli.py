@@ -153,7 +153,7 @@ def test_token_list_is_empty_at_first(tmp_path: Path) -> None:
         (
             "unknown role",
             ["--name", "x", "--role", "root"],
-            "unknown role 'root'; choose one of: admin, editor, viewer, ingest",
+            "unknown role 'root'; choose one of: admin, editor, responder, viewer, ingest",
         ),
         (
             "blank name",

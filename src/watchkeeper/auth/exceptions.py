@@ -50,6 +50,10 @@ class InvalidUser(InvalidInput):
     """A user, contact method or notification rule field is unusable; the message names it."""
 
 
+class LastAdmin(Conflict):
+    """The change would leave no user with the admin role."""
+
+
 class UserInUse(Conflict):
     """A user still named by a schedule or an escalation policy cannot be deleted."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from watchkeeper.auth import repository
-from watchkeeper.auth.exceptions import InvalidUser, UserNameTaken, UserNotFound
+from watchkeeper.auth.exceptions import InvalidUser, LastAdmin, UserNameTaken, UserNotFound
 from watchkeeper.auth.models import ContactMethod, NotificationRule, User
 from watchkeeper.auth.roles import Role
 from watchkeeper.core.duration import parse_duration
@@ -130,6 +130,21 @@ def create_user(
         raise UserNameTaken(f"a user named {name!r} exists") from None
     if email is not None:
         add_contact(session, name=name, kind=ContactKind.EMAIL, address=email, now=now)
+    return user
+
+
+def set_role(session: Session, *, name: str, role: str) -> User:
+    """Give a user another role; the last admin keeps theirs, so someone can still manage."""
+    if role not in {r.value for r in USER_ROLES}:
+        choices = ", ".join(r.value for r in USER_ROLES)
+        raise InvalidUser(f"role: unknown role {shown(role)}; choose one of: {choices}")
+    user = get_user(session, name=name)
+    if user.role == Role.ADMIN and role != Role.ADMIN:
+        admins = [u for u in repository.list_users(session) if u.role == Role.ADMIN]
+        if len(admins) <= 1:
+            raise LastAdmin(f"{name} is the only admin; make another user admin first")
+    user.role = role
+    session.flush()
     return user
 
 
