@@ -135,6 +135,7 @@ def _routers() -> list[Any]:
     from watchkeeper.notify.routes import router as notify_router
     from watchkeeper.oncall.routes import router as oncall_router
     from watchkeeper.policy.routes import router as policy_router
+    from watchkeeper.report.routes import router as report_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
     from watchkeeper.web.oncall_pages import router as oncall_pages_router
@@ -148,6 +149,7 @@ def _routers() -> list[Any]:
         slo_router,
         policy_router,
         incident_router,
+        report_router,
         auth_router,
         notify_router,
         oncall_router,

@@ -134,3 +134,19 @@ def drop_incident_request(session: Session, *, group_id: int, reason: str, now: 
         at=now,
     )
     session.flush()
+
+
+def groups_of_slo(
+    session: Session,
+    *,
+    slo_key: str,
+    service: str,
+    since: datetime,
+    until: datetime,
+    limit: int = 500,
+) -> list[AlertGroup]:
+    """Groups raised for an SLO or its service that opened or resolved in ``[since, until)``
+    (the SLO chart's markers), oldest first."""
+    return repository.groups_opened_or_resolved(
+        session, slo_key=slo_key, service=service, since=since, until=until, limit=limit
+    )

@@ -471,3 +471,26 @@ def add_logs(session: Session, rows: list[dict[str, Any]]) -> None:
         # The table, not the class: a Core executemany skips the ORM's bulk bookkeeping.
         # (Multi-row VALUES via RETURNING was slower: psycopg parses each long statement.)
         session.execute(insert(cast(Table, AlertGroupLog.__table__)), rows)
+
+
+def groups_opened_or_resolved(
+    session: Session,
+    *,
+    slo_key: str,
+    service: str,
+    since: datetime,
+    until: datetime,
+    limit: int,
+) -> list[AlertGroup]:
+    """Groups of an SLO or its service opened or resolved in ``[since, until)``, oldest first."""
+    query = (
+        select(AlertGroup)
+        .where(
+            (AlertGroup.slo_key == slo_key) | (AlertGroup.service == service),
+            ((AlertGroup.created_at >= since) & (AlertGroup.created_at < until))
+            | ((AlertGroup.resolved_at >= since) & (AlertGroup.resolved_at < until)),
+        )
+        .order_by(AlertGroup.created_at, AlertGroup.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

@@ -23,6 +23,7 @@ from watchkeeper.cli.server import HostOption, PortOption, configure_logging, ru
 from watchkeeper.db import session_scope, utcnow
 from watchkeeper.demo.simulator import Simulator
 from watchkeeper.flows.demo import prepare
+from watchkeeper.flows.demo_history import HISTORY_MARK
 
 SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
@@ -36,6 +37,10 @@ def demo(
         int, typer.Option(help="Seconds of healthy traffic before the fault.")
     ] = 60,
     history_days: Annotated[int, typer.Option(help="Days of healthy history to backfill.")] = 7,
+    history_months: Annotated[
+        int,
+        typer.Option(min=0, max=12, help="Months of past outages, incidents and pages (0: none)."),
+    ] = 6,
     data_dir: Annotated[
         Path | None, typer.Option(help="Keep the demo database here (default: a temp dir).")
     ] = None,
@@ -69,7 +74,9 @@ def demo(
         state.upgrade()  # a fresh database: the demo migrates it itself
         factory = state.session_factory()
         with session_scope(factory) as session:
-            data = prepare(session, now=utcnow(), history_days=history_days)
+            data = prepare(
+                session, now=utcnow(), history_days=history_days, history_months=history_months
+            )
         simulator = Simulator(factory, fault_after=timedelta(seconds=fault_after))
         thread = threading.Thread(
             target=simulator.run, args=(stop,), name="demo-simulator", daemon=True
@@ -83,6 +90,8 @@ def demo(
             escalation_user=data.escalation_user,
             fault_after=fault_after,
             logins=data.logins,
+            alert_group_id=data.live_alert_group_id,
+            incident_id=data.live_incident_id,
         )
         run_server(settings, state.current_engine(), host=bind_host, port=bind_port)
     except KeyboardInterrupt:
@@ -124,8 +133,11 @@ def _print_welcome(
     escalation_user: str,
     fault_after: int,
     logins: tuple[tuple[str, str, str], ...] = (),
+    alert_group_id: int = 1,
+    incident_id: int = 1,
 ) -> None:
-    """What the demo runs, and commands that work pasted into another terminal as printed."""
+    """What the demo runs, and commands that work pasted into another terminal as printed
+    (the live alert group and incident have the ids given: seeded history comes first)."""
     watchkeeper = _watchkeeper_command()
     lines = [
         f"Watchkeeper demo: database {database_url}",
@@ -135,6 +147,8 @@ def _print_welcome(
             for name, password, role in logins
         ),
         f"API token    {token}   (admin)",
+        f"history      past outages, incidents and pages marked {HISTORY_MARK}: "
+        f"{watchkeeper} report trends",
         f"on call      {oncall_user} (schedule checkout-primary; pages print here, on the console)",
         f"fault in {fault_after}s: checkout errors jump to 35 %. Within a few minutes the "
         f"page-level burn-rate alert fires: {oncall_user} is paged (the page prints below), "
@@ -151,10 +165,11 @@ def _print_welcome(
         f"{shlex.quote(f'{base_url}/api/v1/gate?service=checkout')}",
         "Once the page has printed:",
         f"  {watchkeeper} alert list",
-        f"  {watchkeeper} alert ack 1 --as {oncall_user}        # stops the escalation",
+        f"  {watchkeeper} alert ack {alert_group_id} --as {oncall_user}        "
+        "# stops the escalation",
         f"  {watchkeeper} incident list",
-        f"  {watchkeeper} incident ack 1 --as {oncall_user}",
-        f"  {watchkeeper} incident show 1",
+        f"  {watchkeeper} incident ack {incident_id} --as {oncall_user}",
+        f"  {watchkeeper} incident show {incident_id}",
         "",
     ]
     for line in lines:

@@ -14,6 +14,7 @@ from watchkeeper.cli import incident as incident_cli
 from watchkeeper.cli import integrations as integrations_cli
 from watchkeeper.cli import notify as notify_cli
 from watchkeeper.cli import oncall as oncall_cli
+from watchkeeper.cli import reports as reports_cli
 from watchkeeper.cli import rules as rules_cli
 from watchkeeper.cli import slo as slo_cli
 from watchkeeper.cli import users as users_cli
@@ -47,6 +48,7 @@ app.add_typer(incident_cli.app, name="incident")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.token_app, name="token")
 app.add_typer(notify_cli.app, name="notify")
+app.add_typer(reports_cli.app, name="report")
 # people and on-call
 app.add_typer(users_cli.app, name="user")
 app.add_typer(oncall_cli.app, name="oncall")

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, cast
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -306,3 +306,32 @@ def _unix(moment: datetime | float) -> float:
             raise ValueError("naive datetime: pass a timezone-aware UTC time")
         return moment.timestamp()
     return float(moment)
+
+
+def sums_by_period(
+    session: Session, *, sli_ids: Collection[int], edges: Sequence[int]
+) -> list[tuple[int, int, int, int]]:
+    """(sli id, period index, good, total) summed over the buckets (both resolutions) whose
+    start lies in ``[edges[i], edges[i + 1])``; periods without buckets are left out."""
+    ids = sorted(set(sli_ids))
+    if len(edges) < 2 or not ids:
+        return []
+    period = case(
+        *((BUCKETS.c.start < edge, index) for index, edge in enumerate(edges[1:])),
+    ).label("period")
+    found: list[tuple[int, int, int, int]] = []
+    for offset in range(0, len(ids), _IDS_PER_QUERY):
+        query = (
+            select(BUCKETS.c.sli_id, period, func.sum(BUCKETS.c.good), func.sum(BUCKETS.c.total))
+            .where(
+                BUCKETS.c.sli_id.in_(ids[offset : offset + _IDS_PER_QUERY]),
+                BUCKETS.c.start >= edges[0],
+                BUCKETS.c.start < edges[-1],
+            )
+            .group_by(BUCKETS.c.sli_id, period)
+        )
+        found.extend(
+            (int(sli_id), int(index), int(good), int(total))
+            for sli_id, index, good, total in session.execute(query)
+        )
+    return found

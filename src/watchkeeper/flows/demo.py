@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import resources
 
 from sqlalchemy.orm import Session
@@ -14,6 +14,7 @@ from watchkeeper.alerting import routing
 from watchkeeper.auth import people, sessions
 from watchkeeper.auth import service as auth_service
 from watchkeeper.demo.simulator import Profile, backfill
+from watchkeeper.flows import demo_history
 from watchkeeper.flows import incidents as incident_flows
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.oncall import service as oncall_service
@@ -31,21 +32,32 @@ ADMIN_USER = "admin"
 
 @dataclass(frozen=True)
 class DemoData:
-    """What the demo made: the admin token, who is paged and who the page escalates to, and
-    dashboard sign-ins as (name, password, role)."""
+    """What the demo made: the admin token, who is paged and who the page escalates to,
+    dashboard sign-ins as (name, password, role), and the ids the live alert group and
+    incident will get (after the seeded history's)."""
 
     token: str
     oncall_user: str
     escalation_user: str
     logins: tuple[tuple[str, str, str], ...] = ()
+    live_alert_group_id: int = 1
+    live_incident_id: int = 1
 
 
 def _text(name: str) -> str:
     return resources.files("watchkeeper.demo").joinpath(name).read_text()
 
 
-def prepare(session: Session, *, now: datetime, history_days: int) -> DemoData:
-    """Apply the demo's specs, people, on-call and routing, and backfill healthy history."""
+# Seeded SLO evaluations: the last days, at this cadence (the live worker keeps every minute).
+CHART_DAYS = 2
+CHART_INTERVAL = timedelta(minutes=20)
+
+
+def prepare(
+    session: Session, *, now: datetime, history_days: int, history_months: int = 0
+) -> DemoData:
+    """Apply the demo's specs, people, on-call and routing, and backfill healthy history;
+    with ``history_months``, also that many months of past outages, incidents and pages."""
     spec_flows.apply(
         session, spec_set=load_text(_text("checkout.yaml"), filename="demo/checkout.yaml"), now=now
     )
@@ -68,9 +80,23 @@ def prepare(session: Session, *, now: datetime, history_days: int) -> DemoData:
         password = secrets.token_urlsafe(12)
         sessions.set_password(session, name=name, password=password, now=now)
         logins.append((name, password, role))
+    incidents = 0
+    if history_months > 0:
+        seeded = demo_history.seed(
+            session,
+            now=now,
+            months=history_months,
+            minutes_from=now - timedelta(days=history_days),
+            chart_days=min(CHART_DAYS, history_days),
+            interval=CHART_INTERVAL,
+            responder=ONCALL_USER,
+        )
+        incidents = seeded.incidents
     return DemoData(
         token=token,
         oncall_user=ONCALL_USER,
         escalation_user=ESCALATION_USER,
         logins=tuple(logins),
+        # A fresh database numbers from 1: the seeded incidents come first, no alert groups.
+        live_incident_id=incidents + 1,
     )

@@ -44,6 +44,11 @@ def times_of(incident: IncidentRecord) -> IncidentTimes:
     )
 
 
+def declared_between(session: Session, *, since: datetime, until: datetime) -> list[IncidentTimes]:
+    """The times of the incidents declared in ``[since, until)`` (one query), oldest first."""
+    return [times_of(r) for r in repository.declared_between(session, since=since, until=until)]
+
+
 @dataclass(frozen=True)
 class MetricsReport:
     """Response metrics of the incidents that started in ``[since, until)``."""

@@ -101,3 +101,12 @@ def claim_resolved_note(session: Session, *, incident_id: int) -> bool:
 def slo_keys(session: Session, incident_id: int) -> list[str]:
     """Keys of the SLOs linked to an incident."""
     return [link.slo_key for link in repository.slos(session, incident_id)]
+
+
+def incidents_of_slo(
+    session: Session, *, slo_key: str, since: datetime, until: datetime, limit: int = 500
+) -> list[Incident]:
+    """Incidents linked to an SLO that were declared or resolved in ``[since, until)``."""
+    return repository.incidents_linked_to_slo(
+        session, slo_key=slo_key, since=since, until=until, limit=limit
+    )

@@ -180,3 +180,29 @@ def mark_resolved_noted(session: Session, incident_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def incidents_linked_to_slo(
+    session: Session, *, slo_key: str, since: datetime, until: datetime, limit: int
+) -> list[IncidentRecord]:
+    """Incidents linked to an SLO, declared or resolved in ``[since, until)``, oldest first."""
+    query = (
+        select(IncidentRecord)
+        .join(SLOLink, SLOLink.incident_id == IncidentRecord.id)
+        .where(
+            SLOLink.slo_key == slo_key,
+            ((IncidentRecord.declared_at >= since) & (IncidentRecord.declared_at < until))
+            | ((IncidentRecord.resolved_at >= since) & (IncidentRecord.resolved_at < until)),
+        )
+        .order_by(IncidentRecord.declared_at, IncidentRecord.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def declared_between(session: Session, *, since: datetime, until: datetime) -> list[IncidentRecord]:
+    """Incidents declared in ``[since, until)``, oldest first."""
+    query = select(IncidentRecord).where(
+        IncidentRecord.declared_at >= since, IncidentRecord.declared_at < until
+    )
+    return list(session.scalars(query.order_by(IncidentRecord.declared_at, IncidentRecord.id)))

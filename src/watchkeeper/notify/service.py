@@ -169,6 +169,33 @@ def enqueue_many(
     return len(rows)
 
 
+def record_delivered(session: Session, items: Sequence[tuple[Outgoing, datetime]]) -> None:
+    """Store notifications already delivered at the given times (imported history, such as
+    the demo's past pages): kept for the figures, never sent again; existing keys win."""
+    rows = []
+    for item, at in items:
+        validate_address(item.channel, item.address)
+        rows.append(
+            {
+                "channel": item.channel,
+                "address": item.address,
+                "recipient": item.recipient,
+                "kind": item.message.kind,
+                "message": item.message.to_json(),
+                "idempotency_key": item.idempotency_key,
+                "status": NotificationStatus.DELIVERED.value,
+                "attempts": 1,
+                "next_attempt_at": at,
+                "created_at": at,
+                "delivered_at": at,
+                "alert_group_id": item.message.alert_group_id,
+                "incident_id": item.message.incident_id,
+            }
+        )
+    if rows:
+        repository.insert_many(session, rows)
+
+
 def cancel_pending(session: Session, *, alert_group_id: int, kinds: Collection[str]) -> int:
     """Cancel the group's not-yet-sent notifications of these kinds; returns how many."""
     return repository.cancel_pending(session, alert_group_id=alert_group_id, kinds=kinds)

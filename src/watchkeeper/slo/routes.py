@@ -1,4 +1,5 @@
-"""JSON API of SLOs: apply specs, list, read, status, explain, history, backtest, delete."""
+"""JSON API of SLOs: apply specs, list, read, status, explain, history, chart, backtest,
+delete."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper.db import utcnow
 from watchkeeper.dependencies import ReadToken, SessionDep, SettingsDep, WriteToken
 from watchkeeper.errors import InvalidInput
+from watchkeeper.flows import charts as chart_flows
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.limits import read_body
 from watchkeeper.slo import backfill as backfill_service
 from watchkeeper.slo import backtest as backtest_service
-from watchkeeper.slo import service
+from watchkeeper.slo import chart, service
 from watchkeeper.slo.exceptions import KeyMismatch
 from watchkeeper.slo.explain import Explanation, explain
 from watchkeeper.slo.models import SLORecord
@@ -26,6 +28,7 @@ from watchkeeper.slo.schemas import (
     ApplyResultRead,
     BacktestRead,
     HistoryPoint,
+    SLOChartRead,
     SLORead,
     SLOStatusRead,
     backtest_read,
@@ -201,6 +204,39 @@ def slo_history(
     )
 
 
+@router.get("/slos/{service_name}/{name}/chart", response_model=SLOChartRead)
+def slo_chart(
+    service_name: str,
+    name: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    _token: ReadToken,
+    start: Annotated[
+        datetime | None,
+        Query(alias="from", description="Start (RFC 3339 with an offset); default: window start"),
+    ] = None,
+    end: Annotated[
+        datetime | None,
+        Query(alias="to", description="End (RFC 3339 with an offset); default now"),
+    ] = None,
+    points: Annotated[
+        int,
+        Query(ge=1, le=chart.MAX_POINTS, description="Most points on the time axis"),
+    ] = chart.DEFAULT_POINTS,
+) -> SLOChartRead:
+    """Budget, SLI and burn rates downsampled on the server, with changes, alerts, incidents
+    and the forecast as markers on the same axis (docs/api.md)."""
+    return chart_flows.slo_chart(
+        session,
+        key=f"{service_name}/{name}",
+        now=utcnow(),
+        start=_aware(start, "from") if start else None,
+        end=_aware(end, "to") if end else None,
+        points=points,
+        interval=timedelta(seconds=settings.history_interval_seconds),
+    )
+
+
 # -- backtests (docs/backtest.md) -------------------------------------------------------------
 
 BacktestFrom = Annotated[
@@ -338,7 +374,8 @@ def backfill_slo(
     return BackfillRead(**result.__dict__)
 
 
-def _aware(value: datetime) -> datetime:
+def _aware(value: datetime, field: str | None = None) -> datetime:
     if value.tzinfo is None:
-        raise InvalidInput(f"time {value.isoformat()} needs a UTC offset (e.g. Z or +01:00)")
+        named = f"{field}: " if field else ""
+        raise InvalidInput(f"{named}time {value.isoformat()} needs a UTC offset (e.g. Z or +01:00)")
     return value

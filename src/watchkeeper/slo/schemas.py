@@ -281,3 +281,58 @@ def backtest_read(result: Backtest, *, windows_source: str) -> BacktestRead:
             budget_consumed=result.budget_consumed,
         ),
     )
+
+
+# -- charts (slo/chart.py; markers gathered by flows/charts.py) -----------------------------
+
+
+class ChartAlertRead(BaseModel):
+    """A burn-rate alert drawn as a constant: both its windows must burn above ``factor``."""
+
+    severity: str
+    long: str
+    short: str
+    factor: float
+
+
+class ChartSeriesRead(BaseModel):
+    """Values parallel to ``times``; null where there is no data (never 0)."""
+
+    error_budget_remaining: list[float | None]
+    sli: list[float | None]
+    burn_rates: dict[str, list[float | None]] = Field(
+        description="Highest burn rate in each bucket, per alert window (long and short)."
+    )
+
+
+class ChartMarkerRead(BaseModel):
+    """Something that happened on the chart's time axis."""
+
+    at: int = Field(description="Unix seconds")
+    kind: str = Field(
+        description="change, alert_opened, alert_resolved, incident_declared, incident_resolved"
+    )
+    label: str
+    id: int | None = Field(default=None, description="the change, alert group or incident id")
+
+
+class SLOChartRead(BaseModel):
+    """An SLO's stored evaluations downsampled on one time axis, with markers (docs/api.md)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    slo: str
+    service: str
+    name: str
+    objective: float
+    window: str
+    from_: datetime = Field(alias="from")
+    to: datetime
+    bucket_seconds: int = Field(description="Width of each bucket; times are bucket starts")
+    times: list[int] = Field(description="Unix seconds, ascending")
+    series: ChartSeriesRead
+    alerts: list[ChartAlertRead]
+    markers: list[ChartMarkerRead]
+    exhaustion_at: int | None = Field(
+        description="Forecast budget exhaustion (Unix seconds) from the latest status, if any"
+    )

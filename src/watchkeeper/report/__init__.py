@@ -1,0 +1,1 @@
+"""Reports across domains: leadership trends (computed by flows/trends.py)."""
