@@ -138,6 +138,8 @@ def _routers() -> list[Any]:
     from watchkeeper.report.routes import router as report_router
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
+    from watchkeeper.web import slo_pages, status_public
+    from watchkeeper.web.leadership_pages import router as leadership_pages_router
     from watchkeeper.web.oncall_pages import router as oncall_pages_router
     from watchkeeper.web.routes import router as web_router
     from watchkeeper.web.settings_pages import router as settings_pages_router
@@ -158,6 +160,10 @@ def _routers() -> list[Any]:
         links_router,
         sign_in_router,
         oncall_pages_router,
+        leadership_pages_router,
         settings_pages_router,
+        slo_pages.router,
+        slo_pages.data_router,
+        status_public.router,
         web_router,
     ]

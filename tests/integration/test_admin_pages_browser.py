@@ -1,4 +1,4 @@
-"""On-call and Settings pages in a real browser: forms, charts, no CSP errors."""
+"""On-call, Leadership and Settings pages in a real browser: forms, charts, no CSP errors."""
 
 from __future__ import annotations
 
@@ -99,5 +99,18 @@ def test_an_admin_creates_a_token_and_sees_its_secret_once(
     assert "ci-deploys" in page.content() and secret not in page.content()
     page.goto(dashboard.url("/settings"))
     dashboard.shot(page, "settings")
+    assert errors == []
+    context.close()
+
+
+def test_leadership_charts_draw_without_errors(browser: Browser, dashboard: Dashboard) -> None:
+    context = browser.new_context(viewport=DESKTOP, timezone_id="Europe/Berlin")
+    page = context.new_page()
+    errors = console_errors(page)
+    dashboard.sign_in(page, "viewer", next_path="/leadership")
+    page.wait_for_selector("#chart-compliance canvas")
+    assert page.locator(".leadership-chart canvas").count() == 5
+    assert page.locator(".trends-table tbody tr").count() == 6
+    dashboard.shot(page, "leadership")
     assert errors == []
     context.close()

@@ -197,6 +197,16 @@ def groups(
     return list(session.scalars(query.limit(limit)))
 
 
+def group_counts_by_urgency(session: Session, *, status: str) -> dict[str, int]:
+    """{urgency: how many groups of ``status``} in one query."""
+    rows = session.execute(
+        select(AlertGroup.urgency, func.count())
+        .where(AlertGroup.status == status)
+        .group_by(AlertGroup.urgency)
+    )
+    return {urgency: int(count) for urgency, count in rows}
+
+
 def unresolved_groups(session: Session) -> list[AlertGroup]:
     """Every group that is not resolved."""
     return list(session.scalars(select(AlertGroup).where(AlertGroup.open_key.is_not(None))))

@@ -274,6 +274,11 @@ def list_groups(
     return repository.groups(session, status=status, service=service, limit=limit)
 
 
+def firing_by_urgency(session: Session) -> dict[str, int]:
+    """How many alert groups fire now, by urgency (``high`` pages, ``low`` notifies)."""
+    return repository.group_counts_by_urgency(session, status=FIRING)
+
+
 def group_summaries(session: Session, groups: Sequence[AlertGroup]) -> list[dict[str, Any]]:
     """JSON documents of groups, as the list API and CLI show them."""
     counts = repository.alert_counts(session, [g.id for g in groups])

@@ -82,6 +82,11 @@ def open_incidents_of_group(session: Session, *, alert_group_id: int) -> list[In
     )
 
 
+def linked_to_slo(session: Session, *, slo_key: str, limit: int = 20) -> list[Incident]:
+    """The latest incidents an SLO (``service/name``) is linked to, newest first."""
+    return repository.linked_to_slo(session, slo_key, limit)
+
+
 def alert_group_ids(session: Session, incident_id: int) -> list[int]:
     """Ids of the alert groups linked to an incident."""
     return [link.alert_group_id for link in repository.alert_groups(session, incident_id)]

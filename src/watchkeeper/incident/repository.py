@@ -147,6 +147,18 @@ def incidents_linked_to_group(
     return list(session.scalars(query))
 
 
+def linked_to_slo(session: Session, slo_key: str, limit: int) -> list[IncidentRecord]:
+    """Incidents an SLO is linked to, newest declared first."""
+    query = (
+        select(IncidentRecord)
+        .join(SLOLink, SLOLink.incident_id == IncidentRecord.id)
+        .where(SLOLink.slo_key == slo_key)
+        .order_by(IncidentRecord.declared_at.desc(), IncidentRecord.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def all_groups_resolved_unnoted(
     session: Session, statuses: Sequence[str]
 ) -> list[tuple[int, datetime]]:

@@ -1,54 +1,74 @@
-"""The status page: every SLO's latest figures, refreshed by the browser."""
+"""The overview: services' SLO health, firing alert groups, open incidents, who is on call.
+
+The page's live part (``/overview/live``) is re-fetched by htmx every 15 seconds.
+"""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from watchkeeper.alerting import service as alerting_service
+from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows
-from watchkeeper.db import session_scope
+from watchkeeper.db import session_scope, utcnow
 from watchkeeper.errors import WatchkeeperError
+from watchkeeper.incident import service as incident_service
+from watchkeeper.incident.models import IncidentRecord
 from watchkeeper.messages import plural
+from watchkeeper.oncall import service as oncall_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.schemas import SLOStatusRead
-from watchkeeper.web.access import Viewer
+from watchkeeper.web.access import SignInRequired, Viewer, optional_viewer
+from watchkeeper.web.slo_rows import STATE_LABELS, STATES, SLORow, rows_of, sorted_rows
 from watchkeeper.web.templating import render
 
 log = logging.getLogger("watchkeeper.web")
 router = APIRouter(include_in_schema=False, tags=["web"])
 
+# How much of each list the overview shows; the full lists are on their own pages.
+SHOWN_SLOS = 50
+SHOWN_SERVICES = 50
+SHOWN_GROUPS = 10
+SHOWN_INCIDENTS = 10
+SHOWN_SCHEDULES = 20
+# How far ahead "on call next" looks.
+NEXT_SHIFT_HORIZON = timedelta(days=14)
+
 
 @dataclass
 class Banner:
-    """What burns, counted by SLO: green only when every count is zero."""
+    """What burns, counted by SLO (and firing page-urgency alert groups): green only when
+    every count is zero."""
 
     paging: int = 0  # SLOs with a page alert firing
     ticketing: int = 0  # SLOs with a ticket alert firing
     exhausted: int = 0  # SLOs whose error budget is used up (remaining <= 0)
     failing: int = 0  # SLOs that cannot be evaluated
+    alert_pages: int = 0  # alert groups firing at page (high) urgency, from any source
     lines: list[tuple[str, str]] = field(default_factory=list)  # (id, text)
 
     @property
     def level(self) -> str:
         """``page`` (red) for pages, exhausted budgets and failing SLOs; ``ticket`` (amber)
         when only tickets fire; ``ok`` (green) otherwise."""
-        if self.paging or self.exhausted or self.failing:
+        if self.paging or self.exhausted or self.failing or self.alert_pages:
             return "page"
         return "ticket" if self.ticketing else "ok"
 
 
-def banner_for(statuses: list[SLOStatusRead]) -> Banner:
-    """Count the SLOs in each burning state and say so, one line per state."""
-    banner = Banner()
+def banner_for(statuses: list[SLOStatusRead], *, alert_pages: int = 0) -> Banner:
+    """Count the SLOs in each burning state (and the paging alert groups), one line each."""
+    banner = Banner(alert_pages=alert_pages)
     for status in statuses:
         firing = {a.severity for a in status.alerts if a.firing}
         banner.paging += "page" in firing
@@ -64,6 +84,10 @@ def banner_for(statuses: list[SLOStatusRead]) -> Banner:
     ):
         if count:
             banner.lines.append((key, f"{plural(count, 'SLO')} {text}"))
+    if alert_pages:
+        banner.lines.append(
+            ("alert-pages", f"{plural(alert_pages, 'alert group')} firing at page urgency")
+        )
     return banner
 
 
@@ -88,25 +112,129 @@ def _policy_count(session: Session) -> int | None:
         return None
 
 
-@router.get("/", response_class=HTMLResponse)
-def status_page(request: Request, signed_in: Viewer) -> HTMLResponse:
-    """All SLOs with SLI, budget remaining, burn rates and firing alerts."""
-    with session_scope(request.app.state.session_factory) as session:
-        records = slo_service.list_slos(session)
-        statuses = slo_service.stored_statuses(session, records=records)
-        policies = _policy_count(session)
-        windows = burn_windows(records)
-    rows: list[dict[str, Any]] = []
-    for record in records:
-        status = statuses.get(record.id)
-        firing = [a for a in status.alerts if a.firing] if status else []
-        rows.append({"record": record, "status": status, "firing": firing})
-    return render(
-        request,
-        "status.html",
-        viewer=signed_in,
-        rows=rows,
-        burn_windows=windows,
-        banner=banner_for(list(statuses.values())),
-        policies=policies,
+@dataclass(frozen=True)
+class ServiceHealth:
+    """A service's SLOs summed up: how many, the worst state, the least budget left."""
+
+    name: str
+    slos: int
+    state: str
+    budget: float | None
+    counts: dict[str, int]
+
+
+def service_health(rows: list[SLORow]) -> list[ServiceHealth]:
+    """One entry per service, worst state first, then by name."""
+    by_service: dict[str, list[SLORow]] = {}
+    for row in rows:
+        by_service.setdefault(row.service, []).append(row)
+    order = {state: i for i, state in enumerate(STATES)}
+    found = []
+    for name, members in by_service.items():
+        budgets = [r.budget for r in members if r.budget is not None]
+        counts: dict[str, int] = {}
+        for row in members:
+            counts[row.state] = counts.get(row.state, 0) + 1
+        found.append(
+            ServiceHealth(
+                name=name,
+                slos=len(members),
+                state=min((r.state for r in members), key=order.__getitem__),
+                budget=min(budgets) if budgets else None,
+                counts=counts,
+            )
+        )
+    return sorted(found, key=lambda s: (order[s.state], s.name))
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """Who is on call in one schedule now, and who takes over next (and when)."""
+
+    schedule: str
+    now: tuple[str, ...]
+    until: datetime | None
+    next: tuple[str, ...]
+    next_at: datetime | None
+    problem: str | None = None
+
+
+def on_call(session: Session, *, now: datetime, limit: int = SHOWN_SCHEDULES) -> list[OnCall]:
+    """Now and next of the first ``limit`` schedules by name; a schedule that cannot be
+    resolved is shown with its problem, the others carry on."""
+    found = []
+    for record in oncall_service.list_schedules(session)[:limit]:
+        try:
+            shifts, _gaps = oncall_service.final(
+                session, name=record.name, start=now, end=now + NEXT_SHIFT_HORIZON
+            )
+        except WatchkeeperError as exc:
+            found.append(OnCall(record.name, (), None, (), None, problem=exc.detail))
+            continue
+        current = next((s for s in shifts if s.start <= now < s.end), None)
+        later = [
+            s for s in shifts if s.start > now and (current is None or s.users != current.users)
+        ]
+        upcoming = later[0] if later else None
+        found.append(
+            OnCall(
+                schedule=record.name,
+                now=current.users if current else (),
+                until=current.end if current else None,
+                next=upcoming.users if upcoming else (),
+                next_at=upcoming.start if upcoming else None,
+            )
+        )
+    return found
+
+
+def overview_context(session: Session) -> dict[str, Any]:
+    """Everything the overview's live part shows, read in one session."""
+    now = utcnow()
+    records = slo_service.list_slos(session)
+    statuses = slo_service.stored_statuses(session, records=records)
+    rows = rows_of(records, statuses)
+    firing = alerting_service.firing_by_urgency(session)
+    groups: list[AlertGroup] = alerting_service.list_groups(
+        session, status="firing", limit=SHOWN_GROUPS
     )
+    incidents: list[IncidentRecord] = incident_service.list_incidents(
+        session, status="open", limit=SHOWN_INCIDENTS + 1
+    )
+    services = service_health(rows)
+    return {
+        "rows": sorted_rows(rows, sort="state")[:SHOWN_SLOS],
+        "slo_count": len(rows),
+        "burn_windows": burn_windows(records),
+        "banner": banner_for(list(statuses.values()), alert_pages=firing.get("high", 0)),
+        "policies": _policy_count(session),
+        "services": services[:SHOWN_SERVICES],
+        "service_count": len(services),
+        "groups": groups,
+        "firing": firing,
+        "firing_count": sum(firing.values()),
+        "incidents": incidents[:SHOWN_INCIDENTS],
+        "more_incidents": len(incidents) > SHOWN_INCIDENTS,
+        "on_call": on_call(session, now=now),
+        "state_labels": STATE_LABELS,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def overview_page(request: Request, signed_in: Viewer) -> HTMLResponse:
+    """Services' health, firing alerts, open incidents and on-call, refreshed live."""
+    with session_scope(request.app.state.session_factory) as session:
+        context = overview_context(session)
+    return render(request, "overview.html", viewer=signed_in, **context)
+
+
+@router.get("/overview/live", response_class=HTMLResponse)
+def overview_live(request: Request) -> HTMLResponse:
+    """The overview's live part alone, for htmx polling."""
+    signed_in = optional_viewer(request)
+    if signed_in is None:
+        # Back to the overview after signing in again, not to this bare fragment.
+        raise SignInRequired("/")
+    with session_scope(request.app.state.session_factory) as session:
+        context = overview_context(session)
+    return render(request, "fragments/overview_live.html", viewer=signed_in, **context)

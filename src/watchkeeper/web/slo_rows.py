@@ -1,0 +1,319 @@
+"""SLOs as the dashboard lists them: one row per SLO with its state, filtered, sorted, paged.
+
+Rows are built from two queries (the SLOs and their stored statuses); filtering and sorting
+happen here because the burn rates are derived from stored window counts, not columns.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from watchkeeper.core.slo import SourceKind
+from watchkeeper.errors import InvalidInput, WatchkeeperError
+from watchkeeper.slo import service as slo_service
+from watchkeeper.slo.models import SLORecord
+from watchkeeper.slo.schemas import AlertRead, SLOStatusRead, describe_window
+
+PAGE_SIZE = 50
+# The burn rate a list sorts by and shows: the fastest page window of the default alerts.
+LIST_BURN_WINDOW = "1h"
+
+# States, worst first: a row's state is the first that holds.
+STATES = ("failing", "paging", "exhausted", "ticketing", "no_data", "ok")
+STATE_LABELS = {
+    "failing": "cannot be evaluated",
+    "paging": "burning: page",
+    "exhausted": "budget exhausted",
+    "ticketing": "burning: ticket",
+    "no_data": "no data",
+    "ok": "ok",
+}
+# What the ``status`` filter accepts, and the rows each value keeps.
+STATUS_FILTERS = ("burning", "exhausted", "no_data", "failing", "ok")
+SORTS = ("name", "budget", "burn", "state")
+
+
+@dataclass(frozen=True)
+class SLORow:
+    """One SLO as a list shows it."""
+
+    key: str
+    service: str
+    name: str
+    objective: float | None
+    window: str
+    tier: str | None
+    owner: str | None
+    labels: Mapping[str, str]
+    description: str
+    catalogued: str | None  # the external system of a catalogued-only SLO
+    status: SLOStatusRead | None
+    firing: list[AlertRead] = field(default_factory=list)
+
+    @property
+    def budget(self) -> float | None:
+        """Error budget remaining (None without figures)."""
+        return None if self.status is None else self.status.error_budget_remaining
+
+    @property
+    def burn(self) -> float | None:
+        """The burn rate over LIST_BURN_WINDOW (None without events)."""
+        return None if self.status is None else self.status.burn_rates.get(LIST_BURN_WINDOW)
+
+    @property
+    def error(self) -> str | None:
+        """Why the SLO cannot be evaluated, if it cannot."""
+        return None if self.status is None else self.status.error
+
+    @property
+    def burning(self) -> bool:
+        """Some burn-rate alert of the SLO fires."""
+        return bool(self.firing)
+
+    @property
+    def exhausted(self) -> bool:
+        """The error budget is used up (remaining <= 0)."""
+        return self.budget is not None and self.budget <= 0
+
+    @property
+    def no_data(self) -> bool:
+        """Evaluated without events, never evaluated, or catalogued only."""
+        return self.error is None and (self.status is None or self.status.sli is None)
+
+    @property
+    def state(self) -> str:
+        """The worst of STATES that holds."""
+        severities = {alert.severity for alert in self.firing}
+        if self.error is not None:
+            return "failing"
+        if "page" in severities:
+            return "paging"
+        if self.exhausted:
+            return "exhausted"
+        if "ticket" in severities:
+            return "ticketing"
+        return "no_data" if self.no_data else "ok"
+
+
+def _spec_text(spec: Mapping[str, Any], name: str) -> str | None:
+    value = spec.get(name)
+    return value if isinstance(value, str) else None
+
+
+def row_of(record: SLORecord, status: SLOStatusRead | None) -> SLORow:
+    """The row of one SLO; a stored spec that no longer parses is read as written."""
+    try:
+        slo = slo_service.to_core(record)
+    except WatchkeeperError:
+        spec: Mapping[str, Any] = record.spec if isinstance(record.spec, dict) else {}
+        objective = spec.get("objective")
+        labels = spec.get("labels")
+        return SLORow(
+            key=record.key,
+            service=record.service,
+            name=record.name,
+            objective=(
+                float(objective)
+                if isinstance(objective, int | float) and not isinstance(objective, bool)
+                else None
+            ),
+            window=str(spec.get("window", "")),
+            tier=_spec_text(spec, "tier"),
+            owner=_spec_text(spec, "owner"),
+            labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
+            description=_spec_text(spec, "description") or "",
+            catalogued=None,
+            status=status,
+        )
+    external = slo.sli.external
+    return SLORow(
+        key=slo.key,
+        service=slo.service,
+        name=slo.name,
+        objective=slo.objective,
+        window=status.window if status is not None else describe_window(slo.window),
+        tier=slo.tier,
+        owner=slo.owner,
+        labels=dict(slo.labels),
+        description=slo.description,
+        catalogued=(
+            external.source_type
+            if slo.sli.source is SourceKind.EXTERNAL and external is not None
+            else None
+        ),
+        status=status,
+        firing=[alert for alert in status.alerts if alert.firing] if status else [],
+    )
+
+
+def rows_of(records: Iterable[SLORecord], statuses: Mapping[int, SLOStatusRead]) -> list[SLORow]:
+    """The rows of ``records`` with their stored statuses, by key."""
+    return sorted((row_of(r, statuses.get(r.id)) for r in records), key=lambda row: row.key)
+
+
+def all_rows(session: Session) -> list[SLORow]:
+    """Every applied SLO with its latest stored status (two queries), by key."""
+    records = slo_service.list_slos(session)
+    return rows_of(records, slo_service.stored_statuses(session, records=records))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The list's query parameters, checked."""
+
+    q: str = ""
+    service: str = ""
+    label: str = ""
+    tier: str = ""
+    status: str = ""
+    sort: str = "name"
+    descending: bool = False
+    page: int = 1
+
+    def params(self, **changes: Any) -> dict[str, str]:
+        """The non-default parameters of this query with ``changes``, for links."""
+        values: dict[str, Any] = {
+            "q": self.q,
+            "service": self.service,
+            "label": self.label,
+            "tier": self.tier,
+            "status": self.status,
+            "sort": self.sort if self.sort != "name" else "",
+            "dir": "desc" if self.descending else "",
+            "page": self.page if self.page != 1 else "",
+        }
+        values.update(changes)
+        return {k: str(v) for k, v in values.items() if v not in ("", None)}
+
+
+def page_number(value: str | None) -> int:
+    """``?page=`` as a whole number from 1 (InvalidInput naming the field otherwise)."""
+    if value is None or value == "":
+        return 1
+    if not value.isdigit() or int(value) < 1:
+        raise InvalidInput(f"page: must be a whole number from 1, got {value[:40]!r}")
+    return int(value)
+
+
+def list_query(params: Mapping[str, str]) -> ListQuery:
+    """The list query of a request's parameters; InvalidInput names a bad one."""
+    status = params.get("status", "").strip()
+    if status and status not in STATUS_FILTERS:
+        raise InvalidInput(f"status: choose one of {', '.join(STATUS_FILTERS)}")
+    sort = params.get("sort", "").strip() or "name"
+    if sort not in SORTS:
+        raise InvalidInput(f"sort: choose one of {', '.join(SORTS)}")
+    direction = params.get("dir", "").strip()
+    if direction not in ("", "asc", "desc"):
+        raise InvalidInput("dir: choose asc or desc")
+    return ListQuery(
+        q=params.get("q", "").strip()[:200],
+        service=params.get("service", "").strip()[:200],
+        label=params.get("label", "").strip()[:400],
+        tier=params.get("tier", "").strip()[:200],
+        status=status,
+        sort=sort,
+        descending=direction == "desc",
+        page=page_number(params.get("page")),
+    )
+
+
+def _matches_label(row: SLORow, label: str) -> bool:
+    name, equals, value = label.partition("=")
+    name = name.strip()
+    if not equals:
+        return name in row.labels
+    return row.labels.get(name) == value.strip()
+
+
+def _matches_search(row: SLORow, words: Sequence[str]) -> bool:
+    text = " ".join(
+        [row.key, row.owner or "", row.tier or "", row.description]
+        + [f"{k}={v}" for k, v in row.labels.items()]
+    ).lower()
+    return all(word in text for word in words)
+
+
+def _has_status(row: SLORow, status: str) -> bool:
+    if status == "burning":
+        return row.burning
+    if status == "exhausted":
+        return row.exhausted
+    if status == "no_data":
+        return row.no_data
+    if status == "failing":
+        return row.error is not None
+    return row.state == "ok"
+
+
+def filtered(rows: Iterable[SLORow], query: ListQuery) -> list[SLORow]:
+    """The rows the query's filters and search keep."""
+    words = query.q.lower().split()
+    return [
+        row
+        for row in rows
+        if (not query.service or row.service == query.service)
+        and (not query.tier or row.tier == query.tier)
+        and (not query.label or _matches_label(row, query.label))
+        and (not query.status or _has_status(row, query.status))
+        and (not words or _matches_search(row, words))
+    ]
+
+
+def _number_key(value: float | None, descending: bool) -> tuple[int, float]:
+    # Rows without a figure go last whichever way the figures are sorted.
+    if value is None or math.isnan(value):
+        return (1, 0.0)
+    return (0, -value if descending else value)
+
+
+def sorted_rows(rows: Iterable[SLORow], *, sort: str, descending: bool = False) -> list[SLORow]:
+    """Rows by name, budget left (least first), burn rate (fastest first) or state (worst
+    first); ``descending`` reverses that order, rows without a figure staying last."""
+    by_name = sorted(rows, key=lambda row: row.key, reverse=descending and sort == "name")
+    if sort == "budget":
+        return sorted(by_name, key=lambda row: _number_key(row.budget, descending))
+    if sort == "burn":
+        return sorted(by_name, key=lambda row: _number_key(row.burn, not descending))
+    if sort == "state":
+        order = {state: i for i, state in enumerate(STATES)}
+        return sorted(
+            by_name,
+            key=lambda row: (order[row.state], _number_key(row.budget, False)),
+            reverse=descending,
+        )
+    return by_name
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows and where it sits in the whole list."""
+
+    rows: list[SLORow]
+    number: int
+    pages: int
+    total: int
+    size: int = PAGE_SIZE
+
+    @property
+    def first(self) -> int:
+        """1-based position of the page's first row (0 when empty)."""
+        return (self.number - 1) * self.size + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        """1-based position of the page's last row."""
+        return self.first + len(self.rows) - 1 if self.rows else 0
+
+
+def page_of(rows: Sequence[SLORow], number: int, size: int = PAGE_SIZE) -> Page:
+    """Page ``number`` of ``rows`` (a number past the end shows the last page)."""
+    pages = max(1, -(-len(rows) // size))
+    number = min(number, pages)
+    start = (number - 1) * size
+    return Page(list(rows[start : start + size]), number, pages, len(rows), size)
