@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _UNITS: tuple[tuple[str, timedelta], ...] = (
     ("y", timedelta(days=365)),
@@ -60,6 +61,9 @@ def _preview(text: str) -> str:
     return repr(text if len(text) <= 40 else f"{text[:20]}...{text[-10:]}")
 
 
+# Pages render the same few window lengths thousands of times (four alerts of each of 1,000
+# SLOs on the overview): the formatting cost more than reading the rows.
+@lru_cache(maxsize=1024)
 def format_duration(value: timedelta) -> str:
     """Render a timedelta in the shortest Prometheus form: ``1h30m``, ``30d``, ``5m``."""
     # Whole milliseconds, half up, in integer arithmetic (a float loses them past 285 years).
