@@ -139,6 +139,8 @@ def _routers() -> list[Any]:
     from watchkeeper.slo.routes import router as slo_router
     from watchkeeper.telemetry.routes import router as telemetry_router
     from watchkeeper.web import slo_pages, status_public
+    from watchkeeper.web.alert_pages import router as alert_pages_router
+    from watchkeeper.web.incident_pages import router as incident_pages_router
     from watchkeeper.web.leadership_pages import router as leadership_pages_router
     from watchkeeper.web.oncall_pages import router as oncall_pages_router
     from watchkeeper.web.routes import router as web_router
@@ -165,5 +167,7 @@ def _routers() -> list[Any]:
         slo_pages.router,
         slo_pages.data_router,
         status_public.router,
+        alert_pages_router,
+        incident_pages_router,
         web_router,
     ]

@@ -207,6 +207,29 @@ def group_counts_by_urgency(session: Session, *, status: str) -> dict[str, int]:
     return {urgency: int(count) for urgency, count in rows}
 
 
+def groups_page(
+    session: Session, *, statuses: Collection[str] | None, offset: int, limit: int
+) -> tuple[list[AlertGroup], int]:
+    """One page of groups newest first, of any of ``statuses`` (None: all), and how many
+    groups there are in all."""
+    query = select(AlertGroup)
+    counted = select(func.count()).select_from(AlertGroup)
+    if statuses is not None:
+        query = query.where(AlertGroup.status.in_(list(statuses)))
+        counted = counted.where(AlertGroup.status.in_(list(statuses)))
+    query = query.order_by(AlertGroup.created_at.desc(), AlertGroup.id.desc())
+    rows = list(session.scalars(query.offset(offset).limit(limit)))
+    return rows, int(session.scalar(counted) or 0)
+
+
+def groups_by_ids(session: Session, group_ids: Collection[int]) -> list[AlertGroup]:
+    """The groups with these ids, by id."""
+    if not group_ids:
+        return []
+    query = select(AlertGroup).where(AlertGroup.id.in_(list(group_ids))).order_by(AlertGroup.id)
+    return list(session.scalars(query))
+
+
 def unresolved_groups(session: Session) -> list[AlertGroup]:
     """Every group that is not resolved."""
     return list(session.scalars(select(AlertGroup).where(AlertGroup.open_key.is_not(None))))

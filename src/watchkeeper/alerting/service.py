@@ -36,6 +36,7 @@ from watchkeeper.oncall import service as oncall_service
 
 INTEGRATION_TYPES = ("alertmanager", "pagerduty", "webhook")
 URGENCIES = ("high", "low")
+SILENCE_COMMENT_LIMIT = 4000
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:-]{0,199}")
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 _PATHS = {
@@ -242,22 +243,36 @@ def resolve(session: Session, *, group_id: int, actor: str, now: datetime) -> Al
 
 
 def silence(
-    session: Session, *, group_id: int, until: datetime, actor: str, now: datetime
+    session: Session,
+    *,
+    group_id: int,
+    until: datetime,
+    actor: str,
+    now: datetime,
+    comment: str = "",
 ) -> AlertGroup:
-    """Silence one group until ``until``: no paging; it fires again afterwards if unresolved."""
+    """Silence one group until ``until``: no paging; it fires again afterwards if unresolved.
+
+    ``comment`` (why) goes into the group's log."""
     group = get_group(session, group_id=group_id)
     if group.status == RESOLVED:
         raise InvalidAlertAction(f"alert group {group_id} is resolved; it cannot be silenced")
     if until <= now:
         raise InvalidSilence("until: the silence must end in the future")
+    reason = comment.strip()
+    if len(reason) > SILENCE_COMMENT_LIMIT:
+        raise InvalidSilence(
+            f"comment: at most {SILENCE_COMMENT_LIMIT} characters (got {len(reason)})"
+        )
     group.status, group.silenced_until, group.silence_id = SILENCED, until, None
     grouping.log(
         session,
         group,
         kind="silenced",
-        message=f"silenced until {until.isoformat()}",
+        message=f"silenced until {until.isoformat()}" + (f": {reason}" if reason else ""),
         at=now,
         actor=actor,
+        details={"comment": reason} if reason else None,
     )
     escalation.stop(session, group)
     return group
@@ -277,6 +292,31 @@ def list_groups(
 def firing_by_urgency(session: Session) -> dict[str, int]:
     """How many alert groups fire now, by urgency (``high`` pages, ``low`` notifies)."""
     return repository.group_counts_by_urgency(session, status=FIRING)
+
+
+OPEN_STATUSES = (FIRING, ACKNOWLEDGED, SILENCED)
+
+
+def group_page(
+    session: Session, *, statuses: Sequence[str] | None, page: int, per_page: int
+) -> tuple[list[AlertGroup], int]:
+    """Page ``page`` (from 1) of groups newest first, of any of ``statuses`` (None: all),
+    and how many groups match in all."""
+    for status in statuses or ():
+        if status not in grouping.STATUSES:
+            raise InvalidInput(
+                f"status: unknown status {status!r}; choose one of {', '.join(grouping.STATUSES)}"
+            )
+    if page < 1 or per_page < 1:
+        raise InvalidInput("page: must be at least 1")
+    return repository.groups_page(
+        session, statuses=statuses, offset=(page - 1) * per_page, limit=per_page
+    )
+
+
+def groups_with_ids(session: Session, *, group_ids: Sequence[int]) -> list[AlertGroup]:
+    """The groups with these ids (unknown ids are left out), by id."""
+    return repository.groups_by_ids(session, group_ids)
 
 
 def group_summaries(session: Session, groups: Sequence[AlertGroup]) -> list[dict[str, Any]]:

@@ -7,9 +7,9 @@ accept forms these formats reject (``1.5 hours``, ``1:30``).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
-from functools import lru_cache
 
 _UNITS: tuple[tuple[str, timedelta], ...] = (
     ("y", timedelta(days=365)),
@@ -61,11 +61,10 @@ def _preview(text: str) -> str:
     return repr(text if len(text) <= 40 else f"{text[:20]}...{text[-10:]}")
 
 
-# Pages render the same few window lengths thousands of times (four alerts of each of 1,000
-# SLOs on the overview): the formatting cost more than reading the rows.
-@lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=4096)
 def format_duration(value: timedelta) -> str:
     """Render a timedelta in the shortest Prometheus form: ``1h30m``, ``30d``, ``5m``."""
+    # Cached: status documents name the same few windows thousands of times per request.
     # Whole milliseconds, half up, in integer arithmetic (a float loses them past 285 years).
     remaining_ms, rest = divmod(value, timedelta(milliseconds=1))
     if rest * 2 >= timedelta(milliseconds=1):

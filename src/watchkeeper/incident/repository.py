@@ -70,6 +70,29 @@ def list_incidents(
     return list(session.scalars(query))
 
 
+def incidents_page(
+    session: Session,
+    *,
+    statuses: Sequence[str] | None,
+    severities: Sequence[str] | None,
+    offset: int,
+    limit: int,
+) -> tuple[list[IncidentRecord], int]:
+    """One page of incidents, newest declared first, filtered by status and severity, and
+    how many match in all."""
+    query = select(IncidentRecord)
+    counted = select(func.count()).select_from(IncidentRecord)
+    if statuses is not None:
+        query = query.where(IncidentRecord.status.in_(statuses))
+        counted = counted.where(IncidentRecord.status.in_(statuses))
+    if severities is not None:
+        query = query.where(IncidentRecord.severity.in_(severities))
+        counted = counted.where(IncidentRecord.severity.in_(severities))
+    query = query.order_by(IncidentRecord.declared_at.desc(), IncidentRecord.id.desc())
+    rows = list(session.scalars(query.offset(offset).limit(limit)))
+    return rows, int(session.scalar(counted) or 0)
+
+
 def for_metrics(
     session: Session, *, started_before: datetime, open_or_started_since: datetime
 ) -> list[IncidentRecord]:

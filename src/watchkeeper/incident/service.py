@@ -175,6 +175,34 @@ def list_incidents(
     return repository.list_incidents(session, statuses=statuses, service=service, limit=limit)
 
 
+def incident_page(
+    session: Session,
+    *,
+    status: str | None,
+    severity: str | None,
+    page: int,
+    per_page: int,
+) -> tuple[list[Incident], int]:
+    """Page ``page`` (from 1) of incidents newest first, of a status (or ``open``) and a
+    severity, and how many match in all."""
+    statuses: list[str] | None = None
+    if status is not None:
+        if status.lower() == "open":
+            statuses = [s.value for s in OPEN_STATUSES]
+        else:
+            statuses = [_status(status).value]
+    severities = [check_severity(session, severity)] if severity is not None else None
+    if page < 1 or per_page < 1:
+        raise InvalidInput("page: must be at least 1")
+    return repository.incidents_page(
+        session,
+        statuses=statuses,
+        severities=severities,
+        offset=(page - 1) * per_page,
+        limit=per_page,
+    )
+
+
 def open_blocking(session: Session, *, service: str, severities: Iterable[str]) -> list[Incident]:
     """Open incidents on ``service`` at any of ``severities`` (the deploy gate asks this)."""
     # Policies may write severity names in any case; incidents carry the configured spelling.
