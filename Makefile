@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench install format clean
+.PHONY: run test check bench install format clean screenshots
 
 $(STAMP): requirements/dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The dashboard's browser tests in Chromium, saving their screenshots into docs/screenshots.
+screenshots: $(STAMP)
+	WATCHKEEPER_SCREENSHOT_DIR=docs/screenshots WATCHKEEPER_REQUIRE_INTEGRATION=1 \
+		$(BIN)/python -m pytest -q tests/integration -k browser
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ PACKAGE = ROOT / "src" / "watchkeeper"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 # Distributions whose import name differs from their project name.
 IMPORT_NAMES = {
+    "argon2-cffi": "argon2",
     "pyyaml": "yaml",
     "prometheus-client": "prometheus_client",
     "promql-parser": "promql_parser",

@@ -11,10 +11,12 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from watchkeeper.alerting import escalation
+from watchkeeper.auth import audit
 from watchkeeper.commit_queue import CommitQueue
 from watchkeeper.config import Settings
 from watchkeeper.db import database_error, make_engine, make_session_factory
@@ -27,6 +29,15 @@ from watchkeeper.web.access import SignInRequired
 from watchkeeper.web.headers import STATIC, SecurityHeaders
 
 log = logging.getLogger("watchkeeper.api")
+
+
+class ErrorRead(BaseModel):
+    """The body of every error answer (some errors add fields, such as per-event errors)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    error: str
+    detail: str
 
 
 def _validation_detail(exc: RequestValidationError) -> str:
@@ -43,10 +54,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         title="Watchkeeper",
         version="0.1.0",
         description="SLOs as code, error budgets, burn-rate alerts and deploy gates.",
+        # Documents the handler's shape below instead of FastAPI's default validation body.
+        responses={
+            422: {"model": ErrorRead, "description": "Invalid input; the detail names the field."}
+        },
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.resolved_database_url())
     app.state.session_factory = make_session_factory(app.state.engine)
+    audit.install()
     app.state.commit_queue = CommitQueue(
         lambda: app.state.session_factory, batched=app.state.engine.dialect.name == "sqlite"
     )
@@ -129,7 +145,9 @@ def _routers() -> list[Any]:
     from watchkeeper.alerting.intake_routes import intake_router
     from watchkeeper.alerting.routes import links_router
     from watchkeeper.alerting.routes import router as alerting_router
+    from watchkeeper.auth.audit_routes import router as audit_router
     from watchkeeper.auth.routes import router as auth_router
+    from watchkeeper.auth.team_routes import router as team_router
     from watchkeeper.events.routes import router as events_router
     from watchkeeper.incident.routes import router as incident_router
     from watchkeeper.notify.routes import router as notify_router
@@ -155,6 +173,8 @@ def _routers() -> list[Any]:
         incident_router,
         report_router,
         auth_router,
+        audit_router,
+        team_router,
         notify_router,
         oncall_router,
         alerting_router,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import service as auth_service
+from watchkeeper.auth.audit import Actor, ActorKind
 from watchkeeper.auth.exceptions import MissingToken
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
@@ -37,6 +38,9 @@ def get_session(request: Request) -> Iterator[Session]:
     # app's error handlers (5xx) instead of failing after the client has its answer.
     factory: sessionmaker[Session] = request.app.state.session_factory
     with session_scope(factory) as session:
+        # The audit log reads who acts from here at each flush: the token check (or the
+        # dashboard's sign-in) sets request.state.actor, in whichever order they run.
+        session.info["request_state"] = request.state
         yield session
 
 
@@ -66,9 +70,11 @@ def require(permission: Permission) -> Callable[[Request], APIToken]:
         # the body is still arriving.
         factory: sessionmaker[Session] = request.app.state.session_factory
         with session_scope(factory) as session:
-            return auth_service.authenticate(
+            authenticated = auth_service.authenticate(
                 session, token=token, permission=permission, now=utcnow()
             )
+        request.state.actor = Actor(ActorKind.TOKEN, authenticated.name)
+        return authenticated
 
     return dependency
 
@@ -80,8 +86,8 @@ IngestToken = Annotated[APIToken, Depends(require(Permission.INGEST))]
 AdminToken = Annotated[APIToken, Depends(require(Permission.ADMIN))]
 
 
-RowId = Annotated[int, Path(le=MAX_ROW_ID, description="A row id.")]
-"""A path id; past what an id column holds it is a 422, not a driver overflow."""
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="A row id.")]
+"""A path id; outside what an id column holds it is a 422, not a driver overflow."""
 
 
 def json_body(model: type[M], permission: Permission) -> Callable[..., Awaitable[M]]:
@@ -140,4 +146,24 @@ def validated_json(model: type[M], raw: bytes) -> M:
 def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
     """``openapi_extra`` documenting a body read by :func:`json_body`."""
     schema = model.model_json_schema()
+    # Pydantic points nested models at "#/$defs/..." of the model's own schema; placed inside
+    # an operation those references would not resolve against the OpenAPI document's root.
+    definitions = schema.pop("$defs", {})
+    schema = _inline_definitions(schema, definitions, seen=())
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def _inline_definitions(node: Any, definitions: dict[str, Any], *, seen: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_inline_definitions(item, definitions, seen=seen) for item in node]
+    if not isinstance(node, dict):
+        return node
+    reference = node.get("$ref")
+    if isinstance(reference, str) and reference.startswith("#/$defs/"):
+        name = reference.removeprefix("#/$defs/")
+        if name in seen:
+            raise ValueError(f"{name} refers to itself: a request body cannot be inlined")
+        siblings = {key: value for key, value in node.items() if key != "$ref"}
+        target = _inline_definitions(definitions[name], definitions, seen=(*seen, name))
+        return {**target, **_inline_definitions(siblings, definitions, seen=seen)}
+    return {key: _inline_definitions(value, definitions, seen=seen) for key, value in node.items()}

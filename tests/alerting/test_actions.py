@@ -161,3 +161,20 @@ def test_ids_and_durations_past_what_the_database_holds_are_refused(
     assert client.get("/api/v1/silences", headers=admin_headers).json() == []
     [group] = client.get("/api/v1/alert-groups", headers=admin_headers).json()
     assert group["status"] == "firing"
+
+
+@pytest.mark.parametrize("row_id", [0, -5, -(2**80)])
+def test_ids_below_one_are_refused_naming_the_id(
+    client: TestClient, admin_headers: dict[str, str], row_id: int
+) -> None:
+    # Below -2**63 (SQLite) or -2**31 (PostgreSQL) the driver overflowed: a 500.
+    for method, path, name in [
+        ("GET", f"/api/v1/alert-groups/{row_id}", "group_id"),
+        ("POST", f"/api/v1/alert-groups/{row_id}/resolve", "group_id"),
+        ("DELETE", f"/api/v1/silences/{row_id}", "silence_id"),
+        ("GET", f"/api/v1/incidents/{row_id}", "incident_id"),
+        ("POST", f"/api/v1/notifications/{row_id}/retry", "notification_id"),
+    ]:
+        response = client.request(method, path, headers=admin_headers)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"].startswith(f"path.{name}: "), response.text

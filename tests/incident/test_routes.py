@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from watchkeeper.alerting import service as alerting_service
@@ -244,3 +245,54 @@ def test_declare_from_an_alert_group(
         "/api/v1/alert-groups/999999/incident", json={"severity": "SEV1"}, headers=admin_headers
     )
     assert gone.status_code == 404 and "999999" in gone.json()["detail"]
+
+
+def test_group_ids_past_what_an_id_holds_are_refused_naming_the_field(
+    client: TestClient, admin_headers: dict[str, str]
+) -> None:
+    # They went to the database as they were: an overflow there, answered 500.
+    incident = client.post(BASE, json={"title": "t", "severity": "SEV2"}, headers=admin_headers)
+    for ids in ([2**31], [2**80], [0]):
+        declared = client.post(
+            BASE,
+            json={"title": "t", "severity": "SEV2", "alert_group_ids": ids},
+            headers=admin_headers,
+        )
+        linked = client.post(
+            f"{BASE}/{incident.json()['id']}/links",
+            json={"alert_group_ids": ids},
+            headers=admin_headers,
+        )
+        for response in (declared, linked):
+            assert response.status_code == 422, response.text
+            assert response.json()["detail"].startswith("alert_group_ids.0: ")
+    assert len(client.get(BASE, headers=admin_headers).json()) == 1
+
+
+def test_a_group_or_slo_named_many_times_is_checked_and_linked_once(
+    client: TestClient,
+    admin_headers: dict[str, str],
+    session_factory: sessionmaker[Session],
+    connection: Connection,
+    api_slo: str,
+) -> None:
+    # A thousand copies of one id were each looked up and compared again: seconds per request.
+    group_id = webhook_group(client, session_factory, "disk full")
+    incident = client.post(BASE, json={"title": "t", "severity": "SEV2"}, headers=admin_headers)
+    url = f"{BASE}/{incident.json()['id']}/links"
+    body = {"alert_group_ids": [group_id] * 1000, "slo_keys": [api_slo] * 100}
+    statements: list[object] = []
+    event.listen(connection, "before_cursor_execute", lambda *args: statements.append(args))
+    linked = client.post(url, json=body, headers=admin_headers)
+    assert linked.status_code == 200, linked.text
+    assert (linked.json()["alert_group_ids"], linked.json()["slo_keys"]) == ([group_id], [api_slo])
+    assert len(statements) < 100
+    texts = [entry["text"] for entry in linked.json()["timeline"]]
+    assert texts.count(f"alert group #{group_id} linked") == 1
+    assert texts.count(f"SLO {api_slo} linked") == 1
+    declared = client.post(
+        BASE,
+        json={"title": "u", "severity": "SEV2", "slo_keys": [api_slo] * 100},
+        headers=admin_headers,
+    )
+    assert declared.status_code == 201 and declared.json()["slo_keys"] == [api_slo]

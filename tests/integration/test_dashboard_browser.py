@@ -53,3 +53,23 @@ def test_sign_in_and_out(browser: Browser, dashboard: Dashboard) -> None:
     assert "/login" in page.url
     assert errors == []
     context.close()
+
+
+def test_a_viewer_is_refused_an_editors_action(browser: Browser, dashboard: Dashboard) -> None:
+    context = browser.new_context(viewport=DESKTOP, timezone_id="Europe/Berlin")
+    page = context.new_page()
+    dashboard.sign_in(page, "viewer", next_path="/oncall")
+    assert page.locator("form[action='/oncall/overrides']").count() == 0  # no form shown
+    # Posted anyway, from the signed-in page with its own CSRF token: the server refuses it.
+    status = page.evaluate(
+        """async () => {
+            const token = document.querySelector("input[name=csrf_token]").value;
+            const body = new URLSearchParams({csrf_token: token, schedule: "any",
+                user: "viewer", start: "2030-01-01T00:00", end: "2030-01-02T00:00"});
+            const answer = await fetch("/oncall/overrides", {method: "POST", body});
+            return [answer.status, await answer.text()];
+        }"""
+    )
+    assert status[0] == 403
+    assert "may not" in status[1]
+    context.close()

@@ -117,3 +117,15 @@ def test_signed_action_links_are_shown_in_full_to_admins_only(
     assert "secret-signature" not in json.dumps(seen)
     full = client.get(f"/api/v1/notifications/{row.id}", headers=admin_headers).json()
     assert full["message"]["links"] == [["Acknowledge", ack]]
+
+
+def test_an_alert_group_filter_past_what_an_id_holds_is_refused_naming_it(
+    client: TestClient, viewer_headers: dict[str, str]
+) -> None:
+    # The filter went to the database as it was: an overflow there, answered 500.
+    for group in (2**31, 2**80, 0):
+        response = client.get(
+            "/api/v1/notifications", params={"alert_group_id": group}, headers=viewer_headers
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"].startswith("query.alert_group_id: ")

@@ -16,6 +16,7 @@ from watchkeeper.alerting import intake
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.alerting.exceptions import IntegrationNotFound
 from watchkeeper.alerting.schemas import WebhookAlert
+from watchkeeper.auth import audit
 from watchkeeper.db import utcnow
 from watchkeeper.incident import links
 from watchkeeper.incident import service as incident_service
@@ -198,6 +199,16 @@ def test_a_responder_acknowledges_and_resolves_as_themselves(
     ]
     # A resolved group offers no more actions.
     assert 'id="ack-button"' not in client.get(f"/alerts/{group_id}").text
+    # The audit log has both changes as ann's, from the dashboard, with before and after.
+    with session_factory() as session:
+        events = audit.list_events(session, actor="ann", object_type="alert_group")
+    assert [
+        (e.actor_kind, (e.before or {}).get("status"), (e.after or {}).get("status"))
+        for e in reversed(events)
+    ] == [
+        ("user", "firing", "acknowledged"),
+        ("user", "acknowledged", "resolved"),
+    ]
 
 
 def test_htmx_gets_the_new_state_block_and_the_reason_when_it_does_not_apply(

@@ -25,6 +25,8 @@ from watchkeeper.alerting.schemas import (
     SilenceAction,
     SilenceCreate,
 )
+from watchkeeper.auth import audit
+from watchkeeper.auth.audit import Actor, ActorKind
 from watchkeeper.auth.models import APIToken
 from watchkeeper.auth.roles import Permission
 from watchkeeper.config import Settings
@@ -300,6 +302,8 @@ def action_perform(token: str, session: SessionDep, settings: SettingsDep) -> HT
     """Perform the link's action as its recipient and show the result."""
     try:
         link = _verified(session, settings, token)
+        # Recorded in the audit log as the person the signed link was sent to.
+        audit.bind_actor(session, Actor(ActorKind.USER.value, link.recipient))
         group = service.perform_action(
             session,
             group_id=link.group_id,

@@ -58,6 +58,22 @@ class UserInUse(Conflict):
     """A user still named by a schedule or an escalation policy cannot be deleted."""
 
 
+class TeamNotFound(NotFound):
+    """No team has that name (or the user is not a member of it)."""
+
+
+class TeamNameTaken(Conflict):
+    """A team with that name already exists."""
+
+
+class InvalidTeam(InvalidInput):
+    """A team name or an owned service name is unusable; the message names the field."""
+
+
+class OwnedByAnotherTeam(Forbidden):
+    """The thing to change belongs to a team the user is not a member of."""
+
+
 class SignInFailed(Unauthorized):
     """A wrong user name or password (which one is never said)."""
 

@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session
 
 from watchkeeper.auth.models import (
     APIToken,
+    AuditEvent,
     ContactMethod,
     NotificationRule,
     SignInFailure,
+    Team,
+    TeamMember,
+    TeamService,
     User,
     UserCredential,
     WebSession,
@@ -223,3 +227,118 @@ def clear_sign_in_failures(session: Session, *, name: str, before: datetime) -> 
     session.execute(
         delete(SignInFailure).where((SignInFailure.name == name) | (SignInFailure.at <= before))
     )
+
+
+# --- audit log and teams ------------------------------------------------------------------
+
+
+def audit_events(
+    session: Session,
+    *,
+    since: datetime | None,
+    until: datetime | None,
+    actor: str | None,
+    object_type: str | None,
+    limit: int,
+    before_id: int | None = None,
+    after_id: int | None = None,
+    oldest_first: bool = False,
+) -> list[AuditEvent]:
+    """Audit events matching the filters (and between the ids given), newest first unless
+    ``oldest_first``."""
+    query = select(AuditEvent)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
+    if actor is not None:
+        query = query.where(AuditEvent.actor_name == actor)
+    if object_type is not None:
+        query = query.where(AuditEvent.object_type == object_type)
+    if before_id is not None:
+        query = query.where(AuditEvent.id < before_id)
+    if after_id is not None:
+        query = query.where(AuditEvent.id > after_id)
+    # Ids grow with time within one database, so they order events and page through them.
+    order = AuditEvent.id.asc() if oldest_first else AuditEvent.id.desc()
+    return list(session.scalars(query.order_by(order).limit(limit)))
+
+
+def get_team(session: Session, name: str) -> Team | None:
+    """The team with this name."""
+    return session.scalars(select(Team).where(Team.name == name)).first()
+
+
+def list_teams(session: Session) -> list[Team]:
+    """Every team, by name."""
+    return list(session.scalars(select(Team).order_by(Team.name)))
+
+
+def teams_by_id(session: Session, team_ids: Sequence[int]) -> list[Team]:
+    """The teams with these ids."""
+    if not team_ids:
+        return []
+    return list(session.scalars(select(Team).where(Team.id.in_(list(team_ids)))))
+
+
+def add_team_row(session: Session, row: Team | TeamMember | TeamService) -> None:
+    """Insert a team, a membership or a service's ownership."""
+    session.add(row)
+    session.flush()
+
+
+def delete_team_row(session: Session, row: Team | TeamMember | TeamService) -> None:
+    """Delete a team, a membership or a service's ownership."""
+    session.delete(row)
+    session.flush()
+
+
+def team_rows(session: Session, team_id: int) -> list[TeamMember | TeamService]:
+    """The memberships and service ownerships of one team."""
+    members = session.scalars(select(TeamMember).where(TeamMember.team_id == team_id))
+    services = session.scalars(select(TeamService).where(TeamService.team_id == team_id))
+    return [*members, *services]
+
+
+def membership(session: Session, team_id: int, user_id: int) -> TeamMember | None:
+    """The membership of this user in this team."""
+    return session.get(TeamMember, (team_id, user_id))
+
+
+def service_ownership(session: Session, service: str) -> TeamService | None:
+    """Which team owns ``service``, as its row."""
+    return session.scalars(select(TeamService).where(TeamService.service == service)).first()
+
+
+def member_names(session: Session, team_ids: Sequence[int]) -> list[Row[int, str]]:
+    """(team id, user name) of these teams' members."""
+    if not team_ids:
+        return []
+    query = (
+        select(TeamMember.team_id, User.name)
+        .join(User, User.id == TeamMember.user_id)
+        .where(TeamMember.team_id.in_(list(team_ids)))
+    )
+    return list(session.execute(query))
+
+
+def owned_services(session: Session, team_ids: Sequence[int]) -> list[Row[int, str]]:
+    """(team id, service) of the services these teams own."""
+    if not team_ids:
+        return []
+    query = select(TeamService.team_id, TeamService.service).where(
+        TeamService.team_id.in_(list(team_ids))
+    )
+    return list(session.execute(query))
+
+
+def team_names_of_user(session: Session, user_name: str) -> list[str]:
+    """The names of the teams this user belongs to, sorted."""
+    query = (
+        select(Team.name)
+        .join(TeamMember, TeamMember.team_id == Team.id)
+        .join(User, User.id == TeamMember.user_id)
+        .where(User.name == user_name)
+        .order_by(Team.name)
+    )
+    return list(session.scalars(query))

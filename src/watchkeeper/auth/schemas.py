@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -138,3 +139,52 @@ def user_read(profile: Profile, *, secrets: bool = True) -> UserRead:
             for r in profile.rules
         ],
     )
+
+
+class AuditActor(BaseModel):
+    """Who made a change: ``kind`` user, token, cli or system, and a name."""
+
+    kind: str
+    name: str
+
+
+class AuditEventRead(BaseModel):
+    """One recorded change. ``before`` and ``after`` hold the changed columns of an update,
+    the whole row of a create (after) or delete (before); secrets are ``"***"``."""
+
+    id: int
+    at: datetime
+    actor: AuditActor
+    action: str = Field(description="create, update or delete")
+    object_type: str = Field(examples=["schedule"])
+    object_id: str = Field(description="The row's primary key ('/' between parts).")
+    summary: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditPage(BaseModel):
+    """A page of audit events, newest first; pass ``next_before_id`` as ``before_id`` for
+    the next (older) page, null when this is the last."""
+
+    events: list[AuditEventRead]
+    next_before_id: int | None
+
+
+class TeamCreate(BaseModel):
+    """A team to create."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(examples=["payments"])
+
+
+class TeamRead(BaseModel):
+    """A team: its members, and the services, schedules and escalation policies it owns."""
+
+    name: str
+    created_at: datetime
+    members: list[str]
+    services: list[str]
+    schedules: list[str]
+    escalation_policies: list[str]

@@ -134,7 +134,7 @@ def show_alert(
 def _act(
     ctx: typer.Context, group_id: int, action: str, json_output: bool, actor: str | None
 ) -> None:
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=actor_name(actor)) as session:
         group = service.perform_action(
             session, group_id=group_id, action=action, actor=actor_name(actor), now=utcnow()
         )
@@ -196,7 +196,7 @@ def silence_group(
     """Silence one alert group for a while (it fires again afterwards if unresolved)."""
     now = utcnow()
     until = silences.ends_after(now, _duration(for_, "--for"), field="--for")
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=actor_name(actor)) as session:
         group = service.silence(
             session, group_id=group_id, until=until, actor=actor_name(actor), now=now
         )
@@ -301,7 +301,7 @@ def create_silence(
         ends_at = silences.ends_after(starts_at, _duration(for_, "--for"), field="--for")
     else:
         fail("give --for DURATION or --end TIME")
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=actor_name(actor)) as session:
         row = silences.create(
             session,
             matchers=matchers,

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from watchkeeper.auth import audit
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import driver_message, make_engine, make_session_factory, session_scope
@@ -112,14 +113,17 @@ class CLIState:
             from watchkeeper.sources import registry as sources
 
             self._factory = make_session_factory(self.current_engine())
+            audit.install()
             escalation.configure(self._factory, self.settings)
             sources.configure(self._factory, sources.registry_from_settings(self.settings))
         return self._factory
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """One transaction on the configured database (committed on success)."""
+    def session(self, *, actor: str | None = None) -> Iterator[Session]:
+        """One transaction on the configured database (committed on success); its changes
+        are audited as made by ``actor`` (a command's ``--as`` person), else by "cli"."""
         with session_scope(self.session_factory()) as session:
+            audit.bind_actor(session, audit.Actor(audit.ActorKind.CLI, actor or "cli"))
             yield session
 
     def close(self) -> None:

@@ -78,7 +78,7 @@ def declare(
         )
         return
     now = utcnow()
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = declaration.declare(
             session,
             title=title,
@@ -110,7 +110,7 @@ def _declare_from_group(
     json_output: bool,
 ) -> None:
     now = utcnow()
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = declaration.declare_from_alert_group(
             session,
             alert_group_id=group_id,
@@ -173,7 +173,7 @@ def acknowledge(
     json_output: JsonOption = False,
 ) -> None:
     """Acknowledge an incident."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = incident_read(
             service.acknowledge(session, incident_id=incident_id, actor=_actor(actor), now=utcnow())
         )
@@ -195,7 +195,7 @@ def set_status(
     json_output: JsonOption = False,
 ) -> None:
     """Move an incident to another status."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = incident_read(
             service.set_status(
                 session,
@@ -219,7 +219,7 @@ def resolve(
     json_output: JsonOption = False,
 ) -> None:
     """Resolve an incident."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = incident_read(
             service.resolve(
                 session, incident_id=incident_id, actor=_actor(actor), now=utcnow(), note=note
@@ -238,7 +238,7 @@ def reopen(
     json_output: JsonOption = False,
 ) -> None:
     """Reopen a resolved incident."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = incident_read(
             service.reopen(
                 session, incident_id=incident_id, actor=_actor(actor), now=utcnow(), note=note
@@ -257,7 +257,7 @@ def severity(
     json_output: JsonOption = False,
 ) -> None:
     """Change an incident's severity."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         incident = incident_read(
             service.set_severity(
                 session, incident_id=incident_id, severity=name, actor=_actor(actor), now=utcnow()
@@ -275,7 +275,7 @@ def note(
     actor: ActorOption = None,
 ) -> None:
     """Add a note to an incident's timeline."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         service.add_note(
             session, incident_id=incident_id, text=text, actor=_actor(actor), now=utcnow()
         )
@@ -294,7 +294,7 @@ def role(
     actor: ActorOption = None,
 ) -> None:
     """Give a person a role in an incident."""
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         service.assign_role(
             session,
             incident_id=incident_id,
@@ -321,7 +321,7 @@ def link(
     if not slo and not alert_group:
         fail("give --slo or --alert-group")
     now = utcnow()
-    with cli_state(ctx).session() as session:
+    with cli_state(ctx).session(actor=_actor(actor)) as session:
         for group_id in alert_group or []:
             links.link_alert_group(
                 session,

@@ -8,6 +8,7 @@ import typer
 
 from watchkeeper.cli import admin, demo, server
 from watchkeeper.cli import alerting as alerting_cli
+from watchkeeper.cli import audit as audit_cli
 from watchkeeper.cli import events as events_cli
 from watchkeeper.cli import gate as gate_cli
 from watchkeeper.cli import incident as incident_cli
@@ -17,6 +18,7 @@ from watchkeeper.cli import oncall as oncall_cli
 from watchkeeper.cli import reports as reports_cli
 from watchkeeper.cli import rules as rules_cli
 from watchkeeper.cli import slo as slo_cli
+from watchkeeper.cli import teams as teams_cli
 from watchkeeper.cli import users as users_cli
 from watchkeeper.cli.context import CLIState
 from watchkeeper.cli.output import error_console
@@ -51,6 +53,8 @@ app.add_typer(notify_cli.app, name="notify")
 app.add_typer(reports_cli.app, name="report")
 # people and on-call
 app.add_typer(users_cli.app, name="user")
+app.add_typer(teams_cli.app, name="team")
+app.add_typer(audit_cli.app, name="audit")
 app.add_typer(oncall_cli.app, name="oncall")
 app.add_typer(integrations_cli.app, name="integration")
 alerting_cli.alert_app.command("declare")(incident_cli.declare_from_alert)

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field
 
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.incident import IncidentMetrics
+from watchkeeper.db import MAX_ROW_ID
 from watchkeeper.incident.figures import BudgetBurned, MetricsReport
 from watchkeeper.incident.models import IncidentRecord, RoleRecord, TimelineRecord
 from watchkeeper.incident.severities import Severity
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    # Linking twice changes nothing, so a repeated id or key is checked and linked once.
+    return list(dict.fromkeys(values))
+
+
+# An id the id column cannot hold is refused naming the field, not sent to the driver.
+AlertGroupIds = Annotated[
+    list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]],
+    Field(max_length=1000),
+    AfterValidator(_distinct),
+]
+SLOKeys = Annotated[list[str], Field(max_length=100), AfterValidator(_distinct)]
 
 
 class IncidentCreate(BaseModel):
@@ -23,8 +38,8 @@ class IncidentCreate(BaseModel):
     service: str | None = Field(default=None, min_length=1, max_length=200)
     summary: str | None = Field(default=None, max_length=10_000)
     commander: str | None = Field(default=None, min_length=1, max_length=200)
-    alert_group_ids: list[int] = Field(default_factory=list, max_length=1000)
-    slo_keys: list[str] = Field(default_factory=list, max_length=100)
+    alert_group_ids: AlertGroupIds = Field(default_factory=list)
+    slo_keys: SLOKeys = Field(default_factory=list)
     started_at: AwareDatetime | None = Field(
         default=None, description="Impact start (RFC 3339 with offset); default: now."
     )
@@ -74,8 +89,8 @@ class NoteCreate(BaseModel):
 class LinkCreate(BaseModel):
     """Link alert groups and/or SLOs to an incident."""
 
-    alert_group_ids: list[int] = Field(default_factory=list, max_length=1000)
-    slo_keys: list[str] = Field(default_factory=list, max_length=100)
+    alert_group_ids: AlertGroupIds = Field(default_factory=list)
+    slo_keys: SLOKeys = Field(default_factory=list)
 
 
 class RoleRead(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from watchkeeper.auth.roles import sees_secrets
-from watchkeeper.db import utcnow
+from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.dependencies import ReadToken, RowId, SessionDep, WriteToken
 from watchkeeper.notify import service
 from watchkeeper.notify.schemas import (
@@ -25,7 +25,7 @@ def list_notifications(
     session: SessionDep,
     _token: ReadToken,
     status: Annotated[str | None, Query(description="pending, sending, delivered, ...")] = None,
-    alert_group_id: Annotated[int | None, Query()] = None,
+    alert_group_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationRead]:
     """Notifications, newest first."""

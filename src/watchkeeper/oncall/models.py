@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from watchkeeper.db import Base, UTCDateTime
@@ -28,6 +28,8 @@ class ScheduleRecord(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The owning team (auth's ``team`` table); a team gives these up before it is deleted.
+    owner_team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), nullable=True)
 
 
 class EscalationPolicyRecord(Base):
@@ -40,3 +42,5 @@ class EscalationPolicyRecord(Base):
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The owning team (auth's ``team`` table); a team gives these up before it is deleted.
+    owner_team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), nullable=True)

@@ -9,7 +9,8 @@ session's CSRF token, in the form (``csrf_token``) or, for htmx requests, in the
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 from urllib.parse import parse_qsl, quote
@@ -17,7 +18,8 @@ from urllib.parse import parse_qsl, quote
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.auth import sessions
+from watchkeeper.auth import audit, sessions
+from watchkeeper.auth.audit import Actor, ActorKind
 from watchkeeper.auth.roles import Permission, allows, roles_granting
 from watchkeeper.auth.sessions import LimitRules, SessionRules, SignedIn
 from watchkeeper.config import Settings
@@ -89,6 +91,17 @@ def optional_viewer(request: Request) -> SignedIn | None:
     if viewer is not None:
         request.state.viewer = viewer
     return viewer
+
+
+@contextmanager
+def page_session(request: Request) -> Iterator[Session]:
+    """A unit of work for a page, committed at the end; its changes go into the audit log as
+    the signed-in user's."""
+    with session_scope(request.app.state.session_factory) as session:
+        signed_in: SignedIn | None = getattr(request.state, "viewer", None)
+        if signed_in is not None:
+            audit.bind_actor(session, Actor(ActorKind.USER.value, signed_in.user.name))
+        yield session
 
 
 def viewer(request: Request) -> SignedIn:

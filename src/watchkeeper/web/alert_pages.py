@@ -24,11 +24,11 @@ from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.auth.roles import Permission
 from watchkeeper.auth.sessions import SignedIn
 from watchkeeper.core.duration import parse_duration
-from watchkeeper.db import MAX_ROW_ID, session_scope, utcnow
+from watchkeeper.db import MAX_ROW_ID, utcnow
 from watchkeeper.errors import Conflict, InvalidInput, NotFound
 from watchkeeper.incident import declaration, links
 from watchkeeper.incident import service as incident_service
-from watchkeeper.web.access import Viewer, checked_form, ensure
+from watchkeeper.web.access import Viewer, checked_form, ensure, page_session
 from watchkeeper.web.templating import render
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -107,7 +107,7 @@ def alerts_page(
         names = ", ".join(chosen)
         raise InvalidInput(f"state: {state[:40]!r} is not a state filter; choose one of {names}")
     number = page_number(page)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         groups, total = alerting_service.group_page(
             session, statuses=chosen[state], page=number, per_page=PER_PAGE
         )
@@ -141,7 +141,7 @@ def _state_view(session: Session, group_id: int) -> dict[str, Any]:
 def alert_page(request: Request, signed_in: Viewer, group_id: str) -> HTMLResponse:
     """One alert group: state, actions, labels, its alerts and its log."""
     wanted = _group_id(group_id)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         document = alerting_service.group_detail(session, group_id=wanted)
         incidents = links.open_incidents_of_group(session, alert_group_id=wanted)
         severities = incident_service.severity_names(session)
@@ -172,7 +172,7 @@ def alert_page(request: Request, signed_in: Viewer, group_id: str) -> HTMLRespon
 def alert_status(request: Request, signed_in: Viewer, group_id: str) -> HTMLResponse:
     """The group's state line, polled by its page."""
     wanted = _group_id(group_id)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         group = _state_view(session, wanted)
     return render(request, "fragments/alert_status.html", viewer=signed_in, group=group)
 
@@ -186,7 +186,7 @@ def _act(
     """Do ``action`` to the group as the signed-in person; the group's new state."""
     actor = signed_in.user.name
     now = utcnow()
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         if action == "silence":
             text = fields.get("duration", "").strip()
             try:
@@ -211,7 +211,7 @@ def _act(
 def _state_block(
     request: Request, signed_in: SignedIn, group_id: int, error: str | None
 ) -> HTMLResponse:
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         group = _state_view(session, group_id)
     return _render_state(request, signed_in, group, error)
 
@@ -278,7 +278,7 @@ async def silence(request: Request, signed_in: Viewer, group_id: str) -> Respons
 def _declare(request: Request, signed_in: SignedIn, group_id: int, fields: dict[str, str]) -> int:
     title = fields.get("title", "").strip() or None
     commander = fields.get("commander", "").strip() or None
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         incident = declaration.declare_from_alert_group(
             session,
             alert_group_id=group_id,

@@ -20,12 +20,12 @@ from watchkeeper.auth import people
 from watchkeeper.auth.roles import Permission
 from watchkeeper.auth.sessions import SignedIn
 from watchkeeper.core.incident import IncidentRole, IncidentStatus
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput
 from watchkeeper.incident import detail
 from watchkeeper.incident import service as incident_service
 from watchkeeper.incident.exceptions import IncidentNotFound
-from watchkeeper.web.access import Viewer, checked_form, ensure
+from watchkeeper.web.access import Viewer, checked_form, ensure, page_session
 from watchkeeper.web.alert_pages import PER_PAGE, group_views, page_number, pages_of, row_id
 from watchkeeper.web.templating import render
 
@@ -68,7 +68,7 @@ def incidents_page(
             f"{', '.join(STATUS_FILTERS)}"
         )
     number = page_number(page)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         incidents, total = incident_service.incident_page(
             session,
             status=None if status == "all" else status,
@@ -113,7 +113,7 @@ def _detail(session: Session, incident_id: int) -> dict[str, Any]:
 def incident_page(request: Request, signed_in: Viewer, incident_id: str) -> HTMLResponse:
     """One incident: state, roles, linked alert groups and SLOs, budget burned, timeline."""
     wanted = _incident_id(incident_id)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         found = _detail(session, wanted)
     incident = found["incident"]
     return render(
@@ -137,7 +137,7 @@ Change = Callable[[Session, int, dict[str, str], str], object]
 def _apply(
     request: Request, change: Change, incident_id: int, fields: dict[str, str], actor: str
 ) -> None:
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         change(session, incident_id, fields, actor)
 
 

@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.flows.trends import trends
 from watchkeeper.report.schemas import MonthTrendRead
-from watchkeeper.web.access import Viewer
+from watchkeeper.web.access import Viewer, page_session
 from watchkeeper.web.templating import render
 
 router = APIRouter(include_in_schema=False, tags=["web"])
@@ -142,7 +142,7 @@ def charts(months: list[MonthTrendRead], zone: str) -> list[dict[str, Any]]:
 def leadership_page(request: Request, signed_in: Viewer) -> HTMLResponse:
     """Six calendar months in the viewer's zone: charts and the table of the same numbers."""
     zone = signed_in.user.time_zone
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         report = trends(session, months=MONTHS, now=utcnow(), zone=zone)
     months = report.months
     severities = severity_names(months)

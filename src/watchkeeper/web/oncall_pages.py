@@ -18,14 +18,14 @@ from starlette.concurrency import run_in_threadpool
 from watchkeeper.auth import people
 from watchkeeper.auth.roles import Permission
 from watchkeeper.core.escalation import EscalationPolicy
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.messages import shown
 from watchkeeper.notify.schemas import shown_channel_spec
 from watchkeeper.oncall import service
 from watchkeeper.oncall.coverage import Coverage, coverage
 from watchkeeper.oncall.overrides import add_override
-from watchkeeper.web.access import Viewer, checked_form, ensure, may
+from watchkeeper.web.access import Viewer, checked_form, ensure, may, page_session
 from watchkeeper.web.pager import Pager, page_number
 from watchkeeper.web.templating import render
 
@@ -162,7 +162,7 @@ def _read_page(request: Request, signed_in: Viewer, span: Span, page: int) -> di
     end = local_midnight(span.first + timedelta(days=span.days), zone)
     now = utcnow()
     pager = Pager(page, 0)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         total, schedules = coverage(
             session, start=start, end=end, now=now, offset=pager.offset, limit=pager.size
         )
@@ -227,7 +227,7 @@ def _calendar_response(data: bytes, filename: str) -> Response:
 def schedule_calendar(request: Request, signed_in: Viewer, name: str) -> Response:
     """A schedule's next 30 days of shifts as iCalendar, for a signed-in browser."""
     now = utcnow()
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         data = service.schedule_ical(session, name=name, start=now, end=now + ICAL_HORIZON, now=now)
     return _calendar_response(data, "schedule.ics")
 
@@ -236,7 +236,7 @@ def schedule_calendar(request: Request, signed_in: Viewer, name: str) -> Respons
 def my_calendar(request: Request, signed_in: Viewer) -> Response:
     """The signed-in user's next 30 days of shifts in every schedule, as iCalendar."""
     now = utcnow()
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         data = service.user_ical(
             session, user=signed_in.user.name, start=now, end=now + ICAL_HORIZON, now=now
         )
@@ -265,7 +265,7 @@ def _store_override(request: Request, zone: ZoneInfo, fields: dict[str, str]) ->
             raise InvalidInput(f"{name}: required")
     start = local_instant(fields["start"], "start", zone)
     end = local_instant(fields["end"], "end", zone)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         add_override(
             session,
             schedule=fields["schedule"].strip(),

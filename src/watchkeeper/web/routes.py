@@ -18,7 +18,7 @@ from watchkeeper.alerting import service as alerting_service
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.incident import service as incident_service
 from watchkeeper.incident.models import IncidentRecord
@@ -28,7 +28,7 @@ from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.schemas import SLOStatusRead
-from watchkeeper.web.access import SignInRequired, Viewer, optional_viewer
+from watchkeeper.web.access import SignInRequired, Viewer, optional_viewer, page_session
 from watchkeeper.web.slo_rows import STATE_LABELS, STATES, SLORow, rows_of, sorted_rows
 from watchkeeper.web.templating import render
 
@@ -223,7 +223,7 @@ def overview_context(session: Session) -> dict[str, Any]:
 @router.get("/", response_class=HTMLResponse)
 def overview_page(request: Request, signed_in: Viewer) -> HTMLResponse:
     """Services' health, firing alerts, open incidents and on-call, refreshed live."""
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         context = overview_context(session)
     return render(request, "overview.html", viewer=signed_in, **context)
 
@@ -235,6 +235,6 @@ def overview_live(request: Request) -> HTMLResponse:
     if signed_in is None:
         # Back to the overview after signing in again, not to this bare fragment.
         raise SignInRequired("/")
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         context = overview_context(session)
     return render(request, "fragments/overview_live.html", viewer=signed_in, **context)

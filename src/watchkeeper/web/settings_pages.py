@@ -25,10 +25,10 @@ from watchkeeper.auth.people import USER_ROLES
 from watchkeeper.auth.roles import Permission, Role
 from watchkeeper.auth.sessions import SignedIn
 from watchkeeper.core.duration import parse_duration
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput
 from watchkeeper.oncall import service as oncall
-from watchkeeper.web.access import Viewer, checked_form, ensure, may, page_permission
+from watchkeeper.web.access import Viewer, checked_form, ensure, may, page_permission, page_session
 from watchkeeper.web.pager import Pager, page_number
 from watchkeeper.web.templating import render
 
@@ -51,7 +51,7 @@ def _settings_page(
 
 
 def _in_session(request: Request, work: Callable[[Session], Any]) -> Any:
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         return work(session)
 
 

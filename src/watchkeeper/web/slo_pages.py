@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy.orm import Session
 
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput, WatchkeeperError
 from watchkeeper.incident import links as incident_links
 from watchkeeper.policy import gate
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.explain import Explanation, explain
-from watchkeeper.web.access import Viewer
+from watchkeeper.web.access import Viewer, page_session
 from watchkeeper.web.slo_charts import MAX_POINTS, chart_document
 from watchkeeper.web.slo_rows import (
     LIST_BURN_WINDOW,
@@ -52,7 +52,7 @@ LINKED_INCIDENTS = 20
 def slo_list(request: Request, signed_in: Viewer) -> HTMLResponse:
     """Every SLO: filter by service, label, tier and status, search, sort, 50 a page."""
     query = list_query(request.query_params)
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         rows = all_rows(session)
     shown = sorted_rows(filtered(rows, query), sort=query.sort, descending=query.descending)
     page = page_of(shown, query.page)
@@ -190,7 +190,7 @@ def slo_detail(request: Request, service: str, name: str, signed_in: Viewer) -> 
     now = utcnow()
     picked = chart_range(dict(request.query_params), zone_name=signed_in.user.time_zone, now=now)
     key = f"{service}/{name}"
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         context = detail_context(session, key=key, now=now)
     base = f"/slos/{service}/{name}"
     return render(
@@ -236,7 +236,7 @@ def slo_chart_data(request: Request, service: str, name: str, _viewer: Viewer) -
     end = _instant(params.get("to"), "to")
     points = _points(params.get("points"))
     settings = request.app.state.settings
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         document = chart_document(
             session,
             key=f"{service}/{name}",

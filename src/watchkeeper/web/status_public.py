@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from watchkeeper.config import Settings
-from watchkeeper.db import session_scope, utcnow
+from watchkeeper.db import utcnow
 from watchkeeper.errors import NotFound
+from watchkeeper.web.access import page_session
 from watchkeeper.web.slo_rows import SLORow, all_rows
 from watchkeeper.web.templating import render
 
@@ -61,7 +62,7 @@ def public_status(request: Request) -> HTMLResponse:
     settings: Settings = request.app.state.settings
     if not settings.public_status:
         raise PublicStatusDisabled("there is no public status page here")
-    with session_scope(request.app.state.session_factory) as session:
+    with page_session(request) as session:
         states = service_states(all_rows(session))
     worst = min((s.health for s in states), key=HEALTH_ORDER.index, default=OPERATIONAL)
     return render(
