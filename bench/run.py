@@ -15,6 +15,7 @@ BENCHMARKS = (
     "escalation.py",
     "alert_latency.py",
     "backtest.py",
+    "pages.py",
 )
 
 

@@ -90,11 +90,15 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
+        elapsed = time.perf_counter() - started
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         metrics: AppMetrics = request.app.state.metrics
         metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - started)
+        metrics.latency.labels(path).observe(elapsed)
+        # The server's own time, apart from the network and the client (W3C Server Timing):
+        # browsers show it in their network panel, and bench/pages.py reads it.
+        response.headers["Server-Timing"] = f"app;dur={elapsed * 1000:.1f}"
         return response
 
     @app.exception_handler(WatchkeeperError)

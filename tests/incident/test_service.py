@@ -210,6 +210,15 @@ def test_open_blocking_and_listing(session: Session) -> None:
     assert [i.id for i in service.list_incidents(session, status="resolved")] == [done.id]
 
 
+def test_unknown_slo_key_names_the_nearest(session: Session, api_slo: str) -> None:
+    with pytest.raises(
+        InvalidInput, match=rf"slo: no SLO 'api/availabilty'.*did you mean '{api_slo}'"
+    ):
+        declaration.declare(
+            session, title="t", severity="SEV1", actor="a", now=NOW, slo_keys=["api/availabilty"]
+        )
+
+
 def test_links_and_budget_burned(session: Session, api_slo: str, groups: list[int]) -> None:
     first, second, _ = groups
     incident = declaration.declare(

@@ -24,7 +24,7 @@ from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.slo import service
 from watchkeeper.slo.evaluator import Evaluator
-from watchkeeper.slo.figures import batch_statuses, counts_json, window_figures
+from watchkeeper.slo.figures import batch_statuses, counts_json, many_window_figures, window_figures
 from watchkeeper.slo.models import SLOHistory
 from watchkeeper.specs import SpecSet
 
@@ -149,3 +149,19 @@ def test_a_tick_writes_statuses_in_one_bulk_statement(session: Session) -> None:
         event.remove(connection, "before_cursor_execute", record)
     # 40 status rows in one executemany; no alert changed, no history due.
     assert writes == [("INSERT INTO slo_status", True)]
+
+
+def test_many_window_figures_equal_one_row_at_a_time() -> None:
+    counts: list[dict[str, list[float]]] = [
+        {"5m": [90, 100], "1h": [990, 1000]},
+        {"5m": [0, 0], "1h": [5, 10]},  # no events in 5m: None, not 0
+        {"30m": [7, 7]},  # other windows, in a group of their own
+        {},  # nothing stored
+        {"5m": [1, 3], "1h": [2, 3]},
+    ]
+    objectives = [0.999, 0.99, 0.9, 0.999, 0.5]
+    many = many_window_figures(counts, objectives)
+    assert many == [window_figures(c, o) for c, o in zip(counts, objectives, strict=True)]
+    assert many[1][0]["5m"] is None
+    assert many[0][0]["5m"] == pytest.approx(0.1 / 0.001)
+    assert many[3] == ({}, {})

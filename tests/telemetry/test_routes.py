@@ -47,6 +47,15 @@ def test_healthz(client: TestClient) -> None:
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
+@pytest.mark.parametrize(("path", "status"), [("/healthz", 200), ("/api/v1/no-such-thing", 404)])
+def test_server_timing_on_every_response(client: TestClient, path: str, status: int) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    name, _, duration = response.headers["server-timing"].partition(";dur=")
+    assert name == "app"
+    assert 0.0 <= float(duration) < 60_000
+
+
 def test_readyz_when_migrated(client: TestClient) -> None:
     response = client.get("/readyz")
     assert (response.status_code, response.json()) == (200, {"status": "ready"})

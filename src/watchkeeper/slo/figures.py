@@ -110,6 +110,33 @@ def window_figures(
     return dict(zip(labels, burn, strict=True)), dict(zip(labels, sli, strict=True))
 
 
+def many_window_figures(
+    counts: Sequence[Mapping[str, Sequence[float]]], objectives: Sequence[float]
+) -> list[tuple[dict[str, float | None], dict[str, float | None]]]:
+    """:func:`window_figures` of many rows, one array operation per set of window labels
+    (elementwise, so each float is the one :func:`window_figures` gives)."""
+    found: list[tuple[dict[str, float | None], dict[str, float | None]]] = [({}, {})] * len(counts)
+    by_labels: dict[tuple[str, ...], list[int]] = {}
+    for position, row in enumerate(counts):
+        by_labels.setdefault(tuple(row), []).append(position)
+    for labels, positions in by_labels.items():
+        if not labels:
+            continue
+        pairs = np.array(
+            [[counts[p][label] for label in labels] for p in positions], dtype=np.float64
+        )
+        good, total = pairs[:, :, 0], pairs[:, :, 1]
+        objective = np.array([objectives[p] for p in positions], dtype=np.float64)[:, None]
+        burns = burn_rate(total - good, total, objective)
+        slis = sli_ratio(good, total)
+        for index, position in enumerate(positions):
+            found[position] = (
+                dict(zip(labels, _none_if_nan(burns[index]), strict=True)),
+                dict(zip(labels, _none_if_nan(slis[index]), strict=True)),
+            )
+    return found
+
+
 def _none_if_nan(values: NDArray[np.float64]) -> list[float | None]:
     """The values as Python floats, None where NaN (no data)."""
     listed: list[float | None] = values.tolist()
