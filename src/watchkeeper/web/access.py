@@ -155,6 +155,25 @@ async def checked_form(request: Request, signed_in: SignedIn) -> dict[str, str]:
     return fields
 
 
+async def permitted_form(
+    request: Request, signed_in: SignedIn, permission: Permission, *, action: str
+) -> dict[str, str]:
+    """A POSTed form's fields once the role (403 otherwise) and the CSRF token are checked."""
+    ensure(signed_in, permission, action=action)
+    return await checked_form(request, signed_in)
+
+
+def required_fields(fields: dict[str, str], *names: str) -> list[str]:
+    """The named form fields, stripped, in order; InvalidInput naming the first one missing."""
+    values = []
+    for name in names:
+        value = fields.get(name, "").strip()
+        if not value:
+            raise InvalidInput(f"{name}: required")
+        values.append(value)
+    return values
+
+
 async def read_form(request: Request) -> dict[str, str]:
     """A URL-encoded form body as a dict (422 for any other content type or bad encoding)."""
     body = await read_body(request)

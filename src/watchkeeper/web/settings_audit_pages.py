@@ -26,7 +26,13 @@ from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput
 from watchkeeper.flows import teams as team_flows
 from watchkeeper.messages import shown
-from watchkeeper.web.access import Viewer, checked_form, ensure, page_permission, page_session
+from watchkeeper.web.access import (
+    Viewer,
+    page_permission,
+    page_session,
+    permitted_form,
+    required_fields,
+)
 from watchkeeper.web.oncall_pages import local_instant, viewer_zone
 from watchkeeper.web.pager import PER_PAGE, Pager, page_number
 from watchkeeper.web.settings_pages import _sections
@@ -203,18 +209,7 @@ def teams_page(request: Request, signed_in: Viewer, page: str | None = None) -> 
 
 async def _team_form(request: Request, signed_in: SignedIn, action: str) -> dict[str, str]:
     """The form's fields once the role (403 below admin) and the CSRF token are checked."""
-    ensure(signed_in, Permission.ADMIN, action=action)
-    return await checked_form(request, signed_in)
-
-
-def _required(fields: dict[str, str], *names: str) -> list[str]:
-    values = []
-    for name in names:
-        value = fields.get(name, "").strip()
-        if not value:
-            raise InvalidInput(f"{name}: required")
-        values.append(value)
-    return values
+    return await permitted_form(request, signed_in, Permission.ADMIN, action=action)
 
 
 def _back() -> Response:
@@ -229,7 +224,7 @@ async def _change(request: Request, work: Callable[[Session], Any]) -> None:
 async def create_team(request: Request, signed_in: Viewer) -> Response:
     """Create an empty team (admin)."""
     fields = await _team_form(request, signed_in, "create teams")
-    (name,) = _required(fields, "name")
+    (name,) = required_fields(fields, "name")
     await _change(request, lambda session: teams.create_team(session, name=name, now=utcnow()))
     return _back()
 
@@ -238,7 +233,7 @@ async def create_team(request: Request, signed_in: Viewer) -> Response:
 async def delete_team(request: Request, signed_in: Viewer) -> Response:
     """Delete a team (admin): what it owned is owned by no team afterwards."""
     fields = await _team_form(request, signed_in, "delete teams")
-    (name,) = _required(fields, "team")
+    (name,) = required_fields(fields, "team")
     await _change(request, lambda session: team_flows.delete_team(session, name=name))
     return _back()
 
@@ -247,7 +242,7 @@ async def delete_team(request: Request, signed_in: Viewer) -> Response:
 async def add_member(request: Request, signed_in: Viewer) -> Response:
     """Add a user to a team (admin)."""
     fields = await _team_form(request, signed_in, "change teams")
-    team, user = _required(fields, "team", "user")
+    team, user = required_fields(fields, "team", "user")
     await _change(
         request, lambda session: teams.add_member(session, team=team, user=user, now=utcnow())
     )
@@ -258,7 +253,7 @@ async def add_member(request: Request, signed_in: Viewer) -> Response:
 async def remove_member(request: Request, signed_in: Viewer) -> Response:
     """Take a user out of a team (admin)."""
     fields = await _team_form(request, signed_in, "change teams")
-    team, user = _required(fields, "team", "user")
+    team, user = required_fields(fields, "team", "user")
     await _change(request, lambda session: teams.remove_member(session, team=team, user=user))
     return _back()
 
@@ -267,7 +262,7 @@ class Target:
     """What an own or release form names: a team, and one thing it owns or is to own."""
 
     def __init__(self, fields: dict[str, str]) -> None:
-        self.team, self.kind, self.thing = _required(fields, "team", "kind", "name")
+        self.team, self.kind, self.thing = required_fields(fields, "team", "kind", "name")
         if self.kind not in OWNABLE:
             raise InvalidInput(f"kind: {shown(self.kind)} is not one of: {', '.join(OWNABLE)}")
 

@@ -26,9 +26,15 @@ from watchkeeper.auth.roles import Permission, Role
 from watchkeeper.auth.sessions import SignedIn
 from watchkeeper.core.duration import parse_duration
 from watchkeeper.db import utcnow
-from watchkeeper.errors import InvalidInput
 from watchkeeper.oncall import service as oncall
-from watchkeeper.web.access import Viewer, checked_form, ensure, may, page_permission, page_session
+from watchkeeper.web.access import (
+    Viewer,
+    may,
+    page_permission,
+    page_session,
+    permitted_form,
+    required_fields,
+)
 from watchkeeper.web.pager import Pager, page_number
 from watchkeeper.web.templating import render
 
@@ -57,18 +63,7 @@ def _in_session(request: Request, work: Callable[[Session], Any]) -> Any:
 
 async def _admin_form(request: Request, signed_in: SignedIn, action: str) -> dict[str, str]:
     """The form's fields once the role (403 below admin) and the CSRF token are checked."""
-    ensure(signed_in, Permission.ADMIN, action=action)
-    return await checked_form(request, signed_in)
-
-
-def _required(fields: dict[str, str], *names: str) -> list[str]:
-    values = []
-    for name in names:
-        value = fields.get(name, "").strip()
-        if not value:
-            raise InvalidInput(f"{name}: required")
-        values.append(value)
-    return values
+    return await permitted_form(request, signed_in, Permission.ADMIN, action=action)
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -94,7 +89,7 @@ def users_page(request: Request, signed_in: Viewer, page: str | None = None) -> 
 async def create_user(request: Request, signed_in: Viewer) -> Response:
     """Create a user (admin); a password is set with ``watchkeeper user password``."""
     fields = await _admin_form(request, signed_in, "create users")
-    name, role = _required(fields, "name", "role")
+    name, role = required_fields(fields, "name", "role")
     email = fields.get("email", "").strip() or None
     zone = fields.get("time_zone", "").strip() or "UTC"
     await run_in_threadpool(
@@ -111,7 +106,7 @@ async def create_user(request: Request, signed_in: Viewer) -> Response:
 async def change_role(request: Request, signed_in: Viewer) -> Response:
     """Give a user another role (admin); the last admin keeps theirs."""
     fields = await _admin_form(request, signed_in, "change roles")
-    name, role = _required(fields, "name", "role")
+    name, role = required_fields(fields, "name", "role")
     await run_in_threadpool(
         _in_session, request, lambda session: people.set_role(session, name=name, role=role)
     )
@@ -160,7 +155,7 @@ def _lifetime(raw: str) -> timedelta | None:
 async def create_token(request: Request, signed_in: Viewer) -> HTMLResponse:
     """Create a token (admin) and show its secret this once."""
     fields = await _admin_form(request, signed_in, "create API tokens")
-    name, role = _required(fields, "name", "role")
+    name, role = required_fields(fields, "name", "role")
     lifetime = _lifetime(fields.get("expires_in", ""))
     issued = await run_in_threadpool(
         _in_session,
@@ -182,7 +177,7 @@ async def create_token(request: Request, signed_in: Viewer) -> HTMLResponse:
 async def revoke_token(request: Request, signed_in: Viewer) -> Response:
     """Revoke a token (admin): it stops authenticating at once."""
     fields = await _admin_form(request, signed_in, "revoke API tokens")
-    (name,) = _required(fields, "name")
+    (name,) = required_fields(fields, "name")
     await run_in_threadpool(
         _in_session, request, lambda session: tokens.revoke(session, name=name, now=utcnow())
     )
@@ -229,7 +224,7 @@ def integrations_page(request: Request, signed_in: Viewer, page: str | None = No
 async def create_integration(request: Request, signed_in: Viewer) -> Response:
     """Create an integration (admin); its key and intake URL are listed to admins."""
     fields = await _admin_form(request, signed_in, "create integrations")
-    name, kind = _required(fields, "name", "type")
+    name, kind = required_fields(fields, "name", "type")
     policy = fields.get("escalation_policy", "").strip() or None
     urgency = fields.get("default_urgency", "").strip() or "high"
     await run_in_threadpool(
