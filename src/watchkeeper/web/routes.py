@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.core.duration import format_duration
-from watchkeeper.core.windows import REPORTED_BURN_WINDOWS, alert_windows
+from watchkeeper.core.windows import REPORTED_BURN_WINDOWS
 from watchkeeper.db import utcnow
 from watchkeeper.errors import WatchkeeperError
 from watchkeeper.incident import service as incident_service
@@ -25,11 +25,8 @@ from watchkeeper.incident.models import IncidentRecord
 from watchkeeper.messages import plural
 from watchkeeper.oncall import service as oncall_service
 from watchkeeper.policy import service as policy_service
-from watchkeeper.slo import service as slo_service
-from watchkeeper.slo.models import SLORecord
-from watchkeeper.slo.schemas import SLOStatusRead
 from watchkeeper.web.access import SignInRequired, Viewer, optional_viewer, page_session
-from watchkeeper.web.slo_rows import STATE_LABELS, STATES, SLORow, rows_of, sorted_rows
+from watchkeeper.web.slo_rows import STATE_LABELS, STATES, SLORow, all_rows, sorted_rows
 from watchkeeper.web.templating import render
 
 log = logging.getLogger("watchkeeper.web")
@@ -66,16 +63,15 @@ class Banner:
         return "ticket" if self.ticketing else "ok"
 
 
-def banner_for(statuses: list[SLOStatusRead], *, alert_pages: int = 0) -> Banner:
+def banner_for(rows: list[SLORow], *, alert_pages: int = 0) -> Banner:
     """Count the SLOs in each burning state (and the paging alert groups), one line each."""
     banner = Banner(alert_pages=alert_pages)
-    for status in statuses:
-        firing = {a.severity for a in status.alerts if a.firing}
+    for row in rows:
+        firing = {a.severity for a in row.firing}
         banner.paging += "page" in firing
         banner.ticketing += "ticket" in firing
-        left = status.error_budget_remaining
-        banner.exhausted += left is not None and left <= 0
-        banner.failing += status.error is not None
+        banner.exhausted += row.exhausted
+        banner.failing += row.error is not None
     for key, count, text in (
         ("paging", banner.paging, "burning error budget fast enough to page"),
         ("ticketing", banner.ticketing, "burning error budget fast enough for a ticket"),
@@ -91,16 +87,12 @@ def banner_for(statuses: list[SLOStatusRead], *, alert_pages: int = 0) -> Banner
     return banner
 
 
-def burn_windows(records: list[SLORecord]) -> list[str]:
+def burn_windows(rows: list[SLORow]) -> list[str]:
     """The burn-rate windows the SLOs use: the reported ones plus every alert window."""
     lengths: set[timedelta] = set(REPORTED_BURN_WINDOWS)
-    for record in records:
-        try:
-            slo = slo_service.to_core(record)
-        except WatchkeeperError:  # a failing SLO: shown with its error, no burn rates
-            continue
-        for window in alert_windows(slo):
-            lengths.update((window.long, window.short))
+    for row in rows:
+        if row.summary is not None:  # a failing SLO has none: shown with its error
+            lengths.update(row.summary.identity.alert_windows)
     return [format_duration(length) for length in sorted(lengths)]
 
 
@@ -191,9 +183,7 @@ def on_call(session: Session, *, now: datetime, limit: int = SHOWN_SCHEDULES) ->
 def overview_context(session: Session) -> dict[str, Any]:
     """Everything the overview's live part shows, read in one session."""
     now = utcnow()
-    records = slo_service.list_slos(session)
-    statuses = slo_service.stored_statuses(session, records=records)
-    rows = rows_of(records, statuses)
+    rows = all_rows(session)
     firing = alerting_service.firing_by_urgency(session)
     groups: list[AlertGroup] = alerting_service.list_groups(
         session, status="firing", limit=SHOWN_GROUPS
@@ -205,8 +195,8 @@ def overview_context(session: Session) -> dict[str, Any]:
     return {
         "rows": sorted_rows(rows, sort="state")[:SHOWN_SLOS],
         "slo_count": len(rows),
-        "burn_windows": burn_windows(records),
-        "banner": banner_for(list(statuses.values()), alert_pages=firing.get("high", 0)),
+        "burn_windows": burn_windows(rows),
+        "banner": banner_for(rows, alert_pages=firing.get("high", 0)),
         "policies": _policy_count(session),
         "services": services[:SHOWN_SERVICES],
         "service_count": len(services),

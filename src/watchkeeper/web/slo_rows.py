@@ -1,7 +1,9 @@
 """SLOs as the dashboard lists them: one row per SLO with its state, filtered, sorted, paged.
 
-Rows are built from two queries (the SLOs and their stored statuses); filtering and sorting
-happen here because the burn rates are derived from stored window counts, not columns.
+Rows are built from light summaries (slo/summaries.py: three column-only queries, each
+stored spec read once per version); filtering and sorting happen here because the burn rates
+are derived from stored window counts, not columns. Only the rows a page shows compute every
+window's burn rate.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.core.slo import SourceKind
-from watchkeeper.errors import InvalidInput, WatchkeeperError
-from watchkeeper.slo import service as slo_service
+from watchkeeper.errors import InvalidInput
 from watchkeeper.slo.models import SLORecord
-from watchkeeper.slo.schemas import AlertRead, SLOStatusRead, describe_window
+from watchkeeper.slo.schemas import AlertRead, SLOStatusRead
+from watchkeeper.slo.summaries import FiringAlert, Identity, Summary, identity_of, summaries
 
 PAGE_SIZE = 50
 # The burn rate a list sorts by and shows: the fastest page window of the default alerts.
@@ -40,7 +41,7 @@ SORTS = ("name", "budget", "burn", "state")
 
 @dataclass(frozen=True)
 class SLORow:
-    """One SLO as a list shows it."""
+    """One SLO as a list shows it: its spec's fields and latest stored figures."""
 
     key: str
     service: str
@@ -52,23 +53,13 @@ class SLORow:
     labels: Mapping[str, str]
     description: str
     catalogued: str | None  # the external system of a catalogued-only SLO
-    status: SLOStatusRead | None
-    firing: list[AlertRead] = field(default_factory=list)
-
-    @property
-    def budget(self) -> float | None:
-        """Error budget remaining (None without figures)."""
-        return None if self.status is None else self.status.error_budget_remaining
-
-    @property
-    def burn(self) -> float | None:
-        """The burn rate over LIST_BURN_WINDOW (None without events)."""
-        return None if self.status is None else self.status.burn_rates.get(LIST_BURN_WINDOW)
-
-    @property
-    def error(self) -> str | None:
-        """Why the SLO cannot be evaluated, if it cannot."""
-        return None if self.status is None else self.status.error
+    evaluated: bool = False  # the worker stored a status
+    error: str | None = None  # why it cannot be evaluated
+    sli: float | None = None
+    budget: float | None = None  # error budget remaining (None without figures)
+    burn: float | None = None  # the burn rate over LIST_BURN_WINDOW (None without events)
+    firing: Sequence[FiringAlert | AlertRead] = ()
+    summary: Summary | None = field(default=None, repr=False, compare=False)
 
     @property
     def burning(self) -> bool:
@@ -83,7 +74,7 @@ class SLORow:
     @property
     def no_data(self) -> bool:
         """Evaluated without events, never evaluated, or catalogued only."""
-        return self.error is None and (self.status is None or self.status.sli is None)
+        return self.error is None and (not self.evaluated or self.sli is None)
 
     @property
     def state(self) -> str:
@@ -99,67 +90,57 @@ class SLORow:
             return "ticketing"
         return "no_data" if self.no_data else "ok"
 
+    @property
+    def burn_rates(self) -> dict[str, float | None]:
+        """Every stored window's burn rate (computed when asked: for the rows shown)."""
+        return {} if self.summary is None else self.summary.burn_rates()
 
-def _spec_text(spec: Mapping[str, Any], name: str) -> str | None:
-    value = spec.get(name)
-    return value if isinstance(value, str) else None
+
+def _identity_fields(identity: Identity) -> dict[str, Any]:
+    return {
+        "key": identity.key,
+        "service": identity.service,
+        "name": identity.name,
+        "objective": identity.objective,
+        "window": identity.window,
+        "tier": identity.tier,
+        "owner": identity.owner,
+        "labels": identity.labels,
+        "description": identity.description,
+        "catalogued": identity.catalogued,
+    }
+
+
+def row_of_summary(summary: Summary) -> SLORow:
+    """The row of one SLO's summary."""
+    return SLORow(
+        **_identity_fields(summary.identity),
+        evaluated=summary.evaluated_at is not None,
+        error=summary.error,
+        sli=summary.sli,
+        budget=summary.budget_remaining,
+        burn=summary.burn,
+        firing=summary.firing,
+        summary=summary,
+    )
 
 
 def row_of(record: SLORecord, status: SLOStatusRead | None) -> SLORow:
-    """The row of one SLO; a stored spec that no longer parses is read as written."""
-    try:
-        slo = slo_service.to_core(record)
-    except WatchkeeperError:
-        spec: Mapping[str, Any] = record.spec if isinstance(record.spec, dict) else {}
-        objective = spec.get("objective")
-        labels = spec.get("labels")
-        return SLORow(
-            key=record.key,
-            service=record.service,
-            name=record.name,
-            objective=(
-                float(objective)
-                if isinstance(objective, int | float) and not isinstance(objective, bool)
-                else None
-            ),
-            window=str(spec.get("window", "")),
-            tier=_spec_text(spec, "tier"),
-            owner=_spec_text(spec, "owner"),
-            labels={str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {},
-            description=_spec_text(spec, "description") or "",
-            catalogued=None,
-            status=status,
-        )
-    external = slo.sli.external
+    """The row of one SLO from its full status document (the detail page's)."""
     return SLORow(
-        key=slo.key,
-        service=slo.service,
-        name=slo.name,
-        objective=slo.objective,
-        window=status.window if status is not None else describe_window(slo.window),
-        tier=slo.tier,
-        owner=slo.owner,
-        labels=dict(slo.labels),
-        description=slo.description,
-        catalogued=(
-            external.source_type
-            if slo.sli.source is SourceKind.EXTERNAL and external is not None
-            else None
-        ),
-        status=status,
+        **_identity_fields(identity_of(record)),
+        evaluated=status is not None,
+        error=None if status is None else status.error,
+        sli=None if status is None else status.sli,
+        budget=None if status is None else status.error_budget_remaining,
+        burn=None if status is None else status.burn_rates.get(LIST_BURN_WINDOW),
         firing=[alert for alert in status.alerts if alert.firing] if status else [],
     )
 
 
-def rows_of(records: Iterable[SLORecord], statuses: Mapping[int, SLOStatusRead]) -> list[SLORow]:
-    """The rows of ``records`` with their stored statuses, by key."""
-    return sorted((row_of(r, statuses.get(r.id)) for r in records), key=lambda row: row.key)
-
-
 def all_rows(session: Session) -> list[SLORow]:
-    """Every applied SLO with its latest stored status (two queries), by key."""
-    records = slo_service.list_slos(session)
-    return rows_of(records, slo_service.stored_statuses(session, records=records))
+    """Every applied SLO with its latest stored figures (three column-only queries), by key."""
+    return [row_of_summary(s) for s in summaries(session, burn_window=LIST_BURN_WINDOW)]
 
 
 @dataclass(frozen=True)
