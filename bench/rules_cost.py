@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
 import shutil
 import tempfile
 import time
@@ -25,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+import yaml
 from prometheus_server import (  # bench/prometheus_server.py, beside this script
+    backfill_rules,
     create_blocks,
     require_binaries,
     running_prometheus,
@@ -78,6 +81,58 @@ def _openmetrics(path: Path, count: int, hours: int, end: int) -> None:
         out.write("# EOF\n")
 
 
+def ranged_records(text: str) -> str | None:
+    """The rule file of the recording rules in ``text`` that some rule reads over a range
+    (``name{...}[30d]``), whose own history a long-running Prometheus would hold; None when
+    there are none."""
+    groups = yaml.safe_load(text)["groups"]
+    expressions = [str(rule["expr"]) for group in groups for rule in group["rules"]]
+    kept = []
+    for group in groups:
+        rules = [
+            rule
+            for rule in group["rules"]
+            if "record" in rule
+            and any(
+                re.search(re.escape(rule["record"]) + r"(\{[^}]*\})?\[", expr)
+                for expr in expressions
+            )
+        ]
+        if rules:
+            kept.append({**group, "rules": rules})
+    return yaml.safe_dump({"groups": kept}, sort_keys=False) if kept else None
+
+
+def _backfilled(rules_text: str, blocks: Path, work: Path, start: int, end: int) -> Path:
+    """``blocks`` plus the history of the rules' ranged records over [start, end]: the data
+    directory of a Prometheus that has evaluated these rules all along."""
+    data = work / "data"
+    shutil.copytree(blocks, data)
+    ranged = ranged_records(rules_text)
+    if ranged is None:
+        return data
+    (work / "ranged.yml").write_text(ranged)
+    source = work / "source"
+    shutil.copytree(blocks, source)
+    config = work / "source.yml"
+    config.write_text(f"global:\n  evaluation_interval: {EVALUATION_INTERVAL}\n")
+    with running_prometheus(data=source, config=config, log=work / "backfill.log") as base:
+        backfill_rules(
+            work / "ranged.yml",
+            url=base,
+            start=start,
+            end=end,
+            out=work / "backfill",
+            eval_interval=EVALUATION_INTERVAL,
+        )
+    blocks_written = list((work / "backfill").iterdir())
+    for block in blocks_written:
+        shutil.move(str(block), data / block.name)
+    print(f"backfilled {ranged.count('- record:')} ranged records: {len(blocks_written)} blocks")
+    shutil.rmtree(source)
+    return data
+
+
 def _metrics(base: str) -> dict[str, float]:
     text = httpx2.get(f"{base}/metrics", timeout=10).text
     found: dict[str, float] = {"rule_seconds": 0.0, "iterations": 0.0}
@@ -109,9 +164,7 @@ class Cost:
     rules: int
 
 
-def _measure(rules: Path, blocks: Path, work: Path, measure: int) -> Cost:
-    data = work / "data"
-    shutil.copytree(blocks, data)
+def _measure(rules: Path, data: Path, work: Path, measure: int) -> Cost:
     config = work / "prometheus.yml"
     config.write_text(
         f"global:\n  evaluation_interval: {EVALUATION_INTERVAL}\nrule_files: [{rules}]\n"
@@ -142,13 +195,19 @@ def main() -> None:
     parser.add_argument("--slos", type=int, default=200)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--measure", type=int, default=240)
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="no history of the rules' own records (a Prometheus that has just started)",
+    )
     args = parser.parse_args()
     require_binaries()
     spec_set = load_text(_spec(args.slos), filename="bench.yaml")
     with tempfile.TemporaryDirectory(prefix="wk-rules-cost-") as temporary:
         root = Path(temporary)
         source = root / "history.om"
-        _openmetrics(source, args.slos, args.hours, int(time.time()) - 60)
+        end = int(time.time()) - 60
+        _openmetrics(source, args.slos, args.hours, end)
         blocks = root / "blocks"
         create_blocks(source, blocks)
         costs: dict[Mode, Cost] = {}
@@ -157,10 +216,16 @@ def main() -> None:
             rules.write_text(generate(spec_set, mode=mode).files[0].text)
             work = root / f"run-{mode}"
             work.mkdir()
-            costs[mode] = _measure(rules, blocks, work, args.measure)
+            if args.fresh:
+                data = work / "data"
+                shutil.copytree(blocks, data)
+            else:
+                data = _backfilled(rules.read_text(), blocks, work, end - args.hours * 3600, end)
+            costs[mode] = _measure(rules, data, work, args.measure)
     print(
         f"{args.slos} SLOs, {args.hours} h of history at 1/min, "
-        f"evaluation every {EVALUATION_INTERVAL}"
+        f"evaluation every {EVALUATION_INTERVAL}, "
+        + ("no history of the records" if args.fresh else "records read over a range backfilled")
     )
     print(
         f"{'mode':<8} {'rules':>7} {'CPU s/30s':>12} {'last group s':>13} "

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from watchkeeper.alerting import escalation
+from watchkeeper.alerting import escalation_config
 from watchkeeper.auth import audit
 from watchkeeper.commit_queue import CommitQueue
 from watchkeeper.config import Settings
@@ -66,7 +66,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.state.commit_queue = CommitQueue(
         lambda: app.state.session_factory, batched=app.state.engine.dialect.name == "sqlite"
     )
-    escalation.configure(app.state.session_factory, settings)
+    escalation_config.configure(app.state.session_factory, settings)
     # Metrics sources (Prometheus) travel with the sessions: `slo status`, the gate, backfill.
     app.state.sources = sources.registry_from_settings(settings)
     sources.configure(app.state.session_factory, app.state.sources)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from watchkeeper.alerting import escalation, slo_alerts
+from watchkeeper.alerting import escalation, escalation_config, slo_alerts
 from watchkeeper.alerting import service as alerting_service
 from watchkeeper.config import Settings
 from watchkeeper.core.duration import format_duration
@@ -98,7 +98,7 @@ class Worker:
             with session_scope(self.session_factory) as session:
                 if not _take_singleton_lock(session):
                     return None
-                escalation.bind(session, self.settings)
+                escalation_config.bind(session, self.settings)
                 # Evaluate first: the tick loads the SLOs, and with them how many days of
                 # minute buckets the evaluator reads (custom alert windows may exceed the
                 # retention setting); compacting before a first load would fold those away.
@@ -152,7 +152,7 @@ class Worker:
 
         def ingest(session: Session, transitions: list[Transition]) -> None:
             # In the transaction that stores them, as the built-in tick does.
-            escalation.bind(session, self.settings)
+            escalation_config.bind(session, self.settings)
             slo_alerts.ingest_slo_transitions(session, transitions, now=at)
 
         try:
@@ -243,7 +243,7 @@ class Worker:
         done = 0
         while True:
             with session_scope(self.session_factory) as session:
-                escalation.bind(session, self.settings)
+                escalation_config.bind(session, self.settings)
                 ran = escalation.run_due(session, now=at, limit=batch)
             done += ran
             if ran < batch:

@@ -16,7 +16,7 @@ from tests.alerting.escalation_setup import (
     open_alertmanager,
     outbox,
 )
-from watchkeeper.alerting import escalation, service
+from watchkeeper.alerting import escalation, escalation_config, service
 from watchkeeper.alerting.models import AlertGroup
 from watchkeeper.auth import people
 from watchkeeper.notify.models import Notification, NotificationStatus
@@ -198,7 +198,9 @@ def test_a_policy_edited_after_the_start_does_not_change_the_escalation(
 
 def test_an_unknown_policy_is_logged_and_the_default_used(session: Session) -> None:
     make_team(session)
-    session.info[escalation.CONFIG_KEY] = escalation.EscalationConfig(default_policy="shop")
+    session.info[escalation_config.CONFIG_KEY] = escalation_config.EscalationConfig(
+        default_policy="shop"
+    )
     # An integration whose policy was deleted after it was set.
     integration = service.create_integration(session, name="prom", type="alertmanager", now=NOW)
     integration.escalation_policy = "nope"
@@ -214,7 +216,9 @@ def test_no_policy_and_no_default_pages_nobody_visibly(session: Session) -> None
     assert outbox(session, group.id) == []
     assert group.escalation_due_at is None
     assert "no escalation policy" in _log(session, group, "not_paged")[0]
-    session.info[escalation.CONFIG_KEY] = escalation.EscalationConfig(default_policy="gone")
+    session.info[escalation_config.CONFIG_KEY] = escalation_config.EscalationConfig(
+        default_policy="gone"
+    )
     other = open_alertmanager(session, policy=None, name="prom2")
     assert "'gone'" in _log(session, other, "not_paged")[0]
 

@@ -25,16 +25,16 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from watchkeeper import reference_cache
 from watchkeeper.alerting import links, paging, repository
+from watchkeeper.alerting.escalation_config import config_of
 from watchkeeper.alerting.models import AlertGroup, AlertGroupLog
-from watchkeeper.config import Settings
 from watchkeeper.core.escalation import (
     EscalationError,
     EscalationPolicy,
@@ -50,51 +50,9 @@ from watchkeeper.notify.message import Message
 from watchkeeper.oncall import service as oncall_service
 from watchkeeper.oncall.schemas import Recipient
 
-CONFIG_KEY = "watchkeeper.escalation"
 _STARTED_KEY = "watchkeeper.escalation.started"
 PAGE_KINDS = ("page", "reminder", "notice")
 _FIRING, _ACKNOWLEDGED, _RESOLVED = "firing", "acknowledged", "resolved"
-
-
-@dataclass(frozen=True)
-class EscalationConfig:
-    """The settings escalation reads, carried by the session (see :func:`configure`)."""
-
-    default_policy: str | None = None
-    public_url: str = "http://127.0.0.1:8080"
-    secret_key: str | None = None
-    link_ttl: timedelta = timedelta(hours=24)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EscalationConfig:
-        """The escalation part of the settings."""
-        return cls(
-            default_policy=settings.default_escalation_policy or None,
-            public_url=settings.public_url,
-            secret_key=settings.secret_key,
-            link_ttl=timedelta(hours=settings.action_link_ttl_hours),
-        )
-
-
-def configure(factory: sessionmaker[Session], settings: Settings) -> None:
-    """Let every session of ``factory`` carry the escalation settings.
-
-    Intake and the actions call :func:`start` deep inside a use case; the settings travel in
-    ``Session.info`` rather than through every intake signature."""
-    info = dict(factory.kw.get("info") or {})
-    info[CONFIG_KEY] = EscalationConfig.from_settings(settings)
-    factory.configure(info=info)
-
-
-def bind(session: Session, settings: Settings) -> None:
-    """Let one session carry the escalation settings."""
-    session.info[CONFIG_KEY] = EscalationConfig.from_settings(settings)
-
-
-def config_of(session: Session) -> EscalationConfig:
-    """The escalation settings the session carries (the defaults when none)."""
-    found = session.info.get(CONFIG_KEY)
-    return found if isinstance(found, EscalationConfig) else EscalationConfig()
 
 
 class _Escalating(paging.PagedGroup, Protocol):

@@ -109,12 +109,12 @@ class CLIState:
         """Sessions on the current-schema database."""
         if self._factory is None:
             # Imported here: commands that open no database should not load the alerting stack.
-            from watchkeeper.alerting import escalation
+            from watchkeeper.alerting import escalation_config
             from watchkeeper.sources import registry as sources
 
             self._factory = make_session_factory(self.current_engine())
             audit.install()
-            escalation.configure(self._factory, self.settings)
+            escalation_config.configure(self._factory, self.settings)
             sources.configure(self._factory, sources.registry_from_settings(self.settings))
         return self._factory
 
