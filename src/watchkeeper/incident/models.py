@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -54,6 +55,9 @@ class IncidentRecord(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # The incident list's order (newest declared first): a page is a walk of this index.
+    __table_args__ = (Index("ix_incident_declared_at_id", "declared_at", "id"),)
 
 
 class RoleRecord(Base):
