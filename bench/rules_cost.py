@@ -81,23 +81,24 @@ def _openmetrics(path: Path, count: int, hours: int, end: int) -> None:
         out.write("# EOF\n")
 
 
+# A selector read over a range: a metric name, optional matchers, then ``[``.
+RANGED_SELECTOR = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(?:\{[^}]*\})?\s*\[")
+
+
 def ranged_records(text: str) -> str | None:
     """The rule file of the recording rules in ``text`` that some rule reads over a range
     (``name{...}[30d]``), whose own history a long-running Prometheus would hold; None when
     there are none."""
-    groups = yaml.safe_load(text)["groups"]
-    expressions = [str(rule["expr"]) for group in groups for rule in group["rules"]]
+    groups = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))["groups"]
+    ranged = {
+        match.group(1)
+        for group in groups
+        for rule in group["rules"]
+        for match in RANGED_SELECTOR.finditer(str(rule["expr"]))
+    }
     kept = []
     for group in groups:
-        rules = [
-            rule
-            for rule in group["rules"]
-            if "record" in rule
-            and any(
-                re.search(re.escape(rule["record"]) + r"(\{[^}]*\})?\[", expr)
-                for expr in expressions
-            )
-        ]
+        rules = [rule for rule in group["rules"] if rule.get("record") in ranged]
         if rules:
             kept.append({**group, "rules": rules})
     return yaml.safe_dump({"groups": kept}, sort_keys=False) if kept else None

@@ -90,9 +90,8 @@ def banner_for(rows: list[SLORow], *, alert_pages: int = 0) -> Banner:
 def burn_windows(rows: list[SLORow]) -> list[str]:
     """The burn-rate windows the SLOs use: the reported ones plus every alert window."""
     lengths: set[timedelta] = set(REPORTED_BURN_WINDOWS)
-    for row in rows:
-        if row.summary is not None:  # a failing SLO has none: shown with its error
-            lengths.update(row.summary.identity.alert_windows)
+    for row in rows:  # a spec that no longer parses has none: shown with its error
+        lengths.update(row.alert_windows)
     return [format_duration(length) for length in sorted(lengths)]
 
 

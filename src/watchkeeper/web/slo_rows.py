@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -40,19 +40,9 @@ SORTS = ("name", "budget", "burn", "state")
 
 
 @dataclass(frozen=True)
-class SLORow:
-    """One SLO as a list shows it: its spec's fields and latest stored figures."""
+class SLORow(Identity):
+    """One SLO as a list shows it: its spec's fields (Identity) and latest stored figures."""
 
-    key: str
-    service: str
-    name: str
-    objective: float | None
-    window: str
-    tier: str | None
-    owner: str | None
-    labels: Mapping[str, str]
-    description: str
-    catalogued: str | None  # the external system of a catalogued-only SLO
     evaluated: bool = False  # the worker stored a status
     error: str | None = None  # why it cannot be evaluated
     sli: float | None = None
@@ -97,18 +87,7 @@ class SLORow:
 
 
 def _identity_fields(identity: Identity) -> dict[str, Any]:
-    return {
-        "key": identity.key,
-        "service": identity.service,
-        "name": identity.name,
-        "objective": identity.objective,
-        "window": identity.window,
-        "tier": identity.tier,
-        "owner": identity.owner,
-        "labels": identity.labels,
-        "description": identity.description,
-        "catalogued": identity.catalogued,
-    }
+    return {f.name: getattr(identity, f.name) for f in fields(Identity)}
 
 
 def row_of_summary(summary: Summary) -> SLORow:
