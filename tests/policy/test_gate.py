@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 
 from tests.policy import traffic
 from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.policy import gate
 from watchkeeper.policy.gate import NotEvaluated
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import NotEvaluable, ServiceNotFound
+from watchkeeper.slo.models import SLORecord
 from watchkeeper.specs import load_paths, load_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -155,14 +159,18 @@ def test_an_slo_whose_evaluation_fails_counts_as_no_data(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     setup(session, "healthy", policy=traffic.POLICY + BLIND_DENY)
-    real = slo_service.evaluate_now
+    real = slo_service.evaluate_many
 
-    def failing(session: Session, *, key: str, at: datetime) -> slo_service.Evaluation:
-        if key == "api/availability":
-            raise EvaluationFailed("evaluation failed: the grid did not load")
-        return real(session, key=key, at=at)
+    def failing(
+        session: Session, *, records: Sequence[SLORecord], at: datetime
+    ) -> dict[str, slo_service.Evaluation | WatchkeeperError]:
+        evaluations = real(session, records=records, at=at)
+        evaluations["api/availability"] = EvaluationFailed(
+            "evaluation failed: the grid did not load"
+        )
+        return evaluations
 
-    monkeypatch.setattr(slo_service, "evaluate_now", failing)
+    monkeypatch.setattr(slo_service, "evaluate_many", failing)
     result = gate.check(session, service="api", change_type=None, now=AT)
     assert result.decision.action.value == "deny"
     assert result.decision.decided_by is not None
@@ -172,7 +180,7 @@ def test_an_slo_whose_evaluation_fails_counts_as_no_data(
     assert result.not_evaluated == [
         NotEvaluated("api/availability", "evaluation failed: the grid did not load")
     ]
-    monkeypatch.setattr(slo_service, "evaluate_now", real)
+    monkeypatch.setattr(slo_service, "evaluate_many", real)
     healthy = gate.check(session, service="api", change_type=None, now=AT)
     assert healthy.decision.action.value == "allow"
 
@@ -226,3 +234,63 @@ def test_stored_slos_that_cannot_be_read_or_evaluated_count_as_no_data(
     reasons = " ".join(item.reason for item in result.not_evaluated)
     assert "objective" in reasons and "window" in reasons
     assert {status.key for status in result.slos} == {"shop/availability", "shop/latency"}
+
+
+def _queries_of_check(session: Session, engine: Engine) -> tuple[int, gate.GateResult]:
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = gate.check(session, service="api", change_type=None, now=AT)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(statements), result
+
+
+def test_the_queries_do_not_grow_with_the_slos_of_the_service(
+    session: Session, engine: Engine
+) -> None:
+    """The service's event-store SLOs are read together: 3 SLOs or 12, the same queries."""
+    shapes = ["healthy", "fast", "exhausted", "silent"]
+    spec_flows.apply(session, spec_set=load_text(traffic.POLICY), now=AT)
+    counts: dict[int, int] = {}
+    for size in (3, 12):
+        names = [f"slo-{size}-{i}" for i in range(size)]
+        spec = (
+            traffic.SPEC.split("slos:\n")[0]
+            + "slos:\n"
+            + "".join(
+                f"  - name: {name}\n    objective: 0.99\n    window: 30d\n"
+                f"    sli: {{name: api-{name}}}\n"
+                for name in names
+            )
+        )
+        spec_flows.apply(session, spec_set=load_text(spec), now=AT)
+        events_service.ingest(
+            session,
+            [
+                row
+                for i, name in enumerate(names)
+                if shapes[i % 4] != "silent"
+                for row in traffic.rows(shapes[i % 4], AT, sli=f"api-{name}")
+            ],
+            now=AT,
+        )
+        slo_service.to_core(slo_service.get(session, key=f"api/{names[0]}"))  # parsed once
+        counts[size], result = _queries_of_check(session, engine)
+        evaluated = {s.key: s for s in result.slos}
+        assert set(evaluated) == {f"api/{name}" for name in names}
+        assert result.not_evaluated == []
+        # The figures of each SLO are those it has alone.
+        for name in names:
+            alone = slo_service.evaluate_now(session, key=f"api/{name}", at=AT)
+            assert evaluated[f"api/{name}"].error_budget_remaining == (
+                alone.status.error_budget_remaining
+            )
+        assert result.decision.action.value == "deny"
+        for name in names:
+            slo_service.delete(session, key=f"api/{name}")
+    assert counts[3] == counts[12], counts

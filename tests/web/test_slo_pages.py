@@ -9,21 +9,25 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.slo import scenario
+from tests.slo import scenario, unevaluable
 from tests.slo.scenario import AT
 from tests.web.signing import make_user, signed_in
 from watchkeeper.auth import people, sessions
 from watchkeeper.auth.sessions import SessionRules
 from watchkeeper.db import utcnow
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.events import service as events_service
 from watchkeeper.flows import specs as spec_flows
 from watchkeeper.incident import declaration
+from watchkeeper.policy import gate
 from watchkeeper.slo import backfill
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.evaluator import Evaluator
+from watchkeeper.slo.explain import explain
 from watchkeeper.specs import load_text
 from watchkeeper.web.access import SESSION_COOKIE
 from watchkeeper.web.slo_charts import MAX_POINTS
+from watchkeeper.web.slo_pages import detail_context
 
 XSS = "<script>alert(1)</script>"
 
@@ -292,3 +296,30 @@ def test_chart_data_is_downsampled_on_the_server(
     assert naive.status_code == 422 and "from" in naive.json()["detail"]
     missing = viewer.get("/slos/shop/nothing/chart.json")
     assert missing.status_code == 404 and missing.json()["error"] == "SLONotFound"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "shop/availability",  # evaluated by the gate: its explanation reuses that evaluation
+        "shop/forever",  # evaluated by the gate, failing: the failure is the explanation's
+        "shop/broken",  # no longer parses: the gate does not evaluate it, explain alone
+    ],
+)
+def test_the_detail_context_explains_as_slo_explain_does(
+    session_factory: sessionmaker[Session], key: str
+) -> None:
+    apply(session_factory, scenario.SPEC + "---\n" + scenario.POLICY)
+    with session_factory() as session:
+        unevaluable.insert_both(session)
+        context = detail_context(session, key=key, now=AT)
+        decision = gate.check(session, service="shop", change_type=None, now=AT)
+        try:
+            evaluation = slo_service.evaluate_now(session, key=key, at=AT)
+        except WatchkeeperError as exc:
+            expected, problem = None, exc.detail
+        else:
+            expected, problem = explain(evaluation.slo, evaluation.status), ""
+    assert (context["explanation"], context["explain_problem"]) == (expected, problem)
+    assert (context["gate"], context["gate_problem"]) == (decision, "")
+    assert (expected is None) is (key != "shop/availability")

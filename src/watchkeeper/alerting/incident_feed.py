@@ -136,6 +136,16 @@ def drop_incident_request(session: Session, *, group_id: int, reason: str, now: 
     session.flush()
 
 
+@dataclass(frozen=True)
+class GroupMarker:
+    """An alert group as a chart marks it: when it opened and resolved."""
+
+    id: int
+    title: str
+    created_at: datetime
+    resolved_at: datetime | None
+
+
 def groups_of_slo(
     session: Session,
     *,
@@ -144,9 +154,12 @@ def groups_of_slo(
     since: datetime,
     until: datetime,
     limit: int = 500,
-) -> list[AlertGroup]:
+) -> list[GroupMarker]:
     """Groups raised for an SLO or its service that opened or resolved in ``[since, until)``
     (the SLO chart's markers), oldest first."""
-    return repository.groups_opened_or_resolved(
-        session, slo_key=slo_key, service=service, since=since, until=until, limit=limit
-    )
+    return [
+        GroupMarker(*row)
+        for row in repository.groups_opened_or_resolved(
+            session, slo_key=slo_key, service=service, since=since, until=until, limit=limit
+        )
+    ]

@@ -514,10 +514,12 @@ def groups_opened_or_resolved(
     since: datetime,
     until: datetime,
     limit: int,
-) -> list[AlertGroup]:
-    """Groups of an SLO or its service opened or resolved in ``[since, until)``, oldest first."""
+) -> list[tuple[int, str, datetime, datetime | None]]:
+    """(id, title, created_at, resolved_at) of the groups of an SLO or its service opened or
+    resolved in ``[since, until)``, oldest first: columns only, no ORM objects (a chart
+    marks hundreds of them, and a group's JSON columns are not needed)."""
     query = (
-        select(AlertGroup)
+        select(AlertGroup.id, AlertGroup.title, AlertGroup.created_at, AlertGroup.resolved_at)
         .where(
             (AlertGroup.slo_key == slo_key) | (AlertGroup.service == service),
             ((AlertGroup.created_at >= since) & (AlertGroup.created_at < until))
@@ -526,4 +528,4 @@ def groups_opened_or_resolved(
         .order_by(AlertGroup.created_at, AlertGroup.id)
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return [(row[0], row[1], row[2], row[3]) for row in session.execute(query)]

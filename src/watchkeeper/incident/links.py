@@ -5,6 +5,7 @@ Each new link writes a timeline entry; linking twice changes nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -115,10 +116,24 @@ def slo_keys(session: Session, incident_id: int) -> list[str]:
     return [link.slo_key for link in repository.slos(session, incident_id)]
 
 
+@dataclass(frozen=True)
+class IncidentMarker:
+    """An incident as a chart marks it: when it was declared and resolved."""
+
+    id: int
+    title: str
+    severity: str
+    declared_at: datetime
+    resolved_at: datetime | None
+
+
 def incidents_of_slo(
     session: Session, *, slo_key: str, since: datetime, until: datetime, limit: int = 500
-) -> list[Incident]:
+) -> list[IncidentMarker]:
     """Incidents linked to an SLO that were declared or resolved in ``[since, until)``."""
-    return repository.incidents_linked_to_slo(
-        session, slo_key=slo_key, since=since, until=until, limit=limit
-    )
+    return [
+        IncidentMarker(*row)
+        for row in repository.incidents_linked_to_slo(
+            session, slo_key=slo_key, since=since, until=until, limit=limit
+        )
+    ]

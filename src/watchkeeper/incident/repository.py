@@ -219,10 +219,17 @@ def mark_resolved_noted(session: Session, incident_id: int) -> int:
 
 def incidents_linked_to_slo(
     session: Session, *, slo_key: str, since: datetime, until: datetime, limit: int
-) -> list[IncidentRecord]:
-    """Incidents linked to an SLO, declared or resolved in ``[since, until)``, oldest first."""
+) -> list[tuple[int, str, str, datetime, datetime | None]]:
+    """(id, title, severity, declared_at, resolved_at) of the incidents linked to an SLO,
+    declared or resolved in ``[since, until)``, oldest first (columns only: chart markers)."""
     query = (
-        select(IncidentRecord)
+        select(
+            IncidentRecord.id,
+            IncidentRecord.title,
+            IncidentRecord.severity,
+            IncidentRecord.declared_at,
+            IncidentRecord.resolved_at,
+        )
         .join(SLOLink, SLOLink.incident_id == IncidentRecord.id)
         .where(
             SLOLink.slo_key == slo_key,
@@ -232,7 +239,7 @@ def incidents_linked_to_slo(
         .order_by(IncidentRecord.declared_at, IncidentRecord.id)
         .limit(limit)
     )
-    return list(session.scalars(query))
+    return [(row[0], row[1], row[2], row[3], row[4]) for row in session.execute(query)]
 
 
 def declared_between(session: Session, *, since: datetime, until: datetime) -> list[IncidentRecord]:

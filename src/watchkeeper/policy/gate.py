@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,11 +20,13 @@ from watchkeeper.core.gate import (
     unevaluated_facts,
 )
 from watchkeeper.core.slo import SLO, SourceKind
+from watchkeeper.errors import WatchkeeperError
 from watchkeeper.incident import service as incident_service
 from watchkeeper.policy import service as policy_service
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.exceptions import NotEvaluable
 from watchkeeper.slo.schemas import SLOStatusRead, status_read
+from watchkeeper.slo.service import Evaluation
 from watchkeeper.sources.exceptions import SourceError, SourceUnreachable
 
 
@@ -34,6 +37,10 @@ def _source_name(slo: SLO) -> str:
     if slo.sli.source is SourceKind.EXTERNAL and external is not None:
         return f"{external.source_type} (catalogued)"
     return {SourceKind.PROMETHEUS: "Prometheus"}.get(slo.sli.source, slo.sli.source.value)
+
+
+# The sources the gate evaluates; an SLO reading any other counts as having no data.
+_EVALUATED = (SourceKind.WATCHKEEPER, SourceKind.PROMETHEUS)
 
 
 @dataclass(frozen=True)
@@ -64,18 +71,51 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
     skipped: it counts as having no data, so ``no_data`` rules hold for it. Open incidents on
     the service at a blocking severity hold the deploy as the covering policies say.
     """
+    return check_with_evaluations(session, service=service, change_type=change_type, now=now).result
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """The gate's decision, and the evaluations it was made from (by SLO key: the SLOs the
+    gate evaluated, each an Evaluation or the error ``slo_service.evaluate_now`` raises)."""
+
+    result: GateResult
+    evaluations: Mapping[str, Evaluation | WatchkeeperError]
+
+
+def check_with_evaluations(
+    session: Session, *, service: str, change_type: str | None, now: datetime
+) -> GateCheck:
+    """:func:`check`, keeping its evaluations for callers that show them (the detail page).
+
+    The service's event-store SLOs are evaluated together (``slo_service.evaluate_many``):
+    a constant number of queries however many SLOs the service has.
+    """
     records = slo_service.for_service(session, service=service)
     policies = policy_service.list_policies(session)
     windows = rule_windows(policies)
+    parsed: list[SLO | NotEvaluable] = []
+    for record in records:
+        try:
+            parsed.append(slo_service.to_core(record))
+        except NotEvaluable as exc:  # a stored spec that no longer parses
+            parsed.append(exc)
+    evaluations = slo_service.evaluate_many(
+        session,
+        records=[
+            record
+            for record, slo in zip(records, parsed, strict=True)
+            if isinstance(slo, SLO) and slo.sli.source in _EVALUATED
+        ],
+        at=now,
+    )
     facts: list[SLOFacts] = []
     statuses: list[SLOStatusRead] = []
     not_evaluated: list[NotEvaluated] = []
-    for record in records:
+    for record, slo in zip(records, parsed, strict=True):
         reason: str | None = None
-        try:
-            slo = slo_service.to_core(record)
-        except NotEvaluable as exc:  # a stored spec that no longer parses
-            reason = exc.detail
+        if isinstance(slo, NotEvaluable):
+            reason = slo.detail
             policy = record.spec.get("policy") if isinstance(record.spec, dict) else None
             not_evaluated.append(NotEvaluated(record.key, reason))
             facts.append(
@@ -87,11 +127,13 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
                 )
             )
             continue
-        if slo.sli.source not in (SourceKind.WATCHKEEPER, SourceKind.PROMETHEUS):
+        if slo.sli.source not in _EVALUATED:
             reason = f"reads {_source_name(slo)}"
         else:
             try:
-                evaluation = slo_service.evaluate_now(session, key=record.key, at=now)
+                evaluation = evaluations[record.key]
+                if isinstance(evaluation, WatchkeeperError):
+                    raise evaluation
                 slo_facts = facts_for(evaluation.slo, evaluation.series, evaluation.status, windows)
             except (NotEvaluable, SourceError, SourceUnreachable) as exc:
                 # "source unreachable: ..." for a Prometheus that is down: no data to the
@@ -121,4 +163,7 @@ def check(session: Session, *, service: str, change_type: str | None, now: datet
         service=service,
         severities=configured,
     )
-    return GateResult(service, change_type, now, decision, statuses, not_evaluated, incidents)
+    return GateCheck(
+        GateResult(service, change_type, now, decision, statuses, not_evaluated, incidents),
+        evaluations,
+    )

@@ -157,12 +157,21 @@ def _explanation(session: Session, key: str, now: datetime) -> tuple[Explanation
     return explain(evaluation.slo, evaluation.status), ""
 
 
-def _gate(session: Session, service: str, now: datetime) -> tuple[gate.GateResult | None, str]:
-    """The deploy gate of the SLO's service now, or why it cannot be decided."""
+def _gate_and_explanation(
+    session: Session, service: str, key: str, now: datetime
+) -> tuple[gate.GateResult | None, str, Explanation | None, str]:
+    """The deploy gate of the SLO's service now (or why it cannot be decided), and the SLO's
+    explanation from the evaluation the gate made of it (evaluated alone when it made none)."""
     try:
-        return gate.check(session, service=service, change_type=None, now=now), ""
+        checked = gate.check_with_evaluations(session, service=service, change_type=None, now=now)
     except WatchkeeperError as exc:
-        return None, exc.detail
+        return None, exc.detail, *_explanation(session, key, now)
+    evaluation = checked.evaluations.get(key)
+    if evaluation is None:  # not one the gate evaluates (catalogued, unparsable)
+        return checked.result, "", *_explanation(session, key, now)
+    if isinstance(evaluation, WatchkeeperError):
+        return checked.result, "", None, evaluation.detail
+    return checked.result, "", explain(evaluation.slo, evaluation.status), ""
 
 
 def detail_context(session: Session, *, key: str, now: datetime) -> dict[str, Any]:
@@ -170,8 +179,9 @@ def detail_context(session: Session, *, key: str, now: datetime) -> dict[str, An
     record = slo_service.get(session, key=key)
     status = slo_service.stored_status(session, record=record)
     row = row_of(record, status)
-    explanation, explain_problem = _explanation(session, key, now)
-    decision, gate_problem = _gate(session, record.service, now)
+    decision, gate_problem, explanation, explain_problem = _gate_and_explanation(
+        session, record.service, key, now
+    )
     return {
         "row": row,
         "status": status,
