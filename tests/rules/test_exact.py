@@ -94,13 +94,16 @@ def test_raw_slis_record_the_ratio_and_disabled_alerts_are_left_out() -> None:
     ]
 
 
-def test_day_long_windows_every_two_minutes_and_the_period_every_four() -> None:
+def test_day_long_windows_every_two_minutes_the_period_and_constants_every_four() -> None:
     generated = exact_rules(slo(SLOTH_SPEC, "requests-availability"), extra_labels={})
     fast, slow, period = (group.to_dict() for group in generated.groups[:3])
     assert "interval" not in fast
     assert slow["interval"] == "2m"
     assert period["interval"] == "4m"
-    assert {rule["labels"]["watchkeeper_window"] for rule in period["rules"]} == {"30d"}
+    assert {rule["labels"].get("watchkeeper_window") for rule in period["rules"]} == {"30d", None}
+    # The budget left follows the period's burn rate in its group; the constants every 4m.
+    assert period["rules"][-1]["record"] == "watchkeeper_slo:error_budget_remaining:ratio"
+    assert generated.groups[3].to_dict()["interval"] == "4m"
     assert {rule["labels"]["watchkeeper_window"] for rule in fast["rules"]} == {
         "5m",
         "30m",

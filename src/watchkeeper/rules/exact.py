@@ -43,6 +43,9 @@ LONG_WINDOW_INTERVAL = "2m"
 # figures, never an alert, and get a group of their own evaluated every PERIOD_INTERVAL: still
 # inside the 5m lookback, and a 30-day window moves by a 10,800th in four minutes.
 PERIOD_INTERVAL = "4m"
+# The SLO's constants (objective, budget, period) never change between two rule loads: every
+# 4 minutes keeps them inside the 5m lookback without re-recording them every cycle.
+CONSTANTS_INTERVAL = "4m"
 
 
 def record_name(what: str, operation: str, window: timedelta | None = None) -> str:
@@ -175,10 +178,20 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
     own_period = [period] if period not in alerted else []
     short = [d for d in durations if d < LONG_WINDOW and d != period]
     long = [d for d in durations if (d >= LONG_WINDOW or d == period) and d not in own_period]
+    own = label_filter(id_labels(slo))
+    # The budget left is recorded right after the period's burn rate, in the same group.
+    remaining = Rule(
+        record=record_name("error_budget_remaining", "ratio"),
+        expr=f"1 - {record_name('burn_rate', 'ratio', period)}{own}",
+        labels=labels,
+    )
     sli = _with_labels(_sli_rules(slo, short, period), labels, window_of)
     sli_long = _with_labels(_sli_rules(slo, long, period), labels, window_of)
     sli_period = _with_labels(_sli_rules(slo, own_period, period), labels, window_of)
-    own = label_filter(id_labels(slo))
+    if own_period:
+        sli_period += (remaining,)
+    else:
+        sli_long += (remaining,)
     days = period.total_seconds() / 86_400
     meta = (
         Rule(
@@ -189,10 +202,6 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
             expr=f"vector({exact_float(slo.error_budget)})",
         ),
         Rule(record=record_name("period", "days"), expr=f"vector({exact_float(days)})"),
-        Rule(
-            record=record_name("error_budget_remaining", "ratio"),
-            expr=f"1 - {record_name('burn_rate', 'ratio', period)}{own}",
-        ),
     )
     meta_rules = tuple(Rule(record=rule.record, expr=rule.expr, labels=labels) for rule in meta)
     alerts = []
@@ -210,7 +219,7 @@ def exact_rules(slo: SLO, *, extra_labels: Mapping[str, str]) -> SLORules:
             RuleGroup(f"{base}-sli", sli),
             RuleGroup(f"{base}-sli-long", sli_long, interval=LONG_WINDOW_INTERVAL),
             RuleGroup(f"{base}-sli-period", sli_period, interval=PERIOD_INTERVAL),
-            RuleGroup(f"{base}-meta", meta_rules),
+            RuleGroup(f"{base}-meta", meta_rules, interval=CONSTANTS_INTERVAL),
         )
         if group.rules
     ]
