@@ -39,6 +39,7 @@ from watchkeeper.incident import declaration
 from watchkeeper.incident import service as incident_service
 from watchkeeper.incident.models import IncidentRecord
 from watchkeeper.slo import repository as slo_repository
+from watchkeeper.slo import rollup
 from watchkeeper.slo import service as slo_service
 from watchkeeper.slo.evaluator import Evaluator
 from watchkeeper.slo.models import SLOHistory, SLOStatusRecord
@@ -274,6 +275,10 @@ def _store_history(
         )
         with session_scope(session_factory) as session:
             slo_repository.append_history_at(session, batch, ats=ats)
+            # The hourly rollup the worker keeps beside its history (30-day charts read it).
+            rollup.rebuild(
+                session, slo_id=slo_id, slo=slo, start=ats[0], end=ats[-1] + timedelta(hours=1)
+            )
         written += size
         if row % 100 == 99:
             _say(f"  history: {row + 1} SLOs, {written:,} rows")

@@ -1,8 +1,7 @@
 """A throwaway Prometheus 2.42 for the benchmarks: history as TSDB blocks, a loopback server.
 
 History is written as OpenMetrics text and turned into blocks by ``promtool tsdb
-create-blocks-from openmetrics``, recording rules' own history by ``promtool tsdb
-create-blocks-from rules``; :func:`running_prometheus` starts ``prometheus`` on a free
+create-blocks-from openmetrics``; :func:`running_prometheus` starts ``prometheus`` on a free
 127.0.0.1 port with a given data directory and stops it on leaving.
 """
 
@@ -47,33 +46,6 @@ def create_blocks(openmetrics: Path, blocks: Path) -> None:
     )
     if result.returncode != 0:
         raise SystemExit(f"promtool could not create blocks: {result.stderr.strip()[-500:]}")
-
-
-def backfill_rules(
-    rules: Path, *, url: str, start: int, end: int, out: Path, eval_interval: str
-) -> None:
-    """Write the history of ``rules``' recording rules over ``[start, end]`` as blocks under
-    ``out`` (``promtool tsdb create-blocks-from rules`` against the Prometheus at ``url``)."""
-    result = subprocess.run(
-        [
-            "promtool",
-            "tsdb",
-            "create-blocks-from",
-            "rules",
-            f"--start={start}",
-            f"--end={end}",
-            f"--url={url}",
-            f"--eval-interval={eval_interval}",
-            f"--output-dir={out}",
-            "--quiet",
-            str(rules),
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"promtool could not backfill rules: {result.stderr.strip()[-500:]}")
 
 
 @contextmanager

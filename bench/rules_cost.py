@@ -28,7 +28,6 @@ from pathlib import Path
 import httpx2
 import yaml
 from prometheus_server import (  # bench/prometheus_server.py, beside this script
-    backfill_rules,
     create_blocks,
     require_binaries,
     running_prometheus,
@@ -57,19 +56,48 @@ def _spec(count: int) -> str:
     return f'version: "prometheus/v1"\nservice: bench\nslos:\n{slos}'
 
 
-def _openmetrics(path: Path, count: int, hours: int, end: int) -> None:
+# Sloth's 5-minute error ratio, the record its period SLI averages over 30 days: a Prometheus
+# that has run Sloth's rules holds its history, so the bench writes that history too.
+SLOTH_RATIO = "slo:sli_error:ratio_rate5m"
+SLOTH_RATIO_STEP = 30  # Sloth's rules are evaluated every 30 s here
+
+
+def _sloth_ratios(index: int, start: int, end: int, bad: list[float], total: list[float]) -> str:
+    """What ``sum(rate(errors[5m])) / sum(rate(requests[5m]))`` recorded every 30 s over the
+    history: both counters have samples at the same instants (one a minute from ``start``),
+    so the rates' extrapolation cancels and the ratio is that of the increases between the
+    first and last samples in ``[t - 5m, t]``."""
+    labels = f'sloth_id="bench-slo-{index}",sloth_service="bench",sloth_slo="slo-{index}"'
+    lines = []
+    for t in range(start + 300, end, SLOTH_RATIO_STEP):
+        high = min((t - start) // 60, len(total) - 1)
+        low = -(-(t - 300 - start) // 60)
+        if high <= low or total[high] == total[low]:
+            continue
+        ratio = (bad[high] - bad[low]) / (total[high] - total[low])
+        lines.append(f'{SLOTH_RATIO}{{{labels},sloth_window="5m"}} {ratio!r} {t}\n')
+    return "".join(lines)
+
+
+def _openmetrics(path: Path, count: int, hours: int, end: int, *, sloth_history: bool) -> None:
+    """Request counters at one sample a minute and, with ``sloth_history``, the 5-minute ratio
+    Sloth's rules would have recorded from them."""
     rng = random.Random(7)
     start = end - hours * 3600
-    with path.open("w") as out:
+    ratios = path.with_suffix(".ratios")
+    with path.open("w") as out, ratios.open("w") as ratio_out:
         out.write("# TYPE bench_requests counter\n")
         for index in range(count):
             good = bad = 0.0
             lines_good, lines_bad = [], []
+            bad_seen, total_seen = [], []
             for timestamp in range(start, end, 60):
                 requests = rng.randint(50, 150)
                 errors = sum(rng.random() < 0.01 for _ in range(3)) if requests else 0
                 good += requests - errors
                 bad += errors
+                bad_seen.append(bad)
+                total_seen.append(good + bad)
                 lines_good.append(
                     f'bench_requests_total{{slo="{index}",code="200"}} {good} {timestamp}\n'
                 )
@@ -78,7 +106,16 @@ def _openmetrics(path: Path, count: int, hours: int, end: int) -> None:
                 )
             out.writelines(lines_good)
             out.writelines(lines_bad)
+            if sloth_history:
+                ratio_out.write(_sloth_ratios(index, start, end, bad_seen, total_seen))
+        # One metric family after the other, as OpenMetrics wants them.
+        if sloth_history:
+            out.write(f"# TYPE {SLOTH_RATIO} gauge\n")
+            ratio_out.close()
+            with ratios.open() as written:
+                shutil.copyfileobj(written, out)
         out.write("# EOF\n")
+    ratios.unlink()
 
 
 # A selector read over a range: a metric name, optional matchers, then ``[``.
@@ -104,34 +141,13 @@ def ranged_records(text: str) -> str | None:
     return yaml.safe_dump({"groups": kept}, sort_keys=False) if kept else None
 
 
-def _backfilled(rules_text: str, blocks: Path, work: Path, start: int, end: int) -> Path:
-    """``blocks`` plus the history of the rules' ranged records over [start, end]: the data
-    directory of a Prometheus that has evaluated these rules all along."""
-    data = work / "data"
-    shutil.copytree(blocks, data)
+def check_history_covers(rules_text: str, *, fresh: bool) -> None:
+    """Exit unless the written history holds every record these rules read over a range."""
     ranged = ranged_records(rules_text)
-    if ranged is None:
-        return data
-    (work / "ranged.yml").write_text(ranged)
-    source = work / "source"
-    shutil.copytree(blocks, source)
-    config = work / "source.yml"
-    config.write_text(f"global:\n  evaluation_interval: {EVALUATION_INTERVAL}\n")
-    with running_prometheus(data=source, config=config, log=work / "backfill.log") as base:
-        backfill_rules(
-            work / "ranged.yml",
-            url=base,
-            start=start,
-            end=end,
-            out=work / "backfill",
-            eval_interval=EVALUATION_INTERVAL,
-        )
-    blocks_written = list((work / "backfill").iterdir())
-    for block in blocks_written:
-        shutil.move(str(block), data / block.name)
-    print(f"backfilled {ranged.count('- record:')} ranged records: {len(blocks_written)} blocks")
-    shutil.rmtree(source)
-    return data
+    names = set() if ranged is None else set(re.findall(r"- record: (\S+)", ranged))
+    missing = names - {SLOTH_RATIO}
+    if missing and not fresh:
+        raise SystemExit(f"the bench writes no history for {sorted(missing)}")
 
 
 def _metrics(base: str) -> dict[str, float]:
@@ -175,6 +191,15 @@ def _measure(rules: Path, data: Path, work: Path, measure: int) -> Cost:
         while _metrics(base)["iterations"] < 3:
             time.sleep(1)  # polling interval
         first = _metrics(base)
+        history = httpx2.get(
+            f"{base}/api/v1/query",
+            params={"query": f"sum(count_over_time({SLOTH_RATIO}[30d]))"},
+            timeout=60,
+        ).json()["data"]["result"]
+        print(
+            f"{rules.stem}: {float(history[0]['value'][1]) if history else 0:,.0f} samples of "
+            f"{SLOTH_RATIO} in the last 30 days"
+        )
         measured_start = time.monotonic()
         time.sleep(measure)  # the measured interval itself
         second = _metrics(base)
@@ -199,7 +224,7 @@ def main() -> None:
     parser.add_argument(
         "--fresh",
         action="store_true",
-        help="no history of the rules' own records (a Prometheus that has just started)",
+        help="no history of Sloth's recorded 5m ratios (a Prometheus that has just started)",
     )
     args = parser.parse_args()
     require_binaries()
@@ -208,7 +233,7 @@ def main() -> None:
         root = Path(temporary)
         source = root / "history.om"
         end = int(time.time()) - 60
-        _openmetrics(source, args.slos, args.hours, end)
+        _openmetrics(source, args.slos, args.hours, end, sloth_history=not args.fresh)
         blocks = root / "blocks"
         create_blocks(source, blocks)
         costs: dict[Mode, Cost] = {}
@@ -217,16 +242,14 @@ def main() -> None:
             rules.write_text(generate(spec_set, mode=mode).files[0].text)
             work = root / f"run-{mode}"
             work.mkdir()
-            if args.fresh:
-                data = work / "data"
-                shutil.copytree(blocks, data)
-            else:
-                data = _backfilled(rules.read_text(), blocks, work, end - args.hours * 3600, end)
+            check_history_covers(rules.read_text(), fresh=args.fresh)
+            data = work / "data"
+            shutil.copytree(blocks, data)
             costs[mode] = _measure(rules, data, work, args.measure)
     print(
         f"{args.slos} SLOs, {args.hours} h of history at 1/min, "
         f"evaluation every {EVALUATION_INTERVAL}, "
-        + ("no history of the records" if args.fresh else "records read over a range backfilled")
+        + ("no history of the records" if args.fresh else f"with the history of {SLOTH_RATIO}")
     )
     print(
         f"{'mode':<8} {'rules':>7} {'CPU s/30s':>12} {'last group s':>13} "
