@@ -163,9 +163,7 @@ class IdentityCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(
-        self, slo_id: int, key: str, service: str, name: str, sli_name: str, spec_text: str
-    ) -> Identity:
+    def get(self, slo_id: int, key: str, service: str, name: str, spec_text: str) -> Identity:
         """The identity of the SLO stored with this spec text, parsed once per version."""
         cache_key = (slo_id, key, service, name, spec_text)
         with self._lock:
@@ -175,7 +173,7 @@ class IdentityCache:
                 return found
         spec = json.loads(spec_text)
         # A detached record: parsed without the record cache, whose key is (id, updated_at).
-        record = SLORecord(key=key, service=service, name=name, sli_name=sli_name, spec=spec)
+        record = SLORecord(key=key, service=service, name=name, spec=spec)
         identity = identity_of(record)
         with self._lock:
             self._entries[cache_key] = identity
@@ -236,7 +234,6 @@ def summaries(session: Session, *, burn_window: str) -> list[Summary]:
             SLORecord.key,
             SLORecord.service,
             SLORecord.name,
-            SLORecord.sli_name,
             cast(SLORecord.spec, Text),
         )
     ).all()
@@ -257,8 +254,8 @@ def summaries(session: Session, *, burn_window: str) -> list[Summary]:
     }
     firing = _firing(session)
     identities = {
-        slo_id: IDENTITIES.get(slo_id, key, service, name, sli_name, spec_text)
-        for slo_id, key, service, name, sli_name, spec_text in records
+        slo_id: IDENTITIES.get(slo_id, key, service, name, spec_text)
+        for slo_id, key, service, name, spec_text in records
     }
     # Burn rates over the asked window, one array operation for every row that counted it
     # (with the objective it was stored with, else the spec's, as the full document does).
