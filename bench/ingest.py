@@ -177,7 +177,14 @@ def server(code: str, env: dict[str, str]) -> Iterator[int]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("server did not start within 60 s")
                 time.sleep(0.05)
-            yield port
+            try:
+                yield port
+            except Exception:
+                # What the server said before the failure (a crash, a traceback) helps most.
+                log.seek(0)
+                tail = log.read().decode(errors="replace")[-3000:]
+                print(f"server log (exit code {process.poll()}):\n{tail}", file=sys.stderr)
+                raise
         finally:
             stop(process)
 

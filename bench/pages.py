@@ -60,9 +60,10 @@ PASSWORD = "bench-pages-password-1"
 
 SERVER = """
 import sys, uvicorn
-from watchkeeper.app import create_app
+from watchkeeper.app import create_app, settle_heap
 from watchkeeper.config import Settings
 app = create_app(Settings())
+settle_heap()  # as `watchkeeper serve` does before serving
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 

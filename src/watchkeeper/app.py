@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,19 @@ class ErrorRead(BaseModel):
 
     error: str
     detail: str
+
+
+def settle_heap() -> None:
+    """Exempt what start-up loaded from the garbage collector's full passes; call once, just
+    before serving.
+
+    Modules, schemas, mappers and templates live as long as the process; left in the oldest
+    generation, every full collection walks them again (tens of milliseconds, every few
+    requests of a page that lists 1,000 SLOs). Frozen, a full pass walks only what requests
+    made since.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _validation_detail(exc: RequestValidationError) -> str:

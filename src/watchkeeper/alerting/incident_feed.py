@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.alerting import grouping, repository
+from watchkeeper.alerting import feed_repository, grouping, repository
 from watchkeeper.alerting.grouping import FIRING
 from watchkeeper.alerting.models import (
     AlertGroup,
@@ -86,7 +86,7 @@ def mark_incident(session: Session, *, group_id: int, incident_id: int) -> Alert
 def group_started_at(session: Session, *, group_id: int) -> datetime:
     """When a group's trouble began: its first alert's start, else when the group opened."""
     group = get_group(session, group_id=group_id)
-    first = repository.first_alert_starts(session, group_id)
+    first = feed_repository.first_alert_starts(session, group_id)
     return min(first, group.created_at) if first is not None else group.created_at
 
 
@@ -101,7 +101,7 @@ def group_logs(session: Session, *, group_ids: Sequence[int]) -> list[LogEntry]:
             actor=row.actor,
             details=row.details,
         )
-        for row in repository.logs_of(session, list(group_ids))
+        for row in feed_repository.logs_of(session, list(group_ids))
     ]
 
 
@@ -111,7 +111,7 @@ def changes_between(
     """Change events of a service between two times, oldest first."""
     return [
         ChangeEntry(id=c.id, at=c.at, summary=c.summary, source=c.source, service=c.service)
-        for c in repository.changes_between(session, service=service, since=since, until=until)
+        for c in feed_repository.changes_between(session, service=service, since=since, until=until)
     ]
 
 
@@ -119,7 +119,7 @@ def groups_created_between(
     session: Session, *, since: datetime, until: datetime
 ) -> list[AlertGroup]:
     """Groups opened in ``[since, until)`` (alert-noise metrics read them)."""
-    return repository.groups_created_between(session, since, until)
+    return feed_repository.groups_created_between(session, since, until)
 
 
 def drop_incident_request(session: Session, *, group_id: int, reason: str, now: datetime) -> None:
@@ -159,7 +159,7 @@ def groups_of_slo(
     (the SLO chart's markers), oldest first."""
     return [
         GroupMarker(*row)
-        for row in repository.groups_opened_or_resolved(
+        for row in feed_repository.groups_opened_or_resolved(
             session, slo_key=slo_key, service=service, since=since, until=until, limit=limit
         )
     ]

@@ -11,7 +11,7 @@ import typer
 import uvicorn
 from sqlalchemy import Engine
 
-from watchkeeper.app import create_app
+from watchkeeper.app import create_app, settle_heap
 from watchkeeper.cli.context import cli_state
 from watchkeeper.cli.output import console, guarded
 from watchkeeper.config import Settings
@@ -51,6 +51,7 @@ def run_server(settings: Settings, engine: Engine, *, host: str, port: int) -> N
         thread, stop = start_in_thread(worker)
     try:
         config = uvicorn.Config(app, log_level=settings.log_level.lower())
+        settle_heap()
         uvicorn.Server(config).run(sockets=[listening])
     finally:
         listening.close()
