@@ -24,16 +24,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from watchkeeper.core.burn_rate import burn_rate
 from watchkeeper.core.duration import format_duration
 from watchkeeper.core.slo import SourceKind
 from watchkeeper.core.windows import alert_windows
+from watchkeeper.slo import summary_repository
 from watchkeeper.slo.exceptions import EvaluationFailed
 from watchkeeper.slo.figures import window_figures
-from watchkeeper.slo.models import AlertState, SLORecord, SLOStatusRecord
+from watchkeeper.slo.models import SLORecord
 from watchkeeper.slo.parsed import parsed_slo
 from watchkeeper.slo.schemas import describe_window
 
@@ -191,18 +191,8 @@ IDENTITIES = IdentityCache()
 
 
 def _firing(session: Session) -> dict[int, list[FiringAlert]]:
-    rows = session.execute(
-        select(
-            AlertState.slo_id,
-            AlertState.severity,
-            AlertState.long_seconds,
-            AlertState.short_seconds,
-        )
-        .where(AlertState.firing.is_(True))
-        .order_by(AlertState.slo_id, AlertState.id)
-    )
     found: dict[int, list[FiringAlert]] = {}
-    for slo_id, severity, long_seconds, short_seconds in rows:
+    for slo_id, severity, long_seconds, short_seconds in summary_repository.firing(session):
         found.setdefault(slo_id, []).append(
             FiringAlert(
                 severity=severity,
@@ -228,30 +218,8 @@ def _burns(
 def summaries(session: Session, *, burn_window: str) -> list[Summary]:
     """Every SLO's summary, by key (in Python's order, whatever the database's collation);
     ``burn`` is each one's burn rate over ``burn_window``."""
-    records = session.execute(
-        select(
-            SLORecord.id,
-            SLORecord.key,
-            SLORecord.service,
-            SLORecord.name,
-            cast(SLORecord.spec, Text),
-        )
-    ).all()
-    statuses = {
-        row.slo_id: row
-        for row in session.execute(
-            select(
-                SLOStatusRecord.slo_id,
-                SLOStatusRecord.evaluated_at,
-                SLOStatusRecord.error,
-                SLOStatusRecord.sli,
-                SLOStatusRecord.budget_remaining,
-                SLOStatusRecord.objective,
-                SLOStatusRecord.window_counts,
-                SLOStatusRecord.burn_rates,
-            )
-        )
-    }
+    records = summary_repository.identities(session)
+    statuses = {row.slo_id: row for row in summary_repository.statuses(session)}
     firing = _firing(session)
     identities = {
         slo_id: IDENTITIES.get(slo_id, key, service, name, spec_text)
