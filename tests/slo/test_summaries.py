@@ -116,7 +116,7 @@ def test_the_identity_cache_is_bounded() -> None:
     cache = IdentityCache(max_entries=2)
     spec = '{"name": "n", "objective": 0.99}'
     for slo_id in range(5):
-        cache.get(slo_id, f"s/n{slo_id}", "s", f"n{slo_id}", spec)
+        cache.get(slo_id, f"s/n{slo_id}", "s", f"n{slo_id}", AT, spec)
     assert len(cache) == 2
     cache.clear()
     assert len(cache) == 0

@@ -163,7 +163,15 @@ class IdentityCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, slo_id: int, key: str, service: str, name: str, spec_text: str) -> Identity:
+    def get(
+        self,
+        slo_id: int,
+        key: str,
+        service: str,
+        name: str,
+        updated_at: datetime,
+        spec_text: str,
+    ) -> Identity:
         """The identity of the SLO stored with this spec text, parsed once per version."""
         cache_key = (slo_id, key, service, name, spec_text)
         with self._lock:
@@ -172,8 +180,11 @@ class IdentityCache:
                 self._entries.move_to_end(cache_key)
                 return found
         spec = json.loads(spec_text)
-        # A detached record: parsed without the record cache, whose key is (id, updated_at).
-        record = SLORecord(key=key, service=service, name=name, spec=spec)
+        # A detached copy of the stored record: its core SLO comes from the parsed-SLO cache
+        # (keyed by id and updated_at, checked against the spec), parsed there at most once.
+        record = SLORecord(
+            id=slo_id, key=key, service=service, name=name, updated_at=updated_at, spec=spec
+        )
         identity = identity_of(record)
         with self._lock:
             self._entries[cache_key] = identity
@@ -222,8 +233,8 @@ def summaries(session: Session, *, burn_window: str) -> list[Summary]:
     statuses = {row.slo_id: row for row in summary_repository.statuses(session)}
     firing = _firing(session)
     identities = {
-        slo_id: IDENTITIES.get(slo_id, key, service, name, spec_text)
-        for slo_id, key, service, name, spec_text in records
+        slo_id: IDENTITIES.get(slo_id, key, service, name, updated_at, spec_text)
+        for slo_id, key, service, name, updated_at, spec_text in records
     }
     # Burn rates over the asked window, one array operation for every row that counted it
     # (with the objective it was stored with, else the spec's, as the full document does).

@@ -25,14 +25,15 @@ StatusRow: TypeAlias = Row[
 ]
 
 
-def identities(session: Session) -> Sequence[Row[int, str, str, str, str]]:
-    """(id, key, service, name, stored spec as text) of every SLO."""
+def identities(session: Session) -> Sequence[Row[int, str, str, str, datetime, str]]:
+    """(id, key, service, name, updated_at, stored spec as text) of every SLO."""
     return session.execute(
         select(
             SLORecord.id,
             SLORecord.key,
             SLORecord.service,
             SLORecord.name,
+            SLORecord.updated_at,
             cast(SLORecord.spec, Text),
         )
     ).all()
