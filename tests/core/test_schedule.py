@@ -15,17 +15,19 @@ from watchkeeper.core.schedule import (
     Override,
     Restriction,
     Schedule,
-    ScheduleError,
     Shift,
     final_schedule,
-    format_turn,
     gaps,
     oncall_at,
+    shifts_of,
+    validate_users,
+)
+from watchkeeper.core.schedule_text import (
+    ScheduleError,
+    format_turn,
     parse_clock,
     parse_days,
     parse_turn,
-    shifts_of,
-    validate_users,
     zone_named,
 )
 

@@ -28,103 +28,25 @@ from __future__ import annotations
 import bisect
 import functools
 import itertools
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from watchkeeper.core.duration import format_duration, parse_duration
+from watchkeeper.core.duration import format_duration
+from watchkeeper.core.schedule_text import (
+    DAY,
+    DAY_NAMES,
+    MIN_TURN,
+    MINUTES_PER_DAY,
+    ScheduleError,
+    parse_clock,
+    parse_days,
+)
 
-DAY = timedelta(days=1)
-MIN_TURN = timedelta(hours=1)
-"""The shortest turn of a rotation."""
 MAX_HANDOFFS = 200_000
 """The most handoffs one final-schedule computation resolves."""
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OVERRIDE = "override"
-_MINUTES_PER_DAY = 24 * 60
-_CLOCK = re.compile(r"^([0-9]{1,2}):([0-9]{2})$")
-
-
-class ScheduleError(ValueError):
-    """A schedule definition is invalid; ``field`` names the offending field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
-
-
-def zone_named(name: str, field_name: str = "time_zone") -> ZoneInfo:
-    """The IANA zone ``name``, or ScheduleError naming the field."""
-    if not isinstance(name, str) or not name.strip():
-        raise ScheduleError(field_name, "a time zone name such as 'Europe/Paris' is required")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ScheduleError(field_name, f"unknown time zone {name!r}") from None
-
-
-def parse_turn(text: str) -> timedelta:
-    """``daily``, ``weekly`` or a duration (``12h``, ``3d``) of at least MIN_TURN as a timedelta."""
-    cleaned = text.strip().lower()
-    if cleaned == "daily":
-        return DAY
-    if cleaned == "weekly":
-        return timedelta(weeks=1)
-    try:
-        turn = parse_duration(cleaned)
-    except ValueError as exc:
-        raise ScheduleError("turn", f"{exc}; or use daily or weekly") from None
-    if turn < MIN_TURN:
-        raise ScheduleError(
-            "turn",
-            f"the turn must be at least {format_duration(MIN_TURN)}, not {format_duration(turn)}",
-        )
-    return turn
-
-
-def format_turn(turn: timedelta) -> str:
-    """The text :func:`parse_turn` reads back to ``turn``."""
-    if turn == DAY:
-        return "daily"
-    if turn == timedelta(weeks=1):
-        return "weekly"
-    return format_duration(turn)
-
-
-def parse_clock(text: str, field_name: str) -> int:
-    """``HH:MM`` (``24:00`` allowed) as minutes since local midnight."""
-    match = _CLOCK.match(text.strip())
-    if match is None:
-        raise ScheduleError(field_name, f"{text!r} is not a time of day (use HH:MM)")
-    hours, minutes = int(match.group(1)), int(match.group(2))
-    total = hours * 60 + minutes
-    if minutes >= 60 or total > _MINUTES_PER_DAY:
-        raise ScheduleError(field_name, f"{text!r} is not a time of day (use HH:MM)")
-    return total
-
-
-def parse_days(text: str, field_name: str = "days") -> frozenset[int]:
-    """``mon-fri``, ``sat,sun``, ``mon,wed-fri`` or ``daily`` as weekday numbers (Monday 0)."""
-    cleaned = text.strip().lower()
-    if cleaned in ("daily", "all", "*"):
-        return frozenset(range(7))
-    days: set[int] = set()
-    for part in cleaned.split(","):
-        first, dash, last = part.strip().partition("-")
-        for name in (first, last) if dash else (first,):
-            if name.strip() not in DAY_NAMES:
-                raise ScheduleError(
-                    field_name, f"unknown day {name.strip()!r}; use {', '.join(DAY_NAMES)}"
-                )
-        start = DAY_NAMES.index(first.strip())
-        end = DAY_NAMES.index(last.strip()) if dash else start
-        # A range wraps past Sunday: fri-mon is Friday to Monday.
-        span = (end - start) % 7
-        days.update((start + offset) % 7 for offset in range(span + 1))
-    return frozenset(days)
 
 
 @dataclass(frozen=True)
@@ -142,7 +64,7 @@ class Restriction:
     def __post_init__(self) -> None:
         if not self.days:
             raise ScheduleError("restrictions.days", "at least one day is required")
-        if not 0 <= self.start < _MINUTES_PER_DAY or not 0 < self.end <= _MINUTES_PER_DAY:
+        if not 0 <= self.start < MINUTES_PER_DAY or not 0 < self.end <= MINUTES_PER_DAY:
             raise ScheduleError("restrictions", "times must be between 00:00 and 24:00")
 
     @classmethod

@@ -7,14 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from watchkeeper.core.schedule import (
-    Override,
-    ScheduleError,
-    Shift,
-    final_schedule,
-    gaps_between,
-    oncall_at,
-)
+from watchkeeper.core.schedule import Override, Shift, final_schedule, gaps_between, oncall_at
+from watchkeeper.core.schedule_text import ScheduleError
 from watchkeeper.oncall import service
 from watchkeeper.oncall.documents import stored_schedule
 from watchkeeper.specs.problems import SpecError

@@ -22,12 +22,8 @@ from watchkeeper.core.escalation import (
     Target,
     TargetKind,
 )
-from watchkeeper.core.schedule import (
-    CalendarShift,
-    Layer,
-    Override,
-    Restriction,
-    Schedule,
+from watchkeeper.core.schedule import CalendarShift, Layer, Override, Restriction, Schedule
+from watchkeeper.core.schedule_text import (
     ScheduleError,
     format_turn,
     parse_clock,

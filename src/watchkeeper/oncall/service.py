@@ -16,13 +16,12 @@ from watchkeeper.core.escalation import EscalationPolicy, Target, TargetKind
 from watchkeeper.core.schedule import (
     Layer,
     Schedule,
-    ScheduleError,
     Shift,
     final_schedule,
     gaps_between,
     oncall_at,
-    zone_named,
 )
+from watchkeeper.core.schedule_text import ScheduleError, zone_named
 from watchkeeper.errors import InvalidInput
 from watchkeeper.messages import did_you_mean, shown
 from watchkeeper.oncall import ical, repository

@@ -13,14 +13,13 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from watchkeeper.auth import audit, teams
 from watchkeeper.auth.exceptions import TeamNotFound
-from watchkeeper.auth.roles import Permission
 from watchkeeper.auth.sessions import SignedIn
 from watchkeeper.db import utcnow
 from watchkeeper.errors import InvalidInput
@@ -28,18 +27,13 @@ from watchkeeper.flows import teams as team_flows
 from watchkeeper.messages import shown
 from watchkeeper.web.access import (
     Viewer,
-    page_permission,
-    page_session,
-    permitted_form,
     required_fields,
 )
 from watchkeeper.web.oncall_pages import local_instant, viewer_zone
 from watchkeeper.web.pager import PER_PAGE, Pager, page_number
-from watchkeeper.web.settings_pages import _sections
-from watchkeeper.web.templating import render
+from watchkeeper.web.settings_pages import Admin, admin_form, in_session, settings_page
 
 router = APIRouter(include_in_schema=False, tags=["web"])
-Admin = Depends(page_permission(Permission.ADMIN))
 
 # What a team can own: form value -> label (the form value is set_owner's keyword).
 OWNABLE = {
@@ -49,15 +43,6 @@ OWNABLE = {
 }
 FILTERS = ("actor", "type", "since", "until")
 MAX_ID = 2**63 - 1
-
-
-def _in_session(request: Request, work: Callable[[Session], Any]) -> Any:
-    with page_session(request) as session:
-        return work(session)
-
-
-def _page(request: Request, signed_in: SignedIn, template: str, **context: Any) -> HTMLResponse:
-    return render(request, template, viewer=signed_in, sections=_sections(signed_in), **context)
 
 
 # -- audit log -----------------------------------------------------------------------------
@@ -142,10 +127,10 @@ def audit_page(
         )
         return [_row(event_row) for event_row in found]
 
-    found = _in_session(request, rows)
+    found = in_session(request, rows)
     shown_rows = found[:PER_PAGE]
     older = filters.query(before_id=str(shown_rows[-1]["id"])) if len(found) > PER_PAGE else None
-    return _page(
+    return settings_page(
         request,
         signed_in,
         "settings_audit.html",
@@ -172,7 +157,7 @@ def audit_export(
     """Every matching event, oldest first: the document ``watchkeeper audit export`` writes."""
     zone = viewer_zone(signed_in.user.time_zone)
     filters = AuditFilters(zone, actor=actor, type=type, since=since, until=until)
-    text = _in_session(
+    text = in_session(
         request,
         lambda session: audit.export_text(
             [audit.document(row) for row in audit.iter_events(session, **filters.arguments())]
@@ -195,9 +180,9 @@ def audit_export(
 def teams_page(request: Request, signed_in: Viewer, page: str | None = None) -> HTMLResponse:
     """Teams with their members and what they own; admins change them."""
     number = page_number(page)
-    found = _in_session(request, lambda session: team_flows.list_teams(session))
+    found = in_session(request, lambda session: team_flows.list_teams(session))
     pager = Pager(number, len(found))
-    return _page(
+    return settings_page(
         request,
         signed_in,
         "settings_teams.html",
@@ -207,23 +192,18 @@ def teams_page(request: Request, signed_in: Viewer, page: str | None = None) -> 
     )
 
 
-async def _team_form(request: Request, signed_in: SignedIn, action: str) -> dict[str, str]:
-    """The form's fields once the role (403 below admin) and the CSRF token are checked."""
-    return await permitted_form(request, signed_in, Permission.ADMIN, action=action)
-
-
 def _back() -> Response:
     return RedirectResponse("/settings/teams#teams", status_code=303)
 
 
 async def _change(request: Request, work: Callable[[Session], Any]) -> None:
-    await run_in_threadpool(_in_session, request, work)
+    await run_in_threadpool(in_session, request, work)
 
 
 @router.post("/settings/teams")
 async def create_team(request: Request, signed_in: Viewer) -> Response:
     """Create an empty team (admin)."""
-    fields = await _team_form(request, signed_in, "create teams")
+    fields = await admin_form(request, signed_in, "create teams")
     (name,) = required_fields(fields, "name")
     await _change(request, lambda session: teams.create_team(session, name=name, now=utcnow()))
     return _back()
@@ -232,7 +212,7 @@ async def create_team(request: Request, signed_in: Viewer) -> Response:
 @router.post("/settings/teams/delete")
 async def delete_team(request: Request, signed_in: Viewer) -> Response:
     """Delete a team (admin): what it owned is owned by no team afterwards."""
-    fields = await _team_form(request, signed_in, "delete teams")
+    fields = await admin_form(request, signed_in, "delete teams")
     (name,) = required_fields(fields, "team")
     await _change(request, lambda session: team_flows.delete_team(session, name=name))
     return _back()
@@ -241,7 +221,7 @@ async def delete_team(request: Request, signed_in: Viewer) -> Response:
 @router.post("/settings/teams/members")
 async def add_member(request: Request, signed_in: Viewer) -> Response:
     """Add a user to a team (admin)."""
-    fields = await _team_form(request, signed_in, "change teams")
+    fields = await admin_form(request, signed_in, "change teams")
     team, user = required_fields(fields, "team", "user")
     await _change(
         request, lambda session: teams.add_member(session, team=team, user=user, now=utcnow())
@@ -252,7 +232,7 @@ async def add_member(request: Request, signed_in: Viewer) -> Response:
 @router.post("/settings/teams/members/remove")
 async def remove_member(request: Request, signed_in: Viewer) -> Response:
     """Take a user out of a team (admin)."""
-    fields = await _team_form(request, signed_in, "change teams")
+    fields = await admin_form(request, signed_in, "change teams")
     team, user = required_fields(fields, "team", "user")
     await _change(request, lambda session: teams.remove_member(session, team=team, user=user))
     return _back()
@@ -294,7 +274,7 @@ class Target:
 @router.post("/settings/teams/own")
 async def own(request: Request, signed_in: Viewer) -> Response:
     """Make a team own a service, schedule or escalation policy (admin)."""
-    fields = await _team_form(request, signed_in, "change teams")
+    fields = await admin_form(request, signed_in, "change teams")
     target = Target(fields)
 
     def work(session: Session) -> None:
@@ -308,7 +288,7 @@ async def own(request: Request, signed_in: Viewer) -> Response:
 @router.post("/settings/teams/release")
 async def release(request: Request, signed_in: Viewer) -> Response:
     """Give up a service, schedule or escalation policy a team owns (admin)."""
-    fields = await _team_form(request, signed_in, "change teams")
+    fields = await admin_form(request, signed_in, "change teams")
     target = Target(fields)
 
     def work(session: Session) -> None:

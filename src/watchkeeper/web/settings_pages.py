@@ -50,18 +50,20 @@ def _sections(signed_in: SignedIn) -> list[tuple[str, str]]:
     return sections
 
 
-def _settings_page(
+def settings_page(
     request: Request, signed_in: SignedIn, template: str, **context: Any
 ) -> HTMLResponse:
+    """A settings page with the section links the viewer may follow."""
     return render(request, template, viewer=signed_in, sections=_sections(signed_in), **context)
 
 
-def _in_session(request: Request, work: Callable[[Session], Any]) -> Any:
+def in_session(request: Request, work: Callable[[Session], Any]) -> Any:
+    """``work`` done in the page's session (committed, with the viewer as the audit actor)."""
     with page_session(request) as session:
         return work(session)
 
 
-async def _admin_form(request: Request, signed_in: SignedIn, action: str) -> dict[str, str]:
+async def admin_form(request: Request, signed_in: SignedIn, action: str) -> dict[str, str]:
     """The form's fields once the role (403 below admin) and the CSRF token are checked."""
     return await permitted_form(request, signed_in, Permission.ADMIN, action=action)
 
@@ -73,9 +75,9 @@ async def _admin_form(request: Request, signed_in: SignedIn, action: str) -> dic
 def users_page(request: Request, signed_in: Viewer, page: str | None = None) -> HTMLResponse:
     """Users and their roles; admins also create users and change roles."""
     number = page_number(page)
-    users = _in_session(request, lambda session: [p.user for p in people.list_users(session)])
+    users = in_session(request, lambda session: [p.user for p in people.list_users(session)])
     pager = Pager(number, len(users))
-    return _settings_page(
+    return settings_page(
         request,
         signed_in,
         "settings_users.html",
@@ -88,12 +90,12 @@ def users_page(request: Request, signed_in: Viewer, page: str | None = None) -> 
 @router.post("/settings/users")
 async def create_user(request: Request, signed_in: Viewer) -> Response:
     """Create a user (admin); a password is set with ``watchkeeper user password``."""
-    fields = await _admin_form(request, signed_in, "create users")
+    fields = await admin_form(request, signed_in, "create users")
     name, role = required_fields(fields, "name", "role")
     email = fields.get("email", "").strip() or None
     zone = fields.get("time_zone", "").strip() or "UTC"
     await run_in_threadpool(
-        _in_session,
+        in_session,
         request,
         lambda session: people.create_user(
             session, name=name, role=role, email=email, time_zone=zone, now=utcnow()
@@ -105,10 +107,10 @@ async def create_user(request: Request, signed_in: Viewer) -> Response:
 @router.post("/settings/users/role")
 async def change_role(request: Request, signed_in: Viewer) -> Response:
     """Give a user another role (admin); the last admin keeps theirs."""
-    fields = await _admin_form(request, signed_in, "change roles")
+    fields = await admin_form(request, signed_in, "change roles")
     name, role = required_fields(fields, "name", "role")
     await run_in_threadpool(
-        _in_session, request, lambda session: people.set_role(session, name=name, role=role)
+        in_session, request, lambda session: people.set_role(session, name=name, role=role)
     )
     return RedirectResponse("/settings#users", status_code=303)
 
@@ -130,9 +132,9 @@ def tokens_page(
             for t in tokens.list_tokens(session)
         ]
 
-    found = _in_session(request, rows)
+    found = in_session(request, rows)
     pager = Pager(number, len(found))
-    return _settings_page(
+    return settings_page(
         request,
         signed_in,
         "settings_tokens.html",
@@ -154,17 +156,17 @@ def _lifetime(raw: str) -> timedelta | None:
 @router.post("/settings/tokens", response_class=HTMLResponse)
 async def create_token(request: Request, signed_in: Viewer) -> HTMLResponse:
     """Create a token (admin) and show its secret this once."""
-    fields = await _admin_form(request, signed_in, "create API tokens")
+    fields = await admin_form(request, signed_in, "create API tokens")
     name, role = required_fields(fields, "name", "role")
     lifetime = _lifetime(fields.get("expires_in", ""))
     issued = await run_in_threadpool(
-        _in_session,
+        in_session,
         request,
         lambda session: tokens.create(
             session, name=name, role=role, now=utcnow(), expires_in=lifetime
         ),
     )
-    return _settings_page(
+    return settings_page(
         request,
         signed_in,
         "settings_token_created.html",
@@ -176,10 +178,10 @@ async def create_token(request: Request, signed_in: Viewer) -> HTMLResponse:
 @router.post("/settings/tokens/revoke")
 async def revoke_token(request: Request, signed_in: Viewer) -> Response:
     """Revoke a token (admin): it stops authenticating at once."""
-    fields = await _admin_form(request, signed_in, "revoke API tokens")
+    fields = await admin_form(request, signed_in, "revoke API tokens")
     (name,) = required_fields(fields, "name")
     await run_in_threadpool(
-        _in_session, request, lambda session: tokens.revoke(session, name=name, now=utcnow())
+        in_session, request, lambda session: tokens.revoke(session, name=name, now=utcnow())
     )
     return RedirectResponse("/settings/tokens", status_code=303)
 
@@ -206,9 +208,9 @@ def integrations_page(request: Request, signed_in: Viewer, page: str | None = No
         policies = [p.name for p in oncall.list_policies(session)] if secrets else []
         return found, policies
 
-    found, policies = _in_session(request, rows)
+    found, policies = in_session(request, rows)
     pager = Pager(number, len(found))
-    return _settings_page(
+    return settings_page(
         request,
         signed_in,
         "settings_integrations.html",
@@ -223,12 +225,12 @@ def integrations_page(request: Request, signed_in: Viewer, page: str | None = No
 @router.post("/settings/integrations")
 async def create_integration(request: Request, signed_in: Viewer) -> Response:
     """Create an integration (admin); its key and intake URL are listed to admins."""
-    fields = await _admin_form(request, signed_in, "create integrations")
+    fields = await admin_form(request, signed_in, "create integrations")
     name, kind = required_fields(fields, "name", "type")
     policy = fields.get("escalation_policy", "").strip() or None
     urgency = fields.get("default_urgency", "").strip() or "high"
     await run_in_threadpool(
-        _in_session,
+        in_session,
         request,
         lambda session: alerting.create_integration(
             session,
